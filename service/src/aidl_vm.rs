@@ -1,0 +1,101 @@
+//! `IGunyahVm`: the binder object that owns one VM. Holding it is the capability to use the
+//! VM, so its methods are not access-checked again (the owner may hand it to another process).
+//! When the last reference is gone — the client drops it, exits or is killed — the `Vm` is
+//! dropped and torn down.
+
+use std::sync::Arc;
+
+use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+    GuestRange::GuestRange as AidlRange, IGunyahMmioHandler::IGunyahMmioHandler,
+    IGunyahVm::IGunyahVm, IGunyahVmCallback::IGunyahVmCallback, IoeventfdConfig::IoeventfdConfig,
+    IrqfdConfig::IrqfdConfig, VmExitInfo::VmExitInfo, VmState::VmState,
+};
+
+use crate::binder::{BinderResult, Interface, ParcelFileDescriptor, Strong};
+use crate::error::{Error, IntoBinderResult, Result};
+use crate::hyp::GuestRange;
+use crate::vm::Vm;
+
+/// The binder object of one VM.
+pub struct GunyahVm {
+    vm: Arc<Vm>,
+}
+
+impl GunyahVm {
+    /// Wraps `vm`; the VM is torn down when this object is dropped.
+    pub fn new(vm: Arc<Vm>) -> Self {
+        Self { vm }
+    }
+}
+
+impl Interface for GunyahVm {}
+
+fn guest_range(field: &str, r: &AidlRange) -> Result<GuestRange> {
+    let addr = u64::try_from(r.guestPhysAddr)
+        .map_err(|_| Error::invalid(format!("{field}.guestPhysAddr"), "negative"))?;
+    let size =
+        u64::try_from(r.size).map_err(|_| Error::invalid(format!("{field}.size"), "negative"))?;
+    Ok(GuestRange {
+        guest_phys_addr: addr,
+        size,
+    })
+}
+
+impl IGunyahVm for GunyahVm {
+    fn getId(&self) -> BinderResult<i32> {
+        Ok(self.vm.info().id)
+    }
+
+    fn getState(&self) -> BinderResult<VmState> {
+        Ok(self.vm.state())
+    }
+
+    fn start(&self) -> BinderResult<()> {
+        self.vm.start().or_status("start")
+    }
+
+    fn destroy(&self) -> BinderResult<()> {
+        self.vm.destroy();
+        Ok(())
+    }
+
+    fn registerCallback(&self, callback: &Strong<dyn IGunyahVmCallback>) -> BinderResult<()> {
+        self.vm
+            .register_callback(callback)
+            .or_status("registerCallback")
+    }
+
+    fn unregisterCallback(&self, callback: &Strong<dyn IGunyahVmCallback>) -> BinderResult<()> {
+        self.vm
+            .unregister_callback(callback)
+            .or_status("unregisterCallback")
+    }
+
+    fn createIrqfd(&self, _config: &IrqfdConfig) -> BinderResult<ParcelFileDescriptor> {
+        self.vm
+            .unsupported_function("createIrqfd")
+            .map(|_| unreachable!())
+            .or_status("createIrqfd")
+    }
+
+    fn createIoeventfd(&self, _config: &IoeventfdConfig) -> BinderResult<ParcelFileDescriptor> {
+        self.vm
+            .unsupported_function("createIoeventfd")
+            .map(|_| unreachable!())
+            .or_status("createIoeventfd")
+    }
+
+    fn setMmioHandler(
+        &self,
+        range: &AidlRange,
+        handler: Option<&Strong<dyn IGunyahMmioHandler>>,
+    ) -> BinderResult<()> {
+        guest_range("range", range)
+            .and_then(|r| self.vm.set_mmio_handler(r, handler.cloned()))
+            .or_status("setMmioHandler")
+    }
+
+    fn getExitInfo(&self) -> BinderResult<Option<VmExitInfo>> {
+        Ok(self.vm.exit_info())
+    }
+}

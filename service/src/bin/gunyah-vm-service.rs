@@ -1,0 +1,236 @@
+//! gunyah-vm-service (host build): serves `android.hardware.gunyah.IGunyahVmManager/default`
+//! over RPC binder on a Unix socket, with the userspace mock driver where `/dev/gunyah` is
+//! absent. On Android the service is started by init from the AOSP build instead.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+use nix::sys::signal::{SigSet, Signal};
+
+use gunyah_vm::access::AccessPolicy;
+use gunyah_vm::aidl::IGunyahVmManager::BnGunyahVmManager;
+use gunyah_vm::aidl_manager::GunyahVmManager;
+use gunyah_vm::binder::{self, ServeConfig};
+use gunyah_vm::config::Limits;
+use gunyah_vm::host::{diag_socket, socket};
+use gunyah_vm::hyp::mock::MockHypervisor;
+use gunyah_vm::hyp::Hypervisor;
+use gunyah_vm::manager::{ManagerConfig, VmManager};
+use gunyah_vm::quota::QuotaLimits;
+use gunyah_vm::size::parse_size;
+
+const GUNYAH_DEVICE: &str = "/dev/gunyah";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BackendChoice {
+    /// /dev/gunyah when it exists, else the userspace mock.
+    Auto,
+    /// The userspace mock driver.
+    Mock,
+    /// The /dev/gunyah driver (real, or the gunyah_mock.ko kernel mock).
+    Gunyah,
+}
+
+/// The Gunyah VM service: creates VMs on request and owns them for its clients.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Unix socket to serve on [default: $XDG_RUNTIME_DIR/gunyah-vm.sock, else
+    /// /run/gunyah-vm.sock for root, else /tmp/gunyah-vm-$UID.sock].
+    #[arg(long, env = socket::SOCKET_ENV)]
+    socket: Option<PathBuf>,
+    /// Permission bits of the socket, in octal.
+    #[arg(long, default_value = "0660", value_parser = parse_mode)]
+    socket_mode: u32,
+    /// Which driver to use.
+    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
+    backend: BackendChoice,
+    /// Path of the Gunyah device for the gunyah backend.
+    #[arg(long, default_value = GUNYAH_DEVICE)]
+    device: PathBuf,
+    /// A uid allowed to use the service; repeatable. Replaces the default set {the service's
+    /// uid, root}.
+    #[arg(long = "allow-uid", value_name = "UID")]
+    allow_uids: Vec<u32>,
+    /// Live VMs per client uid.
+    #[arg(long, default_value_t = QuotaLimits::default().max_vms)]
+    max_vms_per_client: u32,
+    /// vCPUs per client uid, across its VMs.
+    #[arg(long, default_value_t = QuotaLimits::default().max_vcpus)]
+    max_vcpus_per_client: u32,
+    /// Guest memory per client uid, across its VMs (K/M/G suffixes).
+    #[arg(long, default_value = "4G", value_parser = parse_size)]
+    max_memory_per_client: u64,
+    /// vCPUs per VM.
+    #[arg(long, default_value_t = Limits::default().max_vcpus_per_vm)]
+    max_vcpus_per_vm: u32,
+    /// Memory regions per VM (at most 60: one RPC message carries at most 64 fds).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=60))]
+    max_memory_regions: u16,
+    /// Binder threads serving calls.
+    #[arg(long, default_value_t = 16)]
+    threads: u32,
+    /// More log output (-v info, -vv debug, -vvv trace); the default is warnings.
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    verbose: u8,
+}
+
+fn parse_mode(s: &str) -> Result<u32, String> {
+    u32::from_str_radix(s.trim_start_matches("0o"), 8)
+        .ok()
+        .filter(|m| *m <= 0o777)
+        .ok_or_else(|| format!("not an octal permission mode: {s:?}"))
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => log::LevelFilter::Warn,
+        1 => log::LevelFilter::Info,
+        2 => log::LevelFilter::Debug,
+        _ => log::LevelFilter::Trace,
+    };
+    env_logger::Builder::new()
+        .filter_level(level)
+        .parse_env("GUNYAH_VM_LOG")
+        .format_timestamp_millis()
+        .init();
+    std::panic::set_hook(Box::new(|info| log::error!("panic: {info}")));
+}
+
+fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
+    let use_device = match args.backend {
+        BackendChoice::Mock => false,
+        BackendChoice::Gunyah => true,
+        BackendChoice::Auto => {
+            let present = args.device.exists();
+            log::info!(
+                "backend auto: {} {}; using the {}",
+                args.device.display(),
+                if present { "exists" } else { "is absent" },
+                if present {
+                    "gunyah driver"
+                } else {
+                    "userspace mock"
+                }
+            );
+            present
+        }
+    };
+    if use_device {
+        bail!(
+            "the {} backend is not part of this build yet; run with --backend mock",
+            args.device.display()
+        );
+    }
+    Ok(Arc::new(MockHypervisor::new()))
+}
+
+fn block_termination_signals() -> Result<SigSet> {
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    set.add(Signal::SIGINT);
+    // Blocked before any thread starts, so every thread inherits the mask and only the main
+    // thread's sigwait sees these signals.
+    set.thread_block().context("blocking SIGTERM/SIGINT")?;
+    Ok(set)
+}
+
+fn remove_socket(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            log::warn!("cannot remove {}: {e}", path.display());
+        }
+    }
+}
+
+fn inner_main(args: Args) -> Result<()> {
+    let signals = block_termination_signals()?;
+    let socket_path = args
+        .socket
+        .clone()
+        .unwrap_or_else(socket::default_socket_path);
+    let diag_path = socket::diagnostics_path(&socket_path);
+    let policy = if args.allow_uids.is_empty() {
+        AccessPolicy::host_default()
+    } else {
+        AccessPolicy::allow_uids(args.allow_uids.iter().copied())
+    };
+    let hypervisor = select_backend(&args)?;
+    let manager = Arc::new(VmManager::new(ManagerConfig {
+        hypervisor,
+        policy: policy.clone(),
+        limits: Limits {
+            max_vcpus_per_vm: args.max_vcpus_per_vm,
+            max_memory_regions: usize::from(args.max_memory_regions),
+            ..Limits::default()
+        },
+        quotas: QuotaLimits {
+            max_vms: args.max_vms_per_client,
+            max_vcpus: args.max_vcpus_per_client,
+            max_memory: args.max_memory_per_client,
+        },
+    }));
+
+    socket::clear_stale(&socket_path)?;
+    socket::clear_stale(&diag_path)?;
+    let service = gunyah_vm::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager.clone()));
+    // Every connection is accepted (the socket's mode limits who can connect); each manager
+    // call is checked, so a caller not on the allowlist gets EX_SECURITY with a reason instead
+    // of a dropped connection it cannot interpret.
+    let server = binder::serve_manager(
+        service.as_binder(),
+        ServeConfig {
+            socket: &socket_path,
+            max_threads: args.threads,
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot serve on {}: {e:?}", socket_path.display()))?;
+    socket::set_mode(&socket_path, args.socket_mode)
+        .with_context(|| format!("chmod {}", socket_path.display()))?;
+    let listener = binder::bind_diagnostics(&diag_path)
+        .with_context(|| format!("binding {}", diag_path.display()))?;
+    socket::set_mode(&diag_path, args.socket_mode)?;
+    diag_socket::spawn(listener, manager)?;
+    log::warn!(
+        "serving {} on {}",
+        binder::MANAGER_INSTANCE,
+        socket_path.display()
+    );
+
+    let signal = signals.wait().context("waiting for a signal")?;
+    log::warn!("{signal:?}: shutting down");
+    // Ends every client session; their VMs are torn down as the sessions' objects drop.
+    drop(server);
+    remove_socket(&socket_path);
+    remove_socket(&diag_path);
+    Ok(())
+}
+
+fn main() {
+    let args = Args::parse();
+    init_logging(args.verbose);
+    if let Err(e) = inner_main(args) {
+        log::error!("{e:#}");
+        eprintln!("gunyah-vm-service: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn test_args_debug_assert() {
+        Args::command().debug_assert();
+    }
+
+    #[test]
+    fn test_parse_mode() {
+        assert_eq!(parse_mode("0660"), Ok(0o660));
+        assert!(parse_mode("999").is_err());
+    }
+}

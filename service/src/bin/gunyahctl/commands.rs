@@ -1,0 +1,176 @@
+//! The gunyahctl subcommands.
+
+use std::path::Path;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context, Result};
+use clap::Args;
+use nix::sys::signal::{SigSet, Signal};
+
+use gunyah_vm::aidl::{
+    IGunyahVmCallback::{BnGunyahVmCallback, IGunyahVmCallback},
+    VmExitInfo::VmExitInfo,
+    VmState::VmState,
+};
+use gunyah_vm::binder::{BinderResult, Interface, Status};
+use gunyah_vm::client::{connect::connect, demo};
+use gunyah_vm::host::{diag_socket, socket};
+use gunyah_vm::names;
+use gunyah_vm::size::parse_size;
+
+fn status_error(what: &str, status: Status) -> anyhow::Error {
+    anyhow!("{what}: {status:?}")
+}
+
+/// `gunyahctl info`.
+pub fn info(socket: &Path) -> Result<()> {
+    let client = connect(socket, 0)?;
+    let caps = client
+        .manager
+        .getCapabilities()
+        .map_err(|s| status_error("getCapabilities", s))?;
+    println!("backend:                    {}", caps.backend);
+    println!(
+        "driver ABI:                 {}",
+        names::driver_abi(caps.driverAbi)
+    );
+    let kinds: Vec<_> = caps
+        .authTypes
+        .iter()
+        .map(|a| names::auth_type(*a))
+        .collect();
+    println!("VM kinds:                   {}", kinds.join(", "));
+    println!("page size:                  {}", caps.pageSize);
+    println!("max vCPUs per VM:           {}", caps.maxVcpusPerVm);
+    println!("max memory regions per VM:  {}", caps.maxMemoryRegions);
+    println!("max name length:            {}", caps.maxNameLength);
+    println!("max VMs per client:         {}", caps.maxVmsPerClient);
+    println!("max vCPUs per client:       {}", caps.maxVcpusPerClient);
+    println!(
+        "max guest memory per client: {}",
+        caps.maxGuestMemoryPerClient
+    );
+    Ok(())
+}
+
+/// `gunyahctl list`.
+pub fn list(socket: &Path) -> Result<()> {
+    let client = connect(socket, 0)?;
+    let vms = client
+        .manager
+        .listVms()
+        .map_err(|s| status_error("listVms", s))?;
+    println!(
+        "{:>5}  {:<12} {:>5} {:>12}  NAME",
+        "ID", "STATE", "VCPUS", "MEMORY"
+    );
+    for vm in vms {
+        println!(
+            "{:>5}  {:<12} {:>5} {:>12}  {}",
+            vm.id,
+            names::vm_state(vm.state),
+            vm.vcpuCount,
+            vm.memoryBytes,
+            vm.name
+        );
+    }
+    Ok(())
+}
+
+/// `gunyahctl dump`.
+pub fn dump(socket: &Path) -> Result<()> {
+    let path = socket::diagnostics_path(socket);
+    let text = diag_socket::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    print!("{text}");
+    Ok(())
+}
+
+/// Options of `gunyahctl run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// VM name.
+    #[arg(long, default_value = "demo")]
+    name: String,
+    /// Guest memory (K/M/G suffixes).
+    #[arg(long, default_value = "2M", value_parser = parse_size)]
+    mem: u64,
+    /// Number of vCPUs.
+    #[arg(long, default_value_t = 1)]
+    cpus: i32,
+    /// How long to keep the VM running before destroying it, in seconds; 0 waits for Ctrl-C.
+    #[arg(long, default_value_t = 0)]
+    hold: u64,
+}
+
+struct PrintCallback;
+
+impl Interface for PrintCallback {}
+
+impl IGunyahVmCallback for PrintCallback {
+    fn onStateChanged(&self, state: VmState) -> BinderResult<()> {
+        println!("state: {}", names::vm_state(state));
+        Ok(())
+    }
+
+    fn onExit(&self, info: &VmExitInfo) -> BinderResult<()> {
+        println!(
+            "exit: {} type {} reason {:02x?}",
+            names::vm_state(info.state),
+            names::exit_type(info.r#type),
+            info.reason
+        );
+        Ok(())
+    }
+}
+
+/// Waits for SIGINT/SIGTERM (or `hold`), from a thread that owns the blocked signals.
+fn wait_for_stop(signals: SigSet, hold: u64) -> Option<Signal> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        if let Ok(sig) = signals.wait() {
+            let _ = tx.send(sig);
+        }
+    });
+    if hold == 0 {
+        rx.recv().ok()
+    } else {
+        rx.recv_timeout(Duration::from_secs(hold)).ok()
+    }
+}
+
+/// `gunyahctl run`.
+pub fn run(socket: &Path, args: &RunArgs) -> Result<()> {
+    let mut signals = SigSet::empty();
+    signals.add(Signal::SIGINT);
+    signals.add(Signal::SIGTERM);
+    signals.thread_block()?;
+
+    let client = connect(socket, args.cpus.max(1) as u32 + 1)?;
+    let config =
+        demo::demo_config(&args.name, args.mem, args.cpus).context("preparing guest memory")?;
+    let vm = client
+        .manager
+        .createVm(&config)
+        .map_err(|s| status_error("createVm", s))?;
+    drop(config);
+    let id = vm.getId().map_err(|s| status_error("getId", s))?;
+    println!(
+        "created vm {id} ({:?}, {} bytes, {} vCPUs)",
+        args.name, args.mem, args.cpus
+    );
+    let callback = gunyah_vm::new_binder!(BnGunyahVmCallback, PrintCallback);
+    vm.registerCallback(&callback)
+        .map_err(|s| status_error("registerCallback", s))?;
+    vm.start().map_err(|s| status_error("start", s))?;
+    if args.hold == 0 {
+        println!("running; Ctrl-C destroys the VM");
+    }
+    if let Some(sig) = wait_for_stop(signals, args.hold) {
+        println!("{sig:?}: destroying vm {id}");
+    }
+    vm.destroy().map_err(|s| status_error("destroy", s))?;
+    let state = vm.getState().map_err(|s| status_error("getState", s))?;
+    println!("vm {id}: {}", names::vm_state(state));
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! gunyahctl: a command-line client of the Gunyah VM service.
+
+mod commands;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use gunyah_vm::host::socket;
+
+/// Talks to the Gunyah VM service (gunyah-vm-service).
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Cli {
+    /// The service socket [default: as gunyah-vm-service].
+    #[arg(long, global = true, env = socket::SOCKET_ENV)]
+    socket: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what the service and its driver offer, and its limits.
+    Info,
+    /// List the caller's live VMs.
+    List,
+    /// Create and start a small built-in demo VM, watch it, then destroy it.
+    Run(commands::RunArgs),
+    /// Print the service's diagnostics (counters, live VMs).
+    Dump,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let socket = cli.socket.unwrap_or_else(socket::default_socket_path);
+    let result = match cli.command {
+        Command::Info => commands::info(&socket),
+        Command::List => commands::list(&socket),
+        Command::Run(args) => commands::run(&socket, &args),
+        Command::Dump => commands::dump(&socket),
+    };
+    if let Err(e) = result {
+        eprintln!("gunyahctl: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn test_cli_debug_assert() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,146 @@
+//! The AOSP side of the facade: libbinder_rs (`binder` crate) on kernel binder, with the
+//! service registered at the service manager. Compiled only by Soong (`cfgs: ["aosp"]`).
+
+use std::ffi::CStr;
+
+pub use binder::{
+    BinderFeatures, ExceptionCode, Interface, ParcelFileDescriptor, SpIBinder, Status, StatusCode,
+    Strong,
+};
+
+/// A call's result with a full `Status` (rsbinder's `BinderResult`).
+pub type BinderResult<T> = binder::Result<T>;
+/// Transport-level results.
+pub type TransportResult<T> = std::result::Result<T, StatusCode>;
+
+/// Binder features for every local object the service creates: the caller's SELinux context
+/// is attached to each transaction so `AccessPolicy` can check it.
+pub fn features() -> BinderFeatures {
+    BinderFeatures {
+        set_requesting_sid: true,
+        ..Default::default()
+    }
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __new_binder_aosp {
+    ($bn:ty, $obj:expr) => {
+        <$bn>::new_binder($obj, $crate::binder::features())
+    };
+}
+#[doc(hidden)]
+pub use crate::__new_binder_aosp as __new_binder;
+
+/// A service-specific error with a message.
+pub fn service_specific(code: i32, message: &str) -> Status {
+    Status::new_service_specific_error_str(code, Some(message))
+}
+
+/// The binder exception `EX_SECURITY`.
+pub fn security_exception(message: &str) -> Status {
+    Status::new_exception_str(ExceptionCode::SECURITY, Some(message))
+}
+
+/// The binder exception `EX_ILLEGAL_ARGUMENT`.
+pub fn illegal_argument(message: &str) -> Status {
+    Status::new_exception_str(ExceptionCode::ILLEGAL_ARGUMENT, Some(message))
+}
+
+/// The identity of the process making the current incoming call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// The caller's uid.
+    pub uid: u32,
+    /// The caller's pid.
+    pub pid: i32,
+    /// The caller's SELinux context (requires `set_requesting_sid`).
+    pub sid: Option<String>,
+}
+
+/// The caller of the current incoming transaction.
+pub fn calling_identity() -> Caller {
+    Caller {
+        uid: binder::ThreadState::get_calling_uid(),
+        pid: binder::ThreadState::get_calling_pid(),
+        sid: binder::ThreadState::with_calling_sid(|sid| {
+            sid.map(|s: &CStr| s.to_string_lossy().into_owned())
+        }),
+    }
+}
+
+/// A death notification that stays registered while this value lives.
+pub struct DeathLink {
+    binder: SpIBinder,
+    recipient: binder::DeathRecipient,
+}
+
+impl DeathLink {
+    /// Calls `on_death` once when the process hosting `binder` dies.
+    pub fn new(
+        mut binder: SpIBinder,
+        on_death: impl Fn() + Send + Sync + 'static,
+    ) -> TransportResult<Self> {
+        let mut recipient = binder::DeathRecipient::new(on_death);
+        binder.link_to_death(&mut recipient)?;
+        Ok(Self { binder, recipient })
+    }
+}
+
+impl Drop for DeathLink {
+    fn drop(&mut self) {
+        // The binder may be dead already; then there is nothing to unlink.
+        let _ = self.binder.unlink_to_death(&mut self.recipient);
+    }
+}
+
+/// Implements `Interface` for a service object, routing binder `dump()` (dumpsys) to its
+/// `dump_text(&self, args) -> String`.
+#[macro_export]
+macro_rules! impl_interface_with_dump {
+    ($ty:ty) => {
+        impl $crate::binder::Interface for $ty {
+            fn dump(
+                &self,
+                writer: &mut dyn ::std::io::Write,
+                args: &[&::std::ffi::CStr],
+            ) -> $crate::binder::TransportResult<()> {
+                let args: Vec<String> = args
+                    .iter()
+                    .map(|a| a.to_string_lossy().into_owned())
+                    .collect();
+                writer
+                    .write_all(self.dump_text(&args).as_bytes())
+                    .map_err(|_| $crate::binder::StatusCode::FAILED_TRANSACTION)
+            }
+        }
+    };
+}
+
+/// Registers `manager` as `<descriptor>/default` with the service manager and starts the
+/// binder thread pool; the caller then joins it with [`join_thread_pool`].
+pub fn serve_manager(manager: SpIBinder) -> TransportResult<()> {
+    binder::ProcessState::start_thread_pool();
+    binder::add_service(super::MANAGER_INSTANCE, manager)
+}
+
+/// Serves binder calls on this thread until the process exits.
+pub fn join_thread_pool() {
+    binder::ProcessState::join_thread_pool()
+}
+
+/// Waits for the declared manager instance (clients, VTS).
+pub fn wait_for_manager<T: binder::FromIBinder + ?Sized>() -> TransportResult<Strong<T>> {
+    binder::wait_for_interface::<T>(super::MANAGER_INSTANCE)
+}
+
+/// The fd of a `ParcelFileDescriptor`.
+pub fn pfd_as_fd(pfd: &ParcelFileDescriptor) -> std::os::fd::BorrowedFd<'_> {
+    use std::os::fd::AsFd;
+    pfd.as_ref().as_fd()
+}
+
+/// Wraps an owned fd for sending.
+pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
+    ParcelFileDescriptor::new(std::fs::File::from(fd))
+}

@@ -1,0 +1,27 @@
+//! The binder facade: every difference between AOSP's `binder` crate (libbinder_rs) and
+//! rsbinder lives in this module, so the rest of the service compiles unchanged in both builds.
+//!
+//! The AIDL types themselves are imported by both builds from the same path,
+//! `android_hardware_gunyah::aidl::android::hardware::gunyah::…`.
+
+#[cfg(aosp)]
+mod libbinder;
+#[cfg(aosp)]
+pub use libbinder::*;
+
+#[cfg(not(aosp))]
+mod rsbinder_host;
+#[cfg(not(aosp))]
+pub use rsbinder_host::*;
+
+/// The name the manager is registered under: `<descriptor>/default`.
+pub const MANAGER_INSTANCE: &str = "android.hardware.gunyah.IGunyahVmManager/default";
+
+/// Creates a local binder object for an AIDL `Bn*` type, with the features the service needs
+/// (the caller's SELinux context on Android).
+#[macro_export]
+macro_rules! new_binder {
+    ($bn:ty, $obj:expr) => {
+        $crate::binder::__new_binder!($bn, $obj)
+    };
+}

@@ -1,0 +1,225 @@
+//! The host side of the facade: rsbinder, served over RPC binder on a Unix socket.
+
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+use std::sync::{Arc, Weak};
+
+pub use rsbinder::{
+    BinderFeatures, ExceptionCode, Interface, ParcelFileDescriptor, SIBinder as SpIBinder, Status,
+    StatusCode, Strong,
+};
+
+/// AOSP `binder::Result<T>`: a call's result with a full `Status`.
+pub type BinderResult<T> = rsbinder::BinderResult<T>;
+/// AOSP `binder::StatusCode` results (transport-level).
+pub type TransportResult<T> = rsbinder::Result<T>;
+
+use rsbinder::entry::uri::{WireProfile, WireVersion};
+use rsbinder::rpc::FileDescriptorTransportMode;
+
+/// The RPC wire used on both ends: AOSP's Android-13+ versioned wire, the only one with
+/// client-side death notification.
+pub fn wire() -> WireProfile {
+    WireProfile::Android13Plus(WireVersion::V2)
+}
+
+/// Binder features for every local object the service creates.
+pub fn features() -> BinderFeatures {
+    let mut f = BinderFeatures::default();
+    f.set_requesting_sid = true;
+    f
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __new_binder_host {
+    ($bn:ty, $obj:expr) => {
+        <$bn>::new_binder_with_features($obj, $crate::binder::features())
+    };
+}
+#[doc(hidden)]
+pub use crate::__new_binder_host as __new_binder;
+
+/// A service-specific error with a message.
+pub fn service_specific(code: i32, message: &str) -> Status {
+    Status::new_service_specific_error(code, Some(message.to_string()))
+}
+
+/// The binder exception `EX_SECURITY`.
+pub fn security_exception(message: &str) -> Status {
+    Status::from((ExceptionCode::Security, message))
+}
+
+/// The binder exception `EX_ILLEGAL_ARGUMENT` (a malformed call the AIDL layer cannot express).
+pub fn illegal_argument(message: &str) -> Status {
+    Status::from((ExceptionCode::IllegalArgument, message))
+}
+
+/// The identity of the process making the current incoming call.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// Kernel-vouched uid (SO_PEERCRED over RPC).
+    pub uid: u32,
+    /// Kernel-vouched pid.
+    pub pid: i32,
+    /// SELinux context, where the transport carries one (never over RPC).
+    pub sid: Option<String>,
+}
+
+/// The caller of the current incoming transaction.
+pub fn calling_identity() -> Caller {
+    Caller {
+        uid: rsbinder::get_calling_uid(),
+        pid: rsbinder::get_calling_pid(),
+        sid: rsbinder::get_calling_sid().map(|s| s.to_string_lossy().into_owned()),
+    }
+}
+
+struct ClosureRecipient(Box<dyn Fn() + Send + Sync>);
+
+impl rsbinder::DeathRecipient for ClosureRecipient {
+    fn binder_died(&self, _who: &rsbinder::WIBinder) {
+        (self.0)()
+    }
+}
+
+/// A death notification that stays registered while this value lives.
+pub struct DeathLink {
+    binder: SpIBinder,
+    recipient: Arc<ClosureRecipient>,
+}
+
+impl DeathLink {
+    /// Calls `on_death` once when the process hosting `binder` dies.
+    pub fn new(
+        binder: SpIBinder,
+        on_death: impl Fn() + Send + Sync + 'static,
+    ) -> TransportResult<Self> {
+        let recipient = Arc::new(ClosureRecipient(Box::new(on_death)));
+        let weak: Weak<dyn rsbinder::DeathRecipient> =
+            Arc::downgrade(&(recipient.clone() as Arc<dyn rsbinder::DeathRecipient>));
+        binder.link_to_death(weak)?;
+        Ok(Self { binder, recipient })
+    }
+}
+
+impl Drop for DeathLink {
+    fn drop(&mut self) {
+        let weak: Weak<dyn rsbinder::DeathRecipient> =
+            Arc::downgrade(&(self.recipient.clone() as Arc<dyn rsbinder::DeathRecipient>));
+        // The binder may be dead already; then there is nothing to unlink.
+        let _ = self.binder.unlink_to_death(weak);
+    }
+}
+
+/// Implements `Interface` for a service object, routing binder `dump()` to its
+/// `dump_text(&self, args) -> String`.
+#[macro_export]
+macro_rules! impl_interface_with_dump {
+    ($ty:ty) => {
+        impl $crate::binder::Interface for $ty {
+            fn dump(
+                &self,
+                writer: &mut dyn ::std::io::Write,
+                args: &[String],
+            ) -> $crate::binder::TransportResult<()> {
+                writer
+                    .write_all(self.dump_text(args).as_bytes())
+                    .map_err(|_| $crate::binder::StatusCode::FailedTransaction)
+            }
+        }
+    };
+}
+
+/// How a host server listens: a Unix socket and who may connect.
+pub struct ServeConfig<'a> {
+    /// The Unix socket path; must not exist (stale sockets are removed by the caller).
+    pub socket: &'a Path,
+    /// Threads serving calls (also bounds concurrent vCPU exits delivered to clients).
+    pub max_threads: u32,
+}
+
+/// A running server; dropping it closes the socket and ends every session.
+pub struct ServerHandle {
+    _guard: rsbinder::ServerGuard,
+}
+
+/// Publishes `manager` under [`super::MANAGER_INSTANCE`] on a Unix socket (RPC binder, fd
+/// passing on). Returns once the socket is listening.
+pub fn serve_manager(manager: SpIBinder, config: ServeConfig<'_>) -> TransportResult<ServerHandle> {
+    let uri = rsbinder::Uri::new(rsbinder::Endpoint::unix(config.socket)).with_wire(wire());
+    let threads = config.max_threads;
+    let guard = rsbinder::serve(uri)?
+        .with(move |o| {
+            o.fd_modes = Some(vec![
+                FileDescriptorTransportMode::None,
+                FileDescriptorTransportMode::Unix,
+            ]);
+            o.threads = Some(threads);
+            // A callback into a client that stops answering ends that client's session instead
+            // of blocking a vCPU thread forever.
+            o.reply_timeout = Some(std::time::Duration::from_secs(10));
+        })
+        .add(super::MANAGER_INSTANCE, manager)?
+        .spawn()?;
+    Ok(ServerHandle { _guard: guard })
+}
+
+/// Options of a host client connection.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// Incoming connections the service may use for callbacks and MMIO handlers; 0 for a
+    /// client that registers none. Should be at least `vcpuCount + 1` of the VMs it serves.
+    pub incoming_connections: u32,
+}
+
+/// A connection to the service; closes its session on drop.
+pub struct Connection {
+    client: rsbinder::Client,
+}
+
+impl Connection {
+    /// Connects to the service socket.
+    pub fn open(socket: &Path, options: &ConnectOptions) -> TransportResult<Self> {
+        let uri = rsbinder::Uri::new(rsbinder::Endpoint::unix(socket)).with_wire(wire());
+        let incoming = options.incoming_connections;
+        let client = rsbinder::Client::open_with(uri, |o, _| {
+            o.fd_mode = Some(FileDescriptorTransportMode::Unix);
+            if incoming > 0 {
+                o.incoming_connections = Some(incoming);
+            }
+            o.timeout = Some(std::time::Duration::from_secs(30));
+        })?;
+        Ok(Self { client })
+    }
+
+    /// The manager proxy.
+    pub fn manager<T: rsbinder::FromIBinder + ?Sized>(&self) -> TransportResult<Strong<T>> {
+        self.client.get::<T>(super::MANAGER_INSTANCE)
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(session) = self.client.session() {
+            session.close_session();
+        }
+    }
+}
+
+/// Binds a Unix listener for the host diagnostics route (binder `dump()` is not reachable from
+/// an rsbinder RPC client).
+pub fn bind_diagnostics(path: &Path) -> std::io::Result<UnixListener> {
+    UnixListener::bind(path)
+}
+
+/// The fd of a `ParcelFileDescriptor`.
+pub fn pfd_as_fd(pfd: &ParcelFileDescriptor) -> std::os::fd::BorrowedFd<'_> {
+    use std::os::fd::AsFd;
+    pfd.as_fd()
+}
+
+/// Wraps an owned fd for sending.
+pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
+    ParcelFileDescriptor::new(fd)
+}

@@ -1,0 +1,41 @@
+//! Connecting to the service over its socket (host).
+
+use std::path::Path;
+
+use anyhow::{anyhow, Result};
+
+use crate::aidl::IGunyahVmManager::IGunyahVmManager;
+use crate::binder::{ConnectOptions, Connection, Strong};
+
+/// A connection and the manager proxy on it. Keep the connection while using the proxy and
+/// any VM it returns.
+pub struct ManagerClient {
+    /// The manager.
+    pub manager: Strong<dyn IGunyahVmManager>,
+    /// Closes the session on drop (after the proxies).
+    pub connection: Connection,
+}
+
+/// Connects to the service at `socket`. `incoming_connections` must be > 0 for a client that
+/// registers callbacks or MMIO handlers (at least `vcpuCount + 1` of its VMs).
+pub fn connect(socket: &Path, incoming_connections: u32) -> Result<ManagerClient> {
+    let connection = Connection::open(
+        socket,
+        &ConnectOptions {
+            incoming_connections,
+        },
+    )
+    .map_err(|e| {
+        anyhow!(
+            "cannot connect to the Gunyah VM service at {}: {e:?}",
+            socket.display()
+        )
+    })?;
+    let manager = connection
+        .manager::<dyn IGunyahVmManager>()
+        .map_err(|e| anyhow!("{}: no IGunyahVmManager there: {e:?}", socket.display()))?;
+    Ok(ManagerClient {
+        manager,
+        connection,
+    })
+}

@@ -1,0 +1,48 @@
+//! The host's route to the service's diagnostics. rsbinder's RPC client cannot send binder
+//! `dump()` (it needs a raw fd in the parcel), so the service also writes the same text to
+//! whoever connects to `<socket>.dump` — if the peer's uid passes the access policy.
+
+use std::io::Write;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::Arc;
+
+use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
+
+use crate::manager::VmManager;
+
+fn serve_one(mut stream: UnixStream, manager: &VmManager) -> std::io::Result<()> {
+    let uid = getsockopt(&stream, PeerCredentials)
+        .map(|c| c.uid())
+        .map_err(std::io::Error::from)?;
+    if manager.policy().allows_uid(uid) {
+        stream.write_all(manager.dump_text().as_bytes())
+    } else {
+        log::warn!("diagnostics: uid {uid} denied");
+        stream
+            .write_all(format!("denied: uid {uid} may not use the Gunyah VM service\n").as_bytes())
+    }
+}
+
+/// Serves diagnostics on `listener` from a background thread, for the life of the process.
+pub fn spawn(listener: UnixListener, manager: Arc<VmManager>) -> std::io::Result<()> {
+    std::thread::Builder::new()
+        .name("diagnostics".into())
+        .spawn(move || {
+            for stream in listener.incoming() {
+                match stream.and_then(|s| serve_one(s, &manager)) {
+                    Ok(()) => {}
+                    Err(e) => log::debug!("diagnostics: {e}"),
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// Reads the diagnostics text from the socket at `path` (client side).
+pub fn read(path: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut stream = UnixStream::connect(path)?;
+    let mut text = String::new();
+    stream.read_to_string(&mut text)?;
+    Ok(text)
+}

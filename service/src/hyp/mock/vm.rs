@@ -1,0 +1,279 @@
+//! A mock VM: the a14 state machine for memory, DTB/firmware, auth, boot context, vCPUs and
+//! START, errno for errno.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::fd::OwnedFd;
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use nix::errno::Errno;
+
+use super::vcpu::MockVcpu;
+use super::{anon_fd, Counters};
+use crate::hyp::{
+    BootReg, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg, ShareMode, UserMemoryRegion,
+    VcpuBackend, VmBackend, VmStatus,
+};
+
+const PAGE: u64 = 4096;
+
+/// The driver's VM status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum MockStatus {
+    /// Created, not started (GH_RM_VM_STATUS_LOAD).
+    Load,
+    /// START succeeded.
+    Running,
+    /// START failed (GH_RM_VM_STATUS_INIT_FAILED).
+    InitFailed,
+    /// The guest stopped.
+    #[allow(
+        dead_code,
+        reason = "entered when a scripted guest stops (driver-layer work)"
+    )]
+    Stopped(VmStatus),
+}
+
+#[derive(Debug, Clone)]
+pub(super) struct MockRegion {
+    pub region: UserMemoryRegion,
+    #[allow(
+        dead_code,
+        reason = "lent regions become inaccessible once the scripted guest runs"
+    )]
+    pub mode: ShareMode,
+}
+
+/// Driver-side state of one VM.
+#[derive(Debug)]
+pub(super) struct VmState {
+    pub status: MockStatus,
+    pub regions: Vec<MockRegion>,
+    pub dtb: Option<GuestRange>,
+    pub firmware: Option<GuestRange>,
+    pub qtvm: Option<QtvmAuthArg>,
+    pub boot_context: BTreeMap<BootReg, u64>,
+    pub vcpus: BTreeSet<u32>,
+    pub pinned: u64,
+}
+
+/// What the VM fd and every vCPU fd reference; dropped with the last of them.
+#[derive(Debug)]
+pub(super) struct VmShared {
+    _fd: OwnedFd,
+    pub state: Mutex<VmState>,
+    /// Signalled on every status change and kick.
+    pub wake: Condvar,
+    counters: Arc<Counters>,
+}
+
+impl VmShared {
+    pub fn lock(&self) -> MutexGuard<'_, VmState> {
+        // A poisoned lock means a panic mid-update of plain data; the data is still coherent
+        // enough for teardown, so keep going.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for VmShared {
+    fn drop(&mut self) {
+        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        self.counters
+            .registered_bytes
+            .fetch_sub(state.pinned, Ordering::SeqCst);
+        self.counters.live_vms.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The VM fd of the mock.
+#[derive(Debug)]
+pub struct MockVm {
+    shared: Arc<VmShared>,
+    memlock_limit: u64,
+    counters: Arc<Counters>,
+}
+
+impl MockVm {
+    pub(super) fn new(counters: Arc<Counters>, memlock_limit: u64) -> Result<Self, Errno> {
+        let fd = anon_fd("gunyah-vm")?;
+        counters.live_vms.fetch_add(1, Ordering::SeqCst);
+        let shared = Arc::new(VmShared {
+            _fd: fd,
+            state: Mutex::new(VmState {
+                status: MockStatus::Load,
+                regions: Vec::new(),
+                dtb: None,
+                firmware: None,
+                qtvm: None,
+                boot_context: BTreeMap::new(),
+                vcpus: BTreeSet::new(),
+                pinned: 0,
+            }),
+            wake: Condvar::new(),
+            counters: counters.clone(),
+        });
+        Ok(Self {
+            shared,
+            memlock_limit,
+            counters,
+        })
+    }
+
+    fn err(ioctl: &'static str, errno: Errno) -> HypError {
+        HypError { ioctl, errno }
+    }
+}
+
+impl Drop for MockVm {
+    fn drop(&mut self) {
+        // Closing the VM fd drops one reference. When it was the last (no vCPU fd open), the
+        // a14 driver stops the VM and reclaims everything; `VmShared::drop` does that. vCPUs
+        // still open keep the VM alive; wake them so they see it is going away.
+        self.shared.wake.notify_all();
+    }
+}
+
+/// The a14 checks of SET_USER_MEM_REGION / LEND_USER_MEM, in the driver's order.
+fn check_region(state: &VmState, r: &UserMemoryRegion) -> Result<(), Errno> {
+    if r.access.0 & !MemAccess::ALL != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if r.size == 0
+        || r.size % PAGE != 0
+        || r.userspace_addr % PAGE != 0
+        || r.guest_phys_addr % PAGE != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let range = GuestRange {
+        guest_phys_addr: r.guest_phys_addr,
+        size: r.size,
+    };
+    if range.end().is_none() {
+        return Err(Errno::EOVERFLOW);
+    }
+    for existing in &state.regions {
+        if existing.region.label == r.label {
+            return Err(Errno::EEXIST);
+        }
+        let other = GuestRange {
+            guest_phys_addr: existing.region.guest_phys_addr,
+            size: existing.region.size,
+        };
+        if other.overlaps(&range) {
+            return Err(Errno::EEXIST);
+        }
+    }
+    Ok(())
+}
+
+impl VmBackend for MockVm {
+    fn set_user_memory(&self, region: &UserMemoryRegion, mode: ShareMode) -> HypResult<()> {
+        let ioctl = match mode {
+            ShareMode::Share => "GH_VM_SET_USER_MEM_REGION",
+            ShareMode::Lend => "GH_VM_ANDROID_LEND_USER_MEM",
+        };
+        let mut state = self.shared.lock();
+        check_region(&state, region).map_err(|e| Self::err(ioctl, e))?;
+        // Pages are pinned and charged to the memlock budget.
+        let pinned_total = self.counters.registered_bytes.load(Ordering::SeqCst);
+        if pinned_total.saturating_add(region.size) > self.memlock_limit {
+            return Err(Self::err(ioctl, Errno::ENOMEM));
+        }
+        self.counters
+            .registered_bytes
+            .fetch_add(region.size, Ordering::SeqCst);
+        state.pinned += region.size;
+        // No state check: a region added after START is recorded but never reaches the guest.
+        state.regions.push(MockRegion {
+            region: *region,
+            mode,
+        });
+        Ok(())
+    }
+
+    fn set_dtb_config(&self, range: GuestRange) -> HypResult<()> {
+        if range.end().is_none() {
+            return Err(Self::err("GH_VM_SET_DTB_CONFIG", Errno::EOVERFLOW));
+        }
+        // Stored with its size rounded up to a page; checked against the regions at START.
+        let size = range.size.div_ceil(PAGE) * PAGE;
+        self.shared.lock().dtb = Some(GuestRange {
+            guest_phys_addr: range.guest_phys_addr,
+            size,
+        });
+        Ok(())
+    }
+
+    fn set_firmware_config(&self, range: GuestRange) -> HypResult<()> {
+        if range.end().is_none() {
+            return Err(Self::err("GH_VM_ANDROID_SET_FW_CONFIG", Errno::EOVERFLOW));
+        }
+        self.shared.lock().firmware = Some(range);
+        Ok(())
+    }
+
+    fn set_qtvm_auth(&self, arg: &QtvmAuthArg) -> HypResult<()> {
+        if arg.image.end().is_none() {
+            return Err(Self::err("GH_VM_ANDROID_SET_AUTH_TYPE", Errno::EOVERFLOW));
+        }
+        self.shared.lock().qtvm = Some(*arg);
+        Ok(())
+    }
+
+    fn set_boot_context(&self, reg: BootReg, value: u64) -> HypResult<()> {
+        let ioctl = "GH_VM_SET_BOOT_CONTEXT";
+        // The driver decodes the raw encoding; a BootReg built by the service always decodes.
+        let reg = BootReg::decode(reg.encode()).ok_or(Self::err(ioctl, Errno::EINVAL))?;
+        let mut state = self.shared.lock();
+        if state.status != MockStatus::Load {
+            return Err(Self::err(ioctl, Errno::EINVAL));
+        }
+        state.boot_context.insert(reg, value);
+        Ok(())
+    }
+
+    fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>> {
+        let ioctl = "GH_VM_ADD_FUNCTION";
+        let mut state = self.shared.lock();
+        if !state.vcpus.insert(id) {
+            return Err(Self::err(ioctl, Errno::EEXIST));
+        }
+        match MockVcpu::new(id, self.shared.clone(), self.counters.clone()) {
+            Ok(vcpu) => Ok(Box::new(vcpu)),
+            Err(errno) => {
+                state.vcpus.remove(&id);
+                Err(Self::err(ioctl, errno))
+            }
+        }
+    }
+
+    fn start(&self) -> HypResult<()> {
+        let ioctl = "GH_VM_START";
+        let mut state = self.shared.lock();
+        match state.status {
+            MockStatus::Running => return Ok(()),
+            MockStatus::InitFailed | MockStatus::Stopped(_) => {
+                return Err(Self::err(ioctl, Errno::ENODEV))
+            }
+            MockStatus::Load => {}
+        }
+        let dtb_inside = state.dtb.is_some_and(|dtb| {
+            state.regions.iter().any(|r| {
+                GuestRange {
+                    guest_phys_addr: r.region.guest_phys_addr,
+                    size: r.region.size,
+                }
+                .contains(&dtb)
+            })
+        });
+        if !dtb_inside {
+            state.status = MockStatus::InitFailed;
+            self.shared.wake.notify_all();
+            return Err(Self::err(ioctl, Errno::EINVAL));
+        }
+        state.status = MockStatus::Running;
+        self.shared.wake.notify_all();
+        Ok(())
+    }
+}

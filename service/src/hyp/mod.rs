@@ -1,0 +1,291 @@
+//! The hypervisor abstraction: a `Hypervisor` creates VMs, a `VmBackend` configures and starts
+//! one, a `VcpuBackend` runs one vCPU. Shaped after crosvm's `hypervisor` crate and the a14
+//! Gunyah driver: each call corresponds to one driver ioctl and fails with its errno.
+
+pub mod mock;
+
+use std::sync::Arc;
+
+use nix::errno::Errno;
+
+/// A failed driver call: the ioctl (by its kernel name) and the errno it returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{ioctl} failed: {errno}")]
+pub struct HypError {
+    /// Kernel name of the ioctl, e.g. `GH_VM_SET_USER_MEM_REGION`.
+    pub ioctl: &'static str,
+    /// The errno.
+    pub errno: Errno,
+}
+
+/// Result of a driver call.
+pub type HypResult<T> = Result<T, HypError>;
+
+/// Which ABI generation a backend speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverGeneration {
+    /// The userspace mock.
+    Mock,
+    /// android14-6.1 `GH_*` plus the Android additions.
+    Android14,
+    /// Upstream `GUNYAH_*`.
+    Upstream,
+}
+
+/// VM kinds at the driver level (besides a plain VM, which needs no call).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverAuth {
+    /// Android protected VM (driver auth type 0), configured with SET_FW_CONFIG.
+    AndroidPvm,
+    /// Qualcomm trusted VM (driver auth type 1), configured with SET_AUTH_TYPE.
+    QcomTrustedVm,
+}
+
+/// What a backend offers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HypCapabilities {
+    /// `"mock"` or `"gunyah"`.
+    pub backend: &'static str,
+    /// The driver generation.
+    pub generation: DriverGeneration,
+    /// Authenticated VM kinds the driver supports.
+    pub auth: Vec<DriverAuth>,
+}
+
+/// Counters a backend keeps for diagnostics and leak tests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BackendStats {
+    /// VMs whose last reference is not yet gone.
+    pub live_vms: usize,
+    /// vCPUs whose fd is open.
+    pub live_vcpus: usize,
+    /// Bytes of guest memory registered with live VMs.
+    pub registered_bytes: u64,
+}
+
+/// Guest access rights of a memory region (the a14 `GH_MEM_ALLOW_*` bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemAccess(pub u32);
+
+impl MemAccess {
+    /// GH_MEM_ALLOW_READ.
+    pub const READ: u32 = 1;
+    /// GH_MEM_ALLOW_WRITE.
+    pub const WRITE: u32 = 2;
+    /// GH_MEM_ALLOW_EXEC.
+    pub const EXEC: u32 = 4;
+    /// Every defined bit.
+    pub const ALL: u32 = Self::READ | Self::WRITE | Self::EXEC;
+
+    /// Whether the guest may write.
+    pub fn writable(self) -> bool {
+        self.0 & Self::WRITE != 0
+    }
+}
+
+/// Shared with the guest, or lent to it (the host loses access while it runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ShareMode {
+    /// GH_VM_SET_USER_MEM_REGION.
+    Share,
+    /// GH_VM_ANDROID_LEND_USER_MEM.
+    Lend,
+}
+
+/// A memory region as the driver sees it (`gh_userspace_memory_region`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UserMemoryRegion {
+    /// Unique label.
+    pub label: u32,
+    /// Access bits.
+    pub access: MemAccess,
+    /// Guest physical address.
+    pub guest_phys_addr: u64,
+    /// Size in bytes.
+    pub size: u64,
+    /// Address of the service's mapping of the memory.
+    pub userspace_addr: u64,
+}
+
+/// A guest physical range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuestRange {
+    /// Start address.
+    pub guest_phys_addr: u64,
+    /// Size in bytes.
+    pub size: u64,
+}
+
+impl GuestRange {
+    /// End of the range (exclusive); `None` on overflow.
+    pub fn end(&self) -> Option<u64> {
+        self.guest_phys_addr.checked_add(self.size)
+    }
+
+    /// Whether `other` lies entirely inside this range.
+    pub fn contains(&self, other: &GuestRange) -> bool {
+        match (self.end(), other.end()) {
+            (Some(end), Some(other_end)) => {
+                other.guest_phys_addr >= self.guest_phys_addr && other_end <= end
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the two half-open ranges share an address.
+    pub fn overlaps(&self, other: &GuestRange) -> bool {
+        let (Some(end), Some(other_end)) = (self.end(), other.end()) else {
+            return true;
+        };
+        self.guest_phys_addr < other_end && other.guest_phys_addr < end
+    }
+}
+
+/// `gunyah_qtvm_auth_arg`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QtvmAuthArg {
+    /// Trusted VM id.
+    pub vm_id: u16,
+    /// PAS id.
+    pub pas_id: u32,
+    /// Where the image lies.
+    pub image: GuestRange,
+}
+
+/// Register sets of the boot context (`GH_VM_BOOT_CONTEXT_REG_SET_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BootRegSet {
+    /// X0..X31.
+    X = 0,
+    /// PC (index 0).
+    Pc = 1,
+    /// SP_EL0..SP_EL2.
+    Sp = 2,
+}
+
+/// One boot-context register.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BootReg {
+    /// The set.
+    pub set: BootRegSet,
+    /// Index in the set.
+    pub index: u8,
+}
+
+impl BootReg {
+    /// The program counter.
+    pub const PC: BootReg = BootReg {
+        set: BootRegSet::Pc,
+        index: 0,
+    };
+
+    /// Highest index allowed in `set`.
+    pub fn max_index(set: BootRegSet) -> u8 {
+        match set {
+            BootRegSet::X => 31,
+            BootRegSet::Pc => 0,
+            BootRegSet::Sp => 2,
+        }
+    }
+
+    /// The driver's encoding: `(set & 0xff) << 8 | (index & 0xff)`.
+    pub fn encode(self) -> u32 {
+        ((self.set as u32) << 8) | u32::from(self.index)
+    }
+
+    /// Decodes and checks the driver's encoding (`None`: the driver answers EINVAL).
+    pub fn decode(reg: u32) -> Option<BootReg> {
+        if reg >> 16 != 0 {
+            return None;
+        }
+        let set = match (reg >> 8) & 0xff {
+            0 => BootRegSet::X,
+            1 => BootRegSet::Pc,
+            2 => BootRegSet::Sp,
+            _ => return None,
+        };
+        let index = (reg & 0xff) as u8;
+        (index <= Self::max_index(set)).then_some(BootReg { set, index })
+    }
+}
+
+/// How a guest stopped, as the driver reports it in a STATUS exit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VmStatus {
+    /// GH_VM_STATUS_LOAD_FAILED.
+    LoadFailed,
+    /// GH_VM_STATUS_EXITED with `gh_vm_exit_info`.
+    Exited {
+        /// `exit_info.type`.
+        exit_type: u16,
+        /// `exit_info.reason[..reason_size]` (at most 8 bytes).
+        reason: Vec<u8>,
+    },
+    /// GH_VM_STATUS_CRASHED.
+    Crashed,
+}
+
+/// Why `VcpuBackend::run` returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VcpuExit {
+    /// The guest accessed unbacked memory. Reads complete on the next `run` with the data set
+    /// by `set_mmio_read_data`.
+    Mmio {
+        /// Guest physical address.
+        phys_addr: u64,
+        /// Access size in bytes (1, 2, 4 or 8).
+        len: u32,
+        /// `Some(value)` for a write, `None` for a read.
+        write: Option<u64>,
+    },
+    /// The VM stopped; every later `run` returns the same status.
+    Status(VmStatus),
+}
+
+/// Interrupts a vCPU's `run` from another thread (immediate_exit + a wake-up).
+pub trait VcpuKicker: Send + Sync {
+    /// Makes the current or next `run` return EINTR.
+    fn kick(&self);
+}
+
+/// One vCPU (its fd and run page). Used by one thread at a time.
+pub trait VcpuBackend: Send {
+    /// The vCPU id.
+    fn id(&self) -> u32;
+    /// GH_VCPU_RUN: runs until an exit; EINTR when kicked or interrupted.
+    fn run(&mut self) -> HypResult<VcpuExit>;
+    /// The value the guest's pending MMIO read receives on the next `run`.
+    fn set_mmio_read_data(&mut self, data: u64);
+    /// A handle that kicks this vCPU from other threads.
+    fn kicker(&self) -> Arc<dyn VcpuKicker>;
+}
+
+/// One VM (its fd). Methods correspond to driver ioctls, in the boot order of a VMM.
+pub trait VmBackend: Send + Sync {
+    /// GH_VM_SET_USER_MEM_REGION (share) or GH_VM_ANDROID_LEND_USER_MEM (lend).
+    fn set_user_memory(&self, region: &UserMemoryRegion, mode: ShareMode) -> HypResult<()>;
+    /// GH_VM_SET_DTB_CONFIG.
+    fn set_dtb_config(&self, range: GuestRange) -> HypResult<()>;
+    /// GH_VM_ANDROID_SET_FW_CONFIG (makes the VM an Android pVM).
+    fn set_firmware_config(&self, range: GuestRange) -> HypResult<()>;
+    /// GH_VM_ANDROID_SET_AUTH_TYPE with a QTVM argument.
+    fn set_qtvm_auth(&self, arg: &QtvmAuthArg) -> HypResult<()>;
+    /// GH_VM_SET_BOOT_CONTEXT.
+    fn set_boot_context(&self, reg: BootReg, value: u64) -> HypResult<()>;
+    /// GH_VM_ADD_FUNCTION(VCPU): a new vCPU holding a reference to the VM.
+    fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>>;
+    /// GH_VM_START.
+    fn start(&self) -> HypResult<()>;
+}
+
+/// A hypervisor driver.
+pub trait Hypervisor: Send + Sync {
+    /// What this driver offers.
+    fn capabilities(&self) -> HypCapabilities;
+    /// GH_CREATE_VM.
+    fn create_vm(&self) -> HypResult<Box<dyn VmBackend>>;
+    /// Live-object counters (the mock counts its own; a real driver reports what it can).
+    fn stats(&self) -> BackendStats {
+        BackendStats::default()
+    }
+}

@@ -1,0 +1,28 @@
+//! The Gunyah VM HAL service (`android.hardware.gunyah`): the only process that opens
+//! `/dev/gunyah`. Clients get one `IGunyahVm` binder object per VM; the VM lives exactly as
+//! long as that object.
+//!
+//! Layers, top to bottom: `aidl_*` (binder adapters) → `manager` / `vm` (service logic) →
+//! `hyp` (driver abstraction: `mock`, and the real device) → `uapi` (the only `unsafe`).
+
+pub mod access;
+pub mod aidl_manager;
+pub mod aidl_vm;
+pub mod binder;
+pub mod client;
+pub mod config;
+pub mod diag;
+pub mod error;
+#[cfg(not(aosp))]
+pub mod host;
+pub mod hyp;
+pub mod manager;
+pub mod memory;
+pub mod names;
+pub mod quota;
+pub mod size;
+pub mod uapi;
+pub mod vm;
+
+/// The AIDL types, at the path both builds use.
+pub use android_hardware_gunyah::aidl::android::hardware::gunyah as aidl;

@@ -1,0 +1,216 @@
+//! The VM manager's logic, independent of binder: access checks, validation, quotas, building
+//! VMs and the weak registry behind `listVms` and diagnostics.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+
+use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+    Capabilities::Capabilities, DriverAbi::DriverAbi, VmAuthType::VmAuthType, VmConfig::VmConfig,
+    VmDescriptor::VmDescriptor, VmState::VmState,
+};
+
+use crate::access::AccessPolicy;
+use crate::binder::Caller;
+use crate::config::{self, Limits, VmKind};
+use crate::diag;
+use crate::error::{Error, Result};
+use crate::hyp::{DriverAuth, DriverGeneration, Hypervisor};
+use crate::quota::{QuotaLimits, Quotas};
+use crate::vm::Vm;
+
+/// Everything the manager is configured with.
+pub struct ManagerConfig {
+    /// The driver.
+    pub hypervisor: Arc<dyn Hypervisor>,
+    /// Who may call.
+    pub policy: AccessPolicy,
+    /// Per-config limits.
+    pub limits: Limits,
+    /// Per-uid quotas.
+    pub quotas: QuotaLimits,
+}
+
+/// The manager.
+pub struct VmManager {
+    hyp: Arc<dyn Hypervisor>,
+    policy: AccessPolicy,
+    limits: Limits,
+    quotas: Arc<Quotas>,
+    /// Weak: a VM lives exactly as long as its binder object (held by clients), never because
+    /// the manager lists it.
+    vms: Mutex<Vec<Weak<Vm>>>,
+    next_id: AtomicI32,
+    created_total: AtomicU64,
+    failed_total: AtomicU64,
+}
+
+impl VmManager {
+    /// A manager over `config.hypervisor`.
+    pub fn new(config: ManagerConfig) -> Self {
+        Self {
+            hyp: config.hypervisor,
+            policy: config.policy,
+            limits: config.limits,
+            quotas: Quotas::new(config.quotas),
+            vms: Mutex::default(),
+            next_id: AtomicI32::new(1),
+            created_total: AtomicU64::new(0),
+            failed_total: AtomicU64::new(0),
+        }
+    }
+
+    /// Checks that `caller` may call `method`.
+    pub fn check_access(&self, caller: &Caller, method: &str) -> Result<()> {
+        self.policy.check(caller, method)
+    }
+
+    /// The access policy (for the transport's connection gate).
+    pub fn policy(&self) -> &AccessPolicy {
+        &self.policy
+    }
+
+    fn live_vms(&self) -> Vec<Arc<Vm>> {
+        let mut vms = self.vms.lock().unwrap_or_else(|e| e.into_inner());
+        vms.retain(|w| w.strong_count() > 0);
+        vms.iter().filter_map(Weak::upgrade).collect()
+    }
+
+    fn check_kind_supported(&self, kind: &VmKind) -> Result<()> {
+        let needed = match kind {
+            VmKind::Unauthenticated => return Ok(()),
+            VmKind::AndroidPvm { .. } => DriverAuth::AndroidPvm,
+            VmKind::QcomTrustedVm(_) => DriverAuth::QcomTrustedVm,
+        };
+        if self.hyp.capabilities().auth.contains(&needed) {
+            Ok(())
+        } else {
+            Err(Error::unsupported(
+                "authType",
+                format!("the driver does not support {needed:?} VMs"),
+            ))
+        }
+    }
+
+    /// Validates `config` and builds a VM for `caller`: either all of it or nothing.
+    pub fn create_vm(&self, caller: &Caller, config: &VmConfig) -> Result<Arc<Vm>> {
+        self.check_access(caller, "createVm")?;
+        let result = self.create_vm_unchecked(caller, config);
+        match &result {
+            Ok(_) => self.created_total.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.failed_total.fetch_add(1, Ordering::Relaxed),
+        };
+        result
+    }
+
+    fn create_vm_unchecked(&self, caller: &Caller, config: &VmConfig) -> Result<Arc<Vm>> {
+        let plan = config::validate(config, &self.limits)?;
+        self.check_kind_supported(&plan.kind)?;
+        let reservation = self
+            .quotas
+            .reserve(caller.uid, plan.vcpu_count, plan.memory_bytes())?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let vm = Vm::build(
+            id,
+            caller.uid,
+            &plan,
+            config,
+            self.hyp.as_ref(),
+            reservation,
+        )?;
+        let mut vms = self.vms.lock().unwrap_or_else(|e| e.into_inner());
+        vms.retain(|w| w.strong_count() > 0);
+        vms.push(Arc::downgrade(&vm));
+        Ok(vm)
+    }
+
+    /// What the service offers.
+    pub fn capabilities(&self, caller: &Caller) -> Result<Capabilities> {
+        self.check_access(caller, "getCapabilities")?;
+        let caps = self.hyp.capabilities();
+        let mut auth_types = vec![VmAuthType::UNAUTHENTICATED];
+        auth_types.extend(caps.auth.iter().map(|a| match a {
+            DriverAuth::AndroidPvm => VmAuthType::ANDROID_PVM,
+            DriverAuth::QcomTrustedVm => VmAuthType::QCOM_TRUSTED_VM,
+        }));
+        let q = self.quotas.limits();
+        Ok(Capabilities {
+            backend: caps.backend.to_string(),
+            driverAbi: match caps.generation {
+                DriverGeneration::Mock => DriverAbi::MOCK,
+                DriverGeneration::Android14 => DriverAbi::GH_ANDROID14,
+                DriverGeneration::Upstream => DriverAbi::GUNYAH_UPSTREAM,
+            },
+            authTypes: auth_types,
+            maxVcpusPerVm: self.limits.max_vcpus_per_vm as i32,
+            maxVmsPerClient: q.max_vms as i32,
+            pageSize: self.limits.page_size as i64,
+            maxMemoryRegions: self.limits.max_memory_regions as i32,
+            maxGuestMemoryPerClient: i64::try_from(q.max_memory).unwrap_or(i64::MAX),
+            maxNameLength: self.limits.max_name_length as i32,
+            maxVcpusPerClient: q.max_vcpus as i32,
+        })
+    }
+
+    /// The caller's live (not destroyed) VMs, in creation order.
+    pub fn list_vms(&self, caller: &Caller) -> Result<Vec<VmDescriptor>> {
+        self.check_access(caller, "listVms")?;
+        Ok(self
+            .live_vms()
+            .iter()
+            .filter(|vm| vm.info().owner_uid == caller.uid && vm.state() != VmState::DESTROYED)
+            .map(|vm| {
+                let info = vm.info();
+                VmDescriptor {
+                    id: info.id,
+                    name: info.name.clone(),
+                    state: vm.state(),
+                    ownerUid: info.owner_uid as i32,
+                    vcpuCount: info.vcpu_count as i32,
+                    memoryBytes: info.memory_bytes as i64,
+                }
+            })
+            .collect())
+    }
+
+    /// The diagnostics text (binder `dump()` / `dumpsys`, and the host diagnostics socket):
+    /// one `key: value` per line, then one line per VM.
+    pub fn dump_text(&self) -> String {
+        let caps = self.hyp.capabilities();
+        let stats = self.hyp.stats();
+        let process = diag::process_counts();
+        let vms = self.live_vms();
+        let mut out = String::new();
+        let _ = writeln!(out, "backend: {} ({:?})", caps.backend, caps.generation);
+        let _ = writeln!(out, "process.open_fds: {}", process.open_fds);
+        let _ = writeln!(out, "process.threads: {}", process.threads);
+        let _ = writeln!(out, "process.mappings: {}", process.mappings);
+        let _ = writeln!(out, "backend.live_vms: {}", stats.live_vms);
+        let _ = writeln!(out, "backend.live_vcpus: {}", stats.live_vcpus);
+        let _ = writeln!(out, "backend.registered_bytes: {}", stats.registered_bytes);
+        let _ = writeln!(out, "vms.objects: {}", vms.len());
+        let _ = writeln!(
+            out,
+            "vms.live: {}",
+            vms.iter()
+                .filter(|vm| vm.state() != VmState::DESTROYED)
+                .count()
+        );
+        let _ = writeln!(
+            out,
+            "vms.created_total: {}",
+            self.created_total.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "vms.failed_total: {}",
+            self.failed_total.load(Ordering::Relaxed)
+        );
+        let uids: Vec<String> = self.policy.allowed_uids().map(u32::to_string).collect();
+        let _ = writeln!(out, "access.allowed_uids: {}", uids.join(","));
+        for vm in &vms {
+            let _ = writeln!(out, "{}", vm.dump_line());
+        }
+        out
+    }
+}

@@ -1,0 +1,80 @@
+//! Names of AIDL enum values for logs, diagnostics and the CLI (the generated host enums print
+//! as `VmState(2)`). Unknown values print as `<Type>(<n>)`.
+
+use std::borrow::Cow;
+
+use crate::aidl::{
+    DriverAbi::DriverAbi, VmAuthType::VmAuthType, VmExitType::VmExitType, VmState::VmState,
+};
+
+fn named(name: Option<&'static str>, ty: &str, value: i32) -> Cow<'static, str> {
+    name.map_or_else(|| Cow::Owned(format!("{ty}({value})")), Cow::Borrowed)
+}
+
+/// `RUNNING`, …
+pub fn vm_state(s: VmState) -> Cow<'static, str> {
+    let name = match s {
+        VmState::NOT_STARTED => Some("NOT_STARTED"),
+        VmState::STARTING => Some("STARTING"),
+        VmState::RUNNING => Some("RUNNING"),
+        VmState::EXITED => Some("EXITED"),
+        VmState::LOAD_FAILED => Some("LOAD_FAILED"),
+        VmState::CRASHED => Some("CRASHED"),
+        VmState::DESTROYED => Some("DESTROYED"),
+        _ => None,
+    };
+    named(name, "VmState", s.0)
+}
+
+/// `PSCI_POWER_OFF`, …
+pub fn exit_type(t: VmExitType) -> Cow<'static, str> {
+    let name = match t {
+        VmExitType::VM_EXIT => Some("VM_EXIT"),
+        VmExitType::PSCI_POWER_OFF => Some("PSCI_POWER_OFF"),
+        VmExitType::PSCI_SYSTEM_RESET => Some("PSCI_SYSTEM_RESET"),
+        VmExitType::PSCI_SYSTEM_RESET2 => Some("PSCI_SYSTEM_RESET2"),
+        VmExitType::WDT_BITE => Some("WDT_BITE"),
+        VmExitType::HYP_ERROR => Some("HYP_ERROR"),
+        VmExitType::ASYNC_EXT_ABORT => Some("ASYNC_EXT_ABORT"),
+        VmExitType::VM_FORCE_STOPPED => Some("VM_FORCE_STOPPED"),
+        VmExitType::UNKNOWN => Some("UNKNOWN"),
+        _ => None,
+    };
+    named(name, "VmExitType", t.0)
+}
+
+/// `UNAUTHENTICATED`, …
+pub fn auth_type(a: VmAuthType) -> Cow<'static, str> {
+    let name = match a {
+        VmAuthType::UNAUTHENTICATED => Some("UNAUTHENTICATED"),
+        VmAuthType::ANDROID_PVM => Some("ANDROID_PVM"),
+        VmAuthType::QCOM_TRUSTED_VM => Some("QCOM_TRUSTED_VM"),
+        _ => None,
+    };
+    named(name, "VmAuthType", a.0)
+}
+
+/// `MOCK`, …
+pub fn driver_abi(d: DriverAbi) -> Cow<'static, str> {
+    let name = match d {
+        DriverAbi::MOCK => Some("MOCK"),
+        DriverAbi::GH_ANDROID14 => Some("GH_ANDROID14"),
+        DriverAbi::GUNYAH_UPSTREAM => Some("GUNYAH_UPSTREAM"),
+        _ => None,
+    };
+    named(name, "DriverAbi", d.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_names_known_and_unknown() {
+        assert_eq!(vm_state(VmState::RUNNING), "RUNNING");
+        assert_eq!(vm_state(VmState(42)), "VmState(42)");
+        assert_eq!(exit_type(VmExitType::UNKNOWN), "UNKNOWN");
+        assert_eq!(auth_type(VmAuthType::QCOM_TRUSTED_VM), "QCOM_TRUSTED_VM");
+        assert_eq!(driver_abi(DriverAbi::MOCK), "MOCK");
+    }
+}

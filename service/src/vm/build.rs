@@ -1,0 +1,96 @@
+//! Builds a VM from a validated plan, in the boot order of a VMM (GUNYAH_ABI.md). Every
+//! resource is owned as soon as it exists, so an error at any step releases everything built
+//! so far: no half-built VM and no leaked fd.
+
+use std::os::fd::AsFd;
+
+use android_hardware_gunyah::aidl::android::hardware::gunyah::VmConfig::VmConfig;
+
+use crate::config::{VmKind, VmPlan};
+use crate::error::{Error, Result};
+use crate::hyp::{Hypervisor, UserMemoryRegion, VcpuBackend, VmBackend};
+use crate::memory;
+use crate::quota::Reservation;
+use crate::uapi::mman::SharedMapping;
+
+/// Everything a built VM owns. Fields drop in declaration order, which is the teardown order:
+/// vCPU fds, then the VM fd, then the memory mappings, then the quota.
+pub struct Resources {
+    /// vCPUs not yet handed to their threads (all of them before start).
+    pub vcpus: Vec<Box<dyn VcpuBackend>>,
+    /// The VM fd.
+    pub backend: Box<dyn VmBackend>,
+    /// The service's mappings of guest memory.
+    pub memory: Vec<SharedMapping>,
+    /// The caller's quota held by this VM.
+    pub reservation: Reservation,
+}
+
+/// Maps the client's memory and configures a new driver VM per `plan`.
+pub fn build(
+    plan: &VmPlan,
+    config: &VmConfig,
+    hyp: &dyn Hypervisor,
+    reservation: Reservation,
+) -> Result<Resources> {
+    // Client-supplied memory is checked and mapped before the driver is touched.
+    let memory = plan
+        .regions
+        .iter()
+        .map(|r| {
+            let pfd = config.memoryRegions[r.index]
+                .memory
+                .as_ref()
+                .ok_or_else(|| {
+                    Error::invalid(format!("memoryRegions[{}].memory", r.index), "missing")
+                })?;
+            memory::map_region(crate::binder::pfd_as_fd(pfd).as_fd(), r)
+        })
+        .collect::<Result<Vec<_>>>()?;
+
+    let backend = hyp
+        .create_vm()
+        .map_err(|e| Error::hypervisor("createVm", e))?;
+    for (r, mapping) in plan.regions.iter().zip(&memory) {
+        let region = UserMemoryRegion {
+            label: r.label,
+            access: r.access,
+            guest_phys_addr: r.range.guest_phys_addr,
+            size: r.range.size,
+            userspace_addr: mapping.addr(),
+        };
+        backend
+            .set_user_memory(&region, r.share)
+            .map_err(|e| Error::hypervisor(format!("memoryRegions[{}]", r.index), e))?;
+    }
+    let vcpus = (0..plan.vcpu_count)
+        .map(|id| {
+            backend
+                .add_vcpu(id)
+                .map_err(|e| Error::hypervisor(format!("vcpu {id}"), e))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    match &plan.kind {
+        VmKind::Unauthenticated => {}
+        VmKind::AndroidPvm { firmware } => backend
+            .set_firmware_config(*firmware)
+            .map_err(|e| Error::hypervisor("firmware", e))?,
+        VmKind::QcomTrustedVm(arg) => backend
+            .set_qtvm_auth(arg)
+            .map_err(|e| Error::hypervisor("qtvmAuth", e))?,
+    }
+    backend
+        .set_dtb_config(plan.dtb)
+        .map_err(|e| Error::hypervisor("dtb", e))?;
+    for (i, (reg, value)) in plan.boot_context.iter().enumerate() {
+        backend
+            .set_boot_context(*reg, *value)
+            .map_err(|e| Error::hypervisor(format!("bootContext[{i}]"), e))?;
+    }
+    Ok(Resources {
+        vcpus,
+        backend,
+        memory,
+        reservation,
+    })
+}

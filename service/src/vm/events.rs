@@ -1,0 +1,266 @@
+//! A VM's public state, its exit info and its callbacks. State changes are queued in order and
+//! delivered by `deliver()` outside every other lock of the VM.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+    IGunyahVmCallback::IGunyahVmCallback, VmExitInfo::VmExitInfo, VmExitType::VmExitType,
+    VmState::VmState,
+};
+
+use crate::binder::{DeathLink, Strong};
+use crate::error::{Error, Result};
+use crate::hyp::VmStatus;
+use crate::names;
+
+enum Event {
+    State(VmState),
+    Exit(VmExitInfo),
+}
+
+struct Status {
+    state: VmState,
+    exit: Option<VmExitInfo>,
+    queue: VecDeque<Event>,
+}
+
+struct Registered {
+    id: u64,
+    callback: Strong<dyn IGunyahVmCallback>,
+    // Removes this entry when the client's process dies; unlinked when the entry is dropped.
+    _death: DeathLink,
+}
+
+/// State, exit info and callbacks of one VM.
+pub struct VmEvents {
+    vm_id: i32,
+    status: Mutex<Status>,
+    callbacks: Mutex<Vec<Registered>>,
+    // Serializes delivery so callbacks see transitions in order. Held across oneway calls
+    // only; no other lock is taken while it is held except `status` and `callbacks` briefly.
+    delivery: Mutex<()>,
+    next_id: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn is_terminal(state: VmState) -> bool {
+    matches!(
+        state,
+        VmState::EXITED | VmState::LOAD_FAILED | VmState::CRASHED | VmState::DESTROYED
+    )
+}
+
+/// The AIDL exit info of a driver status.
+pub fn exit_info_of(status: &VmStatus) -> VmExitInfo {
+    match status {
+        VmStatus::LoadFailed => VmExitInfo {
+            state: VmState::LOAD_FAILED,
+            ..Default::default()
+        },
+        VmStatus::Crashed => VmExitInfo {
+            state: VmState::CRASHED,
+            ..Default::default()
+        },
+        VmStatus::Exited { exit_type, reason } => VmExitInfo {
+            state: VmState::EXITED,
+            // Exit types 0..=7 map value for value; anything else the driver may add later is
+            // reported as UNKNOWN rather than as a value the AIDL does not define.
+            r#type: if *exit_type <= 7 {
+                VmExitType(i32::from(*exit_type))
+            } else {
+                VmExitType::UNKNOWN
+            },
+            reason: reason.clone(),
+        },
+    }
+}
+
+impl VmEvents {
+    /// Events of VM `vm_id`, in state NOT_STARTED.
+    pub fn new(vm_id: i32) -> Arc<Self> {
+        Arc::new(Self {
+            vm_id,
+            status: Mutex::new(Status {
+                state: VmState::NOT_STARTED,
+                exit: None,
+                queue: VecDeque::new(),
+            }),
+            callbacks: Mutex::default(),
+            delivery: Mutex::default(),
+            next_id: AtomicU64::new(0),
+        })
+    }
+
+    /// The current state.
+    pub fn state(&self) -> VmState {
+        lock(&self.status).state
+    }
+
+    /// How the guest stopped, if it did.
+    pub fn exit_info(&self) -> Option<VmExitInfo> {
+        lock(&self.status).exit.clone()
+    }
+
+    /// Moves to `to` and queues the notification. Nothing leaves DESTROYED, and a stopped
+    /// guest only moves on to DESTROYED. Returns whether the state changed.
+    pub fn set_state(&self, to: VmState) -> bool {
+        let mut s = lock(&self.status);
+        if s.state == to
+            || s.state == VmState::DESTROYED
+            || (is_terminal(s.state) && to != VmState::DESTROYED)
+        {
+            return false;
+        }
+        log::info!(
+            "vm {}: {} -> {}",
+            self.vm_id,
+            names::vm_state(s.state),
+            names::vm_state(to)
+        );
+        s.state = to;
+        s.queue.push_back(Event::State(to));
+        true
+    }
+
+    /// Records that the guest stopped (once) and queues onStateChanged + onExit.
+    pub fn guest_stopped(&self, status: &VmStatus) {
+        let info = exit_info_of(status);
+        if self.set_state(info.state) {
+            let mut s = lock(&self.status);
+            s.exit = Some(info.clone());
+            s.queue.push_back(Event::Exit(info));
+        }
+    }
+
+    /// Delivers queued notifications to every callback, in order. Failures are logged.
+    pub fn deliver(&self) {
+        let _delivery = lock(&self.delivery);
+        loop {
+            let Some(event) = lock(&self.status).queue.pop_front() else {
+                return;
+            };
+            let callbacks: Vec<Strong<dyn IGunyahVmCallback>> = lock(&self.callbacks)
+                .iter()
+                .map(|r| r.callback.clone())
+                .collect();
+            for cb in callbacks {
+                let result = match &event {
+                    Event::State(state) => cb.onStateChanged(*state),
+                    Event::Exit(info) => cb.onExit(info),
+                };
+                if let Err(e) = result {
+                    log::warn!("vm {}: callback failed: {e:?}", self.vm_id);
+                }
+            }
+        }
+    }
+
+    /// Adds a callback linked to its client's death; registering the same binder twice is a
+    /// no-op.
+    pub fn register(self: &Arc<Self>, callback: &Strong<dyn IGunyahVmCallback>) -> Result<()> {
+        let binder = callback.as_binder();
+        let mut callbacks = lock(&self.callbacks);
+        if callbacks.iter().any(|r| r.callback.as_binder() == binder) {
+            return Ok(());
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let events: Weak<VmEvents> = Arc::downgrade(self);
+        let death = DeathLink::new(binder, move || {
+            if let Some(events) = events.upgrade() {
+                log::info!("vm {}: callback {id} died; removed", events.vm_id);
+                events.remove(id);
+            }
+        })
+        .map_err(|e| Error::invalid("callback", format!("cannot link to its death: {e:?}")))?;
+        callbacks.push(Registered {
+            id,
+            callback: callback.clone(),
+            _death: death,
+        });
+        Ok(())
+    }
+
+    /// Removes a callback; unknown callbacks are ignored.
+    pub fn unregister(&self, callback: &Strong<dyn IGunyahVmCallback>) {
+        let binder = callback.as_binder();
+        let removed: Vec<Registered> = {
+            let mut callbacks = lock(&self.callbacks);
+            let (gone, kept) = std::mem::take(&mut *callbacks)
+                .into_iter()
+                .partition(|r| r.callback.as_binder() == binder);
+            *callbacks = kept;
+            gone
+        };
+        // Unlinking talks to the binder; do it outside the lock.
+        drop(removed);
+    }
+
+    fn remove(&self, id: u64) {
+        let removed: Vec<Registered> = {
+            let mut callbacks = lock(&self.callbacks);
+            let (gone, kept) = std::mem::take(&mut *callbacks)
+                .into_iter()
+                .partition(|r| r.id == id);
+            *callbacks = kept;
+            gone
+        };
+        drop(removed);
+    }
+
+    /// Drops every callback (after the final notification).
+    pub fn clear_callbacks(&self) {
+        let all = std::mem::take(&mut *lock(&self.callbacks));
+        drop(all);
+    }
+
+    /// Number of registered callbacks (diagnostics).
+    pub fn callback_count(&self) -> usize {
+        lock(&self.callbacks).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_set_state_is_forward_only() {
+        let events = VmEvents::new(1);
+        assert!(events.set_state(VmState::STARTING));
+        assert!(events.set_state(VmState::RUNNING));
+        events.guest_stopped(&VmStatus::Exited {
+            exit_type: 1,
+            reason: vec![7],
+        });
+        assert_eq!(events.state(), VmState::EXITED);
+        let info = events.exit_info().expect("exit info");
+        assert_eq!(info.r#type, VmExitType::PSCI_POWER_OFF);
+        assert_eq!(info.reason, vec![7]);
+        // A later crash report does not overwrite the first exit.
+        events.guest_stopped(&VmStatus::Crashed);
+        assert_eq!(events.state(), VmState::EXITED);
+        assert!(!events.set_state(VmState::RUNNING));
+        assert!(events.set_state(VmState::DESTROYED));
+        assert!(!events.set_state(VmState::NOT_STARTED));
+        assert_eq!(events.state(), VmState::DESTROYED);
+    }
+
+    #[test]
+    fn test_exit_info_of_unknown_exit_type() {
+        let info = exit_info_of(&VmStatus::Exited {
+            exit_type: 99,
+            reason: vec![],
+        });
+        assert_eq!(info.r#type, VmExitType::UNKNOWN);
+        assert_eq!(
+            exit_info_of(&VmStatus::LoadFailed).state,
+            VmState::LOAD_FAILED
+        );
+        assert_eq!(exit_info_of(&VmStatus::Crashed).r#type, VmExitType::UNKNOWN);
+    }
+}

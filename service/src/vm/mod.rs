@@ -1,0 +1,266 @@
+//! A VM owned by the service: its driver objects, memory and vCPU threads, its lifecycle, and
+//! its teardown (on `destroy()` or when the last binder reference is gone).
+
+mod build;
+pub mod events;
+pub mod mmio;
+mod vcpu_thread;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+    IGunyahMmioHandler::IGunyahMmioHandler, IGunyahVmCallback::IGunyahVmCallback,
+    VmConfig::VmConfig, VmExitInfo::VmExitInfo, VmState::VmState,
+};
+
+pub use build::Resources;
+use events::VmEvents;
+use mmio::MmioRouter;
+use vcpu_thread::{VcpuContext, VcpuThreads};
+
+use crate::binder::Strong;
+use crate::config::VmPlan;
+use crate::error::{Error, Result};
+use crate::hyp::{GuestRange, Hypervisor, VmStatus};
+use crate::names;
+use crate::quota::Reservation;
+
+/// How long teardown waits for vCPU threads before detaching them.
+pub const VCPU_JOIN_BOUND: Duration = Duration::from_secs(2);
+
+/// Facts about a VM that never change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VmInfo {
+    /// Service-wide id.
+    pub id: i32,
+    /// VmConfig.name.
+    pub name: String,
+    /// The uid that created it.
+    pub owner_uid: u32,
+    /// Number of vCPUs.
+    pub vcpu_count: u32,
+    /// Guest memory in bytes.
+    pub memory_bytes: u64,
+}
+
+/// Where a VM is in its life, with the resources that stage owns.
+enum Lifecycle {
+    /// Built, not started.
+    Configured(Box<Resources>),
+    /// START succeeded; the vCPU threads run (or have ended with the guest).
+    Started {
+        resources: Box<Resources>,
+        vcpus: VcpuThreads,
+    },
+    /// START failed; the driver objects stay until teardown.
+    Failed(Box<Resources>),
+    /// Torn down; owns nothing.
+    Destroyed,
+}
+
+/// A VM and everything it owns.
+pub struct Vm {
+    info: VmInfo,
+    events: Arc<VmEvents>,
+    mmio: Arc<MmioRouter>,
+    lifecycle: Mutex<Lifecycle>,
+}
+
+impl Vm {
+    /// Builds a VM from a validated plan (see `build`).
+    pub fn build(
+        id: i32,
+        owner_uid: u32,
+        plan: &VmPlan,
+        config: &VmConfig,
+        hyp: &dyn Hypervisor,
+        reservation: Reservation,
+    ) -> Result<Arc<Vm>> {
+        let resources = build::build(plan, config, hyp, reservation)?;
+        let info = VmInfo {
+            id,
+            name: plan.name.clone(),
+            owner_uid,
+            vcpu_count: plan.vcpu_count,
+            memory_bytes: plan.memory_bytes(),
+        };
+        log::info!(
+            "vm {id}: created {:?} for uid {owner_uid}: {} vCPUs, {} bytes in {} regions",
+            info.name,
+            info.vcpu_count,
+            info.memory_bytes,
+            plan.regions.len()
+        );
+        Ok(Arc::new(Vm {
+            info,
+            events: VmEvents::new(id),
+            mmio: Arc::default(),
+            lifecycle: Mutex::new(Lifecycle::Configured(Box::new(resources))),
+        }))
+    }
+
+    fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
+        self.lifecycle.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Facts about the VM.
+    pub fn info(&self) -> &VmInfo {
+        &self.info
+    }
+
+    /// The current state.
+    pub fn state(&self) -> VmState {
+        self.events.state()
+    }
+
+    /// How the guest stopped, if it did.
+    pub fn exit_info(&self) -> Option<VmExitInfo> {
+        self.events.exit_info()
+    }
+
+    fn ensure_not_destroyed(&self, method: &str) -> Result<()> {
+        if self.state() == VmState::DESTROYED {
+            return Err(Error::state(format!(
+                "{method}: vm {} is destroyed",
+                self.info.id
+            )));
+        }
+        Ok(())
+    }
+
+    /// Starts the VM; idempotent while starting or running.
+    pub fn start(&self) -> Result<()> {
+        let result = self.start_locked();
+        // Notifications go out after the lifecycle lock is released.
+        self.events.deliver();
+        result
+    }
+
+    fn start_locked(&self) -> Result<()> {
+        let mut lifecycle = self.lifecycle();
+        let resources = match std::mem::replace(&mut *lifecycle, Lifecycle::Destroyed) {
+            Lifecycle::Configured(resources) => resources,
+            other => {
+                *lifecycle = other;
+                return match (&*lifecycle, self.state()) {
+                    (Lifecycle::Started { .. }, VmState::STARTING | VmState::RUNNING) => Ok(()),
+                    (_, state) => Err(Error::state(format!(
+                        "start: vm {} is {}",
+                        self.info.id,
+                        names::vm_state(state)
+                    ))),
+                };
+            }
+        };
+        self.events.set_state(VmState::STARTING);
+        if let Err(e) = resources.backend.start() {
+            self.events.guest_stopped(&VmStatus::LoadFailed);
+            *lifecycle = Lifecycle::Failed(resources);
+            return Err(Error::hypervisor("start", e));
+        }
+        self.events.set_state(VmState::RUNNING);
+        let mut resources = resources;
+        let vcpus = std::mem::take(&mut resources.vcpus);
+        let ctx = Arc::new(VcpuContext {
+            vm_id: self.info.id,
+            events: self.events.clone(),
+            mmio: self.mmio.clone(),
+            stop: AtomicBool::new(false),
+        });
+        match VcpuThreads::spawn(ctx, vcpus) {
+            Ok(vcpus) => {
+                *lifecycle = Lifecycle::Started { resources, vcpus };
+                Ok(())
+            }
+            Err(e) => {
+                self.events.guest_stopped(&VmStatus::LoadFailed);
+                *lifecycle = Lifecycle::Failed(resources);
+                Err(Error::exhausted(
+                    "vcpuCount",
+                    format!("cannot start vCPU threads: {e}"),
+                ))
+            }
+        }
+    }
+
+    /// Tears the VM down now; idempotent. Order: stop and join the vCPU threads, close vCPU
+    /// fds, close the VM fd, unmap memory, release the quota, then notify DESTROYED and drop
+    /// the client's callbacks and handlers.
+    pub fn destroy(&self) {
+        // The lock is released before joining threads: a vCPU thread may be delivering a
+        // callback that ends up calling back into this VM.
+        let old = std::mem::replace(&mut *self.lifecycle(), Lifecycle::Destroyed);
+        match old {
+            Lifecycle::Destroyed => return,
+            Lifecycle::Configured(resources) | Lifecycle::Failed(resources) => drop(resources),
+            Lifecycle::Started { resources, vcpus } => {
+                vcpus.stop_and_join(VCPU_JOIN_BOUND);
+                drop(resources);
+            }
+        }
+        log::info!("vm {}: torn down", self.info.id);
+        self.events.set_state(VmState::DESTROYED);
+        self.events.deliver();
+        self.events.clear_callbacks();
+        self.mmio.clear();
+    }
+
+    /// See `IGunyahVm.registerCallback`.
+    pub fn register_callback(&self, callback: &Strong<dyn IGunyahVmCallback>) -> Result<()> {
+        self.ensure_not_destroyed("registerCallback")?;
+        self.events.register(callback)
+    }
+
+    /// See `IGunyahVm.unregisterCallback`.
+    pub fn unregister_callback(&self, callback: &Strong<dyn IGunyahVmCallback>) -> Result<()> {
+        self.ensure_not_destroyed("unregisterCallback")?;
+        self.events.unregister(callback);
+        Ok(())
+    }
+
+    /// See `IGunyahVm.setMmioHandler`.
+    pub fn set_mmio_handler(
+        &self,
+        range: GuestRange,
+        handler: Option<Strong<dyn IGunyahMmioHandler>>,
+    ) -> Result<()> {
+        self.ensure_not_destroyed("setMmioHandler")?;
+        self.mmio.set(range, handler)
+    }
+
+    /// Fails with INVALID_STATE after destroy, else UNSUPPORTED: this backend does not bind
+    /// irqfd/ioeventfd functions yet.
+    pub fn unsupported_function(&self, method: &str) -> Result<()> {
+        self.ensure_not_destroyed(method)?;
+        Err(Error::unsupported(
+            method,
+            "doorbell functions are not available on this service version's backends",
+        ))
+    }
+
+    /// One diagnostics line.
+    pub fn dump_line(&self) -> String {
+        let (reads, writes) = self.mmio.unhandled();
+        format!(
+            "vm {} name={:?} uid={} state={} vcpus={} memory={} callbacks={} mmio_handlers={} unhandled_mmio={}r/{}w",
+            self.info.id,
+            self.info.name,
+            self.info.owner_uid,
+            names::vm_state(self.state()),
+            self.info.vcpu_count,
+            self.info.memory_bytes,
+            self.events.callback_count(),
+            self.mmio.handler_count(),
+            reads,
+            writes
+        )
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        self.destroy();
+    }
+}
