@@ -307,7 +307,7 @@ fn validate_boot_context(config: &VmConfig) -> Result<Vec<(BootReg, u64)>> {
                 .ok_or_else(|| {
                     Error::invalid(
                         format!("bootContext[{i}].index"),
-                        format!("{} is out of range for {set:?} (0..={max})", reg.index),
+                        format!("{} is out of range for {set} (0..={max})", reg.index),
                     )
                 })?;
             let boot_reg = BootReg { set, index };
@@ -397,4 +397,317 @@ pub fn validate(config: &VmConfig, limits: &Limits) -> Result<VmPlan> {
         boot_context,
         vcpu_count,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aidl::{BootRegister::BootRegister, MemoryRegion::MemoryRegion, QtvmAuth::QtvmAuth};
+    use crate::client::demo::{demo_config, ram_region, DEMO_RAM_BASE};
+
+    const MIB: u64 = 1 << 20;
+
+    fn config() -> VmConfig {
+        demo_config("test", 2 * MIB, 1).expect("memfd")
+    }
+
+    fn region(label: i32, gpa: i64, size: i64) -> MemoryRegion {
+        MemoryRegion {
+            label,
+            guestPhysAddr: gpa,
+            size,
+            memory: None,
+            ..Default::default()
+        }
+    }
+
+    /// The error's message, which must start with `field: `.
+    fn error_of(config: &VmConfig) -> String {
+        validate(config, &Limits::default())
+            .expect_err("config should be rejected")
+            .to_string()
+    }
+
+    fn assert_rejected(config: &VmConfig, prefix: &str) {
+        let msg = error_of(config);
+        assert!(
+            msg.starts_with(prefix),
+            "{msg:?} does not start with {prefix:?}"
+        );
+    }
+
+    #[test]
+    fn test_validate_demo_config() -> Result<()> {
+        let plan = validate(&config(), &Limits::default())?;
+        assert_eq!(plan.vcpu_count, 1);
+        assert_eq!(plan.memory_bytes(), 2 * MIB);
+        assert_eq!(plan.kind, VmKind::Unauthenticated);
+        // Without a PC boot register the guest starts at offset 0 of the DTB's region.
+        assert_eq!(plan.entry_point(), DEMO_RAM_BASE as u64);
+        Ok(())
+    }
+
+    #[test]
+    fn test_validate_entry_point_from_pc() -> Result<()> {
+        let mut c = config();
+        c.bootContext = vec![BootRegister {
+            set: BootRegisterSet::PC,
+            index: 0,
+            value: 0x8000_1000,
+        }];
+        assert_eq!(validate(&c, &Limits::default())?.entry_point(), 0x8000_1000);
+        Ok(())
+    }
+
+    #[test]
+    fn test_validate_name() {
+        let mut c = config();
+        c.name = String::new();
+        assert_rejected(&c, "name: must not be empty");
+        c.name = "x".repeat(1 << 20);
+        assert_rejected(&c, "name: 1048576 bytes long, at most 64");
+        c.name = "bad\nname".into();
+        assert_rejected(&c, "name: contains the control character");
+    }
+
+    #[test]
+    fn test_validate_vcpu_count() {
+        for n in [0, -1, i32::MAX, 9] {
+            let mut c = config();
+            c.vcpuCount = n;
+            assert_rejected(&c, &format!("vcpuCount: {n} is out of range (1..=8)"));
+        }
+    }
+
+    #[test]
+    fn test_validate_region_fields() {
+        let cases: Vec<(Box<dyn Fn(&mut MemoryRegion)>, &str)> = vec![
+            (
+                Box::new(|r| r.size = 0),
+                "memoryRegions[0].size: must not be 0",
+            ),
+            (
+                Box::new(|r| r.size = 4097),
+                "memoryRegions[0].size: not a multiple of the page size (4096)",
+            ),
+            (
+                Box::new(|r| r.size = -4096),
+                "memoryRegions[0].size: negative",
+            ),
+            (
+                Box::new(|r| r.guestPhysAddr = 0x8000_0800),
+                "memoryRegions[0].guestPhysAddr: not a multiple",
+            ),
+            (
+                Box::new(|r| r.guestPhysAddr = -4096),
+                "memoryRegions[0].guestPhysAddr: negative",
+            ),
+            (
+                Box::new(|r| r.memoryOffset = 100),
+                "memoryRegions[0].memoryOffset: not a multiple",
+            ),
+            (
+                Box::new(|r| r.memoryOffset = -4096),
+                "memoryRegions[0].memoryOffset: negative",
+            ),
+            (
+                Box::new(|r| r.access = 8),
+                "memoryRegions[0].access: unknown access bits 0x8",
+            ),
+            (
+                Box::new(|r| r.access = -1),
+                "memoryRegions[0].access: unknown access bits",
+            ),
+            (
+                Box::new(|r| r.shareType = MemoryShareType(7)),
+                "memoryRegions[0].shareType: unknown value 7",
+            ),
+            (
+                Box::new(|r| r.label = -1),
+                "memoryRegions[0].label: negative",
+            ),
+        ];
+        for (mutate, prefix) in cases {
+            let mut c = config();
+            mutate(&mut c.memoryRegions[0]);
+            assert_rejected(&c, prefix);
+        }
+    }
+
+    #[test]
+    fn test_validate_region_set() {
+        let mut c = config();
+        c.memoryRegions = vec![];
+        assert_rejected(&c, "memoryRegions: at least one region is required");
+
+        // Adjacent is legal; overlapping and reused labels are not.
+        let mut c = config();
+        c.memoryRegions
+            .push(region(1, DEMO_RAM_BASE + 2 * MIB as i64, 4096));
+        assert!(validate(&c, &Limits::default()).is_ok());
+        c.memoryRegions
+            .push(region(2, DEMO_RAM_BASE + MIB as i64, 4096));
+        assert_rejected(
+            &c,
+            "memoryRegions[2].guestPhysAddr: overlaps memoryRegions[0]",
+        );
+        c.memoryRegions[2] = region(1, 0, 4096);
+        assert_rejected(
+            &c,
+            "memoryRegions[2].label: 1 is already used by memoryRegions[1]",
+        );
+    }
+
+    #[test]
+    fn test_validate_many_regions_is_bounded() {
+        let mut c = config();
+        c.memoryRegions = (0..100_000)
+            .map(|i| region(i, i64::from(i) * 4096, 4096))
+            .collect();
+        let start = std::time::Instant::now();
+        assert_rejected(&c, "memoryRegions: 100000 regions, at most 32");
+        // Rejected by count before any per-region work.
+        assert!(start.elapsed() < std::time::Duration::from_secs(1));
+    }
+
+    #[test]
+    fn test_validate_dtb() {
+        let mut c = config();
+        c.dtb = AidlRange {
+            guestPhysAddr: 0x1000,
+            size: 4096,
+        };
+        assert_rejected(
+            &c,
+            "dtb: [0x1000, 0x2000) does not lie inside one memory region",
+        );
+        c.dtb = AidlRange {
+            guestPhysAddr: DEMO_RAM_BASE,
+            size: 0,
+        };
+        assert_rejected(&c, "dtb.size: must not be 0");
+        // Straddling the end of the region is outside.
+        c.dtb = AidlRange {
+            guestPhysAddr: DEMO_RAM_BASE + 2 * MIB as i64 - 4096,
+            size: 8192,
+        };
+        assert_rejected(&c, "dtb: ");
+    }
+
+    #[test]
+    fn test_validate_vm_kind() {
+        let fw = AidlRange {
+            guestPhysAddr: DEMO_RAM_BASE,
+            size: 4096,
+        };
+        let qtvm = QtvmAuth {
+            vmId: 45,
+            pasId: 28,
+            image: fw.clone(),
+        };
+
+        let mut c = config();
+        c.authType = VmAuthType(9);
+        assert_rejected(&c, "authType: unknown value 9");
+
+        let mut c = config();
+        c.firmware = Some(fw.clone());
+        assert_rejected(&c, "firmware: only allowed with authType ANDROID_PVM");
+        c.authType = VmAuthType::ANDROID_PVM;
+        assert_eq!(
+            validate(&c, &Limits::default()).map(|p| p.kind),
+            Ok(VmKind::AndroidPvm {
+                firmware: GuestRange {
+                    guest_phys_addr: DEMO_RAM_BASE as u64,
+                    size: 4096
+                }
+            })
+        );
+        c.firmware = None;
+        assert_rejected(&c, "firmware: required with authType ANDROID_PVM");
+        c.qtvmAuth = Some(qtvm.clone());
+        assert_rejected(&c, "qtvmAuth: only allowed with authType QCOM_TRUSTED_VM");
+
+        let mut c = config();
+        c.authType = VmAuthType::QCOM_TRUSTED_VM;
+        assert_rejected(&c, "qtvmAuth: required with authType QCOM_TRUSTED_VM");
+        c.qtvmAuth = Some(QtvmAuth {
+            vmId: 70_000,
+            ..qtvm.clone()
+        });
+        assert_rejected(&c, "qtvmAuth.vmId: 70000 is out of range (0..=65535)");
+        c.qtvmAuth = Some(QtvmAuth {
+            pasId: -1,
+            ..qtvm.clone()
+        });
+        assert_rejected(&c, "qtvmAuth.pasId: negative");
+        c.qtvmAuth = Some(QtvmAuth {
+            image: AidlRange {
+                guestPhysAddr: 0,
+                size: 4096,
+            },
+            ..qtvm.clone()
+        });
+        assert_rejected(&c, "qtvmAuth.image: ");
+        c.qtvmAuth = Some(qtvm);
+        assert!(matches!(
+            validate(&c, &Limits::default()).map(|p| p.kind),
+            Ok(VmKind::QcomTrustedVm(_))
+        ));
+    }
+
+    #[test]
+    fn test_validate_boot_context() {
+        let reg = |set, index| BootRegister {
+            set,
+            index,
+            value: 1,
+        };
+        let cases = [
+            (
+                vec![reg(BootRegisterSet::X, 32)],
+                "bootContext[0].index: 32 is out of range for X (0..=31)",
+            ),
+            (
+                vec![reg(BootRegisterSet::PC, 1)],
+                "bootContext[0].index: 1 is out of range for PC (0..=0)",
+            ),
+            (
+                vec![reg(BootRegisterSet::SP, 3)],
+                "bootContext[0].index: 3 is out of range for SP (0..=2)",
+            ),
+            (
+                vec![reg(BootRegisterSet::X, -1)],
+                "bootContext[0].index: -1 is out of range",
+            ),
+            (
+                vec![reg(BootRegisterSet(5), 0)],
+                "bootContext[0].set: unknown value 5",
+            ),
+            (
+                vec![reg(BootRegisterSet::X, 3), reg(BootRegisterSet::X, 3)],
+                "bootContext[1]: register already set by bootContext[0]",
+            ),
+        ];
+        for (regs, prefix) in cases {
+            let mut c = config();
+            c.bootContext = regs;
+            assert_rejected(&c, prefix);
+        }
+        let mut c = config();
+        c.bootContext = vec![
+            reg(BootRegisterSet::X, 31),
+            reg(BootRegisterSet::SP, 2),
+            reg(BootRegisterSet::PC, 0),
+        ];
+        assert!(validate(&c, &Limits::default()).is_ok());
+    }
+
+    #[test]
+    fn test_validate_second_region_via_helper() -> std::io::Result<()> {
+        let mut c = config();
+        c.memoryRegions.push(ram_region(7, 0x1_0000_0000, 4096)?);
+        assert!(validate(&c, &Limits::default()).is_ok());
+        Ok(())
+    }
 }

@@ -214,3 +214,150 @@ impl VmManager {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::demo::demo_config;
+    use crate::hyp::mock::MockHypervisor;
+    use crate::hyp::{HypCapabilities, HypResult, VmBackend};
+
+    fn caller(uid: u32) -> Caller {
+        Caller {
+            uid,
+            pid: 1,
+            sid: None,
+        }
+    }
+
+    fn manager_with(hyp: Arc<dyn Hypervisor>, quotas: QuotaLimits) -> VmManager {
+        VmManager::new(ManagerConfig {
+            hypervisor: hyp,
+            policy: AccessPolicy::allow_uids([10, 11]),
+            limits: Limits::default(),
+            quotas,
+        })
+    }
+
+    #[test]
+    fn test_create_list_destroy() -> Result<()> {
+        let hyp = Arc::new(MockHypervisor::new());
+        let m = manager_with(hyp.clone(), QuotaLimits::default());
+        let a = m.create_vm(&caller(10), &demo_config("a", 1 << 20, 2).unwrap())?;
+        let b = m.create_vm(&caller(11), &demo_config("b", 1 << 20, 1).unwrap())?;
+        assert_eq!((hyp.stats().live_vms, hyp.stats().live_vcpus), (2, 3));
+        let mine = m.list_vms(&caller(10))?;
+        assert_eq!(mine.len(), 1);
+        assert_eq!(
+            (mine[0].name.as_str(), mine[0].vcpuCount, mine[0].ownerUid),
+            ("a", 2, 10)
+        );
+        a.start()?;
+        assert_eq!(a.state(), VmState::RUNNING);
+        a.destroy();
+        assert!(
+            m.list_vms(&caller(10))?.is_empty(),
+            "destroyed VMs are not listed"
+        );
+        assert_eq!(hyp.stats().live_vms, 1);
+        drop(b);
+        assert_eq!(hyp.stats(), Default::default());
+        assert!(m.dump_text().contains("vms.created_total: 2"));
+        Ok(())
+    }
+
+    #[test]
+    fn test_denied_caller() {
+        let m = manager_with(Arc::new(MockHypervisor::new()), QuotaLimits::default());
+        let err = m
+            .create_vm(&caller(12), &demo_config("x", 4096 * 4, 1).unwrap())
+            .unwrap_err();
+        assert!(matches!(err, Error::AccessDenied(_)));
+        assert!(m.list_vms(&caller(12)).is_err());
+        assert!(m.capabilities(&caller(12)).is_err());
+    }
+
+    #[test]
+    fn test_failed_build_leaves_nothing() {
+        // The driver refuses the second region (memlock): the VM fd, vCPUs and mappings made
+        // so far must all be gone, and the quota released.
+        let hyp = Arc::new(MockHypervisor::with_memlock_limit(1 << 20));
+        let m = manager_with(hyp.clone(), QuotaLimits::default());
+        let mut config = demo_config("big", 1 << 20, 1).unwrap();
+        config
+            .memoryRegions
+            .push(crate::client::demo::ram_region(1, 0x1_0000_0000, 4096).unwrap());
+        let err = m.create_vm(&caller(10), &config).unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(crate::aidl::ErrorCode::ErrorCode::RESOURCE_EXHAUSTED),
+            "{err}"
+        );
+        assert!(
+            err.to_string()
+                .starts_with("memoryRegions[1]: GH_VM_SET_USER_MEM_REGION failed: ENOMEM"),
+            "{err}"
+        );
+        assert_eq!(hyp.stats(), Default::default());
+        assert_eq!(m.quotas.vms_of(10), 0);
+    }
+
+    #[test]
+    fn test_quota_vms() -> Result<()> {
+        let hyp = Arc::new(MockHypervisor::new());
+        let m = manager_with(
+            hyp,
+            QuotaLimits {
+                max_vms: 2,
+                ..QuotaLimits::default()
+            },
+        );
+        let _a = m.create_vm(&caller(10), &demo_config("a", 4096 * 4, 1).unwrap())?;
+        let _b = m.create_vm(&caller(10), &demo_config("b", 4096 * 4, 1).unwrap())?;
+        let err = m
+            .create_vm(&caller(10), &demo_config("c", 4096 * 4, 1).unwrap())
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("quota.vms: uid 10 holds 2 VMs, at most 2"),
+            "{err}"
+        );
+        // Another uid has its own quota.
+        m.create_vm(&caller(11), &demo_config("d", 4096 * 4, 1).unwrap())?;
+        Ok(())
+    }
+
+    /// A driver without authenticated VM kinds.
+    struct PlainDriver(MockHypervisor);
+
+    impl Hypervisor for PlainDriver {
+        fn capabilities(&self) -> HypCapabilities {
+            HypCapabilities {
+                auth: vec![],
+                ..self.0.capabilities()
+            }
+        }
+        fn create_vm(&self) -> HypResult<Box<dyn VmBackend>> {
+            self.0.create_vm()
+        }
+    }
+
+    #[test]
+    fn test_unsupported_kind() {
+        let m = manager_with(
+            Arc::new(PlainDriver(MockHypervisor::new())),
+            QuotaLimits::default(),
+        );
+        let mut config = demo_config("pvm", 4096 * 4, 1).unwrap();
+        config.authType = VmAuthType::ANDROID_PVM;
+        config.firmware = Some(config.dtb.clone());
+        let err = m.create_vm(&caller(10), &config).unwrap_err();
+        assert_eq!(
+            err.code(),
+            Some(crate::aidl::ErrorCode::ErrorCode::UNSUPPORTED)
+        );
+        assert!(err.to_string().starts_with("authType: "), "{err}");
+        let caps = m.capabilities(&caller(10)).unwrap();
+        assert_eq!(caps.authTypes, vec![VmAuthType::UNAUTHENTICATED]);
+    }
+}

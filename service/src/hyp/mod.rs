@@ -163,6 +163,16 @@ pub enum BootRegSet {
     Sp = 2,
 }
 
+impl std::fmt::Display for BootRegSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BootRegSet::X => "X",
+            BootRegSet::Pc => "PC",
+            BootRegSet::Sp => "SP",
+        })
+    }
+}
+
 /// One boot-context register.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct BootReg {

@@ -259,6 +259,15 @@ impl Vm {
     }
 }
 
+impl std::fmt::Debug for Vm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vm")
+            .field("info", &self.info)
+            .field("state", &names::vm_state(self.state()))
+            .finish()
+    }
+}
+
 impl Drop for Vm {
     fn drop(&mut self) {
         self.destroy();

@@ -85,3 +85,6 @@ fn anon_fd(name: &str) -> Result<std::os::fd::OwnedFd, Errno> {
     let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
     nix::sys::memfd::memfd_create(&name, nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,226 @@
+//! The mock against the a14 semantics table of GUNYAH_ABI.md, errno for errno.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nix::errno::Errno;
+
+use super::MockHypervisor;
+use crate::hyp::{
+    BootReg, BootRegSet, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion, VcpuExit,
+    VmStatus,
+};
+
+const PAGE: u64 = 4096;
+
+fn region(label: u32, gpa: u64, size: u64) -> UserMemoryRegion {
+    UserMemoryRegion {
+        label,
+        access: MemAccess(MemAccess::READ | MemAccess::WRITE),
+        guest_phys_addr: gpa,
+        size,
+        userspace_addr: 0x7f00_0000_0000 + u64::from(label) * 0x100_0000,
+    }
+}
+
+fn errno<T: std::fmt::Debug>(r: crate::hyp::HypResult<T>) -> Errno {
+    r.expect_err("the call should fail").errno
+}
+
+#[test]
+fn test_memory_region_checks_in_driver_order() {
+    let hyp = MockHypervisor::new();
+    let vm = hyp.create_vm().unwrap();
+    let share = ShareMode::Share;
+    let mut bad_flags = region(0, 0, PAGE);
+    bad_flags.access = MemAccess(8);
+    assert_eq!(errno(vm.set_user_memory(&bad_flags, share)), Errno::EINVAL);
+    assert_eq!(
+        errno(vm.set_user_memory(&region(0, 0, 0), share)),
+        Errno::EINVAL
+    );
+    assert_eq!(
+        errno(vm.set_user_memory(&region(0, 0, 100), share)),
+        Errno::EINVAL
+    );
+    assert_eq!(
+        errno(vm.set_user_memory(&region(0, 0x800, PAGE), share)),
+        Errno::EINVAL
+    );
+    let mut unaligned_uaddr = region(0, 0, PAGE);
+    unaligned_uaddr.userspace_addr += 8;
+    assert_eq!(
+        errno(vm.set_user_memory(&unaligned_uaddr, share)),
+        Errno::EINVAL
+    );
+    assert_eq!(
+        errno(vm.set_user_memory(&region(0, u64::MAX - PAGE + 1, 2 * PAGE), share)),
+        Errno::EOVERFLOW
+    );
+
+    vm.set_user_memory(&region(0, 0x10_0000, 4 * PAGE), share)
+        .unwrap();
+    assert_eq!(
+        errno(vm.set_user_memory(&region(0, 0x20_0000, PAGE), share)),
+        Errno::EEXIST,
+        "label"
+    );
+    assert_eq!(
+        errno(vm.set_user_memory(&region(1, 0x10_0000 + 3 * PAGE, PAGE), ShareMode::Lend)),
+        Errno::EEXIST,
+        "overlap"
+    );
+    // Adjacent ranges are fine (half-open).
+    vm.set_user_memory(&region(1, 0x10_0000 + 4 * PAGE, PAGE), ShareMode::Lend)
+        .unwrap();
+    vm.set_user_memory(&region(2, 0x10_0000 - PAGE, PAGE), share)
+        .unwrap();
+    assert_eq!(hyp.stats().registered_bytes, 6 * PAGE);
+    drop(vm);
+    assert_eq!(hyp.stats().registered_bytes, 0);
+    assert_eq!(hyp.stats().live_vms, 0);
+}
+
+#[test]
+fn test_memlock_limit_is_enomem() {
+    let hyp = MockHypervisor::with_memlock_limit(2 * PAGE);
+    let vm = hyp.create_vm().unwrap();
+    vm.set_user_memory(&region(0, 0, 2 * PAGE), ShareMode::Share)
+        .unwrap();
+    assert_eq!(
+        errno(vm.set_user_memory(&region(1, 0x10_0000, PAGE), ShareMode::Share)),
+        Errno::ENOMEM
+    );
+}
+
+#[test]
+fn test_start_needs_dtb_inside_a_region_then_is_final() {
+    let hyp = MockHypervisor::new();
+    let vm = hyp.create_vm().unwrap();
+    vm.set_user_memory(&region(0, 0x8000_0000, 16 * PAGE), ShareMode::Share)
+        .unwrap();
+    vm.set_dtb_config(GuestRange {
+        guest_phys_addr: 0x9000_0000,
+        size: 100,
+    })
+    .unwrap();
+    assert_eq!(errno(vm.start()), Errno::EINVAL);
+    // INIT_FAILED: START again is ENODEV.
+    assert_eq!(errno(vm.start()), Errno::ENODEV);
+}
+
+#[test]
+fn test_start_is_idempotent_and_closes_boot_context() {
+    let hyp = MockHypervisor::new();
+    let vm = hyp.create_vm().unwrap();
+    vm.set_user_memory(&region(0, 0x8000_0000, 16 * PAGE), ShareMode::Share)
+        .unwrap();
+    // The size is rounded up to a page; the DTB still fits in the region.
+    vm.set_dtb_config(GuestRange {
+        guest_phys_addr: 0x8000_0000 + 15 * PAGE,
+        size: 10,
+    })
+    .unwrap();
+    vm.set_boot_context(BootReg::PC, 0x8000_0000).unwrap();
+    vm.start().unwrap();
+    vm.start().unwrap();
+    assert_eq!(
+        errno(vm.set_boot_context(
+            BootReg {
+                set: BootRegSet::X,
+                index: 0
+            },
+            1
+        )),
+        Errno::EINVAL
+    );
+    // A region added after START is recorded (no state check).
+    vm.set_user_memory(&region(1, 0x1000_0000, PAGE), ShareMode::Share)
+        .unwrap();
+}
+
+#[test]
+fn test_set_dtb_overflow() {
+    let hyp = MockHypervisor::new();
+    let vm = hyp.create_vm().unwrap();
+    let err = vm
+        .set_dtb_config(GuestRange {
+            guest_phys_addr: u64::MAX,
+            size: 2,
+        })
+        .unwrap_err();
+    assert_eq!(
+        (err.ioctl, err.errno),
+        ("GH_VM_SET_DTB_CONFIG", Errno::EOVERFLOW)
+    );
+}
+
+#[test]
+fn test_boot_reg_encoding() {
+    assert_eq!(BootReg::PC.encode(), 0x100);
+    assert_eq!(
+        BootReg {
+            set: BootRegSet::Sp,
+            index: 2
+        }
+        .encode(),
+        0x202
+    );
+    assert_eq!(BootReg::decode(0x11f), None, "PC has only index 0");
+    assert_eq!(
+        BootReg::decode(0x01f),
+        Some(BootReg {
+            set: BootRegSet::X,
+            index: 31
+        })
+    );
+    assert_eq!(BootReg::decode(0x020), None, "X has 32 registers");
+    assert_eq!(BootReg::decode(0x203), None, "SP has 3 registers");
+    assert_eq!(BootReg::decode(0x300), None, "no set 3");
+    assert_eq!(BootReg::decode(0x1_0000), None);
+}
+
+#[test]
+fn test_vcpu_run_before_start_duplicate_id_and_kick() {
+    let hyp = MockHypervisor::new();
+    let vm = hyp.create_vm().unwrap();
+    vm.set_user_memory(&region(0, 0, 4 * PAGE), ShareMode::Share)
+        .unwrap();
+    vm.set_dtb_config(GuestRange {
+        guest_phys_addr: 0,
+        size: PAGE,
+    })
+    .unwrap();
+    let mut vcpu = vm.add_vcpu(0).unwrap();
+    assert_eq!(errno(vm.add_vcpu(0).map(|_| ())), Errno::EEXIST);
+    assert_eq!(errno(vcpu.run()), Errno::ENODEV);
+    vm.start().unwrap();
+
+    // A running, idle vCPU returns EINTR when kicked from another thread.
+    let kicker = vcpu.kicker();
+    let t = std::thread::spawn(move || vcpu.run().map_err(|e| e.errno));
+    std::thread::sleep(Duration::from_millis(20));
+    kicker.kick();
+    assert_eq!(t.join().unwrap(), Err(Errno::EINTR));
+}
+
+#[test]
+fn test_vcpu_holds_a_vm_reference() {
+    let hyp = Arc::new(MockHypervisor::new());
+    let vm = hyp.create_vm().unwrap();
+    let vcpu = vm.add_vcpu(3).unwrap();
+    assert_eq!((hyp.stats().live_vms, hyp.stats().live_vcpus), (1, 1));
+    drop(vm);
+    assert_eq!(hyp.stats().live_vms, 1, "the vCPU fd keeps the VM");
+    drop(vcpu);
+    assert_eq!((hyp.stats().live_vms, hyp.stats().live_vcpus), (0, 0));
+}
+
+#[test]
+fn test_init_failed_vcpu_reports_load_failed() {
+    let hyp = MockHypervisor::new();
+    let vm = hyp.create_vm().unwrap();
+    let mut vcpu = vm.add_vcpu(0).unwrap();
+    assert_eq!(errno(vm.start()), Errno::EINVAL, "no DTB");
+    assert_eq!(vcpu.run(), Ok(VcpuExit::Status(VmStatus::LoadFailed)));
+}
