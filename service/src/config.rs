@@ -481,7 +481,8 @@ mod tests {
 
     #[test]
     fn test_validate_region_fields() {
-        let cases: Vec<(Box<dyn Fn(&mut MemoryRegion)>, &str)> = vec![
+        type Mutation = Box<dyn Fn(&mut MemoryRegion)>;
+        let cases: Vec<(Mutation, &str)> = vec![
             (
                 Box::new(|r| r.size = 0),
                 "memoryRegions[0].size: must not be 0",
