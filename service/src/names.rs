@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 
 use crate::aidl::{
-    DriverAbi::DriverAbi, VmAuthType::VmAuthType, VmExitType::VmExitType, VmState::VmState,
+    DriverAbi::DriverAbi, ErrorCode::ErrorCode, VmAuthType::VmAuthType, VmExitType::VmExitType,
+    VmState::VmState,
 };
 
 fn named(name: Option<&'static str>, ty: &str, value: i32) -> Cow<'static, str> {
@@ -65,6 +66,30 @@ pub fn driver_abi(d: DriverAbi) -> Cow<'static, str> {
     named(name, "DriverAbi", d.0)
 }
 
+/// `INVALID_ARGUMENT`, …
+pub fn error_code(code: i32) -> Cow<'static, str> {
+    let name = match ErrorCode(code) {
+        ErrorCode::NONE => Some("NONE"),
+        ErrorCode::INVALID_ARGUMENT => Some("INVALID_ARGUMENT"),
+        ErrorCode::INVALID_STATE => Some("INVALID_STATE"),
+        ErrorCode::UNSUPPORTED => Some("UNSUPPORTED"),
+        ErrorCode::RESOURCE_EXHAUSTED => Some("RESOURCE_EXHAUSTED"),
+        ErrorCode::HYPERVISOR_ERROR => Some("HYPERVISOR_ERROR"),
+        _ => None,
+    };
+    named(name, "ErrorCode", code)
+}
+
+/// A failed call in one line: `INVALID_ARGUMENT: name: must not be empty`.
+pub fn call_error(status: &crate::binder::Status) -> String {
+    use crate::binder::CallError;
+    match crate::binder::classify(status) {
+        CallError::Security(m) => format!("permission denied: {m}"),
+        CallError::ServiceSpecific { code, message } => format!("{}: {message}", error_code(code)),
+        CallError::Other(m) => m,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,5 +101,7 @@ mod tests {
         assert_eq!(exit_type(VmExitType::UNKNOWN), "UNKNOWN");
         assert_eq!(auth_type(VmAuthType::QCOM_TRUSTED_VM), "QCOM_TRUSTED_VM");
         assert_eq!(driver_abi(DriverAbi::MOCK), "MOCK");
+        assert_eq!(error_code(5), "HYPERVISOR_ERROR");
+        assert_eq!(error_code(77), "ErrorCode(77)");
     }
 }

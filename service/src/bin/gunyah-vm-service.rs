@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, ValueEnum};
+use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
 
 use gunyah_vm::access::AccessPolicy;
@@ -69,6 +70,14 @@ struct Args {
     /// Memory regions per VM (at most 60: one RPC message carries at most 64 fds).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=60))]
     max_memory_regions: u16,
+    /// Mock backend: pinned-memory budget across all VMs (the driver's RLIMIT_MEMLOCK);
+    /// registering more fails with ENOMEM.
+    #[arg(long, value_parser = parse_size)]
+    mock_memlock_limit: Option<u64>,
+    /// Mock backend: make an ioctl fail, e.g. `GH_VM_START=EIO`; repeatable. For exercising
+    /// error paths of clients and of the service.
+    #[arg(long, value_name = "IOCTL=ERRNO", value_parser = parse_fault)]
+    mock_fault: Vec<(String, Errno)>,
     /// Binder threads serving calls.
     #[arg(long, default_value_t = 16)]
     threads: u32,
@@ -82,6 +91,23 @@ fn parse_mode(s: &str) -> Result<u32, String> {
         .ok()
         .filter(|m| *m <= 0o777)
         .ok_or_else(|| format!("not an octal permission mode: {s:?}"))
+}
+
+fn parse_errno(name: &str) -> Option<Errno> {
+    if let Ok(n) = name.parse::<i32>() {
+        return Some(Errno::from_raw(n));
+    }
+    (1..4096)
+        .map(Errno::from_raw)
+        .find(|e| format!("{e:?}") == name)
+}
+
+fn parse_fault(s: &str) -> Result<(String, Errno), String> {
+    let (ioctl, errno) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected IOCTL=ERRNO, got {s:?}"))?;
+    let errno = parse_errno(errno).ok_or_else(|| format!("unknown errno {errno:?}"))?;
+    Ok((ioctl.to_string(), errno))
 }
 
 fn init_logging(verbose: u8) {
@@ -124,7 +150,13 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
             args.device.display()
         );
     }
-    Ok(Arc::new(MockHypervisor::new()))
+    let mut mock = MockHypervisor::with_memlock_limit(args.mock_memlock_limit.unwrap_or(u64::MAX));
+    for (ioctl, errno) in &args.mock_fault {
+        mock.inject_fault(ioctl, *errno)
+            .map_err(anyhow::Error::msg)?;
+        log::warn!("mock: every {ioctl} fails with {errno}");
+    }
+    Ok(Arc::new(mock))
 }
 
 fn block_termination_signals() -> Result<SigSet> {
@@ -226,6 +258,20 @@ mod tests {
     #[test]
     fn test_args_debug_assert() {
         Args::command().debug_assert();
+    }
+
+    #[test]
+    fn test_parse_fault() {
+        assert_eq!(
+            parse_fault("GH_VM_START=EIO"),
+            Ok(("GH_VM_START".into(), Errno::EIO))
+        );
+        assert_eq!(
+            parse_fault("GH_VM_START=12"),
+            Ok(("GH_VM_START".into(), Errno::ENOMEM))
+        );
+        assert!(parse_fault("GH_VM_START").is_err());
+        assert!(parse_fault("GH_VM_START=ENOPE").is_err());
     }
 
     #[test]

@@ -144,3 +144,33 @@ pub fn pfd_as_fd(pfd: &ParcelFileDescriptor) -> std::os::fd::BorrowedFd<'_> {
 pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
     ParcelFileDescriptor::new(std::fs::File::from(fd))
 }
+
+/// What a failed call reported, independent of the binder crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// `EX_SECURITY`.
+    Security(String),
+    /// A service-specific error (`ErrorCode`) with its message.
+    ServiceSpecific {
+        /// The code.
+        code: i32,
+        /// The message.
+        message: String,
+    },
+    /// Any other exception or transport failure.
+    Other(String),
+}
+
+/// Classifies a failed call's status. libbinder_rs exposes the message only inside its
+/// description, which is used as the message here.
+pub fn classify(status: &Status) -> CallError {
+    let message = status.get_description();
+    match status.exception_code() {
+        ExceptionCode::SECURITY => CallError::Security(message),
+        ExceptionCode::SERVICE_SPECIFIC => CallError::ServiceSpecific {
+            code: status.service_specific_error(),
+            message,
+        },
+        _ => CallError::Other(message),
+    }
+}

@@ -223,3 +223,32 @@ pub fn pfd_as_fd(pfd: &ParcelFileDescriptor) -> std::os::fd::BorrowedFd<'_> {
 pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
     ParcelFileDescriptor::new(fd)
 }
+
+/// What a failed call reported, independent of the binder crate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// `EX_SECURITY`.
+    Security(String),
+    /// A service-specific error (`ErrorCode`) with its message.
+    ServiceSpecific {
+        /// The code.
+        code: i32,
+        /// The message.
+        message: String,
+    },
+    /// Any other exception or transport failure.
+    Other(String),
+}
+
+/// Classifies a failed call's status.
+pub fn classify(status: &Status) -> CallError {
+    let message = status.message().unwrap_or_default().to_string();
+    match status.exception_code() {
+        ExceptionCode::Security => CallError::Security(message),
+        ExceptionCode::ServiceSpecific => CallError::ServiceSpecific {
+            code: status.service_specific_error(),
+            message,
+        },
+        _ => CallError::Other(status.to_string()),
+    }
+}

@@ -20,7 +20,7 @@ use gunyah_vm::names;
 use gunyah_vm::size::parse_size;
 
 fn status_error(what: &str, status: Status) -> anyhow::Error {
-    anyhow!("{what}: {status:?}")
+    anyhow!("{what}: {}", names::call_error(&status))
 }
 
 /// `gunyahctl info`.

@@ -5,6 +5,7 @@
 mod vcpu;
 mod vm;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -25,10 +26,27 @@ struct Counters {
     registered_bytes: AtomicU64,
 }
 
+/// Injected failures: ioctl name -> errno it fails with.
+pub type Faults = HashMap<&'static str, Errno>;
+
+/// The ioctls the mock can be told to fail (`inject_fault`).
+pub const FAULTABLE_IOCTLS: &[&str] = &[
+    "GH_CREATE_VM",
+    "GH_VM_SET_USER_MEM_REGION",
+    "GH_VM_ANDROID_LEND_USER_MEM",
+    "GH_VM_SET_DTB_CONFIG",
+    "GH_VM_ANDROID_SET_FW_CONFIG",
+    "GH_VM_ANDROID_SET_AUTH_TYPE",
+    "GH_VM_SET_BOOT_CONTEXT",
+    "GH_VM_ADD_FUNCTION",
+    "GH_VM_START",
+];
+
 /// The mock driver.
 pub struct MockHypervisor {
     counters: Arc<Counters>,
     memlock_limit: u64,
+    faults: Arc<Faults>,
 }
 
 impl MockHypervisor {
@@ -43,7 +61,35 @@ impl MockHypervisor {
         Self {
             counters: Arc::default(),
             memlock_limit: limit,
+            faults: Arc::default(),
         }
+    }
+
+    /// Makes every later call of `ioctl` fail with `errno` (for testing error paths). Unknown
+    /// ioctl names are refused.
+    pub fn inject_fault(&mut self, ioctl: &str, errno: Errno) -> Result<(), String> {
+        let name = FAULTABLE_IOCTLS
+            .iter()
+            .find(|n| **n == ioctl)
+            .ok_or_else(|| {
+                format!(
+                    "the mock cannot fail {ioctl:?}; one of {}",
+                    FAULTABLE_IOCTLS.join(", ")
+                )
+            })?;
+        Arc::make_mut(&mut self.faults).insert(name, errno);
+        Ok(())
+    }
+}
+
+/// Fails `ioctl` if a fault was injected for it.
+fn check_fault(faults: &Faults, ioctl: &'static str) -> HypResult<()> {
+    match faults.get(ioctl) {
+        Some(errno) => Err(HypError {
+            ioctl,
+            errno: *errno,
+        }),
+        None => Ok(()),
     }
 }
 
@@ -63,11 +109,16 @@ impl Hypervisor for MockHypervisor {
     }
 
     fn create_vm(&self) -> HypResult<Box<dyn VmBackend>> {
-        let vm =
-            MockVm::new(self.counters.clone(), self.memlock_limit).map_err(|errno| HypError {
-                ioctl: "GH_CREATE_VM",
-                errno,
-            })?;
+        check_fault(&self.faults, "GH_CREATE_VM")?;
+        let vm = MockVm::new(
+            self.counters.clone(),
+            self.memlock_limit,
+            self.faults.clone(),
+        )
+        .map_err(|errno| HypError {
+            ioctl: "GH_CREATE_VM",
+            errno,
+        })?;
         Ok(Box::new(vm))
     }
 

@@ -224,3 +224,21 @@ fn test_init_failed_vcpu_reports_load_failed() {
     assert_eq!(errno(vm.start()), Errno::EINVAL, "no DTB");
     assert_eq!(vcpu.run(), Ok(VcpuExit::Status(VmStatus::LoadFailed)));
 }
+
+#[test]
+fn test_injected_start_fault_is_init_failed() {
+    let mut hyp = MockHypervisor::new();
+    hyp.inject_fault("GH_VM_START", Errno::EIO).unwrap();
+    assert!(hyp.inject_fault("GH_NOT_AN_IOCTL", Errno::EIO).is_err());
+    let vm = hyp.create_vm().unwrap();
+    vm.set_user_memory(&region(0, 0, 4 * PAGE), ShareMode::Share)
+        .unwrap();
+    vm.set_dtb_config(GuestRange {
+        guest_phys_addr: 0,
+        size: PAGE,
+    })
+    .unwrap();
+    let err = vm.start().unwrap_err();
+    assert_eq!((err.ioctl, err.errno), ("GH_VM_START", Errno::EIO));
+    assert_eq!(errno(vm.start()), Errno::ENODEV, "INIT_FAILED is final");
+}

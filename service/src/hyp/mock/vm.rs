@@ -9,7 +9,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use nix::errno::Errno;
 
 use super::vcpu::MockVcpu;
-use super::{anon_fd, Counters};
+use super::{anon_fd, check_fault, Counters, Faults};
 use crate::hyp::{
     BootReg, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg, ShareMode, UserMemoryRegion,
     VcpuBackend, VmBackend, VmStatus,
@@ -91,10 +91,15 @@ pub struct MockVm {
     shared: Arc<VmShared>,
     memlock_limit: u64,
     counters: Arc<Counters>,
+    faults: Arc<Faults>,
 }
 
 impl MockVm {
-    pub(super) fn new(counters: Arc<Counters>, memlock_limit: u64) -> Result<Self, Errno> {
+    pub(super) fn new(
+        counters: Arc<Counters>,
+        memlock_limit: u64,
+        faults: Arc<Faults>,
+    ) -> Result<Self, Errno> {
         let fd = anon_fd("gunyah-vm")?;
         counters.live_vms.fetch_add(1, Ordering::SeqCst);
         let shared = Arc::new(VmShared {
@@ -116,6 +121,7 @@ impl MockVm {
             shared,
             memlock_limit,
             counters,
+            faults,
         })
     }
 
@@ -173,6 +179,7 @@ impl VmBackend for MockVm {
             ShareMode::Share => "GH_VM_SET_USER_MEM_REGION",
             ShareMode::Lend => "GH_VM_ANDROID_LEND_USER_MEM",
         };
+        check_fault(&self.faults, ioctl)?;
         let mut state = self.shared.lock();
         check_region(&state, region).map_err(|e| Self::err(ioctl, e))?;
         // Pages are pinned and charged to the memlock budget.
@@ -193,6 +200,7 @@ impl VmBackend for MockVm {
     }
 
     fn set_dtb_config(&self, range: GuestRange) -> HypResult<()> {
+        check_fault(&self.faults, "GH_VM_SET_DTB_CONFIG")?;
         if range.end().is_none() {
             return Err(Self::err("GH_VM_SET_DTB_CONFIG", Errno::EOVERFLOW));
         }
@@ -206,6 +214,7 @@ impl VmBackend for MockVm {
     }
 
     fn set_firmware_config(&self, range: GuestRange) -> HypResult<()> {
+        check_fault(&self.faults, "GH_VM_ANDROID_SET_FW_CONFIG")?;
         if range.end().is_none() {
             return Err(Self::err("GH_VM_ANDROID_SET_FW_CONFIG", Errno::EOVERFLOW));
         }
@@ -214,6 +223,7 @@ impl VmBackend for MockVm {
     }
 
     fn set_qtvm_auth(&self, arg: &QtvmAuthArg) -> HypResult<()> {
+        check_fault(&self.faults, "GH_VM_ANDROID_SET_AUTH_TYPE")?;
         if arg.image.end().is_none() {
             return Err(Self::err("GH_VM_ANDROID_SET_AUTH_TYPE", Errno::EOVERFLOW));
         }
@@ -223,6 +233,7 @@ impl VmBackend for MockVm {
 
     fn set_boot_context(&self, reg: BootReg, value: u64) -> HypResult<()> {
         let ioctl = "GH_VM_SET_BOOT_CONTEXT";
+        check_fault(&self.faults, ioctl)?;
         // The driver decodes the raw encoding; a BootReg built by the service always decodes.
         let reg = BootReg::decode(reg.encode()).ok_or(Self::err(ioctl, Errno::EINVAL))?;
         let mut state = self.shared.lock();
@@ -235,6 +246,7 @@ impl VmBackend for MockVm {
 
     fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>> {
         let ioctl = "GH_VM_ADD_FUNCTION";
+        check_fault(&self.faults, ioctl)?;
         let mut state = self.shared.lock();
         if !state.vcpus.insert(id) {
             return Err(Self::err(ioctl, Errno::EEXIST));
@@ -257,6 +269,12 @@ impl VmBackend for MockVm {
                 return Err(Self::err(ioctl, Errno::ENODEV))
             }
             MockStatus::Load => {}
+        }
+        if let Err(e) = check_fault(&self.faults, ioctl) {
+            // Any START failure leaves the VM in INIT_FAILED.
+            state.status = MockStatus::InitFailed;
+            self.shared.wake.notify_all();
+            return Err(e);
         }
         let dtb_inside = state.dtb.is_some_and(|dtb| {
             state.regions.iter().any(|r| {

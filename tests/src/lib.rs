@@ -1,0 +1,272 @@
+//! Test harness: starts the real `gunyah-vm-service` binary on a temporary socket, connects
+//! clients through the generated proxies, and reads the service's counters (its diagnostics
+//! and `/proc/<pid>`) to prove that nothing leaks.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use gunyah_vm::binder::{classify, CallError, Status};
+use gunyah_vm::client::connect::{connect, ManagerClient};
+use gunyah_vm::host::{diag_socket, socket};
+
+/// The directory holding the workspace's binaries (beside this test executable's `deps/`).
+pub fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    let dir = exe.parent().expect("deps dir");
+    if dir.ends_with("deps") {
+        dir.parent().expect("target dir").to_path_buf()
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// A workspace binary by name; panics with a hint when it was not built.
+pub fn workspace_bin(name: &str) -> PathBuf {
+    let path = bin_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace`, which builds it",
+        path.display()
+    );
+    path
+}
+
+/// Polls `cond` until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The service's diagnostics, parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics {
+    /// `key: value` lines.
+    pub values: BTreeMap<String, String>,
+    /// One line per VM object.
+    pub vm_lines: Vec<String>,
+}
+
+impl Diagnostics {
+    fn parse(text: &str) -> Self {
+        let mut d = Diagnostics::default();
+        for line in text.lines() {
+            if line.starts_with("vm ") {
+                d.vm_lines.push(line.to_string());
+            } else if let Some((k, v)) = line.split_once(": ") {
+                d.values.insert(k.to_string(), v.to_string());
+            }
+        }
+        d
+    }
+
+    /// A numeric counter; panics if absent.
+    pub fn count(&self, key: &str) -> u64 {
+        self.values
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("diagnostics have no counter {key:?}: {self:?}"))
+    }
+}
+
+/// What must return to its earlier value after teardown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footprint {
+    /// Entries of /proc/<pid>/fd.
+    pub fds: usize,
+    /// Threads of the service.
+    pub threads: usize,
+    /// Mappings of guest memory memfds in /proc/<pid>/maps.
+    pub guest_mappings: usize,
+    /// VMs alive in the backend.
+    pub backend_vms: u64,
+    /// vCPUs alive in the backend.
+    pub backend_vcpus: u64,
+}
+
+/// A running `gunyah-vm-service`, stopped with SIGTERM on drop.
+pub struct Service {
+    child: Child,
+    dir: PathBuf,
+    /// The socket it serves on.
+    pub socket: PathBuf,
+}
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+impl Service {
+    /// Starts the service with the mock backend and `extra` arguments, and waits until both
+    /// of its sockets accept connections.
+    pub fn start(extra: &[&str]) -> Result<Service> {
+        let dir = std::env::temp_dir().join(format!(
+            "gunyah-vm-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir)?;
+        let socket = dir.join("gunyah-vm.sock");
+        let log = std::fs::File::create(dir.join("service.log"))?;
+        let child = Command::new(workspace_bin("gunyah-vm-service"))
+            .arg("--socket")
+            .arg(&socket)
+            .args(["--backend", "mock", "-vv"])
+            .args(extra)
+            .env_remove(socket::SOCKET_ENV)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("spawning gunyah-vm-service")?;
+        let mut service = Service { child, dir, socket };
+        let diag = socket::diagnostics_path(&service.socket);
+        let up = wait_until(Duration::from_secs(20), || {
+            std::os::unix::net::UnixStream::connect(&service.socket).is_ok()
+                && std::os::unix::net::UnixStream::connect(&diag).is_ok()
+        });
+        if !up {
+            let status = service.child.try_wait()?;
+            bail!(
+                "the service did not come up ({status:?}); log:\n{}",
+                service.log()
+            );
+        }
+        Ok(service)
+    }
+
+    /// The service's pid.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The service's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("service.log")).unwrap_or_default()
+    }
+
+    /// Connects a client (`incoming` callback connections; 0 for none).
+    pub fn connect(&self, incoming: u32) -> Result<ManagerClient> {
+        connect(&self.socket, incoming)
+    }
+
+    /// The service's diagnostics.
+    pub fn diagnostics(&self) -> Result<Diagnostics> {
+        let text = diag_socket::read(&socket::diagnostics_path(&self.socket))?;
+        Ok(Diagnostics::parse(&text))
+    }
+
+    /// The service's resource footprint, read from /proc and its diagnostics.
+    pub fn footprint(&self) -> Result<Footprint> {
+        let proc_dir = PathBuf::from(format!("/proc/{}", self.pid()));
+        let fds = std::fs::read_dir(proc_dir.join("fd"))?.count();
+        let status = std::fs::read_to_string(proc_dir.join("status"))?;
+        let threads = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Threads:"))
+            .and_then(|v| v.trim().parse().ok())
+            .ok_or_else(|| anyhow!("no Threads: line"))?;
+        let maps = std::fs::read_to_string(proc_dir.join("maps"))?;
+        let guest_mappings = maps
+            .lines()
+            .filter(|l| l.contains("memfd:guest-ram"))
+            .count();
+        let d = self.diagnostics()?;
+        Ok(Footprint {
+            fds,
+            threads,
+            guest_mappings,
+            backend_vms: d.count("backend.live_vms"),
+            backend_vcpus: d.count("backend.live_vcpus"),
+        })
+    }
+
+    /// Waits until the footprint equals `baseline`; returns how long it took, or an error with
+    /// the last footprint seen.
+    pub fn wait_for_footprint(&self, baseline: Footprint, timeout: Duration) -> Result<Duration> {
+        let start = Instant::now();
+        let mut last = None;
+        let ok = wait_until(timeout, || {
+            last = self.footprint().ok();
+            last == Some(baseline)
+        });
+        if ok {
+            Ok(start.elapsed())
+        } else {
+            bail!("footprint did not return to {baseline:?} within {timeout:?}; last {last:?}")
+        }
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> Result<std::process::ExitStatus> {
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM)?;
+        Ok(self.child.wait()?)
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if self.is_running() {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+            let exited = wait_until(Duration::from_secs(5), || {
+                !matches!(self.child.try_wait(), Ok(None))
+            });
+            if !exited {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Asserts that `result` failed with service-specific `code` and a message starting with
+/// `prefix`.
+pub fn assert_service_error<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: i32,
+    prefix: &str,
+) {
+    let status = result.expect_err("the call should fail");
+    match classify(&status) {
+        CallError::ServiceSpecific { code: c, message } => {
+            assert_eq!(c, code, "wrong code for {message:?}");
+            assert!(
+                message.starts_with(prefix),
+                "{message:?} does not start with {prefix:?}"
+            );
+        }
+        other => panic!("expected service-specific error {code}, got {other:?}"),
+    }
+}
+
+/// Asserts that `result` failed with `EX_SECURITY`.
+pub fn assert_security<T: std::fmt::Debug>(result: Result<T, Status>) {
+    let status = result.expect_err("the call should be denied");
+    assert!(
+        matches!(classify(&status), CallError::Security(_)),
+        "expected EX_SECURITY, got {status:?}"
+    );
+}
+
+/// Runs `path` and returns its socket path argument (helper for CLI tests).
+pub fn socket_arg(path: &Path) -> String {
+    path.display().to_string()
+}

@@ -1,0 +1,214 @@
+//! VM lifetime over the wire: create → start → destroy, and teardown with every fd closed when
+//! the client drops the VM, destroys it, or is SIGKILLed.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use gunyah_vm::aidl::{
+    ErrorCode::ErrorCode, GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig,
+    IrqfdConfig::IrqfdConfig, VmState::VmState,
+};
+use gunyah_vm::client::demo::demo_config;
+use gunyah_vm_tests::{assert_service_error, Service};
+
+const MIB: u64 = 1 << 20;
+
+/// A warmed-up service and client: one VM cycle has run, so lazily created threads and
+/// allocator arenas exist before the baseline is taken.
+fn warm(service: &Service) -> Result<gunyah_vm::client::connect::ManagerClient> {
+    let client = service.connect(0)?;
+    let vm = client
+        .manager
+        .createVm(&demo_config("warm-up", MIB, 2)?)
+        .expect("createVm");
+    vm.start().expect("start");
+    vm.destroy().expect("destroy");
+    drop(vm);
+    service.wait_for_footprint(
+        gunyah_vm_tests::Footprint {
+            backend_vms: 0,
+            backend_vcpus: 0,
+            ..service.footprint()?
+        },
+        Duration::from_secs(5),
+    )?;
+    Ok(client)
+}
+
+#[test]
+fn test_create_start_state_destroy() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = warm(&service)?;
+    let vm = client
+        .manager
+        .createVm(&demo_config("vm-a", 2 * MIB, 2)?)
+        .expect("createVm");
+    assert_eq!(vm.getState().unwrap(), VmState::NOT_STARTED);
+    assert!(vm.getExitInfo().unwrap().is_none());
+    let id = vm.getId().unwrap();
+    let listed = client.manager.listVms().unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].id, listed[0].name.as_str(), listed[0].vcpuCount),
+        (id, "vm-a", 2)
+    );
+    assert_eq!(listed[0].memoryBytes, 2 * MIB as i64);
+
+    vm.start().expect("start");
+    assert_eq!(vm.getState().unwrap(), VmState::RUNNING);
+    vm.start().expect("start is idempotent while running");
+    let d = service.diagnostics()?;
+    assert_eq!(
+        (d.count("backend.live_vms"), d.count("backend.live_vcpus")),
+        (1, 2)
+    );
+
+    vm.destroy().expect("destroy");
+    assert_eq!(vm.getState().unwrap(), VmState::DESTROYED);
+    assert!(client.manager.listVms().unwrap().is_empty());
+    let d = service.diagnostics()?;
+    assert_eq!(
+        (d.count("backend.live_vms"), d.count("backend.live_vcpus")),
+        (0, 0)
+    );
+    Ok(())
+}
+
+#[test]
+fn test_methods_after_destroy() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(0)?;
+    let vm = client
+        .manager
+        .createVm(&demo_config("gone", MIB, 1)?)
+        .expect("createVm");
+    let id = vm.getId().unwrap();
+    vm.destroy().unwrap();
+    // These still answer.
+    assert_eq!(vm.getId().unwrap(), id);
+    assert_eq!(vm.getState().unwrap(), VmState::DESTROYED);
+    assert!(vm.getExitInfo().unwrap().is_none());
+    vm.destroy().expect("destroy is idempotent");
+    // Everything else is INVALID_STATE.
+    let state = ErrorCode::INVALID_STATE.0;
+    assert_service_error(vm.start(), state, "start: vm");
+    let range = GuestRange {
+        guestPhysAddr: 0x9000_0000,
+        size: 4096,
+    };
+    assert_service_error(vm.setMmioHandler(&range, None), state, "setMmioHandler: vm");
+    assert_service_error(
+        vm.createIrqfd(&IrqfdConfig::default()),
+        state,
+        "createIrqfd: vm",
+    );
+    assert_service_error(
+        vm.createIoeventfd(&IoeventfdConfig::default()),
+        state,
+        "createIoeventfd: vm",
+    );
+    Ok(())
+}
+
+#[test]
+fn test_drop_proxy_closes_every_fd() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = warm(&service)?;
+    let baseline = service.footprint()?;
+    let mut vms = Vec::new();
+    for i in 0..3 {
+        let vm = client
+            .manager
+            .createVm(&demo_config(&format!("drop-{i}"), MIB, 2)?)
+            .expect("createVm");
+        if i != 1 {
+            vm.start().expect("start");
+        }
+        vms.push(vm);
+    }
+    let during = service.footprint()?;
+    assert_eq!((during.backend_vms, during.backend_vcpus), (3, 6));
+    // Per VM: the VM fd and 2 vCPU fds. The received memfd is closed once mapped; the
+    // mapping keeps the memory (counted in guest_mappings).
+    assert_eq!(
+        during.fds,
+        baseline.fds + 3 * 3,
+        "{baseline:?} -> {during:?}"
+    );
+    assert_eq!(during.guest_mappings, 3);
+    drop(vms);
+    let took = service.wait_for_footprint(baseline, Duration::from_secs(2))?;
+    eprintln!("dropped 3 VMs: footprint {during:?} -> {baseline:?} in {took:?}");
+    Ok(())
+}
+
+#[test]
+fn test_destroy_then_drop_closes_once() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = warm(&service)?;
+    let baseline = service.footprint()?;
+    let vm = client
+        .manager
+        .createVm(&demo_config("twice", MIB, 1)?)
+        .expect("createVm");
+    vm.start().unwrap();
+    vm.destroy().unwrap();
+    service.wait_for_footprint(baseline, Duration::from_secs(2))?;
+    drop(vm);
+    service.wait_for_footprint(baseline, Duration::from_secs(2))?;
+    // The service is healthy: no double close hit another object's fd.
+    let again = client
+        .manager
+        .createVm(&demo_config("after", MIB, 1)?)
+        .expect("createVm");
+    again.start().expect("start");
+    assert!(!service.log().contains("panic"), "{}", service.log());
+    Ok(())
+}
+
+#[test]
+fn test_sigkilled_client_loses_its_vms() -> Result<()> {
+    let service = Service::start(&[])?;
+    let _client = warm(&service)?;
+    let baseline = service.footprint()?;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gunyah-test-client"))
+        .arg("--socket")
+        .arg(&service.socket)
+        .args(["--vms", "2", "--cpus", "2", "--start", "--callback"])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line)?;
+    assert!(line.starts_with("READY "), "child said {line:?}");
+    let holding = service.footprint()?;
+    assert_eq!(
+        (
+            holding.backend_vms,
+            holding.backend_vcpus,
+            holding.guest_mappings
+        ),
+        (2, 4, 2)
+    );
+
+    let killed = Instant::now();
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL)?;
+    child.wait()?;
+    let took = service.wait_for_footprint(baseline, Duration::from_secs(1))?;
+    eprintln!(
+        "SIGKILL of a client holding 2 running VMs: fds {} -> {}, threads {} -> {}, \
+         backend VMs {} -> 0; back to baseline {:?} after the kill ({:?} after the child was reaped)",
+        holding.fds,
+        baseline.fds,
+        holding.threads,
+        baseline.threads,
+        holding.backend_vms,
+        killed.elapsed(),
+        took
+    );
+    Ok(())
+}
