@@ -147,6 +147,15 @@ pub struct ServerHandle {
 /// Publishes `manager` under [`super::MANAGER_INSTANCE`] on a Unix socket (RPC binder, fd
 /// passing on). Returns once the socket is listening.
 pub fn serve_manager(manager: SpIBinder, config: ServeConfig<'_>) -> TransportResult<ServerHandle> {
+    serve(super::MANAGER_INSTANCE, manager, config)
+}
+
+/// Publishes `binder` under `name` on a Unix socket (RPC binder, fd passing on).
+pub fn serve(
+    name: &str,
+    binder: SpIBinder,
+    config: ServeConfig<'_>,
+) -> TransportResult<ServerHandle> {
     let uri = rsbinder::Uri::new(rsbinder::Endpoint::unix(config.socket)).with_wire(wire());
     let threads = config.max_threads;
     let guard = rsbinder::serve(uri)?
@@ -160,7 +169,7 @@ pub fn serve_manager(manager: SpIBinder, config: ServeConfig<'_>) -> TransportRe
             // of blocking a vCPU thread forever.
             o.reply_timeout = Some(std::time::Duration::from_secs(10));
         })
-        .add(super::MANAGER_INSTANCE, manager)?
+        .add(name, binder)?
         .spawn()?;
     Ok(ServerHandle { _guard: guard })
 }
@@ -195,7 +204,12 @@ impl Connection {
 
     /// The manager proxy.
     pub fn manager<T: rsbinder::FromIBinder + ?Sized>(&self) -> TransportResult<Strong<T>> {
-        self.client.get::<T>(super::MANAGER_INSTANCE)
+        self.get::<T>(super::MANAGER_INSTANCE)
+    }
+
+    /// A service the server publishes under `name`.
+    pub fn get<T: rsbinder::FromIBinder + ?Sized>(&self, name: &str) -> TransportResult<Strong<T>> {
+        self.client.get::<T>(name)
     }
 }
 

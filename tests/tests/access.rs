@@ -1,0 +1,44 @@
+//! Access control: a caller whose uid is not allowed gets EX_SECURITY from every manager
+//! method, and its diagnostics request is refused.
+
+use anyhow::Result;
+
+use gunyah_vm::client::demo::demo_config;
+use gunyah_vm_tests::{assert_security, Service};
+
+#[test]
+fn test_unlisted_uid_is_denied_everything() -> Result<()> {
+    // The test runs as some uid; allow only a different one.
+    let me = nix::unistd::geteuid().as_raw();
+    let other = (me + 4242).to_string();
+    let service = Service::start(&["--allow-uid", &other])?;
+    let client = service.connect(0)?;
+    assert_security(
+        client
+            .manager
+            .createVm(&demo_config("x", 1 << 20, 1)?)
+            .map(|_| ()),
+    );
+    assert_security(client.manager.getCapabilities().map(|_| ()));
+    assert_security(client.manager.listVms().map(|_| ()));
+    let text = gunyah_vm::host::diag_socket::read(&gunyah_vm::host::socket::diagnostics_path(
+        &service.socket,
+    ))?;
+    assert!(text.starts_with(&format!("denied: uid {me}")), "{text}");
+    assert!(
+        service.log().contains(&format!("uid {me}")),
+        "denials are logged"
+    );
+    Ok(())
+}
+
+#[test]
+fn test_listed_uid_is_allowed() -> Result<()> {
+    let me = nix::unistd::geteuid().as_raw().to_string();
+    let service = Service::start(&["--allow-uid", "4242", "--allow-uid", &me])?;
+    let client = service.connect(0)?;
+    let caps = client.manager.getCapabilities().expect("getCapabilities");
+    assert_eq!(caps.backend, "mock");
+    assert_eq!(caps.maxMemoryRegions, 32);
+    Ok(())
+}

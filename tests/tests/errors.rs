@@ -1,0 +1,254 @@
+//! Every `ErrorCode` over the wire, with the `<field path>: ` prefix of its message, and the
+//! service untouched afterwards.
+
+use std::time::Duration;
+
+use anyhow::Result;
+
+use gunyah_vm::aidl::{
+    BootRegister::BootRegister, BootRegisterSet::BootRegisterSet, ErrorCode::ErrorCode,
+    GuestRange::GuestRange, IrqfdConfig::IrqfdConfig, VmAuthType::VmAuthType, VmState::VmState,
+};
+use gunyah_vm::client::demo::{demo_config, ram_region};
+use gunyah_vm::client::memfd;
+use gunyah_vm_tests::{assert_service_error, Service};
+
+const MIB: u64 = 1 << 20;
+const INVALID_ARGUMENT: i32 = ErrorCode::INVALID_ARGUMENT.0;
+
+#[test]
+fn test_invalid_arguments_name_the_field() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(0)?;
+    let baseline = service.footprint()?;
+    let create = |c| client.manager.createVm(&c).map(|_| ());
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.memoryRegions[0].size = 4097;
+    assert_service_error(
+        create(c),
+        INVALID_ARGUMENT,
+        "memoryRegions[0].size: not a multiple of the page size (4096)",
+    );
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.memoryRegions
+        .push(ram_region(1, 0x8000_0000 + 4096, 4096)?);
+    assert_service_error(
+        create(c),
+        INVALID_ARGUMENT,
+        "memoryRegions[1].guestPhysAddr: overlaps memoryRegions[0]",
+    );
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.memoryRegions[0].memoryOffset = 4096;
+    assert_service_error(
+        create(c),
+        INVALID_ARGUMENT,
+        "memoryRegions[0].memoryOffset: memoryOffset + size",
+    );
+
+    let mut c = demo_config("x", MIB, 1)?;
+    let unsealed = memfd::create("unsealed", MIB)?;
+    c.memoryRegions[0].memory = Some(gunyah_vm::binder::pfd_from(unsealed.into()));
+    assert_service_error(
+        create(c),
+        INVALID_ARGUMENT,
+        "memoryRegions[0].memory: not sealed against shrinking",
+    );
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.memoryRegions[0].memory = Some(gunyah_vm::binder::pfd_from(
+        std::fs::File::open("/dev/null")?.into(),
+    ));
+    assert_service_error(
+        create(c),
+        INVALID_ARGUMENT,
+        "memoryRegions[0].memory: not a memfd",
+    );
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.vcpuCount = 0;
+    assert_service_error(create(c), INVALID_ARGUMENT, "vcpuCount: 0 is out of range");
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.name = "\u{7}".into();
+    assert_service_error(
+        create(c),
+        INVALID_ARGUMENT,
+        "name: contains the control character",
+    );
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.dtb = GuestRange {
+        guestPhysAddr: 0,
+        size: 4096,
+    };
+    assert_service_error(
+        create(c),
+        INVALID_ARGUMENT,
+        "dtb: [0x0, 0x1000) does not lie inside one memory region",
+    );
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.authType = VmAuthType(77);
+    assert_service_error(create(c), INVALID_ARGUMENT, "authType: unknown value 77");
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.authType = VmAuthType::QCOM_TRUSTED_VM;
+    assert_service_error(
+        create(c),
+        INVALID_ARGUMENT,
+        "qtvmAuth: required with authType QCOM_TRUSTED_VM",
+    );
+
+    let mut c = demo_config("x", MIB, 1)?;
+    c.bootContext = vec![BootRegister {
+        set: BootRegisterSet::PC,
+        index: 1,
+        value: 0,
+    }];
+    assert_service_error(
+        create(c),
+        INVALID_ARGUMENT,
+        "bootContext[0].index: 1 is out of range for PC",
+    );
+
+    // Nothing was built, nothing leaked.
+    service.wait_for_footprint(baseline, Duration::from_secs(2))?;
+    assert_eq!(service.diagnostics()?.count("vms.failed_total"), 11);
+    Ok(())
+}
+
+#[test]
+fn test_mmio_handler_range_errors() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(0)?;
+    let vm = client
+        .manager
+        .createVm(&demo_config("mmio", MIB, 1)?)
+        .expect("createVm");
+    let range = GuestRange {
+        guestPhysAddr: 0x9000_0000,
+        size: 0,
+    };
+    assert_service_error(
+        vm.setMmioHandler(&range, None),
+        INVALID_ARGUMENT,
+        "range.size: must not be 0",
+    );
+    let range = GuestRange {
+        guestPhysAddr: -4096,
+        size: 4096,
+    };
+    assert_service_error(
+        vm.setMmioHandler(&range, None),
+        INVALID_ARGUMENT,
+        "range.guestPhysAddr: negative",
+    );
+    let range = GuestRange {
+        guestPhysAddr: 0x9000_0000,
+        size: 4096,
+    };
+    assert_service_error(
+        vm.setMmioHandler(&range, None),
+        INVALID_ARGUMENT,
+        "range: no handler is set for exactly this range",
+    );
+    Ok(())
+}
+
+#[test]
+fn test_invalid_state_after_exit_of_start() -> Result<()> {
+    // START fails in the driver: HYPERVISOR_ERROR with the ioctl and errno, state LOAD_FAILED,
+    // and a second start is INVALID_STATE.
+    let service = Service::start(&["--mock-fault", "GH_VM_START=EIO"])?;
+    let client = service.connect(0)?;
+    let vm = client
+        .manager
+        .createVm(&demo_config("fails", MIB, 1)?)
+        .expect("createVm");
+    assert_service_error(
+        vm.start(),
+        ErrorCode::HYPERVISOR_ERROR.0,
+        "start: GH_VM_START failed: EIO",
+    );
+    assert_eq!(vm.getState().unwrap(), VmState::LOAD_FAILED);
+    let info = vm.getExitInfo().unwrap().expect("exit info");
+    assert_eq!(info.state, VmState::LOAD_FAILED);
+    assert_service_error(
+        vm.start(),
+        ErrorCode::INVALID_STATE.0,
+        "start: vm 1 is LOAD_FAILED",
+    );
+    Ok(())
+}
+
+#[test]
+fn test_resource_exhausted_quota_and_driver() -> Result<()> {
+    let service = Service::start(&["--max-vms-per-client", "1", "--mock-memlock-limit", "2M"])?;
+    let client = service.connect(0)?;
+    let exhausted = ErrorCode::RESOURCE_EXHAUSTED.0;
+    let first = client
+        .manager
+        .createVm(&demo_config("one", MIB, 1)?)
+        .expect("createVm");
+    assert_service_error(
+        client
+            .manager
+            .createVm(&demo_config("two", MIB, 1)?)
+            .map(|_| ()),
+        exhausted,
+        "quota.vms: uid ",
+    );
+    drop(first);
+    // The driver's pinned-memory budget (ENOMEM) is RESOURCE_EXHAUSTED too, naming the region.
+    assert_service_error(
+        client
+            .manager
+            .createVm(&demo_config("big", 4 * MIB, 1)?)
+            .map(|_| ()),
+        exhausted,
+        "memoryRegions[0]: GH_VM_SET_USER_MEM_REGION failed: ENOMEM",
+    );
+    let d = service.diagnostics()?;
+    assert_eq!(d.count("backend.live_vms"), 0);
+    Ok(())
+}
+
+#[test]
+fn test_unsupported_function() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(0)?;
+    let vm = client
+        .manager
+        .createVm(&demo_config("fn", MIB, 1)?)
+        .expect("createVm");
+    assert_service_error(
+        vm.createIrqfd(&IrqfdConfig {
+            label: 0,
+            levelTriggered: false,
+        }),
+        ErrorCode::UNSUPPORTED.0,
+        "createIrqfd: ",
+    );
+    Ok(())
+}
+
+#[test]
+fn test_hypervisor_error_in_create() -> Result<()> {
+    let service = Service::start(&["--mock-fault", "GH_VM_ADD_FUNCTION=EBUSY"])?;
+    let client = service.connect(0)?;
+    let baseline = service.footprint()?;
+    assert_service_error(
+        client
+            .manager
+            .createVm(&demo_config("busy", MIB, 2)?)
+            .map(|_| ()),
+        ErrorCode::HYPERVISOR_ERROR.0,
+        "vcpu 0: GH_VM_ADD_FUNCTION failed: EBUSY",
+    );
+    // The VM fd and the mapping made before the failure are gone.
+    service.wait_for_footprint(baseline, Duration::from_secs(2))?;
+    Ok(())
+}
