@@ -117,6 +117,11 @@ impl Service {
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
+        Self::start_in(dir, extra)
+    }
+
+    /// As [`Service::start`], in `dir` (socket `dir/gunyah-vm.sock`).
+    pub fn start_in(dir: PathBuf, extra: &[&str]) -> Result<Service> {
         std::fs::create_dir_all(&dir)?;
         let socket = dir.join("gunyah-vm.sock");
         let log = std::fs::File::create(dir.join("service.log"))?;
@@ -214,6 +219,18 @@ impl Service {
         matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// The directory holding the socket and the log.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Sends SIGKILL and waits (the socket file stays behind).
+    pub fn kill(&mut self) -> Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
+
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self) -> Result<std::process::ExitStatus> {
         kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM)?;
@@ -264,9 +281,4 @@ pub fn assert_security<T: std::fmt::Debug>(result: Result<T, Status>) {
         matches!(classify(&status), CallError::Security(_)),
         "expected EX_SECURITY, got {status:?}"
     );
-}
-
-/// Runs `path` and returns its socket path argument (helper for CLI tests).
-pub fn socket_arg(path: &Path) -> String {
-    path.display().to_string()
 }
