@@ -54,3 +54,44 @@ fn test_gunyahctl_help_lists_commands() {
         assert!(help.contains(cmd), "{cmd} missing from:\n{help}");
     }
 }
+
+#[test]
+fn test_gunyah_backend_names_the_missing_device() {
+    let out = run(
+        env!("CARGO_BIN_EXE_gunyah-vm-service"),
+        &[
+            "--backend",
+            "gunyah",
+            "--device",
+            "/nonexistent/gunyah",
+            "--socket",
+            "/nonexistent/x.sock",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("/nonexistent/gunyah: open failed: ENOENT"),
+        "{err}"
+    );
+}
+
+#[test]
+fn test_gunyahctl_abi_json_names_kernel_symbols() {
+    let out = run(env!("CARGO_BIN_EXE_gunyahctl"), &["abi", "--json"]);
+    assert!(out.status.success());
+    let abi: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(
+        abi["a14"]["ioctls"]["GH_VM_SET_USER_MEM_REGION"],
+        "0x40204701"
+    );
+    assert_eq!(
+        abi["ack-ext"]["structs"]["gunyah_map_cma_mem_args"]["fields"]["guest_mem_fd"],
+        20
+    );
+    assert_eq!(
+        abi["a14"]["structs"]["gh_vcpu_run"]["fields"]["status.exit_info"],
+        20
+    );
+    assert_eq!(abi["upstream"]["ioctls"]["GUNYAH_VM_MAP_MEM"], "0x40204709");
+}

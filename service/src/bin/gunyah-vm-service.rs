@@ -16,13 +16,12 @@ use gunyah_vm::aidl_manager::GunyahVmManager;
 use gunyah_vm::binder::{self, ServeConfig};
 use gunyah_vm::config::Limits;
 use gunyah_vm::host::{diag_socket, socket};
+use gunyah_vm::hyp::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
 use gunyah_vm::hyp::mock::MockHypervisor;
 use gunyah_vm::hyp::Hypervisor;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 use gunyah_vm::size::parse_size;
-
-const GUNYAH_DEVICE: &str = "/dev/gunyah";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum BackendChoice {
@@ -49,7 +48,7 @@ struct Args {
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     backend: BackendChoice,
     /// Path of the Gunyah device for the gunyah backend.
-    #[arg(long, default_value = GUNYAH_DEVICE)]
+    #[arg(long, default_value = DEFAULT_DEVICE)]
     device: PathBuf,
     /// A uid allowed to use the service; repeatable. Replaces the default set {the service's
     /// uid, root}.
@@ -145,10 +144,12 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
         }
     };
     if use_device {
-        bail!(
-            "the {} backend is not part of this build yet; run with --backend mock",
-            args.device.display()
-        );
+        if !args.mock_fault.is_empty() || args.mock_memlock_limit.is_some() {
+            bail!("--mock-* options apply to the mock backend only");
+        }
+        let hyp = GunyahHypervisor::open(&args.device)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.device.display()))?;
+        return Ok(Arc::new(hyp));
     }
     let mut mock = MockHypervisor::with_memlock_limit(args.mock_memlock_limit.unwrap_or(u64::MAX));
     for (ioctl, errno) in &args.mock_fault {

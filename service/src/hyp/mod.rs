@@ -2,6 +2,7 @@
 //! one, a `VcpuBackend` runs one vCPU. Shaped after crosvm's `hypervisor` crate and the a14
 //! Gunyah driver: each call corresponds to one driver ioctl and fails with its errno.
 
+pub mod gunyah;
 pub mod mock;
 
 use std::sync::Arc;

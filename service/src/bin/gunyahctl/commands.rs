@@ -86,6 +86,33 @@ pub fn dump(socket: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `gunyahctl abi`.
+pub fn abi(json: bool) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&gunyah_vm::uapi::abi::to_json())?
+        );
+        return Ok(());
+    }
+    for g in gunyah_vm::uapi::abi::generations() {
+        println!("[{}]", g.name);
+        for (name, number) in &g.ioctls {
+            println!("  {name:<32} {number:#010x}");
+        }
+        for s in &g.structs {
+            let fields: Vec<String> = s.fields.iter().map(|(f, o)| format!("{f}@{o}")).collect();
+            println!(
+                "  struct {} ({} bytes): {}",
+                s.name,
+                s.size,
+                fields.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Options of `gunyahctl run`.
 #[derive(Args, Debug)]
 pub struct RunArgs {

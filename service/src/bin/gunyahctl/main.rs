@@ -29,9 +29,17 @@ enum Command {
     Run(commands::RunArgs),
     /// Print the service's diagnostics (counters, live VMs).
     Dump,
+    /// Print the Gunyah driver ABI this build uses: ioctl numbers and struct layouts per
+    /// driver generation (no service needed). Diff it against a kernel header.
+    Abi {
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() {
+    gunyah_vm::uapi::process::restore_default_sigpipe();
     let cli = Cli::parse();
     let socket = cli.socket.unwrap_or_else(socket::default_socket_path);
     let result = match cli.command {
@@ -39,6 +47,7 @@ fn main() {
         Command::List => commands::list(&socket),
         Command::Run(args) => commands::run(&socket, &args),
         Command::Dump => commands::dump(&socket),
+        Command::Abi { json } => commands::abi(json),
     };
     if let Err(e) = result {
         eprintln!("gunyahctl: {e:#}");

@@ -1,0 +1,186 @@
+//! The `/dev/gunyah` backend: the real driver on a Qualcomm device, or `gunyah_mock.ko`. Every
+//! call is one ioctl through `uapi::ioctl`; errno becomes a `HypError` naming the ioctl.
+
+mod vcpu;
+
+use std::fs::OpenOptions;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+use nix::errno::Errno;
+
+use super::{
+    BootReg, DriverAuth, DriverGeneration, GuestRange, HypCapabilities, HypError, HypResult,
+    Hypervisor, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend, VmBackend,
+};
+use crate::uapi::a14::{gh_userspace_memory_region, gh_vm_dtb_config};
+use crate::uapi::android::{gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg};
+use crate::uapi::{ioctl, kick};
+
+/// The default device path.
+pub const DEFAULT_DEVICE: &str = "/dev/gunyah";
+
+fn err(ioctl: &'static str) -> impl Fn(Errno) -> HypError {
+    move |errno| HypError { ioctl, errno }
+}
+
+/// An open Gunyah device.
+#[derive(Debug)]
+pub struct GunyahHypervisor {
+    dev: OwnedFd,
+    path: PathBuf,
+    generation: DriverGeneration,
+    android_ext: bool,
+}
+
+/// Which generation a device speaks: the Android additions answer
+/// `GH_ANDROID_TENTATIVE_UAPI`; an a14 VM fd knows `GH_VM_SET_USER_MEM_REGION` (a region of
+/// size 0 is refused with EINVAL) where the upstream driver answers ENOTTY.
+fn probe(dev: &OwnedFd) -> HypResult<(DriverGeneration, bool)> {
+    let android_ext = match ioctl::android_tentative_uapi(dev.as_fd()) {
+        Ok(()) => true,
+        Err(Errno::ENOTTY) => false,
+        Err(e) => {
+            return Err(HypError {
+                ioctl: "GH_ANDROID_TENTATIVE_UAPI",
+                errno: e,
+            })
+        }
+    };
+    let vm = ioctl::create_vm(dev.as_fd()).map_err(err("GH_CREATE_VM"))?;
+    let empty = gh_userspace_memory_region::default();
+    let generation = match ioctl::set_user_memory(vm.as_fd(), &empty, false) {
+        Err(Errno::ENOTTY) => DriverGeneration::Upstream,
+        _ => DriverGeneration::Android14,
+    };
+    Ok((generation, android_ext))
+}
+
+impl GunyahHypervisor {
+    /// Opens and probes the device at `path`.
+    pub fn open(path: &Path) -> HypResult<Self> {
+        let dev: OwnedFd = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| HypError {
+                ioctl: "open",
+                errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
+            })?
+            .into();
+        kick::install_kick_handler().map_err(err("sigaction"))?;
+        let (generation, android_ext) = probe(&dev)?;
+        log::info!(
+            "{}: driver generation {generation:?}, Android additions: {android_ext}",
+            path.display()
+        );
+        Ok(Self {
+            dev,
+            path: path.to_path_buf(),
+            generation,
+            android_ext,
+        })
+    }
+
+    /// The device path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Hypervisor for GunyahHypervisor {
+    fn capabilities(&self) -> HypCapabilities {
+        HypCapabilities {
+            backend: "gunyah",
+            generation: self.generation,
+            auth: if self.android_ext {
+                vec![DriverAuth::AndroidPvm, DriverAuth::QcomTrustedVm]
+            } else {
+                vec![]
+            },
+        }
+    }
+
+    fn create_vm(&self) -> HypResult<Box<dyn VmBackend>> {
+        let fd = ioctl::create_vm(self.dev.as_fd()).map_err(err("GH_CREATE_VM"))?;
+        Ok(Box::new(GunyahVm {
+            fd,
+            generation: self.generation,
+        }))
+    }
+}
+
+/// A VM fd of the device.
+#[derive(Debug)]
+pub struct GunyahVm {
+    fd: OwnedFd,
+    generation: DriverGeneration,
+}
+
+impl VmBackend for GunyahVm {
+    fn set_user_memory(&self, region: &UserMemoryRegion, mode: ShareMode) -> HypResult<()> {
+        if self.generation == DriverGeneration::Upstream {
+            // Upstream memory is guest_memfd + GUNYAH_VM_MAP_MEM, which this backend does not
+            // drive yet.
+            return Err(HypError {
+                ioctl: "GUNYAH_VM_MAP_MEM",
+                errno: Errno::ENOSYS,
+            });
+        }
+        let raw = gh_userspace_memory_region {
+            label: region.label,
+            flags: region.access.0,
+            guest_phys_addr: region.guest_phys_addr,
+            memory_size: region.size,
+            userspace_addr: region.userspace_addr,
+        };
+        let (lend, name) = match mode {
+            ShareMode::Share => (false, "GH_VM_SET_USER_MEM_REGION"),
+            ShareMode::Lend => (true, "GH_VM_ANDROID_LEND_USER_MEM"),
+        };
+        ioctl::set_user_memory(self.fd.as_fd(), &raw, lend).map_err(err(name))
+    }
+
+    fn set_dtb_config(&self, range: GuestRange) -> HypResult<()> {
+        let raw = gh_vm_dtb_config {
+            guest_phys_addr: range.guest_phys_addr,
+            size: range.size,
+        };
+        ioctl::set_dtb_config(self.fd.as_fd(), &raw).map_err(err("GH_VM_SET_DTB_CONFIG"))
+    }
+
+    fn set_firmware_config(&self, range: GuestRange) -> HypResult<()> {
+        let raw = gh_vm_firmware_config {
+            guest_phys_addr: range.guest_phys_addr,
+            size: range.size,
+        };
+        ioctl::set_fw_config(self.fd.as_fd(), &raw).map_err(err("GH_VM_ANDROID_SET_FW_CONFIG"))
+    }
+
+    fn set_qtvm_auth(&self, arg: &QtvmAuthArg) -> HypResult<()> {
+        let raw = gunyah_qtvm_auth_arg {
+            vm_id: arg.vm_id,
+            pas_id: arg.pas_id,
+            guest_phys_addr: arg.image.guest_phys_addr,
+            size: arg.image.size,
+        };
+        ioctl::set_qtvm_auth(self.fd.as_fd(), &raw).map_err(err("GH_VM_ANDROID_SET_AUTH_TYPE"))
+    }
+
+    fn set_boot_context(&self, reg: BootReg, value: u64) -> HypResult<()> {
+        let raw = gh_vm_boot_context {
+            reg: reg.encode(),
+            reserved: 0,
+            value,
+        };
+        ioctl::set_boot_context(self.fd.as_fd(), &raw).map_err(err("GH_VM_SET_BOOT_CONTEXT"))
+    }
+
+    fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>> {
+        Ok(Box::new(vcpu::GunyahVcpu::new(self.fd.as_fd(), id)?))
+    }
+
+    fn start(&self) -> HypResult<()> {
+        ioctl::start(self.fd.as_fd()).map_err(err("GH_VM_START"))
+    }
+}

@@ -1,0 +1,138 @@
+//! A vCPU of the device: its fd, its mmap'ed run page, and a kicker that can interrupt the
+//! thread blocked in `GH_VCPU_RUN`.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+
+use nix::errno::Errno;
+
+use super::err;
+use crate::hyp::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
+use crate::uapi::a14::{
+    GH_VCPU_EXIT_MMIO, GH_VCPU_EXIT_STATUS, GH_VM_MAX_EXIT_REASON_SIZE, GH_VM_STATUS_CRASHED,
+    GH_VM_STATUS_EXITED, GH_VM_STATUS_LOAD_FAILED,
+};
+use crate::uapi::run_page::RunPage;
+use crate::uapi::{ioctl, kick};
+
+struct Kicker {
+    page: Arc<RunPage>,
+    /// The thread currently allowed to be signalled; cleared (under the lock) before that
+    /// thread stops using the vCPU, so a kick never signals a thread that has gone.
+    thread: Mutex<Option<libc::pthread_t>>,
+}
+
+impl VcpuKicker for Kicker {
+    fn kick(&self) {
+        self.page.set_immediate_exit(true);
+        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(t) = *thread {
+            if let Err(e) = kick::kick_thread(t) {
+                log::warn!("kicking a vCPU thread failed: {e}");
+            }
+        }
+    }
+}
+
+/// A vCPU fd and its run page.
+pub(super) struct GunyahVcpu {
+    id: u32,
+    kicker: Arc<Kicker>,
+    // Dropped after the kicker lets go of the thread (see Drop) and before the fd.
+    page: Arc<RunPage>,
+    fd: OwnedFd,
+}
+
+impl GunyahVcpu {
+    pub fn new(vm: BorrowedFd<'_>, id: u32) -> HypResult<Self> {
+        let fd = ioctl::add_vcpu(vm, id).map_err(err("GH_VM_ADD_FUNCTION"))?;
+        let size = ioctl::vcpu_mmap_size(fd.as_fd()).map_err(err("GH_VCPU_MMAP_SIZE"))?;
+        let page = Arc::new(RunPage::map(fd.as_fd(), size).map_err(err("mmap(vcpu)"))?);
+        let kicker = Arc::new(Kicker {
+            page: page.clone(),
+            thread: Mutex::new(None),
+        });
+        Ok(Self {
+            id,
+            kicker,
+            page,
+            fd,
+        })
+    }
+
+    fn exit(&self) -> HypResult<VcpuExit> {
+        match self.page.exit_reason() {
+            GH_VCPU_EXIT_MMIO => {
+                let mmio = self.page.mmio();
+                let len = mmio.len.min(8);
+                let write = (mmio.is_write != 0).then(|| {
+                    let mut bytes = [0u8; 8];
+                    bytes[..len as usize].copy_from_slice(&mmio.data[..len as usize]);
+                    u64::from_le_bytes(bytes)
+                });
+                Ok(VcpuExit::Mmio {
+                    phys_addr: mmio.phys_addr,
+                    len,
+                    write,
+                })
+            }
+            GH_VCPU_EXIT_STATUS => {
+                let status = self.page.status();
+                Ok(VcpuExit::Status(match status.status {
+                    GH_VM_STATUS_LOAD_FAILED => VmStatus::LoadFailed,
+                    GH_VM_STATUS_EXITED => {
+                        let info = status.exit_info;
+                        let n = info.reason_size.min(GH_VM_MAX_EXIT_REASON_SIZE) as usize;
+                        VmStatus::Exited {
+                            exit_type: info.type_,
+                            reason: info.reason[..n].to_vec(),
+                        }
+                    }
+                    GH_VM_STATUS_CRASHED => VmStatus::Crashed,
+                    other => {
+                        log::warn!(
+                            "vcpu {}: unknown VM status {other}; reporting a crash",
+                            self.id
+                        );
+                        VmStatus::Crashed
+                    }
+                }))
+            }
+            other => {
+                log::error!("vcpu {}: unknown exit reason {other}", self.id);
+                Err(HypError {
+                    ioctl: "GH_VCPU_RUN",
+                    errno: Errno::EPROTO,
+                })
+            }
+        }
+    }
+}
+
+impl VcpuBackend for GunyahVcpu {
+    fn id(&self) -> u32 {
+        self.id
+    }
+
+    fn run(&mut self) -> HypResult<VcpuExit> {
+        *self.kicker.thread.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(kick::current_thread());
+        ioctl::vcpu_run(self.fd.as_fd()).map_err(err("GH_VCPU_RUN"))?;
+        self.exit()
+    }
+
+    fn set_mmio_read_data(&mut self, data: u64) {
+        self.page.set_mmio_data(data.to_le_bytes());
+    }
+
+    fn kicker(&self) -> Arc<dyn VcpuKicker> {
+        self.kicker.clone()
+    }
+}
+
+impl Drop for GunyahVcpu {
+    fn drop(&mut self) {
+        // From now on a kick only sets immediate_exit; it never signals this thread again.
+        *self.kicker.thread.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}

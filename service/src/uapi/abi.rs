@@ -1,0 +1,283 @@
+//! The driver ABI as data: every ioctl number (by kernel name) and every struct's size and
+//! field offsets, per generation, taken from the constants and types the code uses. Printed
+//! by `gunyahctl abi --json` so anyone can diff it against a kernel header.
+
+use std::mem::{offset_of, size_of};
+
+use serde_json::{json, Map, Value};
+
+use super::a14::*;
+use super::android::*;
+use super::upstream::*;
+use super::Ioctl;
+
+/// One struct's layout: kernel name, size, (kernel field name, offset).
+pub struct StructLayout {
+    /// Kernel struct name.
+    pub name: &'static str,
+    /// `sizeof`.
+    pub size: usize,
+    /// Field offsets.
+    pub fields: Vec<(&'static str, usize)>,
+}
+
+/// One driver generation.
+pub struct Generation {
+    /// `a14`, `ack-ext` or `upstream`.
+    pub name: &'static str,
+    /// (kernel name, number).
+    pub ioctls: Vec<(&'static str, Ioctl)>,
+    /// Struct layouts.
+    pub structs: Vec<StructLayout>,
+}
+
+macro_rules! ioctls {
+    ($($name:ident),* $(,)?) => { vec![$((stringify!($name), $name)),*] };
+}
+
+// Rust field names that clash with keywords carry a trailing `_` (`type_`); the kernel name
+// is without it.
+macro_rules! layout {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        StructLayout {
+            name: stringify!($ty),
+            size: size_of::<$ty>(),
+            fields: vec![$((stringify!($field).trim_end_matches('_'), offset_of!($ty, $field))),*],
+        }
+    };
+}
+
+fn vcpu_run_layout() -> StructLayout {
+    let exit = offset_of!(gh_vcpu_run, exit);
+    StructLayout {
+        name: "gh_vcpu_run",
+        size: size_of::<gh_vcpu_run>(),
+        fields: vec![
+            ("immediate_exit", offset_of!(gh_vcpu_run, immediate_exit)),
+            ("padding", offset_of!(gh_vcpu_run, padding)),
+            ("exit_reason", offset_of!(gh_vcpu_run, exit_reason)),
+            (
+                "mmio.phys_addr",
+                exit + offset_of!(gh_vcpu_run_mmio, phys_addr),
+            ),
+            ("mmio.data", exit + offset_of!(gh_vcpu_run_mmio, data)),
+            ("mmio.len", exit + offset_of!(gh_vcpu_run_mmio, len)),
+            (
+                "mmio.is_write",
+                exit + offset_of!(gh_vcpu_run_mmio, is_write),
+            ),
+            (
+                "status.status",
+                exit + offset_of!(gh_vcpu_run_status, status),
+            ),
+            (
+                "status.exit_info",
+                exit + offset_of!(gh_vcpu_run_status, exit_info),
+            ),
+        ],
+    }
+}
+
+/// Every generation the code knows.
+pub fn generations() -> Vec<Generation> {
+    vec![
+        Generation {
+            name: "a14",
+            ioctls: ioctls![
+                GH_CREATE_VM,
+                GH_VM_SET_USER_MEM_REGION,
+                GH_VM_SET_DTB_CONFIG,
+                GH_VM_START,
+                GH_VM_ADD_FUNCTION,
+                GH_VCPU_RUN,
+                GH_VCPU_MMAP_SIZE,
+                GH_VM_REMOVE_FUNCTION,
+            ],
+            structs: vec![
+                layout!(gh_userspace_memory_region {
+                    label,
+                    flags,
+                    guest_phys_addr,
+                    memory_size,
+                    userspace_addr
+                }),
+                layout!(gh_vm_dtb_config {
+                    guest_phys_addr,
+                    size
+                }),
+                layout!(gh_fn_desc {
+                    type_,
+                    arg_size,
+                    arg
+                }),
+                layout!(gh_fn_vcpu_arg { id }),
+                layout!(gh_fn_irqfd_arg {
+                    fd,
+                    label,
+                    flags,
+                    padding
+                }),
+                layout!(gh_fn_ioeventfd_arg {
+                    datamatch,
+                    addr,
+                    len,
+                    fd,
+                    flags,
+                    padding
+                }),
+                layout!(gh_vm_exit_info {
+                    type_,
+                    padding,
+                    reason_size,
+                    reason
+                }),
+                vcpu_run_layout(),
+            ],
+        },
+        Generation {
+            name: "ack-ext",
+            ioctls: ioctls![
+                GH_VM_SET_BOOT_CONTEXT,
+                GH_ANDROID_TENTATIVE_UAPI,
+                GH_VM_ANDROID_LEND_USER_MEM,
+                GH_VM_ANDROID_SET_FW_CONFIG,
+                GH_VM_RECLAIM_REGION,
+                GH_ANDROID_CREATE_CMA_MEM_FD,
+                GH_VM_ANDROID_MAP_CMA_MEM,
+                GH_VM_ANDROID_SET_AUTH_TYPE,
+            ],
+            structs: vec![
+                layout!(gh_vm_boot_context {
+                    reg,
+                    reserved,
+                    value
+                }),
+                layout!(gh_vm_firmware_config {
+                    guest_phys_addr,
+                    size
+                }),
+                layout!(gunyah_address_range {
+                    guest_phys_addr,
+                    size
+                }),
+                layout!(gunyah_map_cma_mem_args {
+                    label,
+                    guest_addr,
+                    flags,
+                    guest_mem_fd,
+                    offset,
+                    size
+                }),
+                layout!(gunyah_auth_desc {
+                    type_,
+                    arg_size,
+                    arg
+                }),
+                layout!(gunyah_qtvm_auth_arg {
+                    vm_id,
+                    pas_id,
+                    guest_phys_addr,
+                    size
+                }),
+            ],
+        },
+        Generation {
+            name: "upstream",
+            ioctls: ioctls![
+                GUNYAH_CREATE_VM,
+                GUNYAH_VM_SET_DTB_CONFIG,
+                GUNYAH_VM_START,
+                GUNYAH_VM_ADD_FUNCTION,
+                GUNYAH_VCPU_RUN,
+                GUNYAH_VCPU_MMAP_SIZE,
+                GUNYAH_VM_REMOVE_FUNCTION,
+                GUNYAH_CREATE_GUEST_MEM,
+                GUNYAH_VM_MAP_MEM,
+                GUNYAH_VM_SET_BOOT_CONTEXT,
+            ],
+            structs: vec![
+                layout!(gunyah_create_mem_args {
+                    flags,
+                    size,
+                    reserved
+                }),
+                layout!(gunyah_map_mem_args {
+                    guest_addr,
+                    flags,
+                    guest_mem_fd,
+                    offset,
+                    size
+                }),
+            ],
+        },
+    ]
+}
+
+/// The ABI as JSON: `{generation: {"ioctls": {name: "0x…"}, "structs": {name: {"size": n,
+/// "fields": {field: offset}}}}}`.
+pub fn to_json() -> Value {
+    let mut out = Map::new();
+    for g in generations() {
+        let ioctls: Map<String, Value> = g
+            .ioctls
+            .iter()
+            .map(|(n, v)| (n.to_string(), json!(format!("{v:#010x}"))))
+            .collect();
+        let structs: Map<String, Value> = g
+            .structs
+            .iter()
+            .map(|s| {
+                let fields: Map<String, Value> = s
+                    .fields
+                    .iter()
+                    .map(|(f, o)| (f.to_string(), json!(o)))
+                    .collect();
+                (
+                    s.name.to_string(),
+                    json!({ "size": s.size, "fields": fields }),
+                )
+            })
+            .collect();
+        out.insert(
+            g.name.to_string(),
+            json!({ "ioctls": ioctls, "structs": structs }),
+        );
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reference: GUNYAH_ABI.md's tables (measured from the kernel headers), as data.
+    const REFERENCE: &str = include_str!("../../../tests/data/gunyah_abi.json");
+
+    #[test]
+    fn test_abi_matches_the_kernel_headers() {
+        let reference: Value = serde_json::from_str(REFERENCE).expect("reference JSON");
+        let ours = to_json();
+        for (generation, expected) in reference.as_object().expect("object") {
+            let got = &ours[generation];
+            for (name, number) in expected["ioctls"].as_object().expect("ioctls") {
+                assert_eq!(&got["ioctls"][name], number, "{generation} {name}");
+            }
+            for (name, layout) in expected["structs"].as_object().expect("structs") {
+                assert_eq!(&got["structs"][name], layout, "{generation} {name}");
+            }
+            // Nothing in the code that the reference does not vouch for.
+            assert_eq!(
+                got["ioctls"].as_object().unwrap().len(),
+                expected["ioctls"].as_object().unwrap().len()
+            );
+            assert_eq!(
+                got["structs"].as_object().unwrap().len(),
+                expected["structs"].as_object().unwrap().len()
+            );
+        }
+        assert_eq!(
+            ours.as_object().unwrap().len(),
+            reference.as_object().unwrap().len()
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! Safe wrappers of the Gunyah ioctls. Each is the same four beats: an `unsafe` block with its
+//! SAFETY line, the return-code check (nix turns -1 into the errno), and an owning type for a
+//! returned fd on the next line.
+
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::{ioctl_none_bad, ioctl_write_int_bad, ioctl_write_ptr_bad};
+
+use super::a14::*;
+use super::android::*;
+
+ioctl_write_int_bad!(raw_create_vm, GH_CREATE_VM);
+ioctl_write_ptr_bad!(
+    raw_set_user_mem_region,
+    GH_VM_SET_USER_MEM_REGION,
+    gh_userspace_memory_region
+);
+ioctl_write_ptr_bad!(
+    raw_lend_user_mem,
+    GH_VM_ANDROID_LEND_USER_MEM,
+    gh_userspace_memory_region
+);
+ioctl_write_ptr_bad!(raw_set_dtb_config, GH_VM_SET_DTB_CONFIG, gh_vm_dtb_config);
+ioctl_write_ptr_bad!(
+    raw_set_fw_config,
+    GH_VM_ANDROID_SET_FW_CONFIG,
+    gh_vm_firmware_config
+);
+ioctl_write_ptr_bad!(
+    raw_set_auth_type,
+    GH_VM_ANDROID_SET_AUTH_TYPE,
+    gunyah_auth_desc
+);
+ioctl_write_ptr_bad!(
+    raw_set_boot_context,
+    GH_VM_SET_BOOT_CONTEXT,
+    gh_vm_boot_context
+);
+ioctl_none_bad!(raw_start, GH_VM_START);
+ioctl_write_ptr_bad!(raw_add_function, GH_VM_ADD_FUNCTION, gh_fn_desc);
+ioctl_write_ptr_bad!(raw_remove_function, GH_VM_REMOVE_FUNCTION, gh_fn_desc);
+ioctl_none_bad!(raw_vcpu_run, GH_VCPU_RUN);
+ioctl_none_bad!(raw_vcpu_mmap_size, GH_VCPU_MMAP_SIZE);
+ioctl_none_bad!(raw_tentative_uapi, GH_ANDROID_TENTATIVE_UAPI);
+
+/// `GH_CREATE_VM`: a new VM fd.
+pub fn create_vm(dev: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+    // SAFETY: GH_CREATE_VM takes an integer argument (0) and no pointer.
+    let fd = unsafe { raw_create_vm(dev.as_raw_fd(), 0) }?;
+    // SAFETY: on success the driver returned a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `GH_ANDROID_TENTATIVE_UAPI`: Ok where the Android additions exist (ENOTTY otherwise).
+pub fn android_tentative_uapi(dev: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: no argument; the driver only answers.
+    unsafe { raw_tentative_uapi(dev.as_raw_fd()) }.map(drop)
+}
+
+/// `GH_VM_SET_USER_MEM_REGION`, or `GH_VM_ANDROID_LEND_USER_MEM` when `lend`.
+pub fn set_user_memory(
+    vm: BorrowedFd<'_>,
+    region: &gh_userspace_memory_region,
+    lend: bool,
+) -> Result<(), Errno> {
+    // SAFETY: `region` is a valid, initialized struct of the size encoded in the ioctl number;
+    // the driver only reads it. The memory it describes is owned by the caller's mapping.
+    unsafe {
+        if lend {
+            raw_lend_user_mem(vm.as_raw_fd(), region)
+        } else {
+            raw_set_user_mem_region(vm.as_raw_fd(), region)
+        }
+    }
+    .map(drop)
+}
+
+/// `GH_VM_SET_DTB_CONFIG`.
+pub fn set_dtb_config(vm: BorrowedFd<'_>, config: &gh_vm_dtb_config) -> Result<(), Errno> {
+    // SAFETY: a valid struct of the encoded size, only read by the driver.
+    unsafe { raw_set_dtb_config(vm.as_raw_fd(), config) }.map(drop)
+}
+
+/// `GH_VM_ANDROID_SET_FW_CONFIG`.
+pub fn set_fw_config(vm: BorrowedFd<'_>, config: &gh_vm_firmware_config) -> Result<(), Errno> {
+    // SAFETY: a valid struct of the encoded size, only read by the driver.
+    unsafe { raw_set_fw_config(vm.as_raw_fd(), config) }.map(drop)
+}
+
+/// `GH_VM_ANDROID_SET_AUTH_TYPE` for a QTVM.
+pub fn set_qtvm_auth(vm: BorrowedFd<'_>, arg: &gunyah_qtvm_auth_arg) -> Result<(), Errno> {
+    let desc = gunyah_auth_desc {
+        type_: GUNYAH_AUTH_TYPE_QCOM_TRUSTED_VM,
+        arg_size: std::mem::size_of::<gunyah_qtvm_auth_arg>() as u32,
+        arg: arg as *const gunyah_qtvm_auth_arg as u64,
+    };
+    // SAFETY: `desc` is valid and points at `arg`, which outlives the call; the driver copies
+    // both in and keeps no pointer.
+    unsafe { raw_set_auth_type(vm.as_raw_fd(), &desc) }.map(drop)
+}
+
+/// `GH_VM_SET_BOOT_CONTEXT`.
+pub fn set_boot_context(vm: BorrowedFd<'_>, context: &gh_vm_boot_context) -> Result<(), Errno> {
+    // SAFETY: a valid struct of the encoded size, only read by the driver.
+    unsafe { raw_set_boot_context(vm.as_raw_fd(), context) }.map(drop)
+}
+
+/// `GH_VM_START`.
+pub fn start(vm: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: no argument.
+    unsafe { raw_start(vm.as_raw_fd()) }.map(drop)
+}
+
+/// `GH_VM_ADD_FUNCTION` with a per-type argument `T`; returns the driver's non-negative
+/// answer (a vCPU fd for `GH_FN_VCPU`, 0 otherwise).
+pub fn add_function<T: Copy>(vm: BorrowedFd<'_>, fn_type: u32, arg: &T) -> Result<i32, Errno> {
+    let desc = gh_fn_desc {
+        type_: fn_type,
+        arg_size: std::mem::size_of::<T>() as u32,
+        arg: arg as *const T as u64,
+    };
+    // SAFETY: `desc` points at `arg` (of `arg_size` bytes), which outlives the call; the driver
+    // copies both in.
+    unsafe { raw_add_function(vm.as_raw_fd(), &desc) }
+}
+
+/// `GH_VM_ADD_FUNCTION(GH_FN_VCPU)`: the new vCPU fd.
+pub fn add_vcpu(vm: BorrowedFd<'_>, id: u32) -> Result<OwnedFd, Errno> {
+    let fd = add_function(vm, GH_FN_VCPU, &gh_fn_vcpu_arg { id })?;
+    // SAFETY: for GH_FN_VCPU the driver returns a new fd that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `GH_VM_REMOVE_FUNCTION` with the same type and argument bytes as when added.
+pub fn remove_function<T: Copy>(vm: BorrowedFd<'_>, fn_type: u32, arg: &T) -> Result<(), Errno> {
+    let desc = gh_fn_desc {
+        type_: fn_type,
+        arg_size: std::mem::size_of::<T>() as u32,
+        arg: arg as *const T as u64,
+    };
+    // SAFETY: as in `add_function`.
+    unsafe { raw_remove_function(vm.as_raw_fd(), &desc) }.map(drop)
+}
+
+/// `GH_VCPU_MMAP_SIZE`.
+pub fn vcpu_mmap_size(vcpu: BorrowedFd<'_>) -> Result<usize, Errno> {
+    // SAFETY: no argument; the driver returns a size.
+    let size = unsafe { raw_vcpu_mmap_size(vcpu.as_raw_fd()) }?;
+    usize::try_from(size).map_err(|_| Errno::EINVAL)
+}
+
+/// `GH_VCPU_RUN`: runs until an exit described in the vCPU's run page.
+pub fn vcpu_run(vcpu: BorrowedFd<'_>) -> Result<(), Errno> {
+    // SAFETY: no argument; the driver writes only the run page it owns the mapping of.
+    unsafe { raw_vcpu_run(vcpu.as_raw_fd()) }.map(drop)
+}
