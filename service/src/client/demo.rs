@@ -12,6 +12,7 @@ use crate::aidl::{
 };
 use crate::binder;
 use crate::client::memfd;
+use crate::guest::asm::assemble;
 
 /// Guest physical address of the demo RAM region.
 pub const DEMO_RAM_BASE: i64 = 0x8000_0000;
@@ -19,7 +20,19 @@ pub const DEMO_RAM_BASE: i64 = 0x8000_0000;
 /// A memory region of `size` bytes at `guest_phys_addr`, label `label`, backed by a new sealed
 /// memfd, readable and writable by the guest.
 pub fn ram_region(label: i32, guest_phys_addr: i64, size: u64) -> io::Result<MemoryRegion> {
-    let file = memfd::sealed(&format!("guest-ram-{label}"), size)?;
+    ram_region_with(label, guest_phys_addr, size, &[])
+}
+
+/// As [`ram_region`], with `image` written at the start of the memory.
+pub fn ram_region_with(
+    label: i32,
+    guest_phys_addr: i64,
+    size: u64,
+    image: &[u8],
+) -> io::Result<MemoryRegion> {
+    let file = memfd::create(&format!("guest-ram-{label}"), size)?;
+    memfd::write_at(&file, 0, image)?;
+    memfd::seal_size(&file)?;
     Ok(MemoryRegion {
         label,
         guestPhysAddr: guest_phys_addr,
@@ -31,10 +44,26 @@ pub fn ram_region(label: i32, guest_phys_addr: i64, size: u64) -> io::Result<Mem
     })
 }
 
-/// `name` with `memory` bytes of RAM at [`DEMO_RAM_BASE`], `vcpus` vCPUs, and the DTB in the
-/// last page of RAM.
+/// The demo guest: waits quietly until it is stopped.
+pub const IDLE_PROGRAM: &str = "idle\n";
+
+/// `name` with `memory` bytes of RAM at [`DEMO_RAM_BASE`], `vcpus` vCPUs, the DTB in the last
+/// page of RAM, and the idle guest program at the start of RAM (the entry point).
 pub fn demo_config(name: &str, memory: u64, vcpus: i32) -> io::Result<VmConfig> {
-    let region = ram_region(0, DEMO_RAM_BASE, memory)?;
+    demo_config_with_program(name, memory, vcpus, IDLE_PROGRAM)
+}
+
+/// As [`demo_config`], running the scripted-guest program `source` (docs/GUEST_ISA.md),
+/// assembled for the start of RAM.
+pub fn demo_config_with_program(
+    name: &str,
+    memory: u64,
+    vcpus: i32,
+    source: &str,
+) -> io::Result<VmConfig> {
+    let image = assemble(source, DEMO_RAM_BASE as u64)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("guest program: {e}")))?;
+    let region = ram_region_with(0, DEMO_RAM_BASE, memory, &image)?;
     Ok(VmConfig {
         name: name.to_string(),
         authType: VmAuthType::UNAUTHENTICATED,

@@ -5,6 +5,7 @@
 pub mod gunyah;
 pub mod mock;
 
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
 use nix::errno::Errno;
@@ -287,6 +288,19 @@ pub trait VmBackend: Send + Sync {
     fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>>;
     /// GH_VM_START.
     fn start(&self) -> HypResult<()>;
+    /// GH_VM_ADD_FUNCTION(IRQFD): writing `eventfd` rings doorbell `label`. `flags` are the
+    /// raw `GH_IRQFD_FLAGS_*`. The driver keeps its own reference to the eventfd.
+    fn add_irqfd(&self, eventfd: BorrowedFd<'_>, label: u32, flags: u32) -> HypResult<()>;
+    /// GH_VM_ADD_FUNCTION(IOEVENTFD): guest writes of `len` bytes (0: any) at `addr` — equal
+    /// to `datamatch` when `flags` has DATAMATCH — signal `eventfd` instead of exiting.
+    fn add_ioeventfd(
+        &self,
+        eventfd: BorrowedFd<'_>,
+        addr: u64,
+        len: u32,
+        datamatch: u64,
+        flags: u32,
+    ) -> HypResult<()>;
 }
 
 /// A hypervisor driver.

@@ -4,7 +4,7 @@
 mod vcpu;
 
 use std::fs::OpenOptions;
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use nix::errno::Errno;
@@ -13,7 +13,10 @@ use super::{
     BootReg, DriverAuth, DriverGeneration, GuestRange, HypCapabilities, HypError, HypResult,
     Hypervisor, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend, VmBackend,
 };
-use crate::uapi::a14::{gh_userspace_memory_region, gh_vm_dtb_config};
+use crate::uapi::a14::{
+    gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_userspace_memory_region, gh_vm_dtb_config,
+    GH_FN_IOEVENTFD, GH_FN_IRQFD,
+};
 use crate::uapi::android::{gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg};
 use crate::uapi::{ioctl, kick};
 
@@ -182,5 +185,38 @@ impl VmBackend for GunyahVm {
 
     fn start(&self) -> HypResult<()> {
         ioctl::start(self.fd.as_fd()).map_err(err("GH_VM_START"))
+    }
+
+    fn add_irqfd(&self, eventfd: BorrowedFd<'_>, label: u32, flags: u32) -> HypResult<()> {
+        let arg = gh_fn_irqfd_arg {
+            fd: eventfd.as_raw_fd() as u32,
+            label,
+            flags,
+            padding: 0,
+        };
+        ioctl::add_function(self.fd.as_fd(), GH_FN_IRQFD, &arg)
+            .map(drop)
+            .map_err(err("GH_VM_ADD_FUNCTION"))
+    }
+
+    fn add_ioeventfd(
+        &self,
+        eventfd: BorrowedFd<'_>,
+        addr: u64,
+        len: u32,
+        datamatch: u64,
+        flags: u32,
+    ) -> HypResult<()> {
+        let arg = gh_fn_ioeventfd_arg {
+            datamatch,
+            addr,
+            len,
+            fd: eventfd.as_raw_fd(),
+            flags,
+            padding: 0,
+        };
+        ioctl::add_function(self.fd.as_fd(), GH_FN_IOEVENTFD, &arg)
+            .map(drop)
+            .map_err(err("GH_VM_ADD_FUNCTION"))
     }
 }

@@ -2,6 +2,9 @@
 //! `/dev/gunyah` (GUNYAH_ABI.md), in-process. Each VM and vCPU owns a real file descriptor
 //! (an empty memfd named like the driver's anon inode) so leaks show in `/proc/<pid>/fd`.
 
+mod functions;
+mod interp;
+mod memory;
 mod vcpu;
 mod vm;
 

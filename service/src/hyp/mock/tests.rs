@@ -191,17 +191,23 @@ fn test_vcpu_run_before_start_duplicate_id_and_kick() {
         size: PAGE,
     })
     .unwrap();
-    let mut vcpu = vm.add_vcpu(0).unwrap();
-    assert_eq!(errno(vm.add_vcpu(0).map(|_| ())), Errno::EEXIST);
+    let mut boot = vm.add_vcpu(0).unwrap();
+    let mut vcpu = vm.add_vcpu(1).unwrap();
+    assert_eq!(errno(vm.add_vcpu(1).map(|_| ())), Errno::EEXIST);
     assert_eq!(errno(vcpu.run()), Errno::ENODEV);
     vm.start().unwrap();
 
-    // A running, idle vCPU returns EINTR when kicked from another thread.
+    // A running, idle (secondary) vCPU returns EINTR when kicked from another thread.
     let kicker = vcpu.kicker();
     let t = std::thread::spawn(move || vcpu.run().map_err(|e| e.errno));
     std::thread::sleep(Duration::from_millis(20));
     kicker.kick();
     assert_eq!(t.join().unwrap(), Err(Errno::EINTR));
+    // The boot vCPU finds no program at the entry point (these regions are not real memory):
+    // the VM fails to load, and every vCPU reports it.
+    assert_eq!(boot.run(), Ok(VcpuExit::Status(VmStatus::LoadFailed)));
+    let mut third = vm.add_vcpu(2).unwrap();
+    assert_eq!(third.run(), Ok(VcpuExit::Status(VmStatus::LoadFailed)));
 }
 
 #[test]

@@ -1,15 +1,24 @@
-//! A mock vCPU. Until the scripted guest runs here, a started vCPU idles (like a guest in WFI)
-//! until it is kicked or its VM stops.
+//! A mock vCPU: runs the scripted guest from guest memory. vCPU 0 boots at the entry point;
+//! the others idle until the VM stops (secondary CPU bring-up is not modelled).
 
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+use super::interp::{Bus, Cpu, Step};
+use super::memory::{Fault, GuestMemory};
 use super::vm::{MockStatus, VmShared};
 use super::{anon_fd, Counters};
 use crate::hyp::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
+
+/// Instructions executed between checks for kicks.
+const SLICE: usize = 4096;
+/// How often a vCPU blocked on a doorbell looks for kicks and state changes.
+const WAIT_SLICE: Duration = Duration::from_millis(10);
 
 /// The run page's `immediate_exit` byte plus the wake-up a signal would give.
 struct Kick {
@@ -28,6 +37,28 @@ impl VcpuKicker for Kick {
     }
 }
 
+struct MockBus<'a> {
+    memory: &'a GuestMemory,
+    vm: &'a VmShared,
+}
+
+impl Bus for MockBus<'_> {
+    fn read(&self, gpa: u64, buf: &mut [u8]) -> Option<Result<(), Fault>> {
+        self.memory.read(gpa, buf)
+    }
+    fn write(&self, gpa: u64, bytes: &[u8]) -> Option<Result<(), Fault>> {
+        self.memory.write(gpa, bytes)
+    }
+    fn signal_ioeventfd(&self, addr: u64, len: u32, value: u64) -> bool {
+        self.vm.functions().signal_write(addr, len, value)
+    }
+}
+
+enum Boot {
+    NotYet,
+    Running(Cpu),
+}
+
 /// A vCPU fd ("gh-vcpu:<id>"); holds a reference to its VM.
 pub(super) struct MockVcpu {
     id: u32,
@@ -35,6 +66,15 @@ pub(super) struct MockVcpu {
     vm: Arc<VmShared>,
     kick: Arc<Kick>,
     counters: Arc<Counters>,
+    boot: Boot,
+    mmio_read_data: u64,
+}
+
+fn eintr() -> HypError {
+    HypError {
+        ioctl: "GH_VCPU_RUN",
+        errno: Errno::EINTR,
+    }
 }
 
 impl MockVcpu {
@@ -51,7 +91,139 @@ impl MockVcpu {
             vm,
             kick,
             counters,
+            boot: Boot::NotYet,
+            mmio_read_data: 0,
         })
+    }
+
+    fn kicked(&self) -> bool {
+        self.kick.immediate_exit.load(Ordering::SeqCst)
+    }
+
+    /// The VM's status as RUN reports it, or `None` while it runs.
+    fn status_exit(&self) -> HypResult<Option<VcpuExit>> {
+        let state = self.vm.lock();
+        match &state.status {
+            MockStatus::Load => Err(HypError {
+                ioctl: "GH_VCPU_RUN",
+                errno: Errno::ENODEV,
+            }),
+            MockStatus::InitFailed => Ok(Some(VcpuExit::Status(VmStatus::LoadFailed))),
+            MockStatus::Stopped(status) => Ok(Some(VcpuExit::Status(status.clone()))),
+            MockStatus::Running if self.kicked() => Err(eintr()),
+            MockStatus::Running => Ok(None),
+        }
+    }
+
+    /// Waits on the VM's condition until `deadline` (or forever), a kick or a status change.
+    fn block(&self, deadline: Option<Instant>) -> HypResult<()> {
+        let mut state = self.vm.lock();
+        while state.status == MockStatus::Running && !self.kicked() {
+            match deadline {
+                Some(d) => {
+                    let now = Instant::now();
+                    if now >= d {
+                        return Ok(());
+                    }
+                    state = self
+                        .vm
+                        .wake
+                        .wait_timeout(state, d - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                }
+                None => state = self.vm.wake.wait(state).unwrap_or_else(|e| e.into_inner()),
+            }
+        }
+        if self.kicked() {
+            return Err(eintr());
+        }
+        Ok(())
+    }
+
+    /// Waits for doorbell `label`; Ok(true) when it rang, Ok(false) when the VM stopped.
+    fn wait_doorbell(&self, label: u32) -> HypResult<bool> {
+        loop {
+            if self.status_exit()?.is_some() {
+                return Ok(false);
+            }
+            let Some(eventfd) = self.vm.functions().irqfd(label) else {
+                // Not bound yet: the doorbell cannot ring; look again shortly.
+                self.block(Some(Instant::now() + WAIT_SLICE))?;
+                continue;
+            };
+            let mut fds = [PollFd::new(eventfd.as_fd(), PollFlags::POLLIN)];
+            let timeout = PollTimeout::try_from(WAIT_SLICE).unwrap_or(PollTimeout::NONE);
+            match poll(&mut fds, timeout) {
+                Ok(n) if n > 0 => {
+                    let mut count = [0u8; 8];
+                    // A level-triggered or edge-triggered ring is consumed the same way here.
+                    return match nix::unistd::read(eventfd.as_raw_fd(), &mut count) {
+                        Ok(8) => Ok(true),
+                        _ => Ok(false),
+                    };
+                }
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(e) => {
+                    return Err(HypError {
+                        ioctl: "GH_VCPU_RUN",
+                        errno: e,
+                    })
+                }
+            }
+        }
+    }
+
+    /// Runs the boot vCPU's program until an exit, a stop or a kick.
+    fn run_guest(&mut self) -> HypResult<VcpuExit> {
+        let memory = self.vm.guest_memory();
+        loop {
+            if let Some(exit) = self.status_exit()? {
+                return Ok(exit);
+            }
+            let bus = MockBus {
+                memory: &memory,
+                vm: &self.vm,
+            };
+            let cpu = match &mut self.boot {
+                Boot::Running(cpu) => cpu,
+                Boot::NotYet => match Cpu::load(&bus, self.vm.entry_point()) {
+                    Some(cpu) => {
+                        self.boot = Boot::Running(cpu);
+                        continue;
+                    }
+                    None => {
+                        log::info!("mock vcpu {}: no guest program at the entry point", self.id);
+                        self.vm.stop(VmStatus::LoadFailed);
+                        continue;
+                    }
+                },
+            };
+            let mut outcome = Step::Next;
+            for _ in 0..SLICE {
+                outcome = cpu.step(&bus);
+                if outcome != Step::Next {
+                    break;
+                }
+            }
+            match outcome {
+                Step::Next => {}
+                Step::Exit(exit) => return Ok(exit),
+                Step::Stop(status) => self.vm.stop(status),
+                Step::Wait(label) => {
+                    if self.wait_doorbell(label)? {
+                        if let Boot::Running(cpu) = &mut self.boot {
+                            cpu.complete_wait();
+                        }
+                    }
+                }
+                Step::Sleep => {
+                    let until = cpu.sleep_until;
+                    self.block(until)?;
+                }
+                Step::Idle => self.block(None)?,
+            }
+        }
     }
 }
 
@@ -68,27 +240,22 @@ impl VcpuBackend for MockVcpu {
     }
 
     fn run(&mut self) -> HypResult<VcpuExit> {
-        let err = |errno| HypError {
-            ioctl: "GH_VCPU_RUN",
-            errno,
-        };
-        let mut state = self.vm.lock();
-        loop {
-            match &state.status {
-                MockStatus::Load => return Err(err(Errno::ENODEV)),
-                MockStatus::InitFailed => return Ok(VcpuExit::Status(VmStatus::LoadFailed)),
-                MockStatus::Stopped(status) => return Ok(VcpuExit::Status(status.clone())),
-                MockStatus::Running => {}
-            }
-            if self.kick.immediate_exit.load(Ordering::SeqCst) {
-                return Err(err(Errno::EINTR));
-            }
-            state = self.vm.wake.wait(state).unwrap_or_else(|e| e.into_inner());
+        if let Some(exit) = self.status_exit()? {
+            return Ok(exit);
         }
+        if let Boot::Running(cpu) = &mut self.boot {
+            cpu.complete_mmio_read(self.mmio_read_data);
+        }
+        if self.id != 0 {
+            // Secondary vCPUs wait for the VM to stop.
+            self.block(None)?;
+            return self.status_exit()?.ok_or_else(eintr);
+        }
+        self.run_guest()
     }
 
-    fn set_mmio_read_data(&mut self, _data: u64) {
-        // This guest never takes MMIO exits, so there is no pending read to complete.
+    fn set_mmio_read_data(&mut self, data: u64) {
+        self.mmio_read_data = data;
     }
 
     fn kicker(&self) -> Arc<dyn VcpuKicker> {

@@ -2,12 +2,14 @@
 //! START, errno for errno.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::fd::OwnedFd;
+use std::os::fd::{BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
 use nix::errno::Errno;
 
+use super::functions::Functions;
+use super::memory::GuestMemory;
 use super::vcpu::MockVcpu;
 use super::{anon_fd, check_fault, Counters, Faults};
 use crate::hyp::{
@@ -62,6 +64,10 @@ pub(super) struct VmState {
 pub(super) struct VmShared {
     _fd: OwnedFd,
     pub state: Mutex<VmState>,
+    /// irqfds and ioeventfds (bound before or after START).
+    functions: Mutex<Functions>,
+    /// The regions that reached the guest, fixed at START, and the boot PC.
+    boot: OnceLock<(Arc<GuestMemory>, u64)>,
     /// Signalled on every status change and kick.
     pub wake: Condvar,
     counters: Arc<Counters>,
@@ -72,6 +78,29 @@ impl VmShared {
         // A poisoned lock means a panic mid-update of plain data; the data is still coherent
         // enough for teardown, so keep going.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn functions(&self) -> MutexGuard<'_, Functions> {
+        self.functions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Guest memory as of START (empty before).
+    pub fn guest_memory(&self) -> Arc<GuestMemory> {
+        self.boot.get().map(|(m, _)| m.clone()).unwrap_or_default()
+    }
+
+    /// The boot PC: the PC boot register, else offset 0 of the region holding the DTB.
+    pub fn entry_point(&self) -> u64 {
+        self.boot.get().map_or(0, |(_, pc)| *pc)
+    }
+
+    /// The guest stopped (first report wins); every vCPU sees it.
+    pub fn stop(&self, status: VmStatus) {
+        let mut state = self.lock();
+        if state.status == MockStatus::Running {
+            state.status = MockStatus::Stopped(status);
+        }
+        self.wake.notify_all();
     }
 }
 
@@ -114,6 +143,8 @@ impl MockVm {
                 vcpus: BTreeSet::new(),
                 pinned: 0,
             }),
+            functions: Mutex::default(),
+            boot: OnceLock::new(),
             wake: Condvar::new(),
             counters: counters.clone(),
         });
@@ -290,8 +321,59 @@ impl VmBackend for MockVm {
             self.shared.wake.notify_all();
             return Err(Self::err(ioctl, Errno::EINVAL));
         }
+        let dtb = state.dtb.unwrap_or(GuestRange {
+            guest_phys_addr: 0,
+            size: 0,
+        });
+        let entry = state
+            .boot_context
+            .get(&BootReg::PC)
+            .copied()
+            .unwrap_or_else(|| {
+                state
+                    .regions
+                    .iter()
+                    .map(|r| r.region)
+                    .find(|r| {
+                        GuestRange {
+                            guest_phys_addr: r.guest_phys_addr,
+                            size: r.size,
+                        }
+                        .contains(&dtb)
+                    })
+                    .map_or(0, |r| r.guest_phys_addr)
+            });
+        let memory = GuestMemory::new(state.regions.iter().map(|r| r.region).collect());
+        // Regions added after START are recorded but never reach the guest: the guest keeps
+        // this snapshot.
+        let _ = self.shared.boot.set((Arc::new(memory), entry));
         state.status = MockStatus::Running;
         self.shared.wake.notify_all();
         Ok(())
+    }
+
+    fn add_irqfd(&self, eventfd: BorrowedFd<'_>, label: u32, flags: u32) -> HypResult<()> {
+        let ioctl = "GH_VM_ADD_FUNCTION";
+        check_fault(&self.faults, ioctl)?;
+        self.shared
+            .functions()
+            .add_irqfd(eventfd, label, flags)
+            .map_err(|e| Self::err(ioctl, e))
+    }
+
+    fn add_ioeventfd(
+        &self,
+        eventfd: BorrowedFd<'_>,
+        addr: u64,
+        len: u32,
+        datamatch: u64,
+        flags: u32,
+    ) -> HypResult<()> {
+        let ioctl = "GH_VM_ADD_FUNCTION";
+        check_fault(&self.faults, ioctl)?;
+        self.shared
+            .functions()
+            .add_ioeventfd(eventfd, addr, len, datamatch, flags)
+            .map_err(|e| Self::err(ioctl, e))
     }
 }

@@ -1,0 +1,122 @@
+//! The mock's irqfd and ioeventfd functions, with the a14 checks and errno.
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+use nix::errno::Errno;
+
+use crate::uapi::a14::{GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL};
+
+/// A doorbell the guest can wait for.
+#[derive(Debug)]
+pub(super) struct Irqfd {
+    pub label: u32,
+    pub eventfd: Arc<OwnedFd>,
+}
+
+/// A guest-write notifier.
+#[derive(Debug)]
+pub(super) struct Ioeventfd {
+    pub addr: u64,
+    pub len: u32,
+    pub datamatch: Option<u64>,
+    pub eventfd: OwnedFd,
+}
+
+/// The functions bound to one VM.
+#[derive(Debug, Default)]
+pub(super) struct Functions {
+    pub irqfds: Vec<Irqfd>,
+    pub ioeventfds: Vec<Ioeventfd>,
+}
+
+/// The driver takes its own reference to an eventfd (here: a dup), after checking that the fd
+/// is one.
+fn take_eventfd(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
+        .map_err(|_| Errno::EBADF)?;
+    if link.as_os_str() != "anon_inode:[eventfd]" {
+        return Err(Errno::EINVAL);
+    }
+    fd.try_clone_to_owned()
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+}
+
+impl Functions {
+    /// GH_FN_IRQFD.
+    pub fn add_irqfd(&mut self, fd: BorrowedFd<'_>, label: u32, flags: u32) -> Result<(), Errno> {
+        if flags & !GH_IRQFD_FLAGS_LEVEL != 0 {
+            return Err(Errno::EINVAL);
+        }
+        let eventfd = take_eventfd(fd)?;
+        if self.irqfds.iter().any(|i| i.label == label) {
+            return Err(Errno::EEXIST);
+        }
+        self.irqfds.push(Irqfd {
+            label,
+            eventfd: Arc::new(eventfd),
+        });
+        Ok(())
+    }
+
+    /// GH_FN_IOEVENTFD.
+    pub fn add_ioeventfd(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        addr: u64,
+        len: u32,
+        datamatch: u64,
+        flags: u32,
+    ) -> Result<(), Errno> {
+        if flags & !GH_IOEVENTFD_FLAGS_DATAMATCH != 0 || !matches!(len, 0 | 1 | 2 | 4 | 8) {
+            return Err(Errno::EINVAL);
+        }
+        if addr.checked_add(u64::from(len)).is_none() {
+            return Err(Errno::EINVAL);
+        }
+        let matching = flags & GH_IOEVENTFD_FLAGS_DATAMATCH != 0;
+        if matching && len == 0 {
+            return Err(Errno::EINVAL);
+        }
+        let eventfd = take_eventfd(fd)?;
+        let datamatch = matching.then_some(datamatch);
+        if self
+            .ioeventfds
+            .iter()
+            .any(|e| e.addr == addr && e.len == len && e.datamatch == datamatch)
+        {
+            return Err(Errno::EEXIST);
+        }
+        self.ioeventfds.push(Ioeventfd {
+            addr,
+            len,
+            datamatch,
+            eventfd,
+        });
+        Ok(())
+    }
+
+    /// The doorbell `label`, if bound.
+    pub fn irqfd(&self, label: u32) -> Option<Arc<OwnedFd>> {
+        self.irqfds
+            .iter()
+            .find(|i| i.label == label)
+            .map(|i| i.eventfd.clone())
+    }
+
+    /// Signals the ioeventfd matching a guest write, if any; returns whether one matched.
+    pub fn signal_write(&self, addr: u64, len: u32, value: u64) -> bool {
+        let hit = self.ioeventfds.iter().find(|e| {
+            e.addr == addr && (e.len == 0 || e.len == len) && e.datamatch.is_none_or(|d| d == value)
+        });
+        match hit {
+            Some(e) => {
+                if let Err(err) = nix::unistd::write(e.eventfd.as_fd(), &1u64.to_ne_bytes()) {
+                    log::warn!("mock: signalling an ioeventfd failed: {err}");
+                }
+                true
+            }
+            None => false,
+        }
+    }
+}
