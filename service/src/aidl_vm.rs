@@ -11,7 +11,7 @@ use android_hardware_gunyah::aidl::android::hardware::gunyah::{
     IrqfdConfig::IrqfdConfig, VmExitInfo::VmExitInfo, VmState::VmState,
 };
 
-use crate::binder::{BinderResult, Interface, ParcelFileDescriptor, Strong};
+use crate::binder::{pfd_from, BinderResult, Interface, ParcelFileDescriptor, Strong};
 use crate::error::{Error, IntoBinderResult, Result};
 use crate::hyp::GuestRange;
 use crate::vm::Vm;
@@ -39,6 +39,33 @@ fn guest_range(field: &str, r: &AidlRange) -> Result<GuestRange> {
         guest_phys_addr: addr,
         size,
     })
+}
+
+/// Checks an `IoeventfdConfig`: address, size in {0, 1, 2, 4, 8}, no data match with size 0,
+/// no overflow.
+fn ioeventfd_args(config: &IoeventfdConfig) -> Result<(u64, u32, Option<u64>)> {
+    let addr = u64::try_from(config.guestPhysAddr)
+        .map_err(|_| Error::invalid("config.guestPhysAddr", "negative"))?;
+    let size = u32::try_from(config.size)
+        .ok()
+        .filter(|s| matches!(s, 0 | 1 | 2 | 4 | 8))
+        .ok_or_else(|| {
+            Error::invalid(
+                "config.size",
+                format!("{} is not 0, 1, 2, 4 or 8", config.size),
+            )
+        })?;
+    if config.matchData && size == 0 {
+        return Err(Error::invalid(
+            "config.matchData",
+            "needs a size of 1, 2, 4 or 8",
+        ));
+    }
+    if addr.checked_add(u64::from(size)).is_none() {
+        return Err(Error::invalid("config", "guestPhysAddr + size overflows"));
+    }
+    // AIDL longs carry the 64-bit value's bits.
+    Ok((addr, size, config.matchData.then_some(config.data as u64)))
 }
 
 impl IGunyahVm for GunyahVm {
@@ -71,17 +98,18 @@ impl IGunyahVm for GunyahVm {
             .or_status("unregisterCallback")
     }
 
-    fn createIrqfd(&self, _config: &IrqfdConfig) -> BinderResult<ParcelFileDescriptor> {
-        self.vm
-            .unsupported_function("createIrqfd")
-            .map(|_| unreachable!())
+    fn createIrqfd(&self, config: &IrqfdConfig) -> BinderResult<ParcelFileDescriptor> {
+        u32::try_from(config.label)
+            .map_err(|_| Error::invalid("config.label", format!("negative ({})", config.label)))
+            .and_then(|label| self.vm.create_irqfd(label, config.levelTriggered))
+            .map(pfd_from)
             .or_status("createIrqfd")
     }
 
-    fn createIoeventfd(&self, _config: &IoeventfdConfig) -> BinderResult<ParcelFileDescriptor> {
-        self.vm
-            .unsupported_function("createIoeventfd")
-            .map(|_| unreachable!())
+    fn createIoeventfd(&self, config: &IoeventfdConfig) -> BinderResult<ParcelFileDescriptor> {
+        ioeventfd_args(config)
+            .and_then(|(addr, size, datamatch)| self.vm.create_ioeventfd(addr, size, datamatch))
+            .map(pfd_from)
             .or_status("createIoeventfd")
     }
 

@@ -77,17 +77,20 @@ impl VmManager {
     }
 
     fn check_kind_supported(&self, kind: &VmKind) -> Result<()> {
-        let needed = match kind {
+        let (needed, name) = match kind {
             VmKind::Unauthenticated => return Ok(()),
-            VmKind::AndroidPvm { .. } => DriverAuth::AndroidPvm,
-            VmKind::QcomTrustedVm(_) => DriverAuth::QcomTrustedVm,
+            VmKind::AndroidPvm { .. } => (DriverAuth::AndroidPvm, VmAuthType::ANDROID_PVM),
+            VmKind::QcomTrustedVm(_) => (DriverAuth::QcomTrustedVm, VmAuthType::QCOM_TRUSTED_VM),
         };
         if self.hyp.capabilities().auth.contains(&needed) {
             Ok(())
         } else {
             Err(Error::unsupported(
                 "authType",
-                format!("the driver does not support {needed:?} VMs"),
+                format!(
+                    "the driver does not support {} VMs",
+                    crate::names::auth_type(name)
+                ),
             ))
         }
     }
@@ -356,7 +359,10 @@ mod tests {
             err.code(),
             Some(crate::aidl::ErrorCode::ErrorCode::UNSUPPORTED)
         );
-        assert!(err.to_string().starts_with("authType: "), "{err}");
+        assert_eq!(
+            err.to_string(),
+            "authType: the driver does not support ANDROID_PVM VMs"
+        );
         let caps = m.capabilities(&caller(10)).unwrap();
         assert_eq!(caps.authTypes, vec![VmAuthType::UNAUTHENTICATED]);
     }

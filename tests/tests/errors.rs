@@ -7,7 +7,8 @@ use anyhow::Result;
 
 use gunyah_vm::aidl::{
     BootRegister::BootRegister, BootRegisterSet::BootRegisterSet, ErrorCode::ErrorCode,
-    GuestRange::GuestRange, IrqfdConfig::IrqfdConfig, VmAuthType::VmAuthType, VmState::VmState,
+    GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig,
+    VmAuthType::VmAuthType, VmState::VmState,
 };
 use gunyah_vm::client::demo::{demo_config, ram_region};
 use gunyah_vm::client::memfd;
@@ -217,20 +218,80 @@ fn test_resource_exhausted_quota_and_driver() -> Result<()> {
 }
 
 #[test]
-fn test_unsupported_function() -> Result<()> {
+fn test_unsupported_vm_kind() -> Result<()> {
+    let service = Service::start(&["--mock-no-android-ext"])?;
+    let client = service.connect(0)?;
+    assert_eq!(
+        client.manager.getCapabilities().unwrap().authTypes,
+        vec![VmAuthType::UNAUTHENTICATED]
+    );
+    let mut c = demo_config("pvm", MIB, 1)?;
+    c.authType = VmAuthType::ANDROID_PVM;
+    c.firmware = Some(c.dtb.clone());
+    assert_service_error(
+        client.manager.createVm(&c).map(|_| ()),
+        ErrorCode::UNSUPPORTED.0,
+        "authType: the driver does not support ANDROID_PVM VMs",
+    );
+    Ok(())
+}
+
+#[test]
+fn test_doorbell_argument_errors() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(0)?;
     let vm = client
         .manager
         .createVm(&demo_config("fn", MIB, 1)?)
         .expect("createVm");
+    vm.createIrqfd(&IrqfdConfig {
+        label: 4,
+        levelTriggered: false,
+    })
+    .expect("createIrqfd");
     assert_service_error(
         vm.createIrqfd(&IrqfdConfig {
-            label: 0,
+            label: 4,
+            levelTriggered: true,
+        }),
+        INVALID_ARGUMENT,
+        "config.label: doorbell 4 is already bound",
+    );
+    assert_service_error(
+        vm.createIrqfd(&IrqfdConfig {
+            label: -1,
             levelTriggered: false,
         }),
-        ErrorCode::UNSUPPORTED.0,
-        "createIrqfd: ",
+        INVALID_ARGUMENT,
+        "config.label: negative",
+    );
+    let ioe = |addr, size, match_data| IoeventfdConfig {
+        guestPhysAddr: addr,
+        size,
+        matchData: match_data,
+        data: 0,
+    };
+    assert_service_error(
+        vm.createIoeventfd(&ioe(0x9000_0000, 3, false)),
+        INVALID_ARGUMENT,
+        "config.size: 3 is not 0, 1, 2, 4 or 8",
+    );
+    assert_service_error(
+        vm.createIoeventfd(&ioe(0x9000_0000, 0, true)),
+        INVALID_ARGUMENT,
+        "config.matchData: needs a size",
+    );
+    assert_service_error(
+        vm.createIoeventfd(&ioe(-8, 4, false)),
+        INVALID_ARGUMENT,
+        "config.guestPhysAddr: negative",
+    );
+    vm.createIoeventfd(&ioe(0x9000_0000, 4, false))
+        .expect("createIoeventfd");
+    assert_service_error(
+        vm.createIoeventfd(&ioe(0x9000_0000, 4, false)),
+        INVALID_ARGUMENT,
+        "config: an ioeventfd for 0x90000000",
     );
     Ok(())
 }

@@ -77,6 +77,10 @@ struct Args {
     /// error paths of clients and of the service.
     #[arg(long, value_name = "IOCTL=ERRNO", value_parser = parse_fault)]
     mock_fault: Vec<(String, Errno)>,
+    /// Mock backend: model a driver without the Android additions (no ANDROID_PVM or
+    /// QCOM_TRUSTED_VM VMs).
+    #[arg(long)]
+    mock_no_android_ext: bool,
     /// Binder threads serving calls.
     #[arg(long, default_value_t = 16)]
     threads: u32,
@@ -144,7 +148,10 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
         }
     };
     if use_device {
-        if !args.mock_fault.is_empty() || args.mock_memlock_limit.is_some() {
+        if !args.mock_fault.is_empty()
+            || args.mock_memlock_limit.is_some()
+            || args.mock_no_android_ext
+        {
             bail!("--mock-* options apply to the mock backend only");
         }
         let hyp = GunyahHypervisor::open(&args.device)
@@ -152,6 +159,9 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
         return Ok(Arc::new(hyp));
     }
     let mut mock = MockHypervisor::with_memlock_limit(args.mock_memlock_limit.unwrap_or(u64::MAX));
+    if args.mock_no_android_ext {
+        mock = mock.without_android_ext();
+    }
     for (ioctl, errno) in &args.mock_fault {
         mock.inject_fault(ioctl, *errno)
             .map_err(anyhow::Error::msg)?;

@@ -2,7 +2,7 @@
 //! resource is owned as soon as it exists, so an error at any step releases everything built
 //! so far: no half-built VM and no leaked fd.
 
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, OwnedFd};
 
 use android_hardware_gunyah::aidl::android::hardware::gunyah::VmConfig::VmConfig;
 
@@ -14,12 +14,15 @@ use crate::quota::Reservation;
 use crate::uapi::mman::SharedMapping;
 
 /// Everything a built VM owns. Fields drop in declaration order, which is the teardown order:
-/// vCPU fds, then the VM fd, then the memory mappings, then the quota.
+/// vCPU fds, then the VM fd (the driver unbinds its functions), then the service's copies of
+/// the functions' eventfds, then the memory mappings, then the quota.
 pub struct Resources {
     /// vCPUs not yet handed to their threads (all of them before start).
     pub vcpus: Vec<Box<dyn VcpuBackend>>,
     /// The VM fd.
     pub backend: Box<dyn VmBackend>,
+    /// The service's copies of irqfd/ioeventfd eventfds.
+    pub eventfds: Vec<OwnedFd>,
     /// The service's mappings of guest memory.
     pub memory: Vec<SharedMapping>,
     /// The caller's quota held by this VM.
@@ -90,6 +93,7 @@ pub fn build(
     Ok(Resources {
         vcpus,
         backend,
+        eventfds: Vec::new(),
         memory,
         reservation,
     })

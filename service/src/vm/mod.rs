@@ -6,6 +6,7 @@ pub mod events;
 pub mod mmio;
 mod vcpu_thread;
 
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -23,9 +24,13 @@ use vcpu_thread::{VcpuContext, VcpuThreads};
 use crate::binder::Strong;
 use crate::config::VmPlan;
 use crate::error::{Error, Result};
-use crate::hyp::{GuestRange, Hypervisor, VmStatus};
+use nix::errno::Errno;
+use nix::sys::eventfd::{EfdFlags, EventFd};
+
+use crate::hyp::{GuestRange, Hypervisor, VmBackend, VmStatus};
 use crate::names;
 use crate::quota::Reservation;
+use crate::uapi::a14::{GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL};
 
 /// How long teardown waits for vCPU threads before detaching them.
 pub const VCPU_JOIN_BOUND: Duration = Duration::from_secs(2);
@@ -230,14 +235,76 @@ impl Vm {
         self.mmio.set(range, handler)
     }
 
-    /// Fails with INVALID_STATE after destroy, else UNSUPPORTED: this backend does not bind
-    /// irqfd/ioeventfd functions yet.
-    pub fn unsupported_function(&self, method: &str) -> Result<()> {
-        self.ensure_not_destroyed(method)?;
-        Err(Error::unsupported(
-            method,
-            "doorbell functions are not available on this service version's backends",
-        ))
+    /// Makes an eventfd, binds it with `bind` (the driver call), keeps it until teardown and
+    /// returns a duplicate for the client. Allowed before and after start.
+    fn bind_eventfd(
+        &self,
+        method: &str,
+        bind: impl FnOnce(&dyn VmBackend, BorrowedFd<'_>) -> Result<()>,
+    ) -> Result<OwnedFd> {
+        let mut lifecycle = self.lifecycle();
+        let resources = match &mut *lifecycle {
+            Lifecycle::Configured(r)
+            | Lifecycle::Failed(r)
+            | Lifecycle::Started { resources: r, .. } => r,
+            Lifecycle::Destroyed => {
+                return Err(Error::state(format!(
+                    "{method}: vm {} is destroyed",
+                    self.info.id
+                )))
+            }
+        };
+        let eventfd: OwnedFd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC)
+            .map_err(|e| Error::exhausted(method, format!("eventfd: {e}")))?
+            .into();
+        bind(resources.backend.as_ref(), eventfd.as_fd())?;
+        let client_copy = eventfd
+            .try_clone()
+            .map_err(|e| Error::exhausted(method, format!("dup of the eventfd: {e}")))?;
+        resources.eventfds.push(eventfd);
+        Ok(client_copy)
+    }
+
+    /// See `IGunyahVm.createIrqfd`: `label` must be unique among this VM's doorbells.
+    pub fn create_irqfd(&self, label: u32, level_triggered: bool) -> Result<OwnedFd> {
+        let flags = if level_triggered {
+            GH_IRQFD_FLAGS_LEVEL
+        } else {
+            0
+        };
+        self.bind_eventfd("createIrqfd", |backend, fd| {
+            backend
+                .add_irqfd(fd, label, flags)
+                .map_err(|e| match e.errno {
+                    Errno::EEXIST => {
+                        Error::invalid("config.label", format!("doorbell {label} is already bound"))
+                    }
+                    _ => Error::hypervisor("config", e),
+                })
+        })
+    }
+
+    /// See `IGunyahVm.createIoeventfd`.
+    pub fn create_ioeventfd(
+        &self,
+        addr: u64,
+        size: u32,
+        datamatch: Option<u64>,
+    ) -> Result<OwnedFd> {
+        let flags = if datamatch.is_some() {
+            GH_IOEVENTFD_FLAGS_DATAMATCH
+        } else {
+            0
+        };
+        self.bind_eventfd("createIoeventfd", |backend, fd| {
+            backend.add_ioeventfd(fd, addr, size, datamatch.unwrap_or(0), flags).map_err(|e| match e.errno {
+                Errno::EEXIST => Error::invalid(
+                    "config",
+                    format!("an ioeventfd for {addr:#x} (size {size}) with this data match already exists"),
+                ),
+                _ => Error::hypervisor("config", e),
+            })
+        })
     }
 
     /// One diagnostics line.

@@ -50,6 +50,7 @@ pub struct MockHypervisor {
     counters: Arc<Counters>,
     memlock_limit: u64,
     faults: Arc<Faults>,
+    android_ext: bool,
 }
 
 impl MockHypervisor {
@@ -65,7 +66,14 @@ impl MockHypervisor {
             counters: Arc::default(),
             memlock_limit: limit,
             faults: Arc::default(),
+            android_ext: true,
         }
+    }
+
+    /// Models a driver without the Android additions: no Android pVM or QTVM VMs.
+    pub fn without_android_ext(mut self) -> Self {
+        self.android_ext = false;
+        self
     }
 
     /// Makes every later call of `ioctl` fail with `errno` (for testing error paths). Unknown
@@ -107,7 +115,11 @@ impl Hypervisor for MockHypervisor {
         HypCapabilities {
             backend: "mock",
             generation: DriverGeneration::Mock,
-            auth: vec![DriverAuth::AndroidPvm, DriverAuth::QcomTrustedVm],
+            auth: if self.android_ext {
+                vec![DriverAuth::AndroidPvm, DriverAuth::QcomTrustedVm]
+            } else {
+                vec![]
+            },
         }
     }
 
