@@ -1,0 +1,326 @@
+//! Guests running on the mock through the real service: MMIO console output reaching a client
+//! handler, MMIO reads answered by it, doorbell → guest → ioeventfd, exits and crashes
+//! reaching onExit, load failures, and teardown with a vCPU stuck in a slow handler.
+
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+
+use gunyah_vm::aidl::{
+    GuestRange::GuestRange,
+    IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
+    IGunyahVm::IGunyahVm,
+    IGunyahVmCallback::{BnGunyahVmCallback, IGunyahVmCallback},
+    IoeventfdConfig::IoeventfdConfig,
+    IrqfdConfig::IrqfdConfig,
+    VmExitInfo::VmExitInfo,
+    VmExitType::VmExitType,
+    VmState::VmState,
+};
+use gunyah_vm::binder::{BinderResult, Interface, Strong};
+use gunyah_vm::client::demo::{demo_config, demo_config_with_program};
+use gunyah_vm_tests::Service;
+
+const MIB: u64 = 1 << 20;
+const HELLO: &str = include_str!("../../examples/guests/hello.s");
+const DOORBELL_ECHO: &str = include_str!("../../examples/guests/doorbell_echo.s");
+const CRASH: &str = include_str!("../../examples/guests/crash.s");
+const FAULT: &str = include_str!("../../examples/guests/fault.s");
+
+/// Records MMIO writes; answers reads from a queue (0 when empty), optionally slowly.
+#[derive(Default)]
+struct Device {
+    writes: Mutex<Vec<(i64, i32, i64)>>,
+    reads: Mutex<Vec<i64>>,
+    answers: Mutex<Vec<i64>>,
+    read_delay: Option<Duration>,
+}
+
+struct DeviceHandler(Arc<Device>);
+
+impl Interface for DeviceHandler {}
+
+impl IGunyahMmioHandler for DeviceHandler {
+    fn onRead(&self, address: i64, _size: i32) -> BinderResult<i64> {
+        if let Some(delay) = self.0.read_delay {
+            std::thread::sleep(delay);
+        }
+        self.0.reads.lock().unwrap().push(address);
+        let mut answers = self.0.answers.lock().unwrap();
+        Ok(if answers.is_empty() {
+            0
+        } else {
+            answers.remove(0)
+        })
+    }
+    fn onWrite(&self, address: i64, size: i32, value: i64) -> BinderResult<()> {
+        self.0.writes.lock().unwrap().push((address, size, value));
+        Ok(())
+    }
+}
+
+fn handler(device: &Arc<Device>) -> Strong<dyn IGunyahMmioHandler> {
+    gunyah_vm::new_binder!(BnGunyahMmioHandler, DeviceHandler(device.clone()))
+}
+
+enum Event {
+    State(VmState),
+    Exit(VmExitInfo),
+}
+
+struct Watcher(Mutex<Sender<Event>>);
+
+impl Interface for Watcher {}
+
+impl IGunyahVmCallback for Watcher {
+    fn onStateChanged(&self, state: VmState) -> BinderResult<()> {
+        let _ = self.0.lock().unwrap().send(Event::State(state));
+        Ok(())
+    }
+    fn onExit(&self, info: &VmExitInfo) -> BinderResult<()> {
+        let _ = self.0.lock().unwrap().send(Event::Exit(info.clone()));
+        Ok(())
+    }
+}
+
+/// Registers a callback; returns its binder (keep it) and the event stream.
+fn watch(vm: &Strong<dyn IGunyahVm>) -> (Strong<dyn IGunyahVmCallback>, Receiver<Event>) {
+    let (tx, rx) = channel();
+    let cb = gunyah_vm::new_binder!(BnGunyahVmCallback, Watcher(Mutex::new(tx)));
+    vm.registerCallback(&cb).expect("registerCallback");
+    (cb, rx)
+}
+
+/// Waits for onExit, checking the states before it.
+fn wait_exit(rx: &Receiver<Event>) -> (Vec<VmState>, VmExitInfo) {
+    let mut states = Vec::new();
+    loop {
+        match rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("onExit within 10 s")
+        {
+            Event::State(s) => states.push(s),
+            Event::Exit(info) => return (states, info),
+        }
+    }
+}
+
+fn range(addr: i64, size: i64) -> GuestRange {
+    GuestRange {
+        guestPhysAddr: addr,
+        size,
+    }
+}
+
+#[test]
+fn test_hello_console_reaches_the_client_handler() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(2)?;
+    let vm = client
+        .manager
+        .createVm(&demo_config_with_program("hello", MIB, 1, HELLO)?)
+        .expect("createVm");
+    let console = Arc::new(Device::default());
+    vm.setMmioHandler(&range(0x9000_0000, 0x1000), Some(&handler(&console)))
+        .expect("setMmioHandler");
+    let (_cb, events) = watch(&vm);
+    vm.start().expect("start");
+    let (states, info) = wait_exit(&events);
+    assert_eq!(
+        states,
+        [VmState::STARTING, VmState::RUNNING, VmState::EXITED]
+    );
+    assert_eq!(
+        (info.state, info.r#type, info.reason.as_slice()),
+        (VmState::EXITED, VmExitType::PSCI_POWER_OFF, &b"bye"[..])
+    );
+    let text: Vec<u8> = console
+        .writes
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(addr, size, v)| {
+            assert_eq!((*addr, *size), (0x9000_0000, 1));
+            *v as u8
+        })
+        .collect();
+    assert_eq!(String::from_utf8(text)?, "Hello from a Gunyah guest!\n");
+    assert_eq!(vm.getState().unwrap(), VmState::EXITED);
+    assert_eq!(vm.getExitInfo().unwrap(), Some(info));
+    Ok(())
+}
+
+#[test]
+fn test_unhandled_mmio_reads_zero_and_drops_writes() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(2)?;
+    // Reads 0 from an unhandled address, writes elsewhere, then exits with the value read + 1.
+    let program = "load8 r0, [0xa0000000]\nstore8 [0xa0000008], 5\njnz r0, bad\nexit VM_EXIT, \"zero\"\nbad: crash";
+    let vm = client
+        .manager
+        .createVm(&demo_config_with_program("unhandled", MIB, 1, program)?)
+        .expect("createVm");
+    let (_cb, events) = watch(&vm);
+    vm.start().expect("start");
+    let (_, info) = wait_exit(&events);
+    assert_eq!(
+        (info.state, info.reason.as_slice()),
+        (VmState::EXITED, &b"zero"[..])
+    );
+    let d = service.diagnostics()?;
+    assert!(
+        d.vm_lines[0].contains("unhandled_mmio=1r/1w"),
+        "{:?}",
+        d.vm_lines
+    );
+    Ok(())
+}
+
+fn eventfd_read(fd: &OwnedFd, timeout: Duration) -> Option<u64> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    let ready = poll(&mut fds, PollTimeout::try_from(timeout).ok()?).ok()?;
+    if ready == 0 {
+        return None;
+    }
+    let mut buf = [0u8; 8];
+    nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(fd), &mut buf).ok()?;
+    Some(u64::from_ne_bytes(buf))
+}
+
+#[test]
+fn test_doorbell_rings_guest_which_signals_ioeventfd() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(2)?;
+    let vm = client
+        .manager
+        .createVm(&demo_config_with_program("echo", MIB, 1, DOORBELL_ECHO)?)
+        .expect("createVm");
+    let irqfd: OwnedFd = vm
+        .createIrqfd(&IrqfdConfig {
+            label: 1,
+            levelTriggered: false,
+        })
+        .expect("createIrqfd")
+        .into();
+    let ioeventfd: OwnedFd = vm
+        .createIoeventfd(&IoeventfdConfig {
+            guestPhysAddr: 0x9000_1000,
+            size: 4,
+            matchData: false,
+            data: 0,
+        })
+        .expect("createIoeventfd")
+        .into();
+    let device = Arc::new(Device::default());
+    *device.answers.lock().unwrap() = vec![0, 0, 1];
+    vm.setMmioHandler(&range(0x9000_0000, 0x10_0000), Some(&handler(&device)))
+        .expect("setMmioHandler");
+    let (_cb, events) = watch(&vm);
+    vm.start().expect("start");
+    // Nothing happens until the doorbell rings.
+    assert_eq!(eventfd_read(&ioeventfd, Duration::from_millis(100)), None);
+    for round in 1..=3 {
+        nix::unistd::write(&irqfd, &1u64.to_ne_bytes())?;
+        assert_eq!(
+            eventfd_read(&ioeventfd, Duration::from_secs(5)),
+            Some(1),
+            "round {round}"
+        );
+    }
+    let (_, info) = wait_exit(&events);
+    assert_eq!(
+        (info.r#type, info.reason.as_slice()),
+        (VmExitType::VM_EXIT, &b"done"[..])
+    );
+    // The ioeventfd writes never reached the MMIO handler; the command reads did.
+    assert!(device.writes.lock().unwrap().is_empty());
+    assert_eq!(*device.reads.lock().unwrap(), vec![0x9000_2000; 3]);
+    Ok(())
+}
+
+#[test]
+fn test_crash_fault_and_load_failure_reach_on_exit() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(2)?;
+    for (name, program, state) in [
+        ("crash", Some(CRASH), VmState::CRASHED),
+        ("fault", Some(FAULT), VmState::CRASHED),
+        ("no-program", None, VmState::LOAD_FAILED),
+    ] {
+        let mut config = demo_config_with_program(name, MIB, 2, program.unwrap_or("crash"))?;
+        if program.is_none() {
+            // Point the boot PC at zeroed memory: there is no program there.
+            config.bootContext = vec![gunyah_vm::aidl::BootRegister::BootRegister {
+                set: gunyah_vm::aidl::BootRegisterSet::BootRegisterSet::PC,
+                index: 0,
+                value: 0x8000_8000,
+            }];
+        }
+        let vm = client.manager.createVm(&config).expect("createVm");
+        let (_cb, events) = watch(&vm);
+        vm.start().expect("start");
+        let (states, info) = wait_exit(&events);
+        assert_eq!(states.last(), Some(&state), "{name}");
+        assert_eq!(
+            (info.state, info.r#type),
+            (state, VmExitType::UNKNOWN),
+            "{name}"
+        );
+        assert!(info.reason.is_empty());
+        // onExit is sent once even with two vCPUs reporting the stop.
+        assert!(
+            events.recv_timeout(Duration::from_millis(100)).is_err(),
+            "{name}: a second event"
+        );
+        vm.destroy().unwrap();
+    }
+    Ok(())
+}
+
+#[test]
+fn test_teardown_with_a_vcpu_blocked_in_a_slow_handler() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(2)?;
+    let baseline = {
+        let warm = client
+            .manager
+            .createVm(&demo_config("warm", MIB, 1)?)
+            .expect("createVm");
+        warm.start().unwrap();
+        drop(warm);
+        std::thread::sleep(Duration::from_millis(100));
+        service.footprint()?
+    };
+    let vm = client
+        .manager
+        .createVm(&demo_config_with_program(
+            "stuck",
+            MIB,
+            1,
+            "load4 r0, [0x90000000]\nidle",
+        )?)
+        .expect("createVm");
+    let device = Arc::new(Device {
+        read_delay: Some(Duration::from_secs(4)),
+        ..Default::default()
+    });
+    vm.setMmioHandler(&range(0x9000_0000, 0x1000), Some(&handler(&device)))
+        .expect("setMmioHandler");
+    vm.start().expect("start");
+    std::thread::sleep(Duration::from_millis(200)); // the vCPU is now inside onRead
+    let start = Instant::now();
+    vm.destroy().expect("destroy");
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(3),
+        "destroy took {took:?}: teardown must not wait for the handler"
+    );
+    assert_eq!(vm.getState().unwrap(), VmState::DESTROYED);
+    // Once the slow handler returns, the detached vCPU thread ends and releases everything.
+    service.wait_for_footprint(baseline, Duration::from_secs(10))?;
+    Ok(())
+}
