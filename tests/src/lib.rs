@@ -16,6 +16,8 @@ use gunyah_vm::binder::{classify, CallError, Status};
 use gunyah_vm::client::connect::{connect, ManagerClient};
 use gunyah_vm::host::{diag_socket, socket};
 
+pub mod conformance;
+
 /// The directory holding the workspace's binaries (beside this test executable's `deps/`).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current_exe");

@@ -1,0 +1,71 @@
+//! gunyah-conformance: runs the conformance suite against a Gunyah driver — a `/dev/gunyah`
+//! device (the real driver on a Qualcomm device, or gunyah_mock.ko) or the userspace mock —
+//! and prints one line per case and a closing `N passed, N failed` line. Exit status 1 when a
+//! case failed.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Result;
+use clap::Parser;
+
+use gunyah_vm::hyp::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
+use gunyah_vm::hyp::mock::MockHypervisor;
+use gunyah_vm::hyp::Hypervisor;
+use gunyah_vm_tests::conformance;
+
+#[derive(Parser)]
+#[command(about)]
+struct Args {
+    /// The device to test.
+    #[arg(long, default_value = DEFAULT_DEVICE, conflicts_with = "mock")]
+    device: PathBuf,
+    /// Test the userspace mock instead of a device.
+    #[arg(long)]
+    mock: bool,
+    /// Only cases whose name contains this.
+    #[arg(long, default_value = "")]
+    filter: String,
+    /// List the cases and exit.
+    #[arg(long)]
+    list: bool,
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    if args.list {
+        for case in conformance::cases() {
+            println!("{}", case.name);
+        }
+        return Ok(());
+    }
+    let hyp: Arc<dyn Hypervisor> = if args.mock {
+        Arc::new(MockHypervisor::new())
+    } else {
+        Arc::new(
+            GunyahHypervisor::open(&args.device)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", args.device.display()))?,
+        )
+    };
+    let caps = hyp.capabilities();
+    println!(
+        "conformance: backend {} ({:?})",
+        caps.backend, caps.generation
+    );
+    let results = conformance::run(hyp.as_ref(), &args.filter);
+    let mut failed = 0;
+    for r in &results {
+        match &r.outcome {
+            Ok(()) => println!("PASS {} ({} ms)", r.name, r.millis),
+            Err(why) => {
+                failed += 1;
+                println!("FAIL {}: {why}", r.name);
+            }
+        }
+    }
+    println!("{} passed, {} failed", results.len() - failed, failed);
+    if failed > 0 {
+        std::process::exit(1);
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! The conformance suite: the a14 semantics table and boot order of GUNYAH_ABI.md, errno for
+//! errno, plus end-to-end guest scenarios, against any `Hypervisor` — the userspace mock, the
+//! kernel mock (`gunyah_mock.ko`) or a real `/dev/gunyah`. Guest memory is real (memfds mapped
+//! here), so a device driver can pin it.
+
+mod guest;
+mod table;
+
+use std::time::Instant;
+
+use gunyah_vm::hyp::Hypervisor;
+
+/// One case: Ok, or what went wrong.
+pub type Outcome = Result<(), String>;
+
+/// A named case.
+pub struct Case {
+    /// `area/what`.
+    pub name: &'static str,
+    /// Runs the case on a driver.
+    pub run: fn(&dyn Hypervisor) -> Outcome,
+}
+
+/// Every case, in table order then scenarios.
+pub fn cases() -> Vec<Case> {
+    let mut all = table::cases();
+    all.extend(guest::cases());
+    all
+}
+
+/// The result of one case.
+pub struct CaseResult {
+    /// Case name.
+    pub name: &'static str,
+    /// Its outcome.
+    pub outcome: Outcome,
+    /// How long it took.
+    pub millis: u128,
+}
+
+/// Runs the cases whose name contains `filter` (all when empty).
+pub fn run(hyp: &dyn Hypervisor, filter: &str) -> Vec<CaseResult> {
+    cases()
+        .into_iter()
+        .filter(|c| c.name.contains(filter))
+        .map(|c| {
+            let start = Instant::now();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| (c.run)(hyp)))
+                .unwrap_or_else(|p| {
+                    Err(p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "panicked".into()))
+                });
+            CaseResult {
+                name: c.name,
+                outcome,
+                millis: start.elapsed().as_millis(),
+            }
+        })
+        .collect()
+}
+
+/// Fails the case with a message unless `cond`.
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+pub(crate) use ensure;
+
+/// Checks that a driver call failed with `errno`.
+pub(crate) fn expect_errno<T>(
+    what: &str,
+    result: gunyah_vm::hyp::HypResult<T>,
+    errno: nix::errno::Errno,
+) -> Outcome {
+    match result {
+        Err(e) if e.errno == errno => Ok(()),
+        Err(e) => Err(format!("{what}: expected {errno}, got {}", e.errno)),
+        Ok(_) => Err(format!("{what}: expected {errno}, but it succeeded")),
+    }
+}
+
+/// Checks that a driver call succeeded.
+pub(crate) fn expect_ok<T>(what: &str, result: gunyah_vm::hyp::HypResult<T>) -> Result<T, String> {
+    result.map_err(|e| format!("{what}: {e}"))
+}

@@ -1,0 +1,301 @@
+//! The a14 semantics table: checks in the driver's order, errno for errno.
+
+use std::os::fd::AsFd;
+
+use nix::errno::Errno;
+use nix::sys::eventfd::{EfdFlags, EventFd};
+
+use super::{ensure, expect_errno, expect_ok, Case, Outcome};
+use gunyah_vm::hyp::{
+    BootReg, BootRegSet, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion,
+};
+
+const PAGE: u64 = 4096;
+const RW: MemAccess = MemAccess(MemAccess::READ | MemAccess::WRITE);
+
+/// A region of real memory (a fresh anonymous memfd mapping), so a device can pin it.
+pub(super) struct Backing {
+    file: std::fs::File,
+    mapping: gunyah_vm::uapi::mman::SharedMapping,
+}
+
+impl Backing {
+    pub fn new(size: u64) -> Result<Backing, String> {
+        let file =
+            gunyah_vm::client::memfd::sealed("conformance", size).map_err(|e| e.to_string())?;
+        let len = std::num::NonZeroUsize::new(size as usize).ok_or("size 0")?;
+        let mapping = gunyah_vm::uapi::mman::SharedMapping::map(file.as_fd(), 0, len, true)
+            .map_err(|e| e.to_string())?;
+        Ok(Backing { file, mapping })
+    }
+
+    /// Writes `bytes` at `offset` (seen through the mapping).
+    pub fn write(&self, offset: u64, bytes: &[u8]) -> Result<(), String> {
+        gunyah_vm::client::memfd::write_at(&self.file, offset, bytes).map_err(|e| e.to_string())
+    }
+
+    pub fn region(&self, label: u32, gpa: u64) -> UserMemoryRegion {
+        UserMemoryRegion {
+            label,
+            access: RW,
+            guest_phys_addr: gpa,
+            size: self.mapping.len() as u64,
+            userspace_addr: self.mapping.addr(),
+        }
+    }
+}
+
+fn memory_checks(hyp: &dyn Hypervisor, mode: ShareMode) -> Outcome {
+    let vm = expect_ok("create_vm", hyp.create_vm())?;
+    let mem = Backing::new(16 * PAGE)?;
+    let base = mem.region(0, 0x8000_0000);
+    let with = |f: &dyn Fn(&mut UserMemoryRegion)| {
+        let mut r = base;
+        f(&mut r);
+        r
+    };
+    expect_errno(
+        "flags outside RWX",
+        vm.set_user_memory(&with(&|r| r.access = MemAccess(8)), mode),
+        Errno::EINVAL,
+    )?;
+    expect_errno(
+        "size 0",
+        vm.set_user_memory(&with(&|r| r.size = 0), mode),
+        Errno::EINVAL,
+    )?;
+    expect_errno(
+        "unaligned size",
+        vm.set_user_memory(&with(&|r| r.size = PAGE + 1), mode),
+        Errno::EINVAL,
+    )?;
+    expect_errno(
+        "unaligned gpa",
+        vm.set_user_memory(&with(&|r| r.guest_phys_addr += 8), mode),
+        Errno::EINVAL,
+    )?;
+    expect_errno(
+        "unaligned userspace_addr",
+        vm.set_user_memory(&with(&|r| r.userspace_addr += 8), mode),
+        Errno::EINVAL,
+    )?;
+    expect_errno(
+        "gpa + size overflows",
+        vm.set_user_memory(&with(&|r| r.guest_phys_addr = u64::MAX - PAGE + 1), mode),
+        Errno::EOVERFLOW,
+    )?;
+    expect_ok("a valid region", vm.set_user_memory(&base, mode))?;
+    let other = Backing::new(PAGE)?;
+    expect_errno(
+        "duplicate label",
+        vm.set_user_memory(&other.region(0, 0x9000_0000), mode),
+        Errno::EEXIST,
+    )?;
+    expect_errno(
+        "overlapping range",
+        vm.set_user_memory(&other.region(1, 0x8000_0000 + 15 * PAGE), mode),
+        Errno::EEXIST,
+    )?;
+    expect_ok(
+        "an adjacent range",
+        vm.set_user_memory(&other.region(1, 0x8000_0000 + 16 * PAGE), mode),
+    )?;
+    Ok(())
+}
+
+fn start_checks(hyp: &dyn Hypervisor) -> Outcome {
+    // DTB outside every region: START fails with EINVAL, and the VM is INIT_FAILED for good.
+    let vm = expect_ok("create_vm", hyp.create_vm())?;
+    let mem = Backing::new(4 * PAGE)?;
+    expect_ok(
+        "region",
+        vm.set_user_memory(&mem.region(0, 0x8000_0000), ShareMode::Share),
+    )?;
+    expect_ok(
+        "dtb",
+        vm.set_dtb_config(GuestRange {
+            guest_phys_addr: 0x9000_0000,
+            size: PAGE,
+        }),
+    )?;
+    expect_errno(
+        "START with the DTB outside every region",
+        vm.start(),
+        Errno::EINVAL,
+    )?;
+    expect_errno("START after a failed START", vm.start(), Errno::ENODEV)?;
+    Ok(())
+}
+
+fn start_idempotent(hyp: &dyn Hypervisor) -> Outcome {
+    let vm = expect_ok("create_vm", hyp.create_vm())?;
+    let mem = Backing::new(4 * PAGE)?;
+    expect_ok(
+        "region",
+        vm.set_user_memory(&mem.region(0, 0x8000_0000), ShareMode::Share),
+    )?;
+    // The DTB size is rounded up to a page and still fits.
+    expect_ok(
+        "dtb",
+        vm.set_dtb_config(GuestRange {
+            guest_phys_addr: 0x8000_0000 + 3 * PAGE,
+            size: 100,
+        }),
+    )?;
+    expect_ok(
+        "boot context before START",
+        vm.set_boot_context(BootReg::PC, 0x8000_0000),
+    )?;
+    expect_ok("START", vm.start())?;
+    expect_ok("START again while running", vm.start())?;
+    expect_errno(
+        "boot context after START",
+        vm.set_boot_context(
+            BootReg {
+                set: BootRegSet::X,
+                index: 0,
+            },
+            1,
+        ),
+        Errno::EINVAL,
+    )?;
+    Ok(())
+}
+
+fn dtb_overflow(hyp: &dyn Hypervisor) -> Outcome {
+    let vm = expect_ok("create_vm", hyp.create_vm())?;
+    expect_errno(
+        "dtb gpa + size overflows",
+        vm.set_dtb_config(GuestRange {
+            guest_phys_addr: u64::MAX,
+            size: 2,
+        }),
+        Errno::EOVERFLOW,
+    )
+}
+
+fn vcpu_checks(hyp: &dyn Hypervisor) -> Outcome {
+    let vm = expect_ok("create_vm", hyp.create_vm())?;
+    let mut vcpu = expect_ok("add vCPU 0", vm.add_vcpu(0))?;
+    expect_errno("duplicate vCPU id", vm.add_vcpu(0).map(drop), Errno::EEXIST)?;
+    expect_errno("RUN before START", vcpu.run(), Errno::ENODEV)?;
+    ensure!(vcpu.id() == 0, "vCPU id");
+    Ok(())
+}
+
+fn eventfd() -> Result<std::os::fd::OwnedFd, String> {
+    EventFd::from_flags(EfdFlags::EFD_CLOEXEC)
+        .map(Into::into)
+        .map_err(|e| e.to_string())
+}
+
+fn irqfd_checks(hyp: &dyn Hypervisor) -> Outcome {
+    let vm = expect_ok("create_vm", hyp.create_vm())?;
+    let fd = eventfd()?;
+    expect_errno(
+        "irqfd flags outside LEVEL",
+        vm.add_irqfd(fd.as_fd(), 1, 2),
+        Errno::EINVAL,
+    )?;
+    let not_eventfd = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+    expect_errno(
+        "irqfd on a non-eventfd",
+        vm.add_irqfd(not_eventfd.as_fd(), 1, 0),
+        Errno::EINVAL,
+    )?;
+    expect_ok("irqfd", vm.add_irqfd(fd.as_fd(), 1, 0))?;
+    expect_errno(
+        "duplicate irqfd label",
+        vm.add_irqfd(eventfd()?.as_fd(), 1, 1),
+        Errno::EEXIST,
+    )?;
+    expect_ok(
+        "level-triggered irqfd",
+        vm.add_irqfd(eventfd()?.as_fd(), 2, 1),
+    )?;
+    Ok(())
+}
+
+fn ioeventfd_checks(hyp: &dyn Hypervisor) -> Outcome {
+    let vm = expect_ok("create_vm", hyp.create_vm())?;
+    let fd = eventfd()?;
+    let addr = 0x9000_0000;
+    expect_errno(
+        "ioeventfd flags outside DATAMATCH",
+        vm.add_ioeventfd(fd.as_fd(), addr, 4, 0, 2),
+        Errno::EINVAL,
+    )?;
+    expect_errno(
+        "ioeventfd len 3",
+        vm.add_ioeventfd(fd.as_fd(), addr, 3, 0, 0),
+        Errno::EINVAL,
+    )?;
+    expect_errno(
+        "len 0 with DATAMATCH",
+        vm.add_ioeventfd(fd.as_fd(), addr, 0, 7, 1),
+        Errno::EINVAL,
+    )?;
+    expect_errno(
+        "addr + len overflows",
+        vm.add_ioeventfd(fd.as_fd(), u64::MAX - 1, 4, 0, 0),
+        Errno::EINVAL,
+    )?;
+    let not_eventfd = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
+    expect_errno(
+        "ioeventfd on a non-eventfd",
+        vm.add_ioeventfd(not_eventfd.as_fd(), addr, 4, 0, 0),
+        Errno::EINVAL,
+    )?;
+    expect_ok("ioeventfd", vm.add_ioeventfd(fd.as_fd(), addr, 4, 7, 1))?;
+    expect_errno(
+        "same addr, len and datamatch",
+        vm.add_ioeventfd(eventfd()?.as_fd(), addr, 4, 7, 1),
+        Errno::EEXIST,
+    )?;
+    expect_ok(
+        "same addr, other datamatch",
+        vm.add_ioeventfd(eventfd()?.as_fd(), addr, 4, 8, 1),
+    )?;
+    expect_ok(
+        "same addr, any size",
+        vm.add_ioeventfd(eventfd()?.as_fd(), addr, 0, 0, 0),
+    )?;
+    Ok(())
+}
+
+pub(super) fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "table/memory-share-checks",
+            run: |h| memory_checks(h, ShareMode::Share),
+        },
+        Case {
+            name: "table/memory-lend-checks",
+            run: |h| memory_checks(h, ShareMode::Lend),
+        },
+        Case {
+            name: "table/start-dtb-outside-is-init-failed",
+            run: start_checks,
+        },
+        Case {
+            name: "table/start-idempotent-boot-context-closed",
+            run: start_idempotent,
+        },
+        Case {
+            name: "table/dtb-overflow",
+            run: dtb_overflow,
+        },
+        Case {
+            name: "table/vcpu-duplicate-and-run-before-start",
+            run: vcpu_checks,
+        },
+        Case {
+            name: "table/irqfd-checks",
+            run: irqfd_checks,
+        },
+        Case {
+            name: "table/ioeventfd-checks",
+            run: ioeventfd_checks,
+        },
+    ]
+}
