@@ -200,6 +200,40 @@ impl Service {
         })
     }
 
+    /// Waits until no VM resource is left (backend VMs and vCPUs, guest mappings), then returns
+    /// the settled footprint: the baseline for leak checks.
+    pub fn baseline(&self) -> Result<Footprint> {
+        let mut last = None;
+        let idle = wait_until(Duration::from_secs(5), || {
+            last = self.footprint().ok();
+            last.is_some_and(|f| {
+                f.backend_vms == 0 && f.backend_vcpus == 0 && f.guest_mappings == 0
+            })
+        });
+        if !idle {
+            bail!("VM resources are still alive: {last:?}");
+        }
+        self.settled_footprint()
+    }
+
+    /// The footprint once the service is quiet: three equal readings 20 ms apart (transient
+    /// threads of a just-opened connection are not part of any baseline).
+    pub fn settled_footprint(&self) -> Result<Footprint> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut readings = vec![self.footprint()?];
+        loop {
+            std::thread::sleep(Duration::from_millis(20));
+            readings.push(self.footprint()?);
+            let n = readings.len();
+            if n >= 3 && readings[n - 1] == readings[n - 2] && readings[n - 2] == readings[n - 3] {
+                return Ok(readings[n - 1]);
+            }
+            if Instant::now() >= deadline {
+                bail!("the service did not settle: {readings:?}");
+            }
+        }
+    }
+
     /// Waits until the footprint equals `baseline`; returns how long it took, or an error with
     /// the last footprint seen.
     pub fn wait_for_footprint(&self, baseline: Footprint, timeout: Duration) -> Result<Duration> {

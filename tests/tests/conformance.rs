@@ -7,7 +7,7 @@ use gunyah_vm_tests::conformance;
 #[test]
 fn test_userspace_mock_conforms() {
     let results = conformance::run(&MockHypervisor::new(), "");
-    assert!(results.len() >= 19, "only {} cases", results.len());
+    assert!(results.len() >= 20, "only {} cases", results.len());
     let failures: Vec<String> = results
         .iter()
         .filter_map(|r| {

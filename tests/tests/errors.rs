@@ -21,7 +21,7 @@ const INVALID_ARGUMENT: i32 = ErrorCode::INVALID_ARGUMENT.0;
 fn test_invalid_arguments_name_the_field() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(0)?;
-    let baseline = service.footprint()?;
+    let baseline = service.baseline()?;
     let create = |c| client.manager.createVm(&c).map(|_| ());
 
     let mut c = demo_config("x", MIB, 1)?;
@@ -300,7 +300,7 @@ fn test_doorbell_argument_errors() -> Result<()> {
 fn test_hypervisor_error_in_create() -> Result<()> {
     let service = Service::start(&["--mock-fault", "GH_VM_ADD_FUNCTION=EBUSY"])?;
     let client = service.connect(0)?;
-    let baseline = service.footprint()?;
+    let baseline = service.baseline()?;
     assert_service_error(
         client
             .manager

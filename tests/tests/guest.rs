@@ -292,8 +292,7 @@ fn test_teardown_with_a_vcpu_blocked_in_a_slow_handler() -> Result<()> {
             .expect("createVm");
         warm.start().unwrap();
         drop(warm);
-        std::thread::sleep(Duration::from_millis(100));
-        service.footprint()?
+        service.baseline()?
     };
     let vm = client
         .manager

@@ -29,14 +29,7 @@ fn warm(service: &Service) -> Result<gunyah_vm::client::connect::ManagerClient> 
     vm.start().expect("start");
     vm.destroy().expect("destroy");
     drop(vm);
-    service.wait_for_footprint(
-        gunyah_vm_tests::Footprint {
-            backend_vms: 0,
-            backend_vcpus: 0,
-            ..service.footprint()?
-        },
-        Duration::from_secs(5),
-    )?;
+    service.baseline()?;
     Ok(client)
 }
 
@@ -119,7 +112,7 @@ fn test_methods_after_destroy() -> Result<()> {
 fn test_drop_proxy_closes_every_fd() -> Result<()> {
     let service = Service::start(&[])?;
     let client = warm(&service)?;
-    let baseline = service.footprint()?;
+    let baseline = service.baseline()?;
     let mut vms = Vec::new();
     for i in 0..3 {
         let vm = client
@@ -151,7 +144,7 @@ fn test_drop_proxy_closes_every_fd() -> Result<()> {
 fn test_destroy_then_drop_closes_once() -> Result<()> {
     let service = Service::start(&[])?;
     let client = warm(&service)?;
-    let baseline = service.footprint()?;
+    let baseline = service.baseline()?;
     let vm = client
         .manager
         .createVm(&demo_config("twice", MIB, 1)?)
@@ -175,7 +168,7 @@ fn test_destroy_then_drop_closes_once() -> Result<()> {
 fn test_sigkilled_client_loses_its_vms() -> Result<()> {
     let service = Service::start(&[])?;
     let _client = warm(&service)?;
-    let baseline = service.footprint()?;
+    let baseline = service.baseline()?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_gunyah-test-client"))
         .arg("--socket")
         .arg(&service.socket)

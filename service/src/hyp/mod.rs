@@ -301,6 +301,32 @@ pub trait VmBackend: Send + Sync {
         datamatch: u64,
         flags: u32,
     ) -> HypResult<()>;
+    /// GH_VM_REMOVE_FUNCTION: removes every function of `arg`'s type whose argument (the fd
+    /// number included) equals it. The a14 driver answers 0 even when none matched.
+    fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: FunctionArg) -> HypResult<()>;
+}
+
+/// The argument of an irqfd or ioeventfd function, as the driver compares it (with the fd).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FunctionArg {
+    /// `gh_fn_irqfd_arg`.
+    Irqfd {
+        /// Doorbell label.
+        label: u32,
+        /// `GH_IRQFD_FLAGS_*`.
+        flags: u32,
+    },
+    /// `gh_fn_ioeventfd_arg`.
+    Ioeventfd {
+        /// Guest address.
+        addr: u64,
+        /// Access length.
+        len: u32,
+        /// Data to match.
+        datamatch: u64,
+        /// `GH_IOEVENTFD_FLAGS_*`.
+        flags: u32,
+    },
 }
 
 /// A hypervisor driver.

@@ -7,7 +7,8 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::{ensure, expect_errno, expect_ok, Case, Outcome};
 use gunyah_vm::hyp::{
-    BootReg, BootRegSet, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion,
+    BootReg, BootRegSet, FunctionArg, GuestRange, Hypervisor, MemAccess, ShareMode,
+    UserMemoryRegion,
 };
 
 const PAGE: u64 = 4096;
@@ -263,6 +264,47 @@ fn ioeventfd_checks(hyp: &dyn Hypervisor) -> Outcome {
     Ok(())
 }
 
+fn remove_function(hyp: &dyn Hypervisor) -> Outcome {
+    let vm = expect_ok("create_vm", hyp.create_vm())?;
+    let fd = eventfd()?;
+    expect_ok("irqfd", vm.add_irqfd(fd.as_fd(), 3, 0))?;
+    // No match (other label): still 0, and the irqfd stays bound.
+    expect_ok(
+        "REMOVE_FUNCTION without a match",
+        vm.remove_function(fd.as_fd(), FunctionArg::Irqfd { label: 4, flags: 0 }),
+    )?;
+    expect_errno(
+        "label still bound",
+        vm.add_irqfd(eventfd()?.as_fd(), 3, 0),
+        Errno::EEXIST,
+    )?;
+    expect_ok(
+        "REMOVE_FUNCTION",
+        vm.remove_function(fd.as_fd(), FunctionArg::Irqfd { label: 3, flags: 0 }),
+    )?;
+    expect_ok("label free again", vm.add_irqfd(eventfd()?.as_fd(), 3, 0))?;
+    let ioe = eventfd()?;
+    let arg = FunctionArg::Ioeventfd {
+        addr: 0x9000_0000,
+        len: 4,
+        datamatch: 0,
+        flags: 0,
+    };
+    expect_ok(
+        "ioeventfd",
+        vm.add_ioeventfd(ioe.as_fd(), 0x9000_0000, 4, 0, 0),
+    )?;
+    expect_ok(
+        "REMOVE_FUNCTION(ioeventfd)",
+        vm.remove_function(ioe.as_fd(), arg),
+    )?;
+    expect_ok(
+        "ioeventfd again",
+        vm.add_ioeventfd(ioe.as_fd(), 0x9000_0000, 4, 0, 0),
+    )?;
+    Ok(())
+}
+
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -296,6 +338,10 @@ pub(super) fn cases() -> Vec<Case> {
         Case {
             name: "table/ioeventfd-checks",
             run: ioeventfd_checks,
+        },
+        Case {
+            name: "table/remove-function-matches-exactly",
+            run: remove_function,
         },
     ]
 }

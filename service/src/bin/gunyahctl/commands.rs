@@ -1,8 +1,8 @@
 //! The gunyahctl subcommands.
 
 use std::path::Path;
-use std::sync::mpsc;
-use std::time::Duration;
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Context, Result};
 use clap::Args;
@@ -130,13 +130,15 @@ pub struct RunArgs {
     hold: u64,
 }
 
-struct PrintCallback;
+/// Prints state changes and exits, and forwards the states to the command.
+struct PrintCallback(Mutex<mpsc::Sender<VmState>>);
 
 impl Interface for PrintCallback {}
 
 impl IGunyahVmCallback for PrintCallback {
     fn onStateChanged(&self, state: VmState) -> BinderResult<()> {
         println!("state: {}", names::vm_state(state));
+        let _ = self.0.lock().map(|tx| tx.send(state));
         Ok(())
     }
 
@@ -150,6 +152,9 @@ impl IGunyahVmCallback for PrintCallback {
         Ok(())
     }
 }
+
+/// How long `run` waits for the last state notification after destroy().
+const CALLBACK_GRACE: Duration = Duration::from_secs(2);
 
 /// Waits for SIGINT/SIGTERM (or `hold`), from a thread that owns the blocked signals.
 fn wait_for_stop(signals: SigSet, hold: u64) -> Option<Signal> {
@@ -186,7 +191,8 @@ pub fn run(socket: &Path, args: &RunArgs) -> Result<()> {
         "created vm {id} ({:?}, {} bytes, {} vCPUs)",
         args.name, args.mem, args.cpus
     );
-    let callback = gunyah_vm::new_binder!(BnGunyahVmCallback, PrintCallback);
+    let (states_tx, states) = mpsc::channel();
+    let callback = gunyah_vm::new_binder!(BnGunyahVmCallback, PrintCallback(Mutex::new(states_tx)));
     vm.registerCallback(&callback)
         .map_err(|s| status_error("registerCallback", s))?;
     vm.start().map_err(|s| status_error("start", s))?;
@@ -197,6 +203,14 @@ pub fn run(socket: &Path, args: &RunArgs) -> Result<()> {
         println!("{sig:?}: destroying vm {id}");
     }
     vm.destroy().map_err(|s| status_error("destroy", s))?;
+    // Callbacks are oneway: the DESTROYED notification may still be on its way when destroy()
+    // returns. Wait for it (bounded) so the output is complete and in order.
+    let deadline = Instant::now() + CALLBACK_GRACE;
+    while let Ok(state) = states.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        if state == VmState::DESTROYED {
+            break;
+        }
+    }
     let state = vm.getState().map_err(|s| status_error("getState", s))?;
     println!("vm {id}: {}", names::vm_state(state));
     Ok(())

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use nix::errno::Errno;
 
 use super::{
-    BootReg, DriverAuth, DriverGeneration, GuestRange, HypCapabilities, HypError, HypResult,
-    Hypervisor, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend, VmBackend,
+    BootReg, DriverAuth, DriverGeneration, FunctionArg, GuestRange, HypCapabilities, HypError,
+    HypResult, Hypervisor, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend, VmBackend,
 };
 use crate::uapi::a14::{
     gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_userspace_memory_region, gh_vm_dtb_config,
@@ -218,5 +218,37 @@ impl VmBackend for GunyahVm {
         ioctl::add_function(self.fd.as_fd(), GH_FN_IOEVENTFD, &arg)
             .map(drop)
             .map_err(err("GH_VM_ADD_FUNCTION"))
+    }
+
+    fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: FunctionArg) -> HypResult<()> {
+        let vm = self.fd.as_fd();
+        match arg {
+            FunctionArg::Irqfd { label, flags } => {
+                let raw = gh_fn_irqfd_arg {
+                    fd: eventfd.as_raw_fd() as u32,
+                    label,
+                    flags,
+                    padding: 0,
+                };
+                ioctl::remove_function(vm, GH_FN_IRQFD, &raw)
+            }
+            FunctionArg::Ioeventfd {
+                addr,
+                len,
+                datamatch,
+                flags,
+            } => {
+                let raw = gh_fn_ioeventfd_arg {
+                    datamatch,
+                    addr,
+                    len,
+                    fd: eventfd.as_raw_fd(),
+                    flags,
+                    padding: 0,
+                };
+                ioctl::remove_function(vm, GH_FN_IOEVENTFD, &raw)
+            }
+        }
+        .map_err(err("GH_VM_REMOVE_FUNCTION"))
     }
 }

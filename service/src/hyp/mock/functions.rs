@@ -1,15 +1,18 @@
 //! The mock's irqfd and ioeventfd functions, with the a14 checks and errno.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::sync::Arc;
 
 use nix::errno::Errno;
 
+use crate::hyp::FunctionArg;
 use crate::uapi::a14::{GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL};
 
 /// A doorbell the guest can wait for.
 #[derive(Debug)]
 pub(super) struct Irqfd {
+    /// The arguments it was added with (fd number included), for REMOVE_FUNCTION.
+    pub arg: (RawFd, FunctionArg),
     pub label: u32,
     pub eventfd: Arc<OwnedFd>,
 }
@@ -17,6 +20,8 @@ pub(super) struct Irqfd {
 /// A guest-write notifier.
 #[derive(Debug)]
 pub(super) struct Ioeventfd {
+    /// The arguments it was added with (fd number included), for REMOVE_FUNCTION.
+    pub arg: (RawFd, FunctionArg),
     pub addr: u64,
     pub len: u32,
     pub datamatch: Option<u64>,
@@ -52,7 +57,9 @@ impl Functions {
         if self.irqfds.iter().any(|i| i.label == label) {
             return Err(Errno::EEXIST);
         }
+        let arg = (fd.as_raw_fd(), FunctionArg::Irqfd { label, flags });
         self.irqfds.push(Irqfd {
+            arg,
             label,
             eventfd: Arc::new(eventfd),
         });
@@ -79,6 +86,15 @@ impl Functions {
             return Err(Errno::EINVAL);
         }
         let eventfd = take_eventfd(fd)?;
+        let arg = (
+            fd.as_raw_fd(),
+            FunctionArg::Ioeventfd {
+                addr,
+                len,
+                datamatch,
+                flags,
+            },
+        );
         let datamatch = matching.then_some(datamatch);
         if self
             .ioeventfds
@@ -88,12 +104,21 @@ impl Functions {
             return Err(Errno::EEXIST);
         }
         self.ioeventfds.push(Ioeventfd {
+            arg,
             addr,
             len,
             datamatch,
             eventfd,
         });
         Ok(())
+    }
+
+    /// GH_VM_REMOVE_FUNCTION: drops every function added with exactly these arguments; a14
+    /// succeeds when none matched.
+    pub fn remove(&mut self, fd: RawFd, arg: FunctionArg) {
+        let key = (fd, arg);
+        self.irqfds.retain(|i| i.arg != key);
+        self.ioeventfds.retain(|e| e.arg != key);
     }
 
     /// The doorbell `label`, if bound.

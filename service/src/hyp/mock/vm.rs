@@ -2,7 +2,7 @@
 //! START, errno for errno.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 
@@ -13,8 +13,8 @@ use super::memory::GuestMemory;
 use super::vcpu::MockVcpu;
 use super::{anon_fd, check_fault, Counters, Faults};
 use crate::hyp::{
-    BootReg, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg, ShareMode, UserMemoryRegion,
-    VcpuBackend, VmBackend, VmStatus,
+    BootReg, FunctionArg, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg, ShareMode,
+    UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
 };
 
 const PAGE: u64 = 4096;
@@ -375,5 +375,10 @@ impl VmBackend for MockVm {
             .functions()
             .add_ioeventfd(eventfd, addr, len, datamatch, flags)
             .map_err(|e| Self::err(ioctl, e))
+    }
+
+    fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: FunctionArg) -> HypResult<()> {
+        self.shared.functions().remove(eventfd.as_raw_fd(), arg);
+        Ok(())
     }
 }
