@@ -1,5 +1,5 @@
-//! `android.hardware.gunyah` V1 for the host build, under the module path AOSP's
-//! `android.hardware.gunyah-V1-rust` crate uses (`aidl::android::hardware::gunyah::…`), and
+//! `android.hardware.gunyah` for the host build, under the module path AOSP's
+//! `android.hardware.gunyah-V<N>-rust` crate uses (`aidl::android::hardware::gunyah::…`), and
 //! re-exporting its binder crate as `binder`, as AOSP's generated crates do.
 
 pub use rsbinder as binder;
@@ -9,3 +9,24 @@ pub use rsbinder as binder;
 pub mod aidl {
     include!(concat!(env!("OUT_DIR"), "/android_hardware_gunyah.rs"));
 }
+
+/// The latest frozen version, compiled from its snapshot in `aidl/aidl_api/` (what AOSP
+/// builds the versioned crate from): proves the snapshot stands on its own, and serves as the
+/// "old client" in compatibility tests.
+#[doc(hidden)]
+#[allow(missing_docs, clippy::all, unused)]
+pub mod frozen {
+    include!(concat!(
+        env!("OUT_DIR"),
+        "/android_hardware_gunyah_frozen.rs"
+    ));
+}
+
+/// The latest frozen version number (`getInterfaceVersion()`).
+pub const VERSION: i32 = match i32::from_str_radix(env!("GUNYAH_AIDL_VERSION"), 10) {
+    Ok(v) => v,
+    Err(_) => panic!("GUNYAH_AIDL_VERSION"),
+};
+
+/// Its hash (`getInterfaceHash()`), from `aidl_api/android.hardware.gunyah/<VERSION>/.hash`.
+pub const HASH: &str = env!("GUNYAH_AIDL_HASH");
