@@ -13,15 +13,23 @@ use crate::error::{Error, Result};
 /// The access policy of the manager.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessPolicy {
-    allowed_uids: BTreeSet<u32>,
+    /// `None`: every caller that reached the service (Android, where SELinux decides who may
+    /// find and call it).
+    allowed_uids: Option<BTreeSet<u32>>,
 }
 
 impl AccessPolicy {
     /// Only these uids may call.
     pub fn allow_uids(uids: impl IntoIterator<Item = u32>) -> Self {
         Self {
-            allowed_uids: uids.into_iter().collect(),
+            allowed_uids: Some(uids.into_iter().collect()),
         }
+    }
+
+    /// Android: SELinux (`hal_client_domain(<client>, hal_gunyah)`) already decides who can find
+    /// and call the service; no uid allowlist on top.
+    pub fn selinux_only() -> Self {
+        Self { allowed_uids: None }
     }
 
     /// The host default: the service's own uid and root.
@@ -31,7 +39,9 @@ impl AccessPolicy {
 
     /// Whether `uid` may connect at all (the transport's connection gate).
     pub fn allows_uid(&self, uid: u32) -> bool {
-        self.allowed_uids.contains(&uid)
+        self.allowed_uids
+            .as_ref()
+            .is_none_or(|uids| uids.contains(&uid))
     }
 
     /// Checks one manager call.
@@ -46,9 +56,9 @@ impl AccessPolicy {
         }
     }
 
-    /// The allowed uids (diagnostics).
-    pub fn allowed_uids(&self) -> impl Iterator<Item = &u32> {
-        self.allowed_uids.iter()
+    /// The allowed uids (diagnostics): `None` when SELinux alone decides.
+    pub fn allowed_uids(&self) -> Option<&BTreeSet<u32>> {
+        self.allowed_uids.as_ref()
     }
 }
 
@@ -68,5 +78,8 @@ mod tests {
         let err = policy.check(&caller(1001), "createVm").unwrap_err();
         assert_eq!(err.code(), None);
         assert!(err.to_string().contains("uid 1001"));
+        assert!(AccessPolicy::selinux_only()
+            .check(&caller(1001), "createVm")
+            .is_ok());
     }
 }

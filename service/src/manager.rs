@@ -209,8 +209,15 @@ impl VmManager {
             "vms.failed_total: {}",
             self.failed_total.load(Ordering::Relaxed)
         );
-        let uids: Vec<String> = self.policy.allowed_uids().map(u32::to_string).collect();
-        let _ = writeln!(out, "access.allowed_uids: {}", uids.join(","));
+        let uids = match self.policy.allowed_uids() {
+            Some(uids) => uids
+                .iter()
+                .map(u32::to_string)
+                .collect::<Vec<_>>()
+                .join(","),
+            None => "any (SELinux decides)".to_string(),
+        };
+        let _ = writeln!(out, "access.allowed_uids: {uids}");
         for vm in &vms {
             let _ = writeln!(out, "{}", vm.dump_line());
         }

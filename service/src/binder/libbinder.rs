@@ -124,6 +124,21 @@ pub fn serve_manager(manager: SpIBinder) -> TransportResult<()> {
     binder::add_service(super::MANAGER_INSTANCE, manager)
 }
 
+/// Asks `binder`'s service to write its `dump()` to `out` (what dumpsys does).
+pub fn dump(
+    mut binder: SpIBinder,
+    out: &dyn std::os::fd::AsRawFd,
+    args: &[&str],
+) -> TransportResult<()> {
+    use binder::IBinder;
+    binder.dump(out, args)
+}
+
+/// Starts the binder thread pool (clients that receive callbacks).
+pub fn start_thread_pool() {
+    binder::ProcessState::start_thread_pool()
+}
+
 /// Serves binder calls on this thread until the process exits.
 pub fn join_thread_pool() {
     binder::ProcessState::join_thread_pool()

@@ -1,7 +1,6 @@
 //! Client-side helpers shared by gunyahctl and the tests: connecting, guest memory as sealed
 //! memfds, a minimal VM config.
 
-#[cfg(not(aosp))]
 pub mod connect;
 pub mod demo;
 pub mod memfd;

@@ -15,7 +15,6 @@ use gunyah_vm::aidl::{
 };
 use gunyah_vm::binder::{BinderResult, Interface, Status};
 use gunyah_vm::client::{connect::connect, demo};
-use gunyah_vm::host::{diag_socket, socket};
 use gunyah_vm::names;
 use gunyah_vm::size::parse_size;
 
@@ -78,7 +77,16 @@ pub fn list(socket: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `gunyahctl dump`.
+/// `gunyahctl dump`: binder `dump()`, as dumpsys does.
+#[cfg(aosp)]
+pub fn dump(socket: &Path) -> Result<()> {
+    let client = connect(socket, 0)?;
+    gunyah_vm::binder::dump(client.manager.as_binder(), &std::io::stdout(), &[])
+        .map_err(|e| anyhow!("dump: {e:?}"))
+}
+
+/// `gunyahctl dump`: the host's diagnostics socket beside the service socket.
+#[cfg(not(aosp))]
 pub fn dump(socket: &Path) -> Result<()> {
     let path = socket::diagnostics_path(socket);
     let text = diag_socket::read(&path).with_context(|| format!("reading {}", path.display()))?;

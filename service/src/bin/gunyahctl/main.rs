@@ -6,14 +6,26 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use gunyah_vm::host::socket;
+/// Environment variable naming the service socket (host).
+const SOCKET_ENV: &str = "GUNYAH_VM_SOCKET";
+
+#[cfg(not(aosp))]
+fn default_socket() -> PathBuf {
+    gunyah_vm::host::socket::default_socket_path()
+}
+
+/// Android reaches the service through the service manager; there is no socket.
+#[cfg(aosp)]
+fn default_socket() -> PathBuf {
+    PathBuf::new()
+}
 
 /// Talks to the Gunyah VM service (gunyah-vm-service).
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Cli {
     /// The service socket [default: as gunyah-vm-service].
-    #[arg(long, global = true, env = socket::SOCKET_ENV)]
+    #[arg(long, global = true, env = SOCKET_ENV)]
     socket: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
@@ -41,7 +53,7 @@ enum Command {
 fn main() {
     gunyah_vm::uapi::process::restore_default_sigpipe();
     let cli = Cli::parse();
-    let socket = cli.socket.unwrap_or_else(socket::default_socket_path);
+    let socket = cli.socket.unwrap_or_else(default_socket);
     let result = match cli.command {
         Command::Info => commands::info(&socket),
         Command::List => commands::list(&socket),

@@ -1,0 +1,75 @@
+//! android.hardware.gunyah-service: the AOSP entry point (built by Soong only). init starts it
+//! (see android.hardware.gunyah-service.rc); it registers `IGunyahVmManager/default` with the
+//! service manager and serves on the binder thread pool.
+//!
+//! The driver comes from `ro.vendor.gunyah.backend`: `gunyah` (the default: `/dev/gunyah`, or
+//! `ro.vendor.gunyah.device`) or `mock` (Cuttlefish and other devices without Gunyah). A
+//! device whose driver cannot be opened fails loudly and is restarted by init: there is never a
+//! silent fall-back to the mock.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{anyhow, bail, Context, Result};
+use rustutils::system_properties;
+
+use gunyah_vm::access::AccessPolicy;
+use gunyah_vm::aidl::IGunyahVmManager::BnGunyahVmManager;
+use gunyah_vm::aidl_manager::GunyahVmManager;
+use gunyah_vm::binder;
+use gunyah_vm::config::Limits;
+use gunyah_vm::hyp::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
+use gunyah_vm::hyp::mock::MockHypervisor;
+use gunyah_vm::hyp::Hypervisor;
+use gunyah_vm::manager::{ManagerConfig, VmManager};
+use gunyah_vm::quota::QuotaLimits;
+
+const LOG_TAG: &str = "android.hardware.gunyah-service";
+const BACKEND_PROPERTY: &str = "ro.vendor.gunyah.backend";
+const DEVICE_PROPERTY: &str = "ro.vendor.gunyah.device";
+
+fn hypervisor() -> Result<Arc<dyn Hypervisor>> {
+    let backend = system_properties::read(BACKEND_PROPERTY)
+        .context(BACKEND_PROPERTY)?
+        .unwrap_or_else(|| "gunyah".to_string());
+    match backend.as_str() {
+        "gunyah" => {
+            let device = system_properties::read(DEVICE_PROPERTY)
+                .context(DEVICE_PROPERTY)?
+                .unwrap_or_else(|| DEFAULT_DEVICE.to_string());
+            let hyp = GunyahHypervisor::open(Path::new(&device)).map_err(|e| anyhow!("{device}: {e}"))?;
+            Ok(Arc::new(hyp))
+        }
+        "mock" => {
+            log::warn!("{BACKEND_PROPERTY}=mock: serving the userspace mock driver, not Gunyah");
+            Ok(Arc::new(MockHypervisor::new()))
+        }
+        other => bail!("{BACKEND_PROPERTY}={other:?}: expected \"gunyah\" or \"mock\""),
+    }
+}
+
+fn inner_main() -> Result<()> {
+    let manager = Arc::new(VmManager::new(ManagerConfig {
+        hypervisor: hypervisor()?,
+        policy: AccessPolicy::selinux_only(),
+        limits: Limits::default(),
+        quotas: QuotaLimits::default(),
+    }));
+    let service = gunyah_vm::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager));
+    binder::serve_manager(service.as_binder())
+        .map_err(|e| anyhow!("registering {}: {e:?}", binder::MANAGER_INSTANCE))?;
+    log::info!("serving {}", binder::MANAGER_INSTANCE);
+    binder::join_thread_pool();
+    bail!("the binder thread pool ended")
+}
+
+fn main() {
+    android_logger::init_once(
+        android_logger::Config::default().with_tag(LOG_TAG).with_max_level(log::LevelFilter::Info),
+    );
+    std::panic::set_hook(Box::new(|info| log::error!("panic: {info}")));
+    if let Err(e) = inner_main() {
+        log::error!("{e:?}");
+        std::process::exit(1);
+    }
+}
