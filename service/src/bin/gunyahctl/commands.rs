@@ -88,7 +88,8 @@ pub fn dump(socket: &Path) -> Result<()> {
 /// `gunyahctl dump`: the host's diagnostics socket beside the service socket.
 #[cfg(not(aosp))]
 pub fn dump(socket: &Path) -> Result<()> {
-    let path = socket::diagnostics_path(socket);
+    use gunyah_vm::host::diag_socket;
+    let path = gunyah_vm::host::socket::diagnostics_path(socket);
     let text = diag_socket::read(&path).with_context(|| format!("reading {}", path.display()))?;
     print!("{text}");
     Ok(())
