@@ -144,6 +144,18 @@ pub fn join_thread_pool() {
     binder::ProcessState::join_thread_pool()
 }
 
+/// The instances of IGunyahVmManager the device declares in its VINTF manifest.
+pub fn declared_instances() -> TransportResult<Vec<String>> {
+    binder::get_declared_instances(super::MANAGER_DESCRIPTOR)
+}
+
+/// Waits for instance `instance` of IGunyahVmManager.
+pub fn wait_for_instance<T: binder::FromIBinder + ?Sized>(
+    instance: &str,
+) -> TransportResult<Strong<T>> {
+    binder::wait_for_interface::<T>(&format!("{}/{instance}", super::MANAGER_DESCRIPTOR))
+}
+
 /// Waits for the declared manager instance (clients, VTS).
 pub fn wait_for_manager<T: binder::FromIBinder + ?Sized>() -> TransportResult<Strong<T>> {
     binder::wait_for_interface::<T>(super::MANAGER_INSTANCE)

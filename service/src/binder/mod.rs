@@ -14,6 +14,9 @@ mod rsbinder_host;
 #[cfg(not(aosp))]
 pub use rsbinder_host::*;
 
+/// The manager's interface descriptor.
+pub const MANAGER_DESCRIPTOR: &str = "android.hardware.gunyah.IGunyahVmManager";
+
 /// The name the manager is registered under: `<descriptor>/default`.
 pub const MANAGER_INSTANCE: &str = "android.hardware.gunyah.IGunyahVmManager/default";
 

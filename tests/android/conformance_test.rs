@@ -1,0 +1,48 @@
+//! The conformance suite against the device's /dev/gunyah: the real driver on a Qualcomm
+//! device, or gunyah_mock.ko (GunyahConformanceTest in Android.bp). Also compiled by the host
+//! build, where it is ignored unless asked for (`cargo test -- --ignored` on a machine with the
+//! device).
+
+#[path = "../src/conformance/mod.rs"]
+mod conformance;
+
+use std::path::Path;
+
+use gunyah_vm::hyp::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
+use gunyah_vm::hyp::Hypervisor;
+
+#[test]
+#[cfg_attr(
+    not(aosp),
+    ignore = "needs /dev/gunyah (run with --ignored where it exists)"
+)]
+fn test_device_conforms() {
+    let hyp = GunyahHypervisor::open(Path::new(DEFAULT_DEVICE)).expect("open /dev/gunyah");
+    let caps = hyp.capabilities();
+    eprintln!("conformance: {} ({:?})", caps.backend, caps.generation);
+    let results = conformance::run(&hyp, "");
+    for r in &results {
+        eprintln!(
+            "{} {} ({} ms)",
+            if r.outcome.is_ok() { "PASS" } else { "FAIL" },
+            r.name,
+            r.millis
+        );
+    }
+    let failures: Vec<String> = results
+        .iter()
+        .filter_map(|r| {
+            r.outcome
+                .as_ref()
+                .err()
+                .map(|why| format!("{}: {why}", r.name))
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failures.len(),
+        results.len(),
+        failures.join("\n")
+    );
+}
