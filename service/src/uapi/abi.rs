@@ -214,7 +214,7 @@ pub fn generations() -> Vec<Generation> {
 }
 
 /// The ABI as JSON: `{generation: {"ioctls": {name: "0x…"}, "structs": {name: {"size": n,
-/// "fields": {field: offset}}}}}`.
+/// "fields": {field: offset}}}}, "issued": {name: {"number": "0x…", "fd": "device"|"vm"|"vcpu"}}}`.
 pub fn to_json() -> Value {
     let mut out = Map::new();
     for g in generations() {
@@ -243,6 +243,21 @@ pub fn to_json() -> Value {
             json!({ "ioctls": ioctls, "structs": structs }),
         );
     }
+    let issued: Map<String, Value> = super::ioctl::ISSUED
+        .iter()
+        .map(|(name, number, target)| {
+            let fd = match target {
+                super::ioctl::Target::Device => "device",
+                super::ioctl::Target::Vm => "vm",
+                super::ioctl::Target::Vcpu => "vcpu",
+            };
+            (
+                name.to_string(),
+                json!({ "number": format!("{number:#010x}"), "fd": fd }),
+            )
+        })
+        .collect();
+    out.insert("issued".to_string(), Value::Object(issued));
     Value::Object(out)
 }
 
@@ -257,6 +272,15 @@ mod tests {
     fn test_abi_matches_the_kernel_headers() {
         let reference: Value = serde_json::from_str(REFERENCE).expect("reference JSON");
         let ours = to_json();
+        // Every issued ioctl is one of the generations' numbers.
+        for (name, issued) in ours["issued"].as_object().expect("issued") {
+            let known = reference
+                .as_object()
+                .unwrap()
+                .values()
+                .any(|g| g["ioctls"][name] == issued["number"]);
+            assert!(known, "issued {name} is not in the reference");
+        }
         for (generation, expected) in reference.as_object().expect("object") {
             let got = &ours[generation];
             for (name, number) in expected["ioctls"].as_object().expect("ioctls") {
@@ -275,9 +299,10 @@ mod tests {
                 expected["structs"].as_object().unwrap().len()
             );
         }
+        // The generations, plus the "issued" table.
         assert_eq!(
             ours.as_object().unwrap().len(),
-            reference.as_object().unwrap().len()
+            reference.as_object().unwrap().len() + 1
         );
     }
 }

@@ -44,6 +44,56 @@ ioctl_none_bad!(raw_vcpu_run, GH_VCPU_RUN);
 ioctl_none_bad!(raw_vcpu_mmap_size, GH_VCPU_MMAP_SIZE);
 ioctl_none_bad!(raw_tentative_uapi, GH_ANDROID_TENTATIVE_UAPI);
 
+/// Which fd an ioctl is issued on: `/dev/gunyah` itself, or the anon-inode VM and vCPU fds
+/// it hands out (the sepolicy allowlists them separately).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `/dev/gunyah`.
+    Device,
+    /// A VM fd.
+    Vm,
+    /// A vCPU fd.
+    Vcpu,
+}
+
+/// Every ioctl this module issues, by kernel name, number and fd: the single source of truth
+/// that `sepolicy/vendor/ioctl_defines` and its allowlists are checked against in CI.
+pub const ISSUED: &[(&str, super::Ioctl, Target)] = &[
+    ("GH_CREATE_VM", GH_CREATE_VM, Target::Device),
+    (
+        "GH_ANDROID_TENTATIVE_UAPI",
+        GH_ANDROID_TENTATIVE_UAPI,
+        Target::Device,
+    ),
+    (
+        "GH_VM_SET_USER_MEM_REGION",
+        GH_VM_SET_USER_MEM_REGION,
+        Target::Vm,
+    ),
+    (
+        "GH_VM_ANDROID_LEND_USER_MEM",
+        GH_VM_ANDROID_LEND_USER_MEM,
+        Target::Vm,
+    ),
+    ("GH_VM_SET_DTB_CONFIG", GH_VM_SET_DTB_CONFIG, Target::Vm),
+    (
+        "GH_VM_ANDROID_SET_FW_CONFIG",
+        GH_VM_ANDROID_SET_FW_CONFIG,
+        Target::Vm,
+    ),
+    (
+        "GH_VM_ANDROID_SET_AUTH_TYPE",
+        GH_VM_ANDROID_SET_AUTH_TYPE,
+        Target::Vm,
+    ),
+    ("GH_VM_SET_BOOT_CONTEXT", GH_VM_SET_BOOT_CONTEXT, Target::Vm),
+    ("GH_VM_START", GH_VM_START, Target::Vm),
+    ("GH_VM_ADD_FUNCTION", GH_VM_ADD_FUNCTION, Target::Vm),
+    ("GH_VM_REMOVE_FUNCTION", GH_VM_REMOVE_FUNCTION, Target::Vm),
+    ("GH_VCPU_RUN", GH_VCPU_RUN, Target::Vcpu),
+    ("GH_VCPU_MMAP_SIZE", GH_VCPU_MMAP_SIZE, Target::Vcpu),
+];
+
 /// `GH_CREATE_VM`: a new VM fd.
 pub fn create_vm(dev: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     // SAFETY: GH_CREATE_VM takes an integer argument (0) and no pointer.
