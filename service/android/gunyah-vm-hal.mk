@@ -15,7 +15,6 @@ PRODUCT_VENDOR_PROPERTIES += \
 
 BOARD_VENDOR_SEPOLICY_DIRS += $(GUNYAH_VM_HAL_DIR)/sepolicy/vendor
 SYSTEM_EXT_PUBLIC_SEPOLICY_DIRS += $(GUNYAH_VM_HAL_DIR)/sepolicy/system_ext/public
-SYSTEM_EXT_PRIVATE_SEPOLICY_DIRS += $(GUNYAH_VM_HAL_DIR)/sepolicy/system_ext/private
 
 # The framework may use the HAL: a device-supplied framework compatibility matrix entry.
 DEVICE_FRAMEWORK_COMPATIBILITY_MATRIX_FILE += \

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Checks the AOSP files with every real tool available outside an AOSP tree (Debian packages
+# blueprint-tools, libxml2-utils, checkpolicy, m4; python3):
+#   bpfmt        every .bp is formatted as bpfmt formats it
+#   xmllint      every XML (VINTF fragments) is well formed
+#   aidl_api.py  frozen AIDL versions are intact (AOSP's .hash) and the sources equal the latest
+#   check.sh     the sepolicy compiles with checkpolicy; each negative rule hits a neverallow
+#   ioctls       the ioctls the Rust code issues == ioctl_defines == the allowxperm lists
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+bp_files=$(find . -name '*.bp' -not -path './target/*' | sort)
+echo "== bpfmt: $(echo $bp_files)"
+unformatted=$(bpfmt -l $bp_files)
+if [ -n "$unformatted" ]; then
+    echo "not formatted as bpfmt formats them (run bpfmt -w):" >&2
+    echo "$unformatted" >&2
+    bpfmt -d $bp_files >&2
+    exit 1
+fi
+
+xml_files=$(find . -name '*.xml' -not -path './target/*' | sort)
+echo "== xmllint: $(echo $xml_files)"
+xmllint --noout $xml_files
+
+echo "== frozen AIDL API"
+python3 aidl/tools/aidl_api.py check
+
+echo "== sepolicy"
+tests/sepolicy/check.sh
+
+echo "== ioctl allowlist vs the ioctls the code issues"
+cargo run -q -p gunyah-vm-service --bin gunyahctl -- abi --json | python3 tests/sepolicy/check_ioctls.py
