@@ -32,19 +32,29 @@ pub fn install_kick_handler() -> Result<(), Errno> {
     result
 }
 
+/// An opaque thread handle (`pthread_t`: an integer on glibc and bionic, a pointer on musl).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadHandle(libc::pthread_t);
+
+// SAFETY: a pthread_t is an identifier, never dereferenced here; any thread may pass it to
+// pthread_kill.
+unsafe impl Send for ThreadHandle {}
+// SAFETY: as above; it is only copied and compared.
+unsafe impl Sync for ThreadHandle {}
+
 /// The calling thread's handle, for [`kick_thread`].
-pub fn current_thread() -> libc::pthread_t {
+pub fn current_thread() -> ThreadHandle {
     // SAFETY: pthread_self has no preconditions.
-    unsafe { libc::pthread_self() }
+    ThreadHandle(unsafe { libc::pthread_self() })
 }
 
 /// Sends the kick signal to `thread`.
 ///
 /// The caller guarantees that `thread` has not exited (the vCPU backend holds a lock that the
 /// thread takes before it ends; see `hyp::gunyah::vcpu`).
-pub fn kick_thread(thread: libc::pthread_t) -> Result<(), Errno> {
+pub fn kick_thread(thread: ThreadHandle) -> Result<(), Errno> {
     // SAFETY: per the contract above `thread` is a live thread of this process; the signal has
     // a handler installed by `install_kick_handler`.
-    let rc = unsafe { libc::pthread_kill(thread, kick_signal()) };
+    let rc = unsafe { libc::pthread_kill(thread.0, kick_signal()) };
     Errno::result(rc).map(drop)
 }

@@ -19,7 +19,7 @@ struct Kicker {
     page: Arc<RunPage>,
     /// The thread currently allowed to be signalled; cleared (under the lock) before that
     /// thread stops using the vCPU, so a kick never signals a thread that has gone.
-    thread: Mutex<Option<libc::pthread_t>>,
+    thread: Mutex<Option<kick::ThreadHandle>>,
 }
 
 impl VcpuKicker for Kicker {

@@ -1,0 +1,1 @@
+/work/main/kernel/gunyah_mock/gunyah_mock.o
