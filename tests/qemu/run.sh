@@ -4,7 +4,9 @@
 # binaries), boots the kernel under TCG and runs, inside the guest, the conformance suite
 # against /dev/gunyah through the service's real backend (uapi ioctls, anon-inode fds, vCPU
 # mmap, eventfds). The guest reports over the serial console; this script turns its markers
-# into an exit status.
+# into an exit status. Then the product on real kernel binder: binder_linux with rsb_hub as
+# the service manager, gunyah-vm-service on the kernel mock, and gunyahctl running the hello
+# guest with an MMIO console through the service.
 #
 # Needs (installed by .ci/run): qemu-system-x86 linux-image-amd64 linux-headers-amd64
 # busybox-static cpio musl-tools, and the Rust target x86_64-unknown-linux-musl.
@@ -29,15 +31,31 @@ if grep -q 'warning:' "$work/kbuild.log"; then cat "$work/kbuild.log"; echo "qem
 
 echo "qemu tier: building static binaries"
 target=x86_64-unknown-linux-musl
-(cd "$repo" && cargo build -q --release --target $target -p gunyah-vm-tests --bin gunyah-conformance)
+(cd "$repo" && cargo build -q --release --target $target \
+    -p gunyah-vm-tests --bin gunyah-conformance -p gunyah-vm-service --bin gunyah-vm-service --bin gunyahctl)
 bin="$repo/target/$target/release"
+tools="$repo/target/qemu-tools"
+if [ ! -x "$tools/bin/rsb_hub" ]; then
+    echo "qemu tier: building rsb_hub (the kernel binder service manager, rsbinder-tools)"
+    cargo install -q rsbinder-tools@0.12.0 --target $target --bin rsb_hub --root "$tools"
+fi
+binder_ko=$(find "/lib/modules/$kver/kernel/drivers/android" -name 'binder_linux.ko*' | head -1)
+[ -n "$binder_ko" ] || { echo "qemu tier: no binder_linux module in $kver" >&2; exit 1; }
 
 root="$work/root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
-for tool in sh mount insmod poweroff cat echo mkdir ls sleep dmesg; do ln -s busybox "$root/bin/$tool"; done
+for tool in sh mount insmod poweroff cat echo mkdir ls ln sleep dmesg grep kill head tail xz; do
+    ln -s busybox "$root/bin/$tool"
+done
 cp "$repo/kernel/gunyah_mock/gunyah_mock.ko" "$root/lib/modules/"
-cp "$bin/gunyah-conformance" "$root/bin/"
+case "$binder_ko" in
+    *.xz) xz -dc "$binder_ko" > "$root/lib/modules/binder_linux.ko" ;;
+    *) cp "$binder_ko" "$root/lib/modules/binder_linux.ko" ;;
+esac
+cp "$bin/gunyah-conformance" "$bin/gunyah-vm-service" "$bin/gunyahctl" "$tools/bin/rsb_hub" "$root/bin/"
+cp "$repo/examples/guests/hello.s" "$root/hello.s"
+cp -r "$repo/tests/data/guest_corpus" "$root/corpus"
 cat > "$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc
@@ -51,12 +69,44 @@ else
     echo "QEMU-TIER: FAIL insmod gunyah_mock"
 fi
 ls -l /dev/gunyah
-if /bin/gunyah-conformance --device /dev/gunyah; then
+if /bin/gunyah-conformance --device /dev/gunyah --corpus /corpus; then
     echo "QEMU-TIER: PASS conformance"
 else
     echo "QEMU-TIER: FAIL conformance"
 fi
-dmesg | grep -iE 'gunyah|bug|warn|oops' | head -20
+
+# The product on kernel binder.
+insmod /lib/modules/binder_linux.ko devices=binder,hwbinder,vndbinder
+mkdir -p /dev/binderfs && ln -s /dev/binder /dev/binderfs/binder
+rsb_hub --insecure-allow-all > /tmp/hub.log 2>&1 &
+sleep 1
+gunyah-vm-service --binder kernel --backend gunyah -v > /tmp/service.log 2>&1 &
+sleep 2
+gunyahctl --kernel-binder info > /tmp/info.txt 2>&1
+cat /tmp/info.txt
+if grep -q 'driver ABI: *GH_ANDROID14' /tmp/info.txt && grep -q 'backend: *gunyah' /tmp/info.txt; then
+    echo "QEMU-TIER: PASS info over kernel binder"
+else
+    echo "QEMU-TIER: FAIL info over kernel binder"
+fi
+gunyahctl --kernel-binder run --program /hello.s --console 0x90000000 > /tmp/run.txt 2>&1
+status=$?
+cat /tmp/run.txt
+if [ $status -eq 0 ] && grep -q '^Hello from a Gunyah guest!' /tmp/run.txt \
+        && grep -q 'exit: EXITED type PSCI_POWER_OFF reason "bye"' /tmp/run.txt; then
+    echo "QEMU-TIER: PASS hello guest over kernel binder"
+else
+    echo "QEMU-TIER: FAIL hello guest over kernel binder (status $status)"
+fi
+gunyahctl --kernel-binder dump > /tmp/dump.txt 2>&1
+cat /tmp/dump.txt
+if grep -q '^backend.live_vms: 0' /tmp/dump.txt && grep -q '^vms.created_total: 1' /tmp/dump.txt; then
+    echo "QEMU-TIER: PASS dump over kernel binder: the VM is gone"
+else
+    echo "QEMU-TIER: FAIL dump over kernel binder"
+fi
+tail -5 /tmp/service.log
+dmesg | grep -iE 'gunyah|binder|bug|warn|oops' | grep -v 'taint' | head -20
 echo "QEMU-TIER: done"
 poweroff -f
 INIT
@@ -74,5 +124,8 @@ if grep -q 'QEMU-TIER: FAIL' "$work/console.log"; then
     echo "qemu tier: FAILED" >&2
     exit 1
 fi
-grep -q 'QEMU-TIER: PASS conformance' "$work/console.log"
+for check in 'PASS conformance' 'PASS info over kernel binder' 'PASS hello guest over kernel binder' \
+        'PASS dump over kernel binder'; do
+    grep -q "QEMU-TIER: $check" "$work/console.log" || { echo "qemu tier: missing: $check" >&2; exit 1; }
+done
 echo "qemu tier: passed"

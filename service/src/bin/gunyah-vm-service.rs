@@ -33,6 +33,14 @@ enum BackendChoice {
     Gunyah,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum BinderChoice {
+    /// RPC binder on the Unix socket (--socket).
+    Socket,
+    /// Kernel binder, registered with the service manager (rsb_hub on a Linux host).
+    Kernel,
+}
+
 /// The Gunyah VM service: creates VMs on request and owns them for its clients.
 #[derive(Parser, Debug)]
 #[command(version, about)]
@@ -44,6 +52,9 @@ struct Args {
     /// Permission bits of the socket, in octal.
     #[arg(long, default_value = "0660", value_parser = parse_mode)]
     socket_mode: u32,
+    /// Which binder to serve on.
+    #[arg(long, value_enum, default_value_t = BinderChoice::Socket)]
+    binder: BinderChoice,
     /// Which driver to use.
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
     backend: BackendChoice,
@@ -216,9 +227,18 @@ fn inner_main(args: Args) -> Result<()> {
         },
     }));
 
+    let service = gunyah_vm::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager.clone()));
+    if args.binder == BinderChoice::Kernel {
+        let _server = binder::serve_manager_kernel(service.as_binder()).map_err(|e| {
+            anyhow::anyhow!("cannot register with the kernel binder service manager: {e:?}")
+        })?;
+        log::warn!("serving {} on kernel binder", binder::MANAGER_INSTANCE);
+        let signal = signals.wait().context("waiting for a signal")?;
+        log::warn!("{signal:?}: shutting down");
+        return Ok(());
+    }
     socket::clear_stale(&socket_path)?;
     socket::clear_stale(&diag_path)?;
-    let service = gunyah_vm::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager.clone()));
     // Every connection is accepted (the socket's mode limits who can connect); each manager
     // call is checked, so a caller not on the allowlist gets EX_SECURITY with a reason instead
     // of a dropped connection it cannot interpret.

@@ -174,6 +174,16 @@ pub fn serve(
     Ok(ServerHandle { _guard: guard })
 }
 
+/// Publishes `manager` under [`super::MANAGER_INSTANCE`] with the kernel binder's service
+/// manager (`rsb_hub` on a Linux host; rsbinder drives `/dev/binderfs/binder`) and starts the
+/// binder thread pool. The returned handle is inert: kernel servers run until the process ends.
+pub fn serve_manager_kernel(manager: SpIBinder) -> TransportResult<ServerHandle> {
+    let guard = rsbinder::serve(rsbinder::Uri::kernel())?
+        .add(super::MANAGER_INSTANCE, manager)?
+        .spawn()?;
+    Ok(ServerHandle { _guard: guard })
+}
+
 /// Options of a host client connection.
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
@@ -202,6 +212,14 @@ impl Connection {
         Ok(Self { client })
     }
 
+    /// Connects through kernel binder (the service manager waits for the service to register;
+    /// the binder thread pool serves callbacks).
+    pub fn open_kernel() -> TransportResult<Self> {
+        Ok(Self {
+            client: rsbinder::Client::open(rsbinder::Uri::kernel())?,
+        })
+    }
+
     /// The manager proxy.
     pub fn manager<T: rsbinder::FromIBinder + ?Sized>(&self) -> TransportResult<Strong<T>> {
         self.get::<T>(super::MANAGER_INSTANCE)
@@ -218,6 +236,15 @@ impl Drop for Connection {
         if let Some(session) = self.client.session() {
             session.close_session();
         }
+    }
+}
+
+/// Asks a kernel-binder proxy's service to write its `dump()` to `out` (not possible over
+/// RPC: the host's diagnostics socket serves that case).
+pub fn dump(binder: SpIBinder, out: std::os::fd::OwnedFd, args: &[String]) -> TransportResult<()> {
+    match binder.as_proxy() {
+        Some(proxy) => proxy.dump(out, args),
+        None => Err(StatusCode::InvalidOperation),
     }
 }
 

@@ -30,6 +30,20 @@ pub fn connect(_socket: &Path, _incoming_connections: u32) -> Result<ManagerClie
     Ok(ManagerClient { manager })
 }
 
+/// Connects through kernel binder (a Linux host with binder and `rsb_hub`, e.g. the QEMU tier).
+#[cfg(not(aosp))]
+pub fn connect_kernel() -> Result<ManagerClient> {
+    let connection =
+        Connection::open_kernel().map_err(|e| anyhow!("cannot open kernel binder: {e:?}"))?;
+    let manager = connection
+        .manager::<dyn IGunyahVmManager>()
+        .map_err(|e| anyhow!("{}: {e:?}", crate::binder::MANAGER_INSTANCE))?;
+    Ok(ManagerClient {
+        manager,
+        connection,
+    })
+}
+
 /// Connects to the service at `socket`. `incoming_connections` must be > 0 for a client that
 /// registers callbacks or MMIO handlers (at least `vcpuCount + 1` of its VMs).
 #[cfg(not(aosp))]

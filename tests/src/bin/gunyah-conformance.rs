@@ -26,6 +26,9 @@ struct Args {
     /// Only cases whose name contains this.
     #[arg(long, default_value = "")]
     filter: String,
+    /// Also replay the scripted-guest corpus in this directory (tests/data/guest_corpus).
+    #[arg(long, value_name = "DIR")]
+    corpus: Option<PathBuf>,
     /// List the cases and exit.
     #[arg(long)]
     list: bool,
@@ -52,7 +55,10 @@ fn main() -> Result<()> {
         "conformance: backend {} ({:?})",
         caps.backend, caps.generation
     );
-    let results = conformance::run(hyp.as_ref(), &args.filter);
+    let mut results = conformance::run(hyp.as_ref(), &args.filter);
+    if let Some(dir) = &args.corpus {
+        results.extend(conformance::corpus::run(hyp.as_ref(), dir).map_err(anyhow::Error::msg)?);
+    }
     let mut failed = 0;
     for r in &results {
         match &r.outcome {

@@ -18,15 +18,15 @@ use gunyah_vm::hyp::{
 const RAM: u64 = 0x8000_0000;
 const RAM_SIZE: u64 = 1 << 20;
 
-struct Booted {
-    vm: Box<dyn VmBackend>,
-    vcpus: Vec<Box<dyn VcpuBackend>>,
+pub(super) struct Booted {
+    pub vm: Box<dyn VmBackend>,
+    pub vcpus: Vec<Box<dyn VcpuBackend>>,
     _ram: Backing,
 }
 
 /// A VM with 1 MiB of RAM at `RAM` holding `program` at its start (the entry point), the DTB
 /// in the last page, `vcpus` vCPUs, `setup` applied, then started.
-fn boot(
+pub(super) fn boot(
     hyp: &dyn Hypervisor,
     program: &str,
     vcpus: u32,

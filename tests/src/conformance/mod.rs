@@ -3,6 +3,7 @@
 //! kernel mock (`gunyah_mock.ko`) or a real `/dev/gunyah`. Guest memory is real (memfds mapped
 //! here), so a device driver can pin it.
 
+pub mod corpus;
 mod guest;
 mod table;
 

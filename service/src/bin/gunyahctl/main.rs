@@ -27,6 +27,9 @@ struct Cli {
     /// The service socket [default: as gunyah-vm-service].
     #[arg(long, global = true, env = SOCKET_ENV)]
     socket: Option<PathBuf>,
+    /// Reach the service through kernel binder (its service manager) instead of the socket.
+    #[arg(long, global = true)]
+    kernel_binder: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -37,7 +40,10 @@ enum Command {
     Info,
     /// List the caller's live VMs.
     List,
-    /// Create and start a small built-in demo VM, watch it, then destroy it.
+    /// Create and start a VM (the built-in idle demo guest, or --program), stay attached until
+    /// the guest exits, --hold expires or Ctrl-C, then destroy it. Exit status: 0 when the
+    /// guest powered off or exited, 2 for another exit type, 3 for a crash, 4 for a load
+    /// failure, 1 for an error.
     Run(commands::RunArgs),
     /// Print the service's diagnostics (counters, live VMs).
     Dump,
@@ -53,17 +59,23 @@ enum Command {
 fn main() {
     gunyah_vm::uapi::process::restore_default_sigpipe();
     let cli = Cli::parse();
-    let socket = cli.socket.unwrap_or_else(default_socket);
-    let result = match cli.command {
-        Command::Info => commands::info(&socket),
-        Command::List => commands::list(&socket),
-        Command::Run(args) => commands::run(&socket, &args),
-        Command::Dump => commands::dump(&socket),
-        Command::Abi { json } => commands::abi(json),
+    let target = commands::Target {
+        socket: cli.socket.unwrap_or_else(default_socket),
+        kernel_binder: cli.kernel_binder,
     };
-    if let Err(e) = result {
-        eprintln!("gunyahctl: {e:#}");
-        std::process::exit(1);
+    let result = match cli.command {
+        Command::Info => commands::info(&target).map(|()| 0),
+        Command::List => commands::list(&target).map(|()| 0),
+        Command::Run(args) => commands::run(&target, &args),
+        Command::Dump => commands::dump(&target).map(|()| 0),
+        Command::Abi { json } => commands::abi(json).map(|()| 0),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("gunyahctl: {e:#}");
+            std::process::exit(1);
+        }
     }
 }
 
