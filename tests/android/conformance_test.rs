@@ -20,7 +20,18 @@ fn test_device_conforms() {
     let hyp = GunyahHypervisor::open(Path::new(DEFAULT_DEVICE)).expect("open /dev/gunyah");
     let caps = hyp.capabilities();
     eprintln!("conformance: {} ({:?})", caps.backend, caps.generation);
-    let results = conformance::run(&hyp, "");
+    let mut results = conformance::run(&hyp, "");
+    // The corpus ships beside the test binary (Android.bp `data`), or comes from the source
+    // tree on a host.
+    let corpus = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("tests/data/guest_corpus")))
+        .filter(|d| d.is_dir())
+        .or_else(|| {
+            option_env!("CARGO_MANIFEST_DIR").map(|d| Path::new(d).join("data/guest_corpus"))
+        })
+        .expect("the scripted-guest corpus (tests/data/guest_corpus)");
+    results.extend(conformance::corpus::run(&hyp, &corpus).expect("the scripted-guest corpus"));
     for r in &results {
         eprintln!(
             "{} {} ({} ms)",
