@@ -1,1 +1,0 @@
-cmd_/work/main/kernel/gunyah_mock/Module.symvers :=  sed 's/ko$$/o/'  /work/main/kernel/gunyah_mock/modules.order | scripts/mod/modpost -m     -W -o /work/main/kernel/gunyah_mock/Module.symvers -e -i Module.symvers -T - 

@@ -1,1 +1,0 @@
-cmd_/work/main/kernel/gunyah_mock/gunyah_mock.ko := ld -r -m elf_x86_64 -z noexecstack --no-warn-rwx-segments --build-id=sha1  -T arch/x86/module.lds -o /work/main/kernel/gunyah_mock/gunyah_mock.ko /work/main/kernel/gunyah_mock/gunyah_mock.o /work/main/kernel/gunyah_mock/gunyah_mock.mod.o;  true

@@ -1,1 +1,0 @@
-/work/main/kernel/gunyah_mock/gunyah_mock.o
