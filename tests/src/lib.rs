@@ -124,10 +124,33 @@ impl Service {
 
     /// As [`Service::start`], in `dir` (socket `dir/gunyah-vm.sock`).
     pub fn start_in(dir: PathBuf, extra: &[&str]) -> Result<Service> {
+        Self::start_wrapped(dir, &[], extra)
+    }
+
+    /// As [`Service::start`], run through `wrapper` (e.g. `prlimit --nofile=32 --`).
+    pub fn start_under(wrapper: &[&str], extra: &[&str]) -> Result<Service> {
+        let dir = std::env::temp_dir().join(format!(
+            "gunyah-vm-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        Self::start_wrapped(dir, wrapper, extra)
+    }
+
+    fn start_wrapped(dir: PathBuf, wrapper: &[&str], extra: &[&str]) -> Result<Service> {
         std::fs::create_dir_all(&dir)?;
         let socket = dir.join("gunyah-vm.sock");
         let log = std::fs::File::create(dir.join("service.log"))?;
-        let child = Command::new(workspace_bin("gunyah-vm-service"))
+        let service_bin = workspace_bin("gunyah-vm-service");
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(&service_bin);
+                c
+            }
+            None => Command::new(&service_bin),
+        };
+        let child = command
             .arg("--socket")
             .arg(&socket)
             .args(["--backend", "mock", "-vv"])

@@ -1,5 +1,6 @@
 //! A client process for lifetime tests: creates VMs (optionally starts them and registers a
-//! callback), prints `READY <ids>` and then waits to be killed.
+//! callback), prints `READY <ids>` and then waits to be killed; or (`--cycles`) runs
+//! create/start/destroy cycles with MMIO, an irqfd and a callback, to be killed at random.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,7 +9,10 @@ use anyhow::{anyhow, Result};
 use clap::Parser;
 
 use gunyah_vm::aidl::{
+    GuestRange::GuestRange,
+    IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
     IGunyahVmCallback::{BnGunyahVmCallback, IGunyahVmCallback},
+    IrqfdConfig::IrqfdConfig,
     VmExitInfo::VmExitInfo,
     VmState::VmState,
 };
@@ -32,6 +36,58 @@ struct Args {
     /// Register a callback on each VM.
     #[arg(long)]
     callback: bool,
+    /// After creating the VMs, also print `LIST <ids>`: what listVms shows this client.
+    #[arg(long)]
+    list: bool,
+    /// Instead of holding VMs: run this many create/start/destroy cycles, each with a guest
+    /// doing MMIO reads served by this client, an irqfd and a callback, printing `CYCLE n`.
+    #[arg(long)]
+    cycles: Option<u32>,
+}
+
+/// A guest that reads a device register over MMIO in a loop: every read is a call into the
+/// client's handler, so a kill can land inside one.
+const MMIO_LOOP: &str = "loop: load4 r0, [0x90000000]\nsleep 1\njmp loop\n";
+
+struct Echo;
+impl Interface for Echo {}
+impl IGunyahMmioHandler for Echo {
+    fn onRead(&self, address: i64, _size: i32) -> BinderResult<i64> {
+        Ok(address & 0xff)
+    }
+    fn onWrite(&self, _address: i64, _size: i32, _value: i64) -> BinderResult<()> {
+        Ok(())
+    }
+}
+
+fn cycle(client: &gunyah_vm::client::connect::ManagerClient, n: u32) -> Result<()> {
+    let callback = gunyah_vm::new_binder!(BnGunyahVmCallback, Quiet);
+    let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Echo);
+    let config = demo::demo_config_with_program(&format!("cycle-{n}"), 1 << 20, 2, MMIO_LOOP)?;
+    let vm = client
+        .manager
+        .createVm(&config)
+        .map_err(|s| anyhow!("createVm: {s:?}"))?;
+    vm.registerCallback(&callback)
+        .map_err(|s| anyhow!("registerCallback: {s:?}"))?;
+    let range = GuestRange {
+        guestPhysAddr: 0x9000_0000,
+        size: 4096,
+    };
+    vm.setMmioHandler(&range, Some(&handler))
+        .map_err(|s| anyhow!("setMmioHandler: {s:?}"))?;
+    let _irqfd = vm
+        .createIrqfd(&IrqfdConfig {
+            label: 1,
+            levelTriggered: false,
+        })
+        .map_err(|s| anyhow!("createIrqfd: {s:?}"))?;
+    vm.start().map_err(|s| anyhow!("start: {s:?}"))?;
+    std::thread::sleep(std::time::Duration::from_millis(u64::from(n % 4)));
+    if n % 2 == 0 {
+        vm.destroy().map_err(|s| anyhow!("destroy: {s:?}"))?;
+    }
+    Ok(())
 }
 
 struct Quiet;
@@ -47,6 +103,15 @@ impl IGunyahVmCallback for Quiet {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(cycles) = args.cycles {
+        let client = connect(&args.socket, 3)?;
+        for n in 0..cycles {
+            cycle(&client, n)?;
+            println!("CYCLE {n}");
+            std::io::stdout().flush()?;
+        }
+        return Ok(());
+    }
     let client = connect(
         &args.socket,
         if args.callback {
@@ -78,6 +143,14 @@ fn main() -> Result<()> {
         .collect::<Result<_, _>>()
         .map_err(|s| anyhow!("{s:?}"))?;
     println!("READY {}", ids.join(" "));
+    if args.list {
+        let listed = client
+            .manager
+            .listVms()
+            .map_err(|s| anyhow!("listVms: {s:?}"))?;
+        let listed: Vec<String> = listed.iter().map(|d| d.id.to_string()).collect();
+        println!("LIST {}", listed.join(" "));
+    }
     std::io::stdout().flush()?;
     loop {
         std::thread::park();
