@@ -462,7 +462,10 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 	imm32 = get_unaligned_le32(raw + 4);
 	imm64 = get_unaligned_le64(raw + 8);
 	next = vcpu->pc + INSN_SIZE;
-	if ((a >= NUM_REGS && op != OP_EXIT) || (b != NO_REG && b >= NUM_REGS))
+	/* Register fields must name a register: a everywhere but EXIT (a length there), b wherever
+	 * it is used (MOVR's source; an address's base unless NO_REG). */
+	if ((a >= NUM_REGS && op != OP_EXIT) || (b != NO_REG && b >= NUM_REGS) ||
+	    (op == OP_MOVR && b == NO_REG))
 		return vcpu_crash(vcpu);
 	addr = (b == NO_REG ? 0 : vcpu->regs[b]) + imm64;
 
@@ -477,7 +480,7 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 		vcpu->regs[a] -= imm64;
 		break;
 	case OP_MOVR:
-		vcpu->regs[a] = vcpu->regs[b];
+		vcpu->regs[a] = vcpu->regs[array_index_nospec(b, NUM_REGS)];
 		break;
 	case OP_LOAD:
 		if (!valid_size(c))

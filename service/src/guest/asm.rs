@@ -16,6 +16,11 @@ pub struct AsmError {
     pub message: String,
 }
 
+/// The largest program image (magic, code and data) the assembler produces.
+pub const MAX_IMAGE: u64 = 16 << 20;
+/// The largest `.align`.
+const MAX_ALIGN: u64 = 1 << 20;
+
 /// Exit type names usable as `exit` operands (the driver's `gh_vm_exit_info.type`).
 pub const EXIT_TYPES: &[(&str, u32)] = &[
     ("VM_EXIT", 0),
@@ -349,15 +354,19 @@ fn parse_data(directive: &str, args: &str) -> Result<Item<'static>, String> {
                 .collect::<Result<Vec<_>, _>>()?
                 .concat(),
         ),
-        ".zero" => Item::Data(vec![
-            0;
-            usize::try_from(number(args.trim())?)
-                .map_err(|e| e.to_string())?
-        ]),
+        ".zero" => {
+            let n = number(args.trim())?;
+            if n > MAX_IMAGE {
+                return Err(format!(
+                    ".zero {n}: larger than a program may be ({MAX_IMAGE} bytes)"
+                ));
+            }
+            Item::Data(vec![0; n as usize])
+        }
         ".align" => {
             let n = number(args.trim())?;
-            if !n.is_power_of_two() {
-                return Err(format!(".align {n}: not a power of two"));
+            if !n.is_power_of_two() || n > MAX_ALIGN {
+                return Err(format!(".align {n}: not a power of two up to {MAX_ALIGN}"));
             }
             Item::Align(n)
         }
@@ -401,6 +410,9 @@ pub fn assemble(source: &str, base: u64) -> Result<Vec<u8>, AsmError> {
             Item::Data(bytes) => bytes.len() as u64,
             Item::Align(n) => (n - offset % n) % n,
         };
+        if offset > MAX_IMAGE {
+            return Err(err(format!("the program is larger than {MAX_IMAGE} bytes")));
+        }
         lines.push(Line { number, item });
     }
 
@@ -524,7 +536,23 @@ mod tests {
                 "line 1: 0x100000000 does not fit in 32 bits",
             ),
             ("mov r0", "line 1: mov takes 2 operand(s), got 1"),
-            (".align 3", "line 1: .align 3: not a power of two"),
+            (
+                ".align 3",
+                "line 1: .align 3: not a power of two up to 1048576",
+            ),
+            // Found by fuzzing: a huge .zero aborted on allocation.
+            (
+                ".zero 0xffffffffffff",
+                "line 1: .zero 281474976710655: larger than a program may be (16777216 bytes)",
+            ),
+            (
+                ".zero 0x800000\n.zero 0x800000",
+                "line 2: the program is larger than 16777216 bytes",
+            ),
+            (
+                ".align 0x100000000",
+                "line 1: .align 4294967296: not a power of two up to 1048576",
+            ),
         ];
         for (src, expected) in cases {
             assert_eq!(assemble(src, 0).unwrap_err().to_string(), expected, "{src}");

@@ -21,6 +21,9 @@ use super::{
 
 pub use vm::MockVm;
 
+#[cfg(fuzzing)]
+pub use interp::fuzz_run as fuzz_run_guest;
+
 /// Counters shared by the mock and its objects.
 #[derive(Debug, Default)]
 struct Counters {

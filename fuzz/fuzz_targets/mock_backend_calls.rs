@@ -1,0 +1,206 @@
+//! Arbitrary sequences of backend calls on the mock: no panic, every errno from the a14 table,
+//! and the live-object counters consistent with what the sequence holds.
+#![no_main]
+
+use std::os::fd::{AsFd, OwnedFd};
+
+use arbitrary::Arbitrary;
+use libfuzzer_sys::fuzz_target;
+use nix::errno::Errno;
+use nix::sys::eventfd::{EfdFlags, EventFd};
+
+use gunyah_vm::hyp::mock::MockHypervisor;
+use gunyah_vm::hyp::{
+    BootReg, FunctionArg, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion,
+    VcpuBackend, VmBackend,
+};
+
+#[derive(Arbitrary, Debug)]
+enum Op {
+    CreateVm,
+    DropVm(u8),
+    Memory {
+        vm: u8,
+        label: u8,
+        gpa_pages: u16,
+        pages: u8,
+        flags: u8,
+        lend: bool,
+        misalign: bool,
+    },
+    Dtb {
+        vm: u8,
+        gpa_pages: u16,
+        size: u16,
+    },
+    Boot {
+        vm: u8,
+        reg: u16,
+        value: u64,
+    },
+    AddVcpu {
+        vm: u8,
+        id: u8,
+    },
+    DropVcpu(u8),
+    Start(u8),
+    Irqfd {
+        vm: u8,
+        label: u8,
+        flags: u8,
+    },
+    Ioeventfd {
+        vm: u8,
+        addr: u16,
+        len: u8,
+        datamatch: u8,
+        flags: u8,
+    },
+    Remove {
+        vm: u8,
+        label: u8,
+    },
+}
+
+const TABLE: &[Errno] = &[
+    Errno::EINVAL,
+    Errno::EEXIST,
+    Errno::EOVERFLOW,
+    Errno::ENODEV,
+    Errno::ENOMEM,
+];
+
+fn pick<T>(items: &[T], i: u8) -> Option<&T> {
+    (!items.is_empty()).then(|| &items[usize::from(i) % items.len()])
+}
+
+fn check(result: gunyah_vm::hyp::HypResult<()>) {
+    if let Err(e) = result {
+        assert!(TABLE.contains(&e.errno), "{e}");
+    }
+}
+
+fuzz_target!(|ops: Vec<Op>| {
+    let hyp = MockHypervisor::with_memlock_limit(64 << 20);
+    let eventfd: OwnedFd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC)
+        .expect("eventfd")
+        .into();
+    let mut vms: Vec<Box<dyn VmBackend>> = Vec::new();
+    let mut vcpus: Vec<Box<dyn VcpuBackend>> = Vec::new();
+    for op in ops.into_iter().take(64) {
+        match op {
+            Op::CreateVm => vms.push(hyp.create_vm().expect("create_vm")),
+            Op::DropVm(i) => {
+                if !vms.is_empty() {
+                    vms.remove(usize::from(i) % vms.len());
+                }
+            }
+            Op::Memory {
+                vm,
+                label,
+                gpa_pages,
+                pages,
+                flags,
+                lend,
+                misalign,
+            } => {
+                if let Some(vm) = pick(&vms, vm) {
+                    let region = UserMemoryRegion {
+                        label: u32::from(label % 8),
+                        access: MemAccess(u32::from(flags % 16)),
+                        guest_phys_addr: u64::from(gpa_pages) * 4096 + u64::from(misalign),
+                        size: u64::from(pages) * 4096,
+                        userspace_addr: 0x7f00_0000_0000,
+                    };
+                    check(vm.set_user_memory(
+                        &region,
+                        if lend {
+                            ShareMode::Lend
+                        } else {
+                            ShareMode::Share
+                        },
+                    ));
+                }
+            }
+            Op::Dtb {
+                vm,
+                gpa_pages,
+                size,
+            } => {
+                if let Some(vm) = pick(&vms, vm) {
+                    check(vm.set_dtb_config(GuestRange {
+                        guest_phys_addr: u64::from(gpa_pages) * 4096,
+                        size: u64::from(size),
+                    }));
+                }
+            }
+            Op::Boot { vm, reg, value } => {
+                if let (Some(vm), Some(reg)) = (pick(&vms, vm), BootReg::decode(u32::from(reg))) {
+                    check(vm.set_boot_context(reg, value));
+                }
+            }
+            Op::AddVcpu { vm, id } => {
+                if let Some(vm) = pick(&vms, vm) {
+                    match vm.add_vcpu(u32::from(id % 8)) {
+                        Ok(vcpu) => vcpus.push(vcpu),
+                        Err(e) => assert_eq!(e.errno, Errno::EEXIST),
+                    }
+                }
+            }
+            Op::DropVcpu(i) => {
+                if !vcpus.is_empty() {
+                    vcpus.remove(usize::from(i) % vcpus.len());
+                }
+            }
+            Op::Start(vm) => {
+                if let Some(vm) = pick(&vms, vm) {
+                    check(vm.start());
+                }
+            }
+            Op::Irqfd { vm, label, flags } => {
+                if let Some(vm) = pick(&vms, vm) {
+                    check(vm.add_irqfd(
+                        eventfd.as_fd(),
+                        u32::from(label % 4),
+                        u32::from(flags % 4),
+                    ));
+                }
+            }
+            Op::Ioeventfd {
+                vm,
+                addr,
+                len,
+                datamatch,
+                flags,
+            } => {
+                if let Some(vm) = pick(&vms, vm) {
+                    check(vm.add_ioeventfd(
+                        eventfd.as_fd(),
+                        u64::from(addr),
+                        u32::from(len % 10),
+                        u64::from(datamatch),
+                        u32::from(flags % 4),
+                    ));
+                }
+            }
+            Op::Remove { vm, label } => {
+                if let Some(vm) = pick(&vms, vm) {
+                    check(vm.remove_function(
+                        eventfd.as_fd(),
+                        FunctionArg::Irqfd {
+                            label: u32::from(label % 4),
+                            flags: 0,
+                        },
+                    ));
+                }
+            }
+        }
+        let stats = hyp.stats();
+        assert_eq!(stats.live_vcpus, vcpus.len());
+        // A VM lives while its fd or any of its vCPU fds is open.
+        assert!(stats.live_vms >= vms.len() && stats.live_vms <= vms.len() + vcpus.len());
+    }
+    drop(vcpus);
+    drop(vms);
+    assert_eq!(hyp.stats(), Default::default());
+});
