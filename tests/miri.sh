@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs the unit tests of the pure code under Miri (undefined behaviour, leaks): the guest
+# assembler, encoding and interpreter, quotas, VM events, names, sizes, errors. Not the
+# ioctl/mmap/memfd code, which Miri cannot execute.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "miri: $(rustc +nightly --version)"
+cargo +nightly miri test -q -p gunyah-vm-service --lib -- \
+    guest:: hyp::mock::interp quota:: size:: names:: error:: vm::events
