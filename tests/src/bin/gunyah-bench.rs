@@ -1,0 +1,581 @@
+//! gunyah-bench: what the service costs over the bare driver, how fast a dead client's VMs are
+//! gone, how it scales with live VMs, the guest data path, and that guest memory is never
+//! copied. Drives the real `gunyah-vm-service` binary (mock backend) over its socket; prints a
+//! table, and with `--out DIR` writes `results.json` and SVG plots. `--quick` is the bounded
+//! smoke mode CI runs (no timing is asserted anywhere).
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Context, Result};
+use clap::Parser;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::{json, Value};
+
+use gunyah_vm::access::AccessPolicy;
+use gunyah_vm::aidl::{
+    GuestRange::GuestRange,
+    IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
+    IoeventfdConfig::IoeventfdConfig,
+    IrqfdConfig::IrqfdConfig,
+    VmState::VmState,
+};
+use gunyah_vm::binder::{BinderResult, Caller, Interface};
+use gunyah_vm::client::demo::{demo_config, demo_config_with_program};
+use gunyah_vm::config::Limits;
+use gunyah_vm::hyp::mock::MockHypervisor;
+use gunyah_vm::manager::{ManagerConfig, VmManager};
+use gunyah_vm::quota::QuotaLimits;
+use gunyah_vm_tests::{wait_until, workspace_bin, Service};
+
+#[derive(Parser)]
+#[command(about)]
+struct Args {
+    /// Bounded smoke mode: few iterations, small sizes.
+    #[arg(long)]
+    quick: bool,
+    /// Write results.json and the SVG plots here.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+struct Sizes {
+    lifecycle_iters: usize,
+    teardown_samples: usize,
+    teardown_vms: Vec<usize>,
+    scaling_points: Vec<usize>,
+    scaling_iters: usize,
+    datapath_events: usize,
+    big_region: u64,
+}
+
+const MIB: u64 = 1 << 20;
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let idx = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[idx]
+}
+
+fn summary(mut samples: Vec<f64>) -> Value {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    json!({
+        "n": samples.len(),
+        "p50": percentile(&samples, 0.5),
+        "p99": percentile(&samples, 0.99),
+        "max": samples.last().copied().unwrap_or(f64::NAN),
+        "samples": samples,
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// 1. create (64 MiB) → start → destroy through the service vs in-process vs the round trip.
+fn lifecycle(service: &Service, s: &Sizes) -> Result<Value> {
+    let client = service.connect(0)?;
+    let mut through_service = Vec::new();
+    let mut round_trip = Vec::new();
+    let mut direct = Vec::new();
+    let hyp = Arc::new(MockHypervisor::new());
+    let core = VmManager::new(ManagerConfig {
+        hypervisor: hyp,
+        policy: AccessPolicy::allow_uids([0]),
+        limits: Limits::default(),
+        quotas: QuotaLimits::default(),
+    });
+    let caller = Caller {
+        uid: 0,
+        pid: std::process::id() as i32,
+        sid: None,
+    };
+    for i in 0..s.lifecycle_iters + 2 {
+        // Both paths include making the client's 64 MiB memfd (untouched).
+        let t = Instant::now();
+        let config = demo_config("bench", 64 * MIB, 1)?;
+        let vm = client
+            .manager
+            .createVm(&config)
+            .map_err(|e| anyhow!("{e:?}"))?;
+        vm.start().map_err(|e| anyhow!("{e:?}"))?;
+        vm.destroy().map_err(|e| anyhow!("{e:?}"))?;
+        let service_t = t.elapsed();
+        let t = Instant::now();
+        vm.getState().map_err(|e| anyhow!("{e:?}"))?;
+        let rt = t.elapsed();
+        drop(vm);
+
+        let t = Instant::now();
+        let config = demo_config("bench", 64 * MIB, 1)?;
+        let vm = core
+            .create_vm(&caller, &config)
+            .map_err(|e| anyhow!("{e}"))?;
+        vm.start().map_err(|e| anyhow!("{e}"))?;
+        vm.destroy();
+        let direct_t = t.elapsed();
+        drop(vm);
+        if i >= 2 {
+            // The first two are warm-up.
+            through_service.push(us(service_t));
+            round_trip.push(us(rt));
+            direct.push(us(direct_t));
+        }
+    }
+    let median = |v: &Vec<f64>| {
+        let mut v = v.clone();
+        v.sort_by(|a, b| a.total_cmp(b));
+        percentile(&v, 0.5)
+    };
+    let k = 3.0; // createVm, start, destroy
+    let ratio = median(&through_service) / (median(&direct) + k * median(&round_trip));
+    Ok(json!({
+        "service_us": summary(through_service),
+        "direct_us": summary(direct),
+        "round_trip_us": summary(round_trip),
+        "calls": k,
+        "ratio": ratio,
+    }))
+}
+
+/// 2. A client holding N running VMs is SIGKILLed: time until every VM fd is closed.
+fn teardown(service: &Service, s: &Sizes) -> Result<Value> {
+    let mut out = serde_json::Map::new();
+    for &n in &s.teardown_vms {
+        let mut samples = Vec::new();
+        for _ in 0..s.teardown_samples {
+            let baseline = service.baseline()?;
+            let mut child = Command::new(workspace_bin("gunyah-test-client"))
+                .arg("--socket")
+                .arg(&service.socket)
+                .args(["--vms", &n.to_string(), "--start"])
+                .stdout(Stdio::piped())
+                .spawn()?;
+            let mut line = String::new();
+            BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+            anyhow::ensure!(line.starts_with("READY"), "client said {line:?}");
+            let killed = Instant::now();
+            kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL)?;
+            child.wait()?;
+            let gone = wait_until(Duration::from_secs(30), || {
+                service
+                    .footprint()
+                    .is_ok_and(|f| f.backend_vms == 0 && f.fds == baseline.fds)
+            });
+            anyhow::ensure!(gone, "{n} VMs were not torn down within 30 s");
+            samples.push(ms(killed.elapsed()));
+        }
+        out.insert(n.to_string(), summary(samples));
+    }
+    Ok(Value::Object(out))
+}
+
+fn status_kib(pid: u32, key: &str) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .ok_or_else(|| anyhow!("no {key} in /proc/{pid}/status"))
+}
+
+/// 3. createVm and getState latency with 0, 100, 1000 live (idle) VMs; RSS per idle VM.
+fn scaling(service: &Service, s: &Sizes) -> Result<Value> {
+    let client = service.connect(0)?;
+    let mut held = Vec::new();
+    let mut points = Vec::new();
+    let rss_before = status_kib(service.pid(), "VmRSS:")?;
+    for &live in &s.scaling_points {
+        while held.len() < live {
+            held.push(
+                client
+                    .manager
+                    .createVm(&demo_config("idle", 64 << 10, 1)?)
+                    .map_err(|e| anyhow!("{e:?}"))?,
+            );
+        }
+        let rss = status_kib(service.pid(), "VmRSS:")?;
+        let threads = status_kib(service.pid(), "Threads:")?;
+        let mut create = Vec::new();
+        let mut get_state = Vec::new();
+        for _ in 0..s.scaling_iters {
+            let config = demo_config("probe", 64 << 10, 1)?;
+            let t = Instant::now();
+            let vm = client
+                .manager
+                .createVm(&config)
+                .map_err(|e| anyhow!("{e:?}"))?;
+            create.push(us(t.elapsed()));
+            let t = Instant::now();
+            vm.getState().map_err(|e| anyhow!("{e:?}"))?;
+            get_state.push(us(t.elapsed()));
+            drop(vm);
+        }
+        points.push(json!({
+            "live_vms": live,
+            "create_us": summary(create),
+            "get_state_us": summary(get_state),
+            "rss_kib": rss,
+            "threads": threads,
+        }));
+    }
+    let most = *s.scaling_points.last().unwrap_or(&0) as u64;
+    let rss_after = status_kib(service.pid(), "VmRSS:")?;
+    let per_vm = if most > 0 {
+        (rss_after.saturating_sub(rss_before)) as f64 / most as f64
+    } else {
+        0.0
+    };
+    // Threads per running VM: start one 2-vCPU VM.
+    let before = status_kib(service.pid(), "Threads:")?;
+    let vm = client
+        .manager
+        .createVm(&demo_config("running", MIB, 2)?)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    vm.start().map_err(|e| anyhow!("{e:?}"))?;
+    let threads_per_vcpu = (status_kib(service.pid(), "Threads:")? - before) as f64 / 2.0;
+    drop(vm);
+    drop(held);
+    Ok(
+        json!({ "points": points, "rss_kib_per_idle_vm": per_vm, "threads_per_running_vcpu": threads_per_vcpu }),
+    )
+}
+
+struct Answer;
+impl Interface for Answer {}
+impl IGunyahMmioHandler for Answer {
+    fn onRead(&self, address: i64, _size: i32) -> BinderResult<i64> {
+        Ok(address & 0xff)
+    }
+    fn onWrite(&self, _address: i64, _size: i32, _value: i64) -> BinderResult<()> {
+        Ok(())
+    }
+}
+
+fn read_eventfd(fd: &OwnedFd) -> Result<()> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    anyhow::ensure!(
+        poll(&mut fds, PollTimeout::from(5000u16))? == 1,
+        "no event within 5 s"
+    );
+    let mut buf = [0u8; 8];
+    nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(fd), &mut buf)?;
+    Ok(())
+}
+
+/// 4. Guest MMIO read → client handler → guest resumes; irqfd → guest → ioeventfd.
+fn datapath(service: &Service, s: &Sizes) -> Result<Value> {
+    let client = service.connect(3)?;
+    let n = s.datapath_events;
+    // MMIO: n reads in a loop, then exit.
+    let program = format!(
+        "mov r1, {n}\nloop: load4 r0, [0x90000000]\nsub r1, 1\njnz r1, loop\nexit VM_EXIT\n"
+    );
+    let vm = client
+        .manager
+        .createVm(&demo_config_with_program("mmio", MIB, 1, &program)?)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Answer);
+    vm.setMmioHandler(
+        &GuestRange {
+            guestPhysAddr: 0x9000_0000,
+            size: 4096,
+        },
+        Some(&handler),
+    )
+    .map_err(|e| anyhow!("{e:?}"))?;
+    let t = Instant::now();
+    vm.start().map_err(|e| anyhow!("{e:?}"))?;
+    anyhow::ensure!(
+        wait_until(Duration::from_secs(120), || vm
+            .getState()
+            .is_ok_and(|s| s == VmState::EXITED)),
+        "the MMIO guest did not finish"
+    );
+    let mmio = t.elapsed();
+    drop(vm);
+
+    // Doorbell ping-pong: ring → guest wakes → writes the ioeventfd → client sees it.
+    let echo = "again: wait 1\nstore4 [0x90001000], 1\njmp again\n";
+    let vm = client
+        .manager
+        .createVm(&demo_config_with_program("echo", MIB, 1, echo)?)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    let irqfd: OwnedFd = vm
+        .createIrqfd(&IrqfdConfig {
+            label: 1,
+            levelTriggered: false,
+        })
+        .map_err(|e| anyhow!("{e:?}"))?
+        .into();
+    let ioeventfd: OwnedFd = vm
+        .createIoeventfd(&IoeventfdConfig {
+            guestPhysAddr: 0x9000_1000,
+            size: 4,
+            matchData: false,
+            data: 0,
+        })
+        .map_err(|e| anyhow!("{e:?}"))?
+        .into();
+    vm.start().map_err(|e| anyhow!("{e:?}"))?;
+    let mut pings = Vec::new();
+    for _ in 0..n.min(2000) {
+        let t = Instant::now();
+        nix::unistd::write(&irqfd, &1u64.to_ne_bytes())?;
+        read_eventfd(&ioeventfd)?;
+        pings.push(us(t.elapsed()));
+    }
+    drop(vm);
+    Ok(json!({
+        "mmio_reads": n,
+        "mmio_us_per_exit": us(mmio) / n as f64,
+        "mmio_exits_per_s": n as f64 / mmio.as_secs_f64(),
+        "doorbell_round_trip_us": summary(pings),
+    }))
+}
+
+/// 5. A big region mapped but untouched: the service's RSS must not grow with it.
+fn memory(service: &Service, s: &Sizes) -> Result<Value> {
+    let client = service.connect(0)?;
+    let before = status_kib(service.pid(), "VmRSS:")?;
+    let vm = client
+        .manager
+        .createVm(&demo_config("big", s.big_region, 1)?)
+        .map_err(|e| anyhow!("{e:?}"))?;
+    vm.start().map_err(|e| anyhow!("{e:?}"))?;
+    let during = status_kib(service.pid(), "VmRSS:")?;
+    drop(vm);
+    Ok(
+        json!({ "region_bytes": s.big_region, "rss_before_kib": before, "rss_with_region_kib": during,
+               "rss_growth_kib": during.saturating_sub(before) }),
+    )
+}
+
+fn svg_line(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[(&str, Vec<(f64, f64)>)],
+) -> String {
+    let (w, h, m) = (640.0, 360.0, 60.0);
+    let xs = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.0));
+    let ys = series.iter().flat_map(|(_, p)| p.iter().map(|q| q.1));
+    let x_max = xs.fold(1.0f64, f64::max);
+    let y_max = ys.fold(1e-9f64, f64::max) * 1.15;
+    let px = |x: f64| m + x / x_max * (w - 2.0 * m);
+    let py = |y: f64| h - m - y / y_max * (h - 2.0 * m);
+    let colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"];
+    let mut svg = format!(
+        "<svg xmlns='http://www.w3.org/2000/svg' width='{w}' height='{h}' font-family='sans-serif' font-size='12'>\
+         <rect width='100%' height='100%' fill='white'/>\
+         <text x='{}' y='20' text-anchor='middle' font-size='14'>{title}</text>\
+         <line x1='{m}' y1='{}' x2='{}' y2='{}' stroke='black'/><line x1='{m}' y1='{m}' x2='{m}' y2='{}' stroke='black'/>\
+         <text x='{}' y='{}' text-anchor='middle'>{x_label}</text>\
+         <text x='15' y='{}' transform='rotate(-90 15 {})' text-anchor='middle'>{y_label}</text>",
+        w / 2.0, h - m, w - m, h - m, h - m, w / 2.0, h - 15.0, h / 2.0, h / 2.0
+    );
+    for i in 0..=4 {
+        let y = y_max * f64::from(i) / 4.0;
+        svg += &format!(
+            "<text x='{}' y='{}' text-anchor='end'>{y:.1}</text>",
+            m - 5.0,
+            py(y) + 4.0
+        );
+        let x = x_max * f64::from(i) / 4.0;
+        svg += &format!(
+            "<text x='{}' y='{}' text-anchor='middle'>{x:.0}</text>",
+            px(x),
+            h - m + 16.0
+        );
+    }
+    for (i, (name, points)) in series.iter().enumerate() {
+        let c = colors[i % colors.len()];
+        let path: Vec<String> = points
+            .iter()
+            .map(|(x, y)| format!("{:.1},{:.1}", px(*x), py(*y)))
+            .collect();
+        svg += &format!(
+            "<polyline fill='none' stroke='{c}' stroke-width='2' points='{}'/>",
+            path.join(" ")
+        );
+        for (x, y) in points {
+            svg += &format!(
+                "<circle cx='{:.1}' cy='{:.1}' r='3' fill='{c}'/>",
+                px(*x),
+                py(*y)
+            );
+        }
+        svg += &format!(
+            "<text x='{}' y='{}' fill='{c}'>{name}</text>",
+            w - m - 150.0,
+            m + 16.0 * i as f64
+        );
+    }
+    svg + "</svg>\n"
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let s = if args.quick {
+        Sizes {
+            lifecycle_iters: 5,
+            teardown_samples: 2,
+            teardown_vms: vec![1, 10],
+            scaling_points: vec![0, 20],
+            scaling_iters: 5,
+            datapath_events: 200,
+            big_region: 64 * MIB,
+        }
+    } else {
+        Sizes {
+            lifecycle_iters: 200,
+            teardown_samples: 30,
+            teardown_vms: vec![1, 10, 100],
+            scaling_points: vec![0, 100, 250, 500, 1000],
+            scaling_iters: 200,
+            datapath_events: 20_000,
+            big_region: 1 << 30,
+        }
+    };
+    let service = Service::start(&[
+        "--threads",
+        "32",
+        "--max-vms-per-client",
+        "4096",
+        "--max-vcpus-per-client",
+        "8192",
+        "--max-memory-per-client",
+        "64G",
+    ])?;
+    let mut results = serde_json::Map::new();
+    let run = |name: &str,
+               results: &mut serde_json::Map<String, Value>,
+               f: &dyn Fn() -> Result<Value>|
+     -> Result<()> {
+        let t = Instant::now();
+        let v = f().with_context(|| name.to_string())?;
+        eprintln!("{name}: done in {:.1} s", t.elapsed().as_secs_f64());
+        results.insert(name.to_string(), v);
+        Ok(())
+    };
+    run("lifecycle", &mut results, &|| lifecycle(&service, &s))?;
+    run("teardown_ms", &mut results, &|| teardown(&service, &s))?;
+    run("scaling", &mut results, &|| scaling(&service, &s))?;
+    run("datapath", &mut results, &|| datapath(&service, &s))?;
+    run("memory", &mut results, &|| memory(&service, &s))?;
+    let results = Value::Object(results);
+
+    let l = &results["lifecycle"];
+    println!("lifecycle (create 64 MiB + start + destroy), median: service {:.0} us, direct {:.0} us, round trip {:.0} us, ratio {:.2}",
+        l["service_us"]["p50"].as_f64().unwrap_or(f64::NAN), l["direct_us"]["p50"].as_f64().unwrap_or(f64::NAN),
+        l["round_trip_us"]["p50"].as_f64().unwrap_or(f64::NAN), l["ratio"].as_f64().unwrap_or(f64::NAN));
+    for (n, t) in results["teardown_ms"].as_object().into_iter().flatten() {
+        println!("teardown after SIGKILL, {n:>3} VMs: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
+            t["p50"].as_f64().unwrap_or(f64::NAN), t["p99"].as_f64().unwrap_or(f64::NAN), t["max"].as_f64().unwrap_or(f64::NAN), t["n"]);
+    }
+    for p in results["scaling"]["points"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        println!(
+            "{:>5} live VMs: createVm p50 {:.0} us, getState p50 {:.0} us, RSS {} KiB, {} threads",
+            p["live_vms"],
+            p["create_us"]["p50"].as_f64().unwrap_or(f64::NAN),
+            p["get_state_us"]["p50"].as_f64().unwrap_or(f64::NAN),
+            p["rss_kib"],
+            p["threads"]
+        );
+    }
+    println!(
+        "RSS per idle VM: {:.1} KiB; threads per running vCPU: {}",
+        results["scaling"]["rss_kib_per_idle_vm"]
+            .as_f64()
+            .unwrap_or(f64::NAN),
+        results["scaling"]["threads_per_running_vcpu"]
+    );
+    let d = &results["datapath"];
+    println!("MMIO read exit -> client handler -> resume: {:.1} us ({:.0} exits/s); doorbell -> guest -> ioeventfd: p50 {:.1} us",
+        d["mmio_us_per_exit"].as_f64().unwrap_or(f64::NAN), d["mmio_exits_per_s"].as_f64().unwrap_or(f64::NAN),
+        d["doorbell_round_trip_us"]["p50"].as_f64().unwrap_or(f64::NAN));
+    let m = &results["memory"];
+    println!(
+        "{} MiB region mapped, untouched: service RSS grew by {} KiB",
+        m["region_bytes"].as_u64().unwrap_or(0) >> 20,
+        m["rss_growth_kib"]
+    );
+
+    if let Some(dir) = args.out {
+        std::fs::create_dir_all(&dir)?;
+        let mut f = std::fs::File::create(dir.join("results.json"))?;
+        writeln!(f, "{}", serde_json::to_string_pretty(&results)?)?;
+        let points = results["scaling"]["points"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let series = |key: &str| -> Vec<(f64, f64)> {
+            points
+                .iter()
+                .map(|p| {
+                    (
+                        p["live_vms"].as_f64().unwrap_or(0.0),
+                        p[key]["p50"].as_f64().unwrap_or(0.0),
+                    )
+                })
+                .collect()
+        };
+        std::fs::write(
+            dir.join("scaling.svg"),
+            svg_line(
+                "Latency against live VMs (p50)",
+                "live VMs",
+                "microseconds",
+                &[
+                    ("createVm", series("create_us")),
+                    ("getState", series("get_state_us")),
+                ],
+            ),
+        )?;
+        let mut dist = Vec::new();
+        for (n, t) in results["teardown_ms"].as_object().into_iter().flatten() {
+            let samples: Vec<(f64, f64)> = t["samples"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, v)| {
+                    (
+                        (i + 1) as f64 / t["n"].as_f64().unwrap_or(1.0) * 100.0,
+                        v.as_f64().unwrap_or(0.0),
+                    )
+                })
+                .collect();
+            dist.push((format!("{n} VMs"), samples));
+        }
+        let dist_refs: Vec<(&str, Vec<(f64, f64)>)> =
+            dist.iter().map(|(n, v)| (n.as_str(), v.clone())).collect();
+        std::fs::write(
+            dir.join("teardown.svg"),
+            svg_line(
+                "Teardown after SIGKILL (sorted samples)",
+                "percentile",
+                "milliseconds",
+                &dist_refs,
+            ),
+        )?;
+        eprintln!("wrote {}", dir.display());
+    }
+    Ok(())
+}
