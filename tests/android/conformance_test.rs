@@ -40,20 +40,5 @@ fn test_device_conforms() {
             r.millis
         );
     }
-    let failures: Vec<String> = results
-        .iter()
-        .filter_map(|r| {
-            r.outcome
-                .as_ref()
-                .err()
-                .map(|why| format!("{}: {why}", r.name))
-        })
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases failed:\n{}",
-        failures.len(),
-        results.len(),
-        failures.join("\n")
-    );
+    conformance::assert_all_pass(&results, 20);
 }

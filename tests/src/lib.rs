@@ -54,6 +54,19 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
 }
 
+/// Waits (up to `timeout`) for an eventfd to become readable and reads its count.
+pub fn read_eventfd(fd: &std::os::fd::OwnedFd, timeout: Duration) -> Option<u64> {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+    if poll(&mut fds, PollTimeout::try_from(timeout).ok()?).ok()? == 0 {
+        return None;
+    }
+    let mut buf = [0u8; 8];
+    nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(fd), &mut buf).ok()?;
+    Some(u64::from_ne_bytes(buf))
+}
+
 /// The service's diagnostics, parsed.
 #[derive(Debug, Clone, Default)]
 pub struct Diagnostics {

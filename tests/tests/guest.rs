@@ -2,7 +2,7 @@
 //! handler, MMIO reads answered by it, doorbell → guest → ioeventfd, exits and crashes
 //! reaching onExit, load failures, and teardown with a vCPU stuck in a slow handler.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -179,18 +179,6 @@ fn test_unhandled_mmio_reads_zero_and_drops_writes() -> Result<()> {
     Ok(())
 }
 
-fn eventfd_read(fd: &OwnedFd, timeout: Duration) -> Option<u64> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-    let ready = poll(&mut fds, PollTimeout::try_from(timeout).ok()?).ok()?;
-    if ready == 0 {
-        return None;
-    }
-    let mut buf = [0u8; 8];
-    nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(fd), &mut buf).ok()?;
-    Some(u64::from_ne_bytes(buf))
-}
-
 #[test]
 fn test_doorbell_rings_guest_which_signals_ioeventfd() -> Result<()> {
     let service = Service::start(&[])?;
@@ -222,11 +210,14 @@ fn test_doorbell_rings_guest_which_signals_ioeventfd() -> Result<()> {
     let (_cb, events) = watch(&vm);
     vm.start().expect("start");
     // Nothing happens until the doorbell rings.
-    assert_eq!(eventfd_read(&ioeventfd, Duration::from_millis(100)), None);
+    assert_eq!(
+        gunyah_vm_tests::read_eventfd(&ioeventfd, Duration::from_millis(100)),
+        None
+    );
     for round in 1..=3 {
         nix::unistd::write(&irqfd, &1u64.to_ne_bytes())?;
         assert_eq!(
-            eventfd_read(&ioeventfd, Duration::from_secs(5)),
+            gunyah_vm_tests::read_eventfd(&ioeventfd, Duration::from_secs(5)),
             Some(1),
             "round {round}"
         );

@@ -172,21 +172,7 @@ pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
     ParcelFileDescriptor::new(std::fs::File::from(fd))
 }
 
-/// What a failed call reported, independent of the binder crate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallError {
-    /// `EX_SECURITY`.
-    Security(String),
-    /// A service-specific error (`ErrorCode`) with its message.
-    ServiceSpecific {
-        /// The code.
-        code: i32,
-        /// The message.
-        message: String,
-    },
-    /// Any other exception or transport failure.
-    Other(String),
-}
+use super::CallError;
 
 /// Classifies a failed call's status. libbinder_rs exposes the message only inside its
 /// description, which is used as the message here.

@@ -14,6 +14,22 @@ mod rsbinder_host;
 #[cfg(not(aosp))]
 pub use rsbinder_host::*;
 
+/// What a failed call reported, independent of the binder crate (see `classify`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// `EX_SECURITY`.
+    Security(String),
+    /// A service-specific error (`ErrorCode`) with its message.
+    ServiceSpecific {
+        /// The code.
+        code: i32,
+        /// The message.
+        message: String,
+    },
+    /// Any other exception or transport failure.
+    Other(String),
+}
+
 /// The manager's interface descriptor.
 pub const MANAGER_DESCRIPTOR: &str = "android.hardware.gunyah.IGunyahVmManager";
 

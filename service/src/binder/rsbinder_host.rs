@@ -265,21 +265,7 @@ pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
     ParcelFileDescriptor::new(fd)
 }
 
-/// What a failed call reported, independent of the binder crate.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CallError {
-    /// `EX_SECURITY`.
-    Security(String),
-    /// A service-specific error (`ErrorCode`) with its message.
-    ServiceSpecific {
-        /// The code.
-        code: i32,
-        /// The message.
-        message: String,
-    },
-    /// Any other exception or transport failure.
-    Other(String),
-}
+use super::CallError;
 
 /// Classifies a failed call's status.
 pub fn classify(status: &Status) -> CallError {

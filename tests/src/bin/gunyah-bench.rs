@@ -5,7 +5,7 @@
 //! smoke mode CI runs (no timing is asserted anywhere).
 
 use std::io::{BufRead, BufReader, Write as _};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -263,18 +263,6 @@ impl IGunyahMmioHandler for Answer {
     }
 }
 
-fn read_eventfd(fd: &OwnedFd) -> Result<()> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-    anyhow::ensure!(
-        poll(&mut fds, PollTimeout::from(5000u16))? == 1,
-        "no event within 5 s"
-    );
-    let mut buf = [0u8; 8];
-    nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(fd), &mut buf)?;
-    Ok(())
-}
-
 /// 4. Guest MMIO read → client handler → guest resumes; irqfd → guest → ioeventfd.
 fn datapath(service: &Service, s: &Sizes) -> Result<Value> {
     let client = service.connect(3)?;
@@ -334,7 +322,8 @@ fn datapath(service: &Service, s: &Sizes) -> Result<Value> {
     for _ in 0..n.min(2000) {
         let t = Instant::now();
         nix::unistd::write(&irqfd, &1u64.to_ne_bytes())?;
-        read_eventfd(&ioeventfd)?;
+        gunyah_vm_tests::read_eventfd(&ioeventfd, Duration::from_secs(5))
+            .context("no ioeventfd signal within 5 s")?;
         pings.push(us(t.elapsed()));
     }
     drop(vm);

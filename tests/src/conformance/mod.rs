@@ -63,6 +63,36 @@ pub fn run(hyp: &dyn Hypervisor, filter: &str) -> Vec<CaseResult> {
         .collect()
 }
 
+/// `name: why` of every failed case.
+pub fn failures(results: &[CaseResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter_map(|r| {
+            r.outcome
+                .as_ref()
+                .err()
+                .map(|why| format!("{}: {why}", r.name))
+        })
+        .collect()
+}
+
+/// Panics with every failure unless all of at least `min` cases passed.
+pub fn assert_all_pass(results: &[CaseResult], min: usize) {
+    assert!(
+        results.len() >= min,
+        "only {} cases ran, expected at least {min}",
+        results.len()
+    );
+    let failed = failures(results);
+    assert!(
+        failed.is_empty(),
+        "{} of {} cases failed:\n{}",
+        failed.len(),
+        results.len(),
+        failed.join("\n")
+    );
+}
+
 /// Fails the case with a message unless `cond`.
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)+) => {

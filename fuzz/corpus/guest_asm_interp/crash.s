@@ -1,3 +1,0 @@
-; crash.s — the guest crashes (the VM becomes CRASHED).
-        sleep 10
-        crash
