@@ -18,6 +18,7 @@
 #include <linux/kref.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/nospec.h>
@@ -220,6 +221,20 @@ struct gh_vcpu {
 	unsigned long sleep_until;	/* jiffies; 0: not sleeping */
 };
 
+/* VMs whose last reference is not gone yet: /sys/module/gunyah_mock/parameters/live_vms. */
+static atomic_t gh_live_vms = ATOMIC_INIT(0);
+
+static int gh_live_vms_get(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%d\n", atomic_read(&gh_live_vms));
+}
+
+static const struct kernel_param_ops gh_live_vms_ops = {
+	.get = gh_live_vms_get,
+};
+module_param_cb(live_vms, &gh_live_vms_ops, NULL, 0444);
+MODULE_PARM_DESC(live_vms, "VMs not yet freed (read-only)");
+
 static void gh_vm_free(struct kref *kref)
 {
 	struct gh_vm *vm = container_of(kref, struct gh_vm, kref);
@@ -238,6 +253,7 @@ static void gh_vm_free(struct kref *kref)
 	}
 	mmdrop(vm->mm);
 	kfree(vm);
+	atomic_dec(&gh_live_vms);
 }
 
 static void gh_vm_put(struct gh_vm *vm)
@@ -1144,6 +1160,7 @@ static long gh_create_vm(unsigned long arg)
 	vm->mm = current->mm;
 	mmgrab(vm->mm);
 	vm->state = VM_LOAD;
+	atomic_inc(&gh_live_vms);
 	fd = anon_inode_getfd("gunyah-vm", &gh_vm_fops, vm, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		gh_vm_put(vm);

@@ -45,7 +45,7 @@ binder_ko=$(find "/lib/modules/$kver/kernel/drivers/android" -name 'binder_linux
 root="$work/root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
-for tool in sh mount insmod poweroff cat echo mkdir ls ln sleep dmesg grep kill head tail xz; do
+for tool in sh mount insmod poweroff cat echo mkdir ls ln sleep usleep dmesg grep kill head tail xz wc; do
     ln -s busybox "$root/bin/$tool"
 done
 cp "$repo/kernel/gunyah_mock/gunyah_mock.ko" "$root/lib/modules/"
@@ -81,6 +81,7 @@ mkdir -p /dev/binderfs && ln -s /dev/binder /dev/binderfs/binder
 rsb_hub --insecure-allow-all > /tmp/hub.log 2>&1 &
 sleep 1
 gunyah-vm-service --binder kernel --backend gunyah -v > /tmp/service.log 2>&1 &
+service=$!
 sleep 2
 gunyahctl --kernel-binder info > /tmp/info.txt 2>&1
 cat /tmp/info.txt
@@ -105,8 +106,29 @@ if grep -q '^backend.live_vms: 0' /tmp/dump.txt && grep -q '^vms.created_total: 
 else
     echo "QEMU-TIER: FAIL dump over kernel binder"
 fi
+
+# A client holding a running VM is SIGKILLed: the driver frees the VM (its live-VM counter) and
+# the service's fd count returns to what it was.
+live=/sys/module/gunyah_mock/parameters/live_vms
+fds_before=$(ls /proc/$service/fd | wc -l)
+gunyahctl --kernel-binder run --cpus 2 --hold 60 > /tmp/held.txt 2>&1 &
+holder=$!
+i=0; while [ "$(cat $live)" != 1 ] && [ $i -lt 100 ]; do usleep 50000; i=$((i+1)); done
+live_during=$(cat $live)
+fds_during=$(ls /proc/$service/fd | wc -l)
+kill -9 $holder
+i=0; while [ "$(cat $live)" != 0 ] && [ $i -lt 100 ]; do usleep 10000; i=$((i+1)); done
+live_after=$(cat $live)
+i=0; while [ "$(ls /proc/$service/fd | wc -l)" != "$fds_before" ] && [ $i -lt 100 ]; do usleep 10000; i=$((i+1)); done
+fds_after=$(ls /proc/$service/fd | wc -l)
+echo "holder SIGKILLed: live VMs $live_during -> $live_after, service fds $fds_before -> $fds_during -> $fds_after"
+if [ "$live_during" = 1 ] && [ "$live_after" = 0 ] && [ "$fds_after" = "$fds_before" ] && [ "$fds_during" -gt "$fds_before" ]; then
+    echo "QEMU-TIER: PASS SIGKILLed client's VM freed, no fd leak"
+else
+    echo "QEMU-TIER: FAIL SIGKILLed client's VM freed, no fd leak"
+fi
 tail -5 /tmp/service.log
-dmesg | grep -iE 'gunyah|binder|bug|warn|oops' | grep -v 'taint' | head -20
+dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|gunyah' | grep -v 'taint' | head -20
 echo "QEMU-TIER: done"
 poweroff -f
 INIT
@@ -120,12 +142,16 @@ timeout 600 qemu-system-x86_64 -accel tcg -smp 1 -m 1024 -nographic -no-reboot \
 sed -n '/QEMU-TIER: booted/,/QEMU-TIER: done/p' "$work/console.log"
 
 grep -q 'QEMU-TIER: done' "$work/console.log" || { tail -50 "$work/console.log"; echo "qemu tier: the guest did not finish" >&2; exit 1; }
+if grep -qE 'WARNING:|BUG:|Oops|Call Trace|general protection' "$work/console.log"; then
+    echo "qemu tier: the kernel logged a warning or oops" >&2
+    exit 1
+fi
 if grep -q 'QEMU-TIER: FAIL' "$work/console.log"; then
     echo "qemu tier: FAILED" >&2
     exit 1
 fi
 for check in 'PASS conformance' 'PASS info over kernel binder' 'PASS hello guest over kernel binder' \
-        'PASS dump over kernel binder'; do
+        'PASS dump over kernel binder' "PASS SIGKILLed client's VM freed, no fd leak"; do
     grep -q "QEMU-TIER: $check" "$work/console.log" || { echo "qemu tier: missing: $check" >&2; exit 1; }
 done
 echo "qemu tier: passed"
