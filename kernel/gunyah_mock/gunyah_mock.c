@@ -918,6 +918,23 @@ static long gh_vm_add_vcpu(struct gh_vm *vm, const struct gh_fn_desc *desc)
 	return fd;
 }
 
+/* A free function slot, recording the type and argument bytes REMOVE_FUNCTION compares; NULL
+ * when every slot is taken. Caller holds vm->lock. */
+static struct gh_function *gh_vm_claim_function_locked(struct gh_vm *vm, u32 type,
+						       const void *arg, u32 arg_size)
+{
+	struct gh_function *f;
+
+	if (vm->nr_functions == MAX_FUNCTIONS || arg_size > sizeof(f->arg))
+		return NULL;
+	f = &vm->functions[vm->nr_functions++];
+	memset(f, 0, sizeof(*f));
+	f->type = type;
+	f->arg_size = arg_size;
+	memcpy(f->arg, arg, arg_size);
+	return f;
+}
+
 static long gh_vm_add_irqfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 {
 	struct gh_fn_irqfd_arg arg;
@@ -950,15 +967,11 @@ static long gh_vm_add_irqfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 			goto out;
 		}
 	}
-	if (vm->nr_functions == MAX_FUNCTIONS) {
+	f = gh_vm_claim_function_locked(vm, GH_FN_IRQFD, &arg, sizeof(arg));
+	if (!f) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	f = &vm->functions[vm->nr_functions++];
-	memset(f, 0, sizeof(*f));
-	f->type = GH_FN_IRQFD;
-	f->arg_size = sizeof(arg);
-	memcpy(f->arg, &arg, sizeof(arg));
 	f->label = arg.label;
 	f->file = file;
 	file = NULL;
@@ -1005,15 +1018,11 @@ static long gh_vm_add_ioeventfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 			goto out;
 		}
 	}
-	if (vm->nr_functions == MAX_FUNCTIONS) {
+	f = gh_vm_claim_function_locked(vm, GH_FN_IOEVENTFD, &arg, sizeof(arg));
+	if (!f) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	f = &vm->functions[vm->nr_functions++];
-	memset(f, 0, sizeof(*f));
-	f->type = GH_FN_IOEVENTFD;
-	f->arg_size = sizeof(arg);
-	memcpy(f->arg, &arg, sizeof(arg));
 	f->addr = arg.addr;
 	f->len = arg.len;
 	f->match = match;

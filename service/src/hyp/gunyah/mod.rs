@@ -113,6 +113,34 @@ impl Hypervisor for GunyahHypervisor {
     }
 }
 
+/// `gh_fn_irqfd_arg`, the same bytes for ADD_FUNCTION and REMOVE_FUNCTION.
+fn irqfd_arg(eventfd: BorrowedFd<'_>, label: u32, flags: u32) -> gh_fn_irqfd_arg {
+    gh_fn_irqfd_arg {
+        fd: eventfd.as_raw_fd() as u32,
+        label,
+        flags,
+        padding: 0,
+    }
+}
+
+/// `gh_fn_ioeventfd_arg`, the same bytes for ADD_FUNCTION and REMOVE_FUNCTION.
+fn ioeventfd_arg(
+    eventfd: BorrowedFd<'_>,
+    addr: u64,
+    len: u32,
+    datamatch: u64,
+    flags: u32,
+) -> gh_fn_ioeventfd_arg {
+    gh_fn_ioeventfd_arg {
+        datamatch,
+        addr,
+        len,
+        fd: eventfd.as_raw_fd(),
+        flags,
+        padding: 0,
+    }
+}
+
 /// A VM fd of the device.
 #[derive(Debug)]
 pub struct GunyahVm {
@@ -188,15 +216,13 @@ impl VmBackend for GunyahVm {
     }
 
     fn add_irqfd(&self, eventfd: BorrowedFd<'_>, label: u32, flags: u32) -> HypResult<()> {
-        let arg = gh_fn_irqfd_arg {
-            fd: eventfd.as_raw_fd() as u32,
-            label,
-            flags,
-            padding: 0,
-        };
-        ioctl::add_function(self.fd.as_fd(), GH_FN_IRQFD, &arg)
-            .map(drop)
-            .map_err(err("GH_VM_ADD_FUNCTION"))
+        ioctl::add_function(
+            self.fd.as_fd(),
+            GH_FN_IRQFD,
+            &irqfd_arg(eventfd, label, flags),
+        )
+        .map(drop)
+        .map_err(err("GH_VM_ADD_FUNCTION"))
     }
 
     fn add_ioeventfd(
@@ -207,14 +233,7 @@ impl VmBackend for GunyahVm {
         datamatch: u64,
         flags: u32,
     ) -> HypResult<()> {
-        let arg = gh_fn_ioeventfd_arg {
-            datamatch,
-            addr,
-            len,
-            fd: eventfd.as_raw_fd(),
-            flags,
-            padding: 0,
-        };
+        let arg = ioeventfd_arg(eventfd, addr, len, datamatch, flags);
         ioctl::add_function(self.fd.as_fd(), GH_FN_IOEVENTFD, &arg)
             .map(drop)
             .map_err(err("GH_VM_ADD_FUNCTION"))
@@ -224,30 +243,18 @@ impl VmBackend for GunyahVm {
         let vm = self.fd.as_fd();
         match arg {
             FunctionArg::Irqfd { label, flags } => {
-                let raw = gh_fn_irqfd_arg {
-                    fd: eventfd.as_raw_fd() as u32,
-                    label,
-                    flags,
-                    padding: 0,
-                };
-                ioctl::remove_function(vm, GH_FN_IRQFD, &raw)
+                ioctl::remove_function(vm, GH_FN_IRQFD, &irqfd_arg(eventfd, label, flags))
             }
             FunctionArg::Ioeventfd {
                 addr,
                 len,
                 datamatch,
                 flags,
-            } => {
-                let raw = gh_fn_ioeventfd_arg {
-                    datamatch,
-                    addr,
-                    len,
-                    fd: eventfd.as_raw_fd(),
-                    flags,
-                    padding: 0,
-                };
-                ioctl::remove_function(vm, GH_FN_IOEVENTFD, &raw)
-            }
+            } => ioctl::remove_function(
+                vm,
+                GH_FN_IOEVENTFD,
+                &ioeventfd_arg(eventfd, addr, len, datamatch, flags),
+            ),
         }
         .map_err(err("GH_VM_REMOVE_FUNCTION"))
     }
