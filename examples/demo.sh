@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-cargo build --quiet --bins -p gunyah-vm-service
+cargo build --quiet --bins -p gunyah-vm-service -p gunyah-vm-client
 dir=$(mktemp -d)
 socket="$dir/gunyah-vm.sock"
 target/debug/gunyah-vm-service --socket "$socket" --backend mock -v 2>"$dir/service.log" &

@@ -30,4 +30,4 @@ echo "== sepolicy"
 tests/sepolicy/check.sh
 
 echo "== ioctl allowlist vs the ioctls the code issues"
-cargo run -q -p gunyah-vm-service --bin gunyahctl -- abi --json | python3 tests/sepolicy/check_ioctls.py
+cargo run -q -p gunyah-vm-client --bin gunyahctl -- abi --json | python3 tests/sepolicy/check_ioctls.py

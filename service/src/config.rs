@@ -5,8 +5,9 @@
 use std::collections::HashMap;
 
 use android_hardware_gunyah::aidl::android::hardware::gunyah::{
-    BootRegisterSet::BootRegisterSet, GuestRange::GuestRange as AidlRange,
-    MemoryShareType::MemoryShareType, VmAuthType::VmAuthType, VmConfig::VmConfig,
+    BootRegisterSet::BootRegisterSet, Capabilities::Capabilities,
+    GuestRange::GuestRange as AidlRange, MemoryShareType::MemoryShareType, VmAuthType::VmAuthType,
+    VmConfig::VmConfig,
 };
 
 use crate::error::{Error, Result};
@@ -32,6 +33,24 @@ impl Default for Limits {
             max_vcpus_per_vm: 8,
             max_memory_regions: 32,
             max_name_length: 64,
+        }
+    }
+}
+
+impl Limits {
+    /// The limits a service reports in its `Capabilities` (clients validate against these
+    /// before calling `createVm`). Nonsensical values (zero or negative) keep the default.
+    pub fn from_capabilities(caps: &Capabilities) -> Self {
+        let default = Self::default();
+        let positive = |v: i64| u64::try_from(v).ok().filter(|v| *v > 0);
+        Self {
+            page_size: positive(caps.pageSize).unwrap_or(default.page_size),
+            max_vcpus_per_vm: positive(caps.maxVcpusPerVm.into())
+                .map_or(default.max_vcpus_per_vm, |v| v as u32),
+            max_memory_regions: positive(caps.maxMemoryRegions.into())
+                .map_or(default.max_memory_regions, |v| v as usize),
+            max_name_length: positive(caps.maxNameLength.into())
+                .map_or(default.max_name_length, |v| v as usize),
         }
     }
 }
@@ -434,6 +453,25 @@ mod tests {
             msg.starts_with(prefix),
             "{msg:?} does not start with {prefix:?}"
         );
+    }
+
+    #[test]
+    fn test_limits_from_capabilities() {
+        let caps = Capabilities {
+            pageSize: 16384,
+            maxVcpusPerVm: 4,
+            maxMemoryRegions: 0,
+            maxNameLength: -3,
+            ..Default::default()
+        };
+        let limits = Limits::from_capabilities(&caps);
+        assert_eq!(limits.page_size, 16384);
+        assert_eq!(limits.max_vcpus_per_vm, 4);
+        assert_eq!(
+            limits.max_memory_regions,
+            Limits::default().max_memory_regions
+        );
+        assert_eq!(limits.max_name_length, Limits::default().max_name_length);
     }
 
     #[test]

@@ -1,6 +1,8 @@
-//! Process-level counters for diagnostics and leak tests: open fds, threads and mappings of
-//! this process, read from /proc.
+//! Diagnostics: process-level counters (open fds, threads and mappings of this process, read
+//! from /proc) for the service's dump, and the parser of that dump for its readers (gunyahctl,
+//! the leak tests).
 
+use std::collections::BTreeMap;
 use std::fs;
 
 /// Resource counts of the current process.
@@ -31,6 +33,38 @@ pub fn process_counts() -> ProcessCounts {
         mappings: fs::read_to_string("/proc/self/maps")
             .map(|s| s.lines().count())
             .unwrap_or(0),
+    }
+}
+
+/// The service's dump (`key: value` lines, then one line per VM), parsed.
+#[derive(Debug, Clone, Default)]
+pub struct Diagnostics {
+    /// `key: value` lines.
+    pub values: BTreeMap<String, String>,
+    /// One line per VM object.
+    pub vm_lines: Vec<String>,
+}
+
+impl Diagnostics {
+    /// Parses the text of the service's dump.
+    pub fn parse(text: &str) -> Self {
+        let mut d = Diagnostics::default();
+        for line in text.lines() {
+            if line.starts_with("vm ") {
+                d.vm_lines.push(line.to_string());
+            } else if let Some((k, v)) = line.split_once(": ") {
+                d.values.insert(k.to_string(), v.to_string());
+            }
+        }
+        d
+    }
+
+    /// A numeric counter; panics if absent.
+    pub fn count(&self, key: &str) -> u64 {
+        self.values
+            .get(key)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("diagnostics have no counter {key:?}: {self:?}"))
     }
 }
 

@@ -86,6 +86,7 @@ pub fn call_error(status: &crate::binder::Status) -> String {
     match crate::binder::classify(status) {
         CallError::Security(m) => format!("permission denied: {m}"),
         CallError::ServiceSpecific { code, message } => format!("{}: {message}", error_code(code)),
+        CallError::DeadObject => "the service died (DEAD_OBJECT)".to_string(),
         CallError::Other(m) => m,
     }
 }

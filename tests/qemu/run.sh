@@ -32,7 +32,7 @@ if grep -q 'warning:' "$work/kbuild.log"; then cat "$work/kbuild.log"; echo "qem
 echo "qemu tier: building static binaries"
 target=x86_64-unknown-linux-musl
 (cd "$repo" && cargo build -q --release --target $target \
-    -p gunyah-vm-tests --bin gunyah-conformance -p gunyah-vm-service --bin gunyah-vm-service --bin gunyahctl)
+    -p gunyah-vm-tests --bin gunyah-conformance -p gunyah-vm-service --bin gunyah-vm-service -p gunyah-vm-client --bin gunyahctl)
 bin="$repo/target/$target/release"
 tools="$repo/target/qemu-tools"
 if [ ! -x "$tools/bin/rsb_hub" ]; then

@@ -2,7 +2,6 @@
 //! clients through the generated proxies, and reads the service's counters (its diagnostics
 //! and `/proc/<pid>`) to prove that nothing leaks.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -13,8 +12,8 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use gunyah_vm::binder::{classify, CallError, Status};
-use gunyah_vm::client::connect::{connect, ManagerClient};
 use gunyah_vm::host::{diag_socket, socket};
+use gunyah_vm_client::{Client, Target};
 
 pub mod conformance;
 
@@ -56,47 +55,10 @@ pub fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
 
 /// Waits (up to `timeout`) for an eventfd to become readable and reads its count.
 pub fn read_eventfd(fd: &std::os::fd::OwnedFd, timeout: Duration) -> Option<u64> {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-    use std::os::fd::AsFd;
-    let mut fds = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-    if poll(&mut fds, PollTimeout::try_from(timeout).ok()?).ok()? == 0 {
-        return None;
-    }
-    let mut buf = [0u8; 8];
-    nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(fd), &mut buf).ok()?;
-    Some(u64::from_ne_bytes(buf))
+    gunyah_vm_client::EventFd::new(fd.try_clone().ok()?).wait(timeout)
 }
 
-/// The service's diagnostics, parsed.
-#[derive(Debug, Clone, Default)]
-pub struct Diagnostics {
-    /// `key: value` lines.
-    pub values: BTreeMap<String, String>,
-    /// One line per VM object.
-    pub vm_lines: Vec<String>,
-}
-
-impl Diagnostics {
-    fn parse(text: &str) -> Self {
-        let mut d = Diagnostics::default();
-        for line in text.lines() {
-            if line.starts_with("vm ") {
-                d.vm_lines.push(line.to_string());
-            } else if let Some((k, v)) = line.split_once(": ") {
-                d.values.insert(k.to_string(), v.to_string());
-            }
-        }
-        d
-    }
-
-    /// A numeric counter; panics if absent.
-    pub fn count(&self, key: &str) -> u64 {
-        self.values
-            .get(key)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("diagnostics have no counter {key:?}: {self:?}"))
-    }
-}
+pub use gunyah_vm::diag::Diagnostics;
 
 /// What must return to its earlier value after teardown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,8 +163,11 @@ impl Service {
     }
 
     /// Connects a client (`incoming` callback connections; 0 for none).
-    pub fn connect(&self, incoming: u32) -> Result<ManagerClient> {
-        connect(&self.socket, incoming)
+    pub fn connect(&self, incoming: u32) -> Result<Client> {
+        Ok(Client::connect_with(
+            &Target::Socket(self.socket.clone()),
+            incoming,
+        )?)
     }
 
     /// The service's diagnostics.

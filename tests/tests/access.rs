@@ -15,12 +15,12 @@ fn test_unlisted_uid_is_denied_everything() -> Result<()> {
     let client = service.connect(0)?;
     assert_security(
         client
-            .manager
+            .manager()
             .createVm(&demo_config("x", 1 << 20, 1)?)
             .map(|_| ()),
     );
-    assert_security(client.manager.getCapabilities().map(|_| ()));
-    assert_security(client.manager.listVms().map(|_| ()));
+    assert_security(client.manager().getCapabilities().map(|_| ()));
+    assert_security(client.manager().listVms().map(|_| ()));
     let text = gunyah_vm::host::diag_socket::read(&gunyah_vm::host::socket::diagnostics_path(
         &service.socket,
     ))?;
@@ -37,7 +37,7 @@ fn test_listed_uid_is_allowed() -> Result<()> {
     let me = nix::unistd::geteuid().as_raw().to_string();
     let service = Service::start(&["--allow-uid", "4242", "--allow-uid", &me])?;
     let client = service.connect(0)?;
-    let caps = client.manager.getCapabilities().expect("getCapabilities");
+    let caps = client.manager().getCapabilities().expect("getCapabilities");
     assert_eq!(caps.backend, "mock");
     assert_eq!(caps.maxMemoryRegions, 32);
     Ok(())

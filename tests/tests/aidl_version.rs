@@ -12,16 +12,16 @@ fn test_interface_version_and_hash() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(0)?;
     assert_eq!(
-        client.manager.getInterfaceVersion().unwrap(),
+        client.manager().getInterfaceVersion().unwrap(),
         android_hardware_gunyah::VERSION
     );
     assert_eq!(
-        client.manager.getInterfaceHash().unwrap(),
+        client.manager().getInterfaceHash().unwrap(),
         android_hardware_gunyah::HASH
     );
     assert_eq!(android_hardware_gunyah::HASH.len(), 40, "a sha1");
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("v", 1 << 20, 1)?)
         .expect("createVm");
     assert_eq!(

@@ -49,7 +49,7 @@ fn test_state_changes_arrive_in_order() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(3)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("cb", 1 << 20, 2)?)
         .expect("createVm");
     let (cb, rx) = recorder();
@@ -71,7 +71,7 @@ fn test_unregister_stops_callbacks() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(2)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("cb", 1 << 20, 1)?)
         .expect("createVm");
     let (cb, rx) = recorder();

@@ -22,7 +22,7 @@ fn test_invalid_arguments_name_the_field() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(0)?;
     let baseline = service.baseline()?;
-    let create = |c| client.manager.createVm(&c).map(|_| ());
+    let create = |c| client.manager().createVm(&c).map(|_| ());
 
     let mut c = demo_config("x", MIB, 1)?;
     c.memoryRegions[0].size = 4097;
@@ -126,7 +126,7 @@ fn test_mmio_handler_range_errors() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(0)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("mmio", MIB, 1)?)
         .expect("createVm");
     let range = GuestRange {
@@ -166,7 +166,7 @@ fn test_invalid_state_after_exit_of_start() -> Result<()> {
     let service = Service::start(&["--mock-fault", "GH_VM_START=EIO"])?;
     let client = service.connect(0)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("fails", MIB, 1)?)
         .expect("createVm");
     assert_service_error(
@@ -191,12 +191,12 @@ fn test_resource_exhausted_quota_and_driver() -> Result<()> {
     let client = service.connect(0)?;
     let exhausted = ErrorCode::RESOURCE_EXHAUSTED.0;
     let first = client
-        .manager
+        .manager()
         .createVm(&demo_config("one", MIB, 1)?)
         .expect("createVm");
     assert_service_error(
         client
-            .manager
+            .manager()
             .createVm(&demo_config("two", MIB, 1)?)
             .map(|_| ()),
         exhausted,
@@ -206,7 +206,7 @@ fn test_resource_exhausted_quota_and_driver() -> Result<()> {
     // The driver's pinned-memory budget (ENOMEM) is RESOURCE_EXHAUSTED too, naming the region.
     assert_service_error(
         client
-            .manager
+            .manager()
             .createVm(&demo_config("big", 4 * MIB, 1)?)
             .map(|_| ()),
         exhausted,
@@ -222,14 +222,14 @@ fn test_unsupported_vm_kind() -> Result<()> {
     let service = Service::start(&["--mock-no-android-ext"])?;
     let client = service.connect(0)?;
     assert_eq!(
-        client.manager.getCapabilities().unwrap().authTypes,
+        client.manager().getCapabilities().unwrap().authTypes,
         vec![VmAuthType::UNAUTHENTICATED]
     );
     let mut c = demo_config("pvm", MIB, 1)?;
     c.authType = VmAuthType::ANDROID_PVM;
     c.firmware = Some(c.dtb.clone());
     assert_service_error(
-        client.manager.createVm(&c).map(|_| ()),
+        client.manager().createVm(&c).map(|_| ()),
         ErrorCode::UNSUPPORTED.0,
         "authType: the driver does not support ANDROID_PVM VMs",
     );
@@ -241,7 +241,7 @@ fn test_doorbell_argument_errors() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(0)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("fn", MIB, 1)?)
         .expect("createVm");
     vm.createIrqfd(&IrqfdConfig {
@@ -303,7 +303,7 @@ fn test_hypervisor_error_in_create() -> Result<()> {
     let baseline = service.baseline()?;
     assert_service_error(
         client
-            .manager
+            .manager()
             .createVm(&demo_config("busy", MIB, 2)?)
             .map(|_| ()),
         ErrorCode::HYPERVISOR_ERROR.0,

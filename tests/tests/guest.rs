@@ -120,7 +120,7 @@ fn test_hello_console_reaches_the_client_handler() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(2)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config_with_program("hello", MIB, 1, HELLO)?)
         .expect("createVm");
     let console = Arc::new(Device::default());
@@ -160,7 +160,7 @@ fn test_unhandled_mmio_reads_zero_and_drops_writes() -> Result<()> {
     // Reads 0 from an unhandled address, writes elsewhere, then exits with the value read + 1.
     let program = "load8 r0, [0xa0000000]\nstore8 [0xa0000008], 5\njnz r0, bad\nexit VM_EXIT, \"zero\"\nbad: crash";
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config_with_program("unhandled", MIB, 1, program)?)
         .expect("createVm");
     let (_cb, events) = watch(&vm);
@@ -184,7 +184,7 @@ fn test_doorbell_rings_guest_which_signals_ioeventfd() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(2)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config_with_program("echo", MIB, 1, DOORBELL_ECHO)?)
         .expect("createVm");
     let irqfd: OwnedFd = vm
@@ -251,7 +251,7 @@ fn test_crash_fault_and_load_failure_reach_on_exit() -> Result<()> {
                 value: 0x8000_8000,
             }];
         }
-        let vm = client.manager.createVm(&config).expect("createVm");
+        let vm = client.manager().createVm(&config).expect("createVm");
         let (_cb, events) = watch(&vm);
         vm.start().expect("start");
         let (states, info) = wait_exit(&events);
@@ -278,7 +278,7 @@ fn test_teardown_with_a_vcpu_blocked_in_a_slow_handler() -> Result<()> {
     let client = service.connect(2)?;
     let baseline = {
         let warm = client
-            .manager
+            .manager()
             .createVm(&demo_config("warm", MIB, 1)?)
             .expect("createVm");
         warm.start().unwrap();
@@ -286,7 +286,7 @@ fn test_teardown_with_a_vcpu_blocked_in_a_slow_handler() -> Result<()> {
         service.baseline()?
     };
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config_with_program(
             "stuck",
             MIB,

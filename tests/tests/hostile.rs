@@ -37,7 +37,7 @@ fn test_too_many_fds_fail_on_the_client_side() -> Result<()> {
         )?);
     }
     let status = client
-        .manager
+        .manager()
         .createVm(&config)
         .map(drop)
         .expect_err("65 fds");
@@ -56,7 +56,7 @@ fn test_too_many_fds_fail_on_the_client_side() -> Result<()> {
         )?);
     }
     assert_service_error(
-        client.manager.createVm(&config).map(drop),
+        client.manager().createVm(&config).map(drop),
         ErrorCode::INVALID_ARGUMENT.0,
         "memoryRegions: 33 regions, at most 32",
     );
@@ -65,7 +65,7 @@ fn test_too_many_fds_fail_on_the_client_side() -> Result<()> {
     // Untouched: a new client still works.
     let again = service.connect(0)?;
     again
-        .manager
+        .manager()
         .createVm(&demo_config("ok", MIB, 1)?)
         .expect("createVm");
     Ok(())
@@ -95,7 +95,7 @@ fn test_one_memfd_in_many_regions_and_grown_memfds() -> Result<()> {
     let mut region = ram_region(20, 0x2_0000_0000, 8192)?;
     region.memory = Some(binder::pfd_from(grown.into()));
     config.memoryRegions.push(region);
-    let vm = client.manager.createVm(&config).expect("createVm");
+    let vm = client.manager().createVm(&config).expect("createVm");
     vm.start().expect("start");
     assert_eq!(
         service.diagnostics()?.count("backend.registered_bytes"),
@@ -112,14 +112,14 @@ fn test_sockets_and_unsealed_memory_are_refused() -> Result<()> {
     let mut config = demo_config("sock", MIB, 1)?;
     config.memoryRegions[0].memory = Some(binder::pfd_from(sock.into()));
     assert_service_error(
-        client.manager.createVm(&config).map(drop),
+        client.manager().createVm(&config).map(drop),
         ErrorCode::INVALID_ARGUMENT.0,
         "memoryRegions[0].memory: not a memfd",
     );
     let mut config = demo_config("dir", MIB, 1)?;
     config.memoryRegions[0].memory = Some(binder::pfd_from(std::fs::File::open("/")?.into()));
     assert_service_error(
-        client.manager.createVm(&config).map(drop),
+        client.manager().createVm(&config).map(drop),
         ErrorCode::INVALID_ARGUMENT.0,
         "memoryRegions[0].memory: not a memfd",
     );
@@ -134,7 +134,7 @@ fn test_start_and_destroy_racing_from_many_threads() -> Result<()> {
     let baseline = service.baseline()?;
     for round in 0..10 {
         let vm = client
-            .manager
+            .manager()
             .createVm(&demo_config(&format!("race-{round}"), MIB, 2)?)
             .expect("createVm");
         std::thread::scope(|s| {
@@ -180,7 +180,7 @@ fn test_a_failing_mmio_handler_reads_zero() -> Result<()> {
     let client = service.connect(2)?;
     let program = "store4 [0x90000004], 1\nload4 r0, [0x90000000]\njnz r0, bad\nexit VM_EXIT, \"zero\"\nbad: crash";
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config_with_program("failing", MIB, 1, program)?)
         .expect("createVm");
     let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Failing);
@@ -227,7 +227,7 @@ fn test_a_uid_sees_only_its_own_vms() -> Result<()> {
     )?;
     let client = service.connect(0)?;
     let mine = client
-        .manager
+        .manager()
         .createVm(&demo_config("root-vm", MIB, 1)?)
         .expect("createVm");
     let my_id = mine.getId().unwrap();
@@ -258,7 +258,7 @@ fn test_a_uid_sees_only_its_own_vms() -> Result<()> {
     assert_eq!(listed, theirs, "uid {OTHER} lists exactly its own VMs");
     assert!(!listed.contains(&my_id));
     let mine_listed: Vec<i32> = client
-        .manager
+        .manager()
         .listVms()
         .unwrap()
         .iter()
@@ -286,7 +286,7 @@ fn test_low_fd_limit_is_resource_exhausted() -> Result<()> {
     let mut vms = Vec::new();
     let failure = loop {
         match client
-            .manager
+            .manager()
             .createVm(&demo_config(&format!("fd-{}", vms.len()), 64 << 10, 4)?)
         {
             Ok(vm) => vms.push(vm),
@@ -312,7 +312,7 @@ fn test_low_fd_limit_is_resource_exhausted() -> Result<()> {
             .is_ok_and(|d| d.count("backend.live_vms") == 0)
     }));
     client
-        .manager
+        .manager()
         .createVm(&demo_config("after", 64 << 10, 1)?)
         .expect("createVm after the pressure");
     eprintln!("fd limit 24: {held} VMs of 4 vCPUs fit, the next failed cleanly");
@@ -326,7 +326,7 @@ fn test_service_killed_under_load_restarts_clean() -> Result<()> {
     let mut first = Service::start_in(dir.clone(), &[])?;
     let client = first.connect(0)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("doomed", MIB, 2)?)
         .expect("createVm");
     vm.start().unwrap();
@@ -347,11 +347,11 @@ fn test_service_killed_under_load_restarts_clean() -> Result<()> {
     let second = Service::start_in(dir, &[])?;
     let fresh = second.connect(0)?;
     assert!(
-        fresh.manager.listVms().unwrap().is_empty(),
+        fresh.manager().listVms().unwrap().is_empty(),
         "no VM survives its service"
     );
     let vm = fresh
-        .manager
+        .manager()
         .createVm(&demo_config("reborn", MIB, 1)?)
         .expect("createVm");
     vm.start().expect("start");

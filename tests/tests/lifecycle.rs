@@ -20,10 +20,10 @@ const MIB: u64 = 1 << 20;
 
 /// A warmed-up service and client: one VM cycle has run, so lazily created threads and
 /// allocator arenas exist before the baseline is taken.
-fn warm(service: &Service) -> Result<gunyah_vm::client::connect::ManagerClient> {
+fn warm(service: &Service) -> Result<gunyah_vm_client::Client> {
     let client = service.connect(0)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("warm-up", MIB, 2)?)
         .expect("createVm");
     vm.start().expect("start");
@@ -38,13 +38,13 @@ fn test_create_start_state_destroy() -> Result<()> {
     let service = Service::start(&[])?;
     let client = warm(&service)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("vm-a", 2 * MIB, 2)?)
         .expect("createVm");
     assert_eq!(vm.getState().unwrap(), VmState::NOT_STARTED);
     assert!(vm.getExitInfo().unwrap().is_none());
     let id = vm.getId().unwrap();
-    let listed = client.manager.listVms().unwrap();
+    let listed = client.manager().listVms().unwrap();
     assert_eq!(listed.len(), 1);
     assert_eq!(
         (listed[0].id, listed[0].name.as_str(), listed[0].vcpuCount),
@@ -63,7 +63,7 @@ fn test_create_start_state_destroy() -> Result<()> {
 
     vm.destroy().expect("destroy");
     assert_eq!(vm.getState().unwrap(), VmState::DESTROYED);
-    assert!(client.manager.listVms().unwrap().is_empty());
+    assert!(client.manager().listVms().unwrap().is_empty());
     let d = service.diagnostics()?;
     assert_eq!(
         (d.count("backend.live_vms"), d.count("backend.live_vcpus")),
@@ -77,7 +77,7 @@ fn test_methods_after_destroy() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(0)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("gone", MIB, 1)?)
         .expect("createVm");
     let id = vm.getId().unwrap();
@@ -116,7 +116,7 @@ fn test_drop_proxy_closes_every_fd() -> Result<()> {
     let mut vms = Vec::new();
     for i in 0..3 {
         let vm = client
-            .manager
+            .manager()
             .createVm(&demo_config(&format!("drop-{i}"), MIB, 2)?)
             .expect("createVm");
         if i != 1 {
@@ -146,7 +146,7 @@ fn test_destroy_then_drop_closes_once() -> Result<()> {
     let client = warm(&service)?;
     let baseline = service.baseline()?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("twice", MIB, 1)?)
         .expect("createVm");
     vm.start().unwrap();
@@ -156,7 +156,7 @@ fn test_destroy_then_drop_closes_once() -> Result<()> {
     service.wait_for_footprint(baseline, Duration::from_secs(2))?;
     // The service is healthy: no double close hit another object's fd.
     let again = client
-        .manager
+        .manager()
         .createVm(&demo_config("after", MIB, 1)?)
         .expect("createVm");
     again.start().expect("start");

@@ -74,7 +74,7 @@ fn test_sigkill_storm_leaves_nothing_behind() -> Result<()> {
     // Still serving.
     let client = service.connect(0)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("after-storm", 1 << 20, 1)?)
         .expect("createVm after the storm");
     vm.start().expect("start after the storm");

@@ -17,7 +17,7 @@ fn test_parallel_clients_leave_no_leak() -> Result<()> {
     {
         let warm = service.connect(0)?;
         let vm = warm
-            .manager
+            .manager()
             .createVm(&demo_config("warm", 1 << 20, 2)?)
             .expect("createVm");
         vm.start().expect("start");
@@ -33,7 +33,7 @@ fn test_parallel_clients_leave_no_leak() -> Result<()> {
                 for i in 0..CYCLES {
                     let config = demo_config(&format!("c{c}-{i}"), 256 << 10, 1 + (i % 2) as i32)
                         .expect("memfd");
-                    let vm = client.manager.createVm(&config).expect("createVm");
+                    let vm = client.manager().createVm(&config).expect("createVm");
                     vm.start().expect("start");
                     assert_eq!(vm.getState().expect("getState"), VmState::RUNNING);
                     // Half are destroyed explicitly, half by dropping the last reference.

@@ -127,11 +127,12 @@ pub fn serve_manager(manager: SpIBinder) -> TransportResult<()> {
 /// Asks `binder`'s service to write its `dump()` to `out` (what dumpsys does).
 pub fn dump(
     mut binder: SpIBinder,
-    out: &dyn std::os::fd::AsRawFd,
-    args: &[&str],
+    out: std::os::fd::OwnedFd,
+    args: &[String],
 ) -> TransportResult<()> {
     use binder::IBinder;
-    binder.dump(out, args)
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    binder.dump(&out, &args)
 }
 
 /// Starts the binder thread pool (clients that receive callbacks).
@@ -184,6 +185,11 @@ pub fn classify(status: &Status) -> CallError {
             code: status.service_specific_error(),
             message,
         },
+        ExceptionCode::TRANSACTION_FAILED
+            if status.transaction_error() == binder::StatusCode::DEAD_OBJECT =>
+        {
+            CallError::DeadObject
+        }
         _ => CallError::Other(message),
     }
 }

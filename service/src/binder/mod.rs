@@ -26,6 +26,8 @@ pub enum CallError {
         /// The message.
         message: String,
     },
+    /// The service's process is gone (`DEAD_OBJECT`).
+    DeadObject,
     /// Any other exception or transport failure.
     Other(String),
 }

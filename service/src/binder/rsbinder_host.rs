@@ -276,6 +276,11 @@ pub fn classify(status: &Status) -> CallError {
             code: status.service_specific_error(),
             message,
         },
+        ExceptionCode::TransactionFailed
+            if status.transaction_error() == rsbinder::StatusCode::DeadObject =>
+        {
+            CallError::DeadObject
+        }
         _ => CallError::Other(status.to_string()),
     }
 }

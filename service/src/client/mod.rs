@@ -1,6 +1,5 @@
-//! Client-side helpers shared by gunyahctl and the tests: connecting, guest memory as sealed
-//! memfds, a minimal VM config.
+//! Client-side guest memory, shared by the client crate (`gunyah-vm-client`) and the service's
+//! own tests: sealed memfds, and the smallest valid `VmConfig`.
 
-pub mod connect;
 pub mod demo;
 pub mod memfd;

@@ -106,7 +106,7 @@ fn lifecycle(service: &Service, s: &Sizes) -> Result<Value> {
         let t = Instant::now();
         let config = demo_config("bench", 64 * MIB, 1)?;
         let vm = client
-            .manager
+            .manager()
             .createVm(&config)
             .map_err(|e| anyhow!("{e:?}"))?;
         vm.start().map_err(|e| anyhow!("{e:?}"))?;
@@ -200,7 +200,7 @@ fn scaling(service: &Service, s: &Sizes) -> Result<Value> {
         while held.len() < live {
             held.push(
                 client
-                    .manager
+                    .manager()
                     .createVm(&demo_config("idle", 64 << 10, 1)?)
                     .map_err(|e| anyhow!("{e:?}"))?,
             );
@@ -213,7 +213,7 @@ fn scaling(service: &Service, s: &Sizes) -> Result<Value> {
             let config = demo_config("probe", 64 << 10, 1)?;
             let t = Instant::now();
             let vm = client
-                .manager
+                .manager()
                 .createVm(&config)
                 .map_err(|e| anyhow!("{e:?}"))?;
             create.push(us(t.elapsed()));
@@ -240,7 +240,7 @@ fn scaling(service: &Service, s: &Sizes) -> Result<Value> {
     // Threads per running VM: start one 2-vCPU VM.
     let before = status_kib(service.pid(), "Threads:")?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("running", MIB, 2)?)
         .map_err(|e| anyhow!("{e:?}"))?;
     vm.start().map_err(|e| anyhow!("{e:?}"))?;
@@ -272,7 +272,7 @@ fn datapath(service: &Service, s: &Sizes) -> Result<Value> {
         "mov r1, {n}\nloop: load4 r0, [0x90000000]\nsub r1, 1\njnz r1, loop\nexit VM_EXIT\n"
     );
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config_with_program("mmio", MIB, 1, &program)?)
         .map_err(|e| anyhow!("{e:?}"))?;
     let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Answer);
@@ -298,7 +298,7 @@ fn datapath(service: &Service, s: &Sizes) -> Result<Value> {
     // Doorbell ping-pong: ring → guest wakes → writes the ioeventfd → client sees it.
     let echo = "again: wait 1\nstore4 [0x90001000], 1\njmp again\n";
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config_with_program("echo", MIB, 1, echo)?)
         .map_err(|e| anyhow!("{e:?}"))?;
     let irqfd: OwnedFd = vm
@@ -340,7 +340,7 @@ fn memory(service: &Service, s: &Sizes) -> Result<Value> {
     let client = service.connect(0)?;
     let before = status_kib(service.pid(), "VmRSS:")?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&demo_config("big", s.big_region, 1)?)
         .map_err(|e| anyhow!("{e:?}"))?;
     vm.start().map_err(|e| anyhow!("{e:?}"))?;

@@ -17,7 +17,15 @@ use gunyah_vm::aidl::{
     VmState::VmState,
 };
 use gunyah_vm::binder::{BinderResult, Interface};
-use gunyah_vm::client::{connect::connect, demo};
+use gunyah_vm::client::demo;
+use gunyah_vm_client::{Client, Target};
+
+fn connect(socket: &std::path::Path, incoming: u32) -> Result<Client> {
+    Ok(Client::connect_with(
+        &Target::Socket(socket.to_path_buf()),
+        incoming,
+    )?)
+}
 
 #[derive(Parser)]
 struct Args {
@@ -60,12 +68,12 @@ impl IGunyahMmioHandler for Echo {
     }
 }
 
-fn cycle(client: &gunyah_vm::client::connect::ManagerClient, n: u32) -> Result<()> {
+fn cycle(client: &Client, n: u32) -> Result<()> {
     let callback = gunyah_vm::new_binder!(BnGunyahVmCallback, Quiet);
     let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Echo);
     let config = demo::demo_config_with_program(&format!("cycle-{n}"), 1 << 20, 2, MMIO_LOOP)?;
     let vm = client
-        .manager
+        .manager()
         .createVm(&config)
         .map_err(|s| anyhow!("createVm: {s:?}"))?;
     vm.registerCallback(&callback)
@@ -125,7 +133,7 @@ fn main() -> Result<()> {
     for i in 0..args.vms {
         let config = demo::demo_config(&format!("held-{i}"), 1 << 20, args.cpus)?;
         let vm = client
-            .manager
+            .manager()
             .createVm(&config)
             .map_err(|s| anyhow!("createVm: {s:?}"))?;
         if args.callback {
@@ -145,7 +153,7 @@ fn main() -> Result<()> {
     println!("READY {}", ids.join(" "));
     if args.list {
         let listed = client
-            .manager
+            .manager()
             .listVms()
             .map_err(|s| anyhow!("listVms: {s:?}"))?;
         let listed: Vec<String> = listed.iter().map(|d| d.id.to_string()).collect();

@@ -1,0 +1,36 @@
+//! `gunyahctl abi`: the driver ABI this build uses.
+
+use anyhow::Result;
+use std::fmt::Write;
+
+use gunyah_vm::uapi::abi;
+
+use crate::output::Output;
+
+pub fn abi(out: &Output) -> Result<i32> {
+    out.document(
+        || {
+            let mut text = String::new();
+            for g in abi::generations() {
+                let _ = writeln!(text, "[{}]", g.name);
+                for (name, number) in &g.ioctls {
+                    let _ = writeln!(text, "  {name:<32} {number:#010x}");
+                }
+                for s in &g.structs {
+                    let fields: Vec<String> =
+                        s.fields.iter().map(|(f, o)| format!("{f}@{o}")).collect();
+                    let _ = writeln!(
+                        text,
+                        "  struct {} ({} bytes): {}",
+                        s.name,
+                        s.size,
+                        fields.join(", ")
+                    );
+                }
+            }
+            text
+        },
+        abi::to_json,
+    );
+    Ok(crate::EXIT_OK)
+}

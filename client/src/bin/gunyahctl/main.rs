@@ -1,0 +1,137 @@
+//! gunyahctl: boot and watch Gunyah VMs through the Gunyah VM service.
+
+mod abi;
+mod console;
+#[cfg(not(aosp))]
+mod generate;
+mod output;
+mod query;
+mod run;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use gunyah_vm_client::connect::SOCKET_ENV;
+use gunyah_vm_client::{Client, Target};
+
+use output::Output;
+
+/// Exit status: success (and the guest powered off or exited, for `run`).
+pub const EXIT_OK: i32 = 0;
+/// Exit status: the service could not be reached, refused a call, or died.
+pub const EXIT_SERVICE: i32 = 1;
+/// Exit status: a bad flag, config file or image (clap uses 2 for flags too).
+pub const EXIT_USAGE: i32 = 2;
+
+/// Boot and watch Gunyah VMs through the Gunyah VM service (android.hardware.gunyah).
+#[derive(Parser, Debug)]
+#[command(name = "gunyahctl", version, about, long_about = None)]
+pub struct Cli {
+    /// The service socket (host) [default: as gunyah-vm-service].
+    #[arg(long, global = true, env = SOCKET_ENV, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Reach the service through kernel binder's service manager instead of the socket.
+    #[arg(long, global = true)]
+    kernel_binder: bool,
+    /// Print JSON (one document; `run` prints one object per event, a line each).
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show what the service and its driver offer, and its limits.
+    Info,
+    /// List the caller's live VMs.
+    List,
+    /// Create and start a VM, print its state changes and console, and destroy it when the
+    /// guest stops, --hold expires, or on Ctrl-C/SIGTERM.
+    #[command(after_long_help = run::EXIT_STATUS_HELP)]
+    Run(Box<run::RunArgs>),
+    /// Print the service's diagnostics (counters, one line per VM).
+    Dump,
+    /// Print the Gunyah driver ABI this build uses — ioctl numbers and struct layouts per
+    /// driver generation — to diff against a kernel header (no service needed).
+    Abi,
+    /// Print a shell completion script for gunyahctl.
+    #[cfg(not(aosp))]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print gunyahctl's man page (roff).
+    #[cfg(not(aosp))]
+    Man,
+}
+
+impl Cli {
+    fn target(&self) -> Target {
+        if self.kernel_binder {
+            return Target::ServiceManager;
+        }
+        match &self.socket {
+            Some(path) => Target::Socket(path.clone()),
+            None => Target::from_env(),
+        }
+    }
+
+    fn connect(&self) -> gunyah_vm_client::Result<Client> {
+        Client::connect(&self.target())
+    }
+}
+
+/// Exit status for an error.
+fn exit_status(e: &anyhow::Error) -> i32 {
+    match e.downcast_ref::<gunyah_vm_client::Error>() {
+        Some(gunyah_vm_client::Error::Invalid { .. } | gunyah_vm_client::Error::Io { .. }) => {
+            EXIT_USAGE
+        }
+        Some(_) => EXIT_SERVICE,
+        None => EXIT_USAGE,
+    }
+}
+
+fn main() {
+    gunyah_vm::uapi::process::restore_default_sigpipe();
+    let cli = Cli::parse();
+    let out = Arc::new(Output::new(cli.json));
+    let result = match &cli.command {
+        Command::Info => cli
+            .connect()
+            .map_err(Into::into)
+            .and_then(|c| query::info(&c, &out)),
+        Command::List => cli
+            .connect()
+            .map_err(Into::into)
+            .and_then(|c| query::list(&c, &out)),
+        Command::Dump => query::dump(&cli, &out),
+        Command::Abi => abi::abi(&out),
+        Command::Run(args) => run::run(&cli, args, &out),
+        #[cfg(not(aosp))]
+        Command::Completions { shell } => generate::completions(*shell, &out),
+        #[cfg(not(aosp))]
+        Command::Man => generate::man(&out),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            out.error(&e);
+            std::process::exit(exit_status(&e));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn test_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,161 @@
+//! `gunyahctl info`, `list` and `dump`: what the service reports.
+
+use std::fmt::Write;
+
+use anyhow::{Context, Result};
+use serde_json::{json, Value};
+
+use gunyah_vm::diag::Diagnostics;
+use gunyah_vm::names;
+use gunyah_vm_client::Client;
+
+use crate::output::Output;
+use crate::{Cli, EXIT_OK};
+
+/// `gunyahctl info`.
+pub fn info(client: &Client, out: &Output) -> Result<i32> {
+    let caps = client.capabilities()?;
+    let kinds: Vec<String> = caps
+        .authTypes
+        .iter()
+        .map(|a| names::auth_type(*a).into_owned())
+        .collect();
+    let abi = names::driver_abi(caps.driverAbi);
+    out.document(
+        || {
+            let rows = [
+                ("backend", caps.backend.clone()),
+                ("driver ABI", abi.to_string()),
+                ("VM kinds", kinds.join(", ")),
+                ("page size", caps.pageSize.to_string()),
+                ("max vCPUs per VM", caps.maxVcpusPerVm.to_string()),
+                (
+                    "max memory regions per VM",
+                    caps.maxMemoryRegions.to_string(),
+                ),
+                ("max name length", caps.maxNameLength.to_string()),
+                ("max VMs per client", caps.maxVmsPerClient.to_string()),
+                ("max vCPUs per client", caps.maxVcpusPerClient.to_string()),
+                (
+                    "max memory per client",
+                    format!("{} MiB", caps.maxGuestMemoryPerClient >> 20),
+                ),
+            ];
+            let mut text = String::new();
+            for (name, value) in rows {
+                let _ = writeln!(text, "{:<28}{value}", format!("{name}:"));
+            }
+            text
+        },
+        || {
+            json!({
+                "backend": caps.backend,
+                "driver_abi": abi,
+                "vm_kinds": kinds,
+                "page_size": caps.pageSize,
+                "max_vcpus_per_vm": caps.maxVcpusPerVm,
+                "max_memory_regions": caps.maxMemoryRegions,
+                "max_name_length": caps.maxNameLength,
+                "max_vms_per_client": caps.maxVmsPerClient,
+                "max_vcpus_per_client": caps.maxVcpusPerClient,
+                "max_memory_per_client": caps.maxGuestMemoryPerClient,
+            })
+        },
+    );
+    Ok(EXIT_OK)
+}
+
+/// `gunyahctl list`.
+pub fn list(client: &Client, out: &Output) -> Result<i32> {
+    let vms = client.list()?;
+    out.document(
+        || {
+            let mut text = format!(
+                "{:>5}  {:<12} {:>5} {:>12}  NAME\n",
+                "ID", "STATE", "VCPUS", "MEMORY"
+            );
+            for vm in &vms {
+                let _ = writeln!(
+                    text,
+                    "{:>5}  {:<12} {:>5} {:>12}  {}",
+                    vm.id,
+                    names::vm_state(vm.state),
+                    vm.vcpuCount,
+                    vm.memoryBytes,
+                    vm.name
+                );
+            }
+            text
+        },
+        || {
+            Value::Array(
+                vms.iter()
+                    .map(|vm| {
+                        json!({
+                            "id": vm.id,
+                            "name": vm.name,
+                            "state": names::vm_state(vm.state),
+                            "owner_uid": vm.ownerUid,
+                            "vcpus": vm.vcpuCount,
+                            "memory_bytes": vm.memoryBytes,
+                        })
+                    })
+                    .collect(),
+            )
+        },
+    );
+    Ok(EXIT_OK)
+}
+
+/// `gunyahctl dump`.
+pub fn dump(cli: &Cli, out: &Output) -> Result<i32> {
+    let text = dump_text(cli)?;
+    out.document(
+        || text.clone(),
+        || {
+            let d = Diagnostics::parse(&text);
+            let values: serde_json::Map<String, Value> = d
+                .values
+                .iter()
+                .map(|(k, v)| {
+                    // Counters are numbers; `access.*` are lists and stay text.
+                    let value = match v.parse::<u64>() {
+                        Ok(n) if !k.starts_with("access.") => json!(n),
+                        _ => json!(v),
+                    };
+                    (k.clone(), value)
+                })
+                .collect();
+            json!({ "values": values, "vms": d.vm_lines })
+        },
+    );
+    Ok(EXIT_OK)
+}
+
+/// The dump through binder `dump()` (kernel binder, Android), into a memfd.
+fn binder_dump(cli: &Cli) -> Result<String> {
+    use std::io::{Read, Seek};
+    let client = cli.connect()?;
+    let mut file = gunyah_vm::client::memfd::create("gunyahctl-dump", 0)?;
+    let fd = std::os::fd::AsFd::as_fd(&file).try_clone_to_owned()?;
+    gunyah_vm::binder::dump(client.manager().as_binder(), fd, &[])
+        .map_err(|e| anyhow::anyhow!("dump: {e:?}"))?;
+    let mut text = String::new();
+    file.rewind()?;
+    file.read_to_string(&mut text)?;
+    Ok(text)
+}
+
+/// Over the socket, the diagnostics socket beside it: an RPC client cannot send binder
+/// `dump()` (it carries a raw fd).
+fn dump_text(cli: &Cli) -> Result<String> {
+    match cli.target() {
+        #[cfg(not(aosp))]
+        gunyah_vm_client::Target::Socket(socket) => {
+            let path = gunyah_vm::host::socket::diagnostics_path(&socket);
+            gunyah_vm::host::diag_socket::read(&path)
+                .with_context(|| format!("reading {}", path.display()))
+        }
+        _ => binder_dump(cli),
+    }
+}

@@ -1,0 +1,169 @@
+//! Reaching the service: its Unix socket on the host (RPC binder), the service manager on
+//! Android and on a Linux host with kernel binder. One call, [`Client::connect`].
+
+use std::path::PathBuf;
+
+use gunyah_vm::aidl::{
+    Capabilities::Capabilities, IGunyahVmManager::IGunyahVmManager, VmDescriptor::VmDescriptor,
+};
+use gunyah_vm::binder::Strong;
+#[cfg(not(aosp))]
+use gunyah_vm::binder::{ConnectOptions, Connection};
+use gunyah_vm::config::Limits;
+
+use crate::builder::VmBuilder;
+use crate::error::{Error, Result};
+use crate::vm::Vm;
+
+/// Environment variable naming the service socket (host).
+pub const SOCKET_ENV: &str = "GUNYAH_VM_SOCKET";
+
+/// Where the service is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Its Unix socket (the host build: rsbinder RPC).
+    Socket(PathBuf),
+    /// The service manager of kernel binder: always on Android; on a Linux host with
+    /// `binder_linux` and `rsb_hub` (the QEMU tier).
+    ServiceManager,
+}
+
+impl Target {
+    /// Android: the service manager. Host: `$GUNYAH_VM_SOCKET`, else the default socket path
+    /// of `gunyah-vm-service`.
+    pub fn from_env() -> Self {
+        if cfg!(aosp) {
+            return Target::ServiceManager;
+        }
+        match std::env::var_os(SOCKET_ENV) {
+            Some(path) if !path.is_empty() => Target::Socket(path.into()),
+            _ => Target::Socket(gunyah_vm::host::socket::default_socket_path()),
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Socket(path) => write!(f, "{}", path.display()),
+            Target::ServiceManager => f.write_str(gunyah_vm::binder::MANAGER_INSTANCE),
+        }
+    }
+}
+
+/// How many service-to-client connections an RPC client offers for callbacks and MMIO
+/// handlers when none is asked for: enough for one VM with a few vCPUs. Kernel binder serves
+/// callbacks from the thread pool instead.
+pub const DEFAULT_CALLBACK_THREADS: u32 = 4;
+
+/// A connection to the service. Keep it while any [`Vm`] from it is in use.
+pub struct Client {
+    manager: Strong<dyn IGunyahVmManager>,
+    target: Target,
+    /// Closes the session on drop (after the proxies).
+    #[cfg(not(aosp))]
+    _connection: Connection,
+}
+
+impl Client {
+    /// Connects with [`DEFAULT_CALLBACK_THREADS`].
+    pub fn connect(target: &Target) -> Result<Self> {
+        Self::connect_with(target, DEFAULT_CALLBACK_THREADS)
+    }
+
+    /// Connects. `callback_threads` bounds how many callbacks and MMIO handler calls the
+    /// service can make into this process at once over RPC (a VM whose vCPUs all exit to an
+    /// MMIO handler wants `vcpus + 1`); 0 refuses callbacks. Kernel binder ignores it.
+    #[cfg(not(aosp))]
+    pub fn connect_with(target: &Target, callback_threads: u32) -> Result<Self> {
+        let connect_error = |reason: String| Error::Connect {
+            target: target.to_string(),
+            reason,
+        };
+        let connection = match target {
+            Target::Socket(path) => Connection::open(
+                path,
+                &ConnectOptions {
+                    incoming_connections: callback_threads,
+                },
+            ),
+            Target::ServiceManager => Connection::open_kernel(),
+        }
+        .map_err(|e| connect_error(format!("{e:?}")))?;
+        let manager = connection
+            .manager::<dyn IGunyahVmManager>()
+            .map_err(|e| connect_error(format!("no IGunyahVmManager there: {e:?}")))?;
+        Ok(Self {
+            manager,
+            target: target.clone(),
+            _connection: connection,
+        })
+    }
+
+    /// Android: waits for the declared instance and starts the binder thread pool (which
+    /// serves callbacks); `callback_threads` does not apply.
+    #[cfg(aosp)]
+    pub fn connect_with(target: &Target, _callback_threads: u32) -> Result<Self> {
+        gunyah_vm::binder::start_thread_pool();
+        let manager =
+            gunyah_vm::binder::wait_for_manager::<dyn IGunyahVmManager>().map_err(|e| {
+                Error::Connect {
+                    target: target.to_string(),
+                    reason: format!("{e:?}"),
+                }
+            })?;
+        Ok(Self {
+            manager,
+            target: target.clone(),
+        })
+    }
+
+    /// Where this client is connected.
+    pub fn target(&self) -> &Target {
+        &self.target
+    }
+
+    /// The manager proxy, for calls the library does not wrap.
+    pub fn manager(&self) -> &Strong<dyn IGunyahVmManager> {
+        &self.manager
+    }
+
+    /// What the service and its driver offer, and its limits.
+    pub fn capabilities(&self) -> Result<Capabilities> {
+        self.manager
+            .getCapabilities()
+            .map_err(|s| Error::call("getCapabilities", &s))
+    }
+
+    /// The caller's live VMs.
+    pub fn list(&self) -> Result<Vec<VmDescriptor>> {
+        self.manager
+            .listVms()
+            .map_err(|s| Error::call("listVms", &s))
+    }
+
+    /// Builds the config (images loaded into sealed memfds), checks it locally against the
+    /// service's reported limits with the service's own rules, and creates the VM. The VM is
+    /// not started; its callback is registered before this returns, so no state change is
+    /// missed.
+    pub fn create_vm(&self, builder: &VmBuilder) -> Result<Vm> {
+        self.create_vm_with_progress(builder, &mut |_| {})
+    }
+
+    /// As [`Client::create_vm`], reporting image loading to `progress`.
+    pub fn create_vm_with_progress(
+        &self,
+        builder: &VmBuilder,
+        progress: &mut dyn FnMut(crate::image::Progress),
+    ) -> Result<Vm> {
+        let limits = Limits::from_capabilities(&self.capabilities()?);
+        let config = builder.build(&limits, progress)?;
+        let vm = self
+            .manager
+            .createVm(&config)
+            .map_err(|s| Error::call("createVm", &s))?;
+        // The memfds were duplicated into the service; ours close here.
+        drop(config);
+        Vm::attach(vm)
+    }
+}
