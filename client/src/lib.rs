@@ -44,3 +44,5 @@ pub use vm::{ExitInfo, Vm, VmEvent};
 
 /// The AIDL types (`VmState`, `VmExitType`, …), as generated for this build.
 pub use gunyah_vm::aidl;
+/// Names of AIDL enum values (`names::vm_state(state)` is `"RUNNING"`).
+pub use gunyah_vm::names;

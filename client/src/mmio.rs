@@ -15,6 +15,17 @@ pub trait MmioHandler: Send + Sync + 'static {
     fn write(&self, address: u64, size: u32, value: u64);
 }
 
+/// A handler shared with the rest of the program (to read back what the guest did).
+impl<T: MmioHandler> MmioHandler for Arc<T> {
+    fn read(&self, address: u64, size: u32) -> u64 {
+        (**self).read(address, size)
+    }
+
+    fn write(&self, address: u64, size: u32, value: u64) {
+        (**self).write(address, size, value)
+    }
+}
+
 /// The AIDL object around a [`MmioHandler`].
 pub(crate) struct Adapter(pub(crate) Arc<dyn MmioHandler>);
 

@@ -43,6 +43,19 @@ impl ExitInfo {
     }
 }
 
+/// `EXITED type PSCI_POWER_OFF reason "bye"`.
+impl std::fmt::Display for ExitInfo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} type {} reason {:?}",
+            gunyah_vm::names::vm_state(self.state),
+            gunyah_vm::names::exit_type(self.exit_type),
+            String::from_utf8_lossy(&self.reason)
+        )
+    }
+}
+
 impl From<&VmExitInfo> for ExitInfo {
     fn from(info: &VmExitInfo) -> Self {
         Self {
@@ -87,8 +100,15 @@ impl Shared {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Records `event`: listeners first, then channels and waiters — so whoever sees an event
+    /// through [`Vm::wait_for_exit`] or [`Vm::wait_for_state`] knows every listener has
+    /// handled it (gunyahctl prints from a listener and must print `DESTROYED` before `done`).
     fn publish(&self, event: VmEvent) {
-        let listeners = {
+        let listeners = self.lock().listeners.clone();
+        for listener in listeners {
+            listener(&event);
+        }
+        {
             let mut inner = self.lock();
             match &event {
                 VmEvent::State(state) => inner.state = Some(*state),
@@ -98,12 +118,8 @@ impl Shared {
             inner
                 .subscribers
                 .retain(|tx| tx.send(event.clone()).is_ok());
-            inner.listeners.clone()
-        };
-        self.changed.notify_all();
-        for listener in listeners {
-            listener(&event);
         }
+        self.changed.notify_all();
     }
 }
 
@@ -383,4 +399,39 @@ fn owned(pfd: gunyah_vm::binder::ParcelFileDescriptor) -> Result<std::os::fd::Ow
     gunyah_vm::binder::pfd_as_fd(&pfd)
         .try_clone_to_owned()
         .map_err(|e| Error::io("the returned eventfd", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// Regression: waiters were woken before the listeners ran, so `gunyahctl run --json`
+    /// could print `done` before the `DESTROYED` state its listener prints.
+    #[test]
+    fn test_waiters_see_an_event_after_every_listener_handled_it() {
+        let shared = Arc::new(Shared::default());
+        let handled = Arc::new(AtomicBool::new(false));
+        let flag = handled.clone();
+        shared
+            .lock()
+            .listeners
+            .push(Arc::new(Box::new(move |_: &VmEvent| {
+                std::thread::sleep(Duration::from_millis(50));
+                flag.store(true, Ordering::SeqCst);
+            })));
+        let publisher = shared.clone();
+        let thread =
+            std::thread::spawn(move || publisher.publish(VmEvent::State(VmState::DESTROYED)));
+        let mut inner = shared.lock();
+        while inner.state != Some(VmState::DESTROYED) {
+            inner = shared.changed.wait(inner).unwrap();
+        }
+        assert!(
+            handled.load(Ordering::SeqCst),
+            "woken before the listener finished"
+        );
+        drop(inner);
+        thread.join().unwrap();
+    }
 }

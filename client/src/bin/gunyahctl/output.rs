@@ -10,15 +10,21 @@ use serde_json::{json, Value};
 /// Where output goes, and in which form.
 pub struct Output {
     json: bool,
-    /// Serialises lines from the callback, console and signal threads.
-    lock: Mutex<()>,
+    /// stdout (a buffer in tests); the lock serialises lines from the callback, console and
+    /// signal threads.
+    sink: Mutex<Box<dyn Write + Send>>,
 }
 
 impl Output {
     pub fn new(json: bool) -> Self {
+        Self::to(json, Box::new(std::io::stdout()))
+    }
+
+    /// Output to `sink`.
+    pub fn to(json: bool, sink: Box<dyn Write + Send>) -> Self {
         Self {
             json,
-            lock: Mutex::new(()),
+            sink: Mutex::new(sink),
         }
     }
 
@@ -49,8 +55,7 @@ impl Output {
     }
 
     fn write(&self, text: &str) {
-        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut out = std::io::stdout().lock();
+        let mut out = self.sink.lock().unwrap_or_else(|e| e.into_inner());
         let mut bytes = Vec::with_capacity(text.len() + 1);
         bytes.extend_from_slice(text.as_bytes());
         bytes.push(b'\n');
@@ -75,7 +80,8 @@ impl Output {
 
     /// A progress report on stderr (human form only; JSON gets events on stdout).
     pub fn progress(&self, text: &str, done: bool) {
-        let _guard = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        // Under the output lock, so that a progress line never splits an output line.
+        let _out = self.sink.lock().unwrap_or_else(|e| e.into_inner());
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r{text}{}", if done { "\n" } else { "" });
         let _ = err.flush();

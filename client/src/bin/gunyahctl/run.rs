@@ -203,13 +203,7 @@ fn print_event(out: &Output, vm: i32, event: &VmEvent) {
         VmEvent::Exit(info) => {
             let reason = String::from_utf8_lossy(&info.reason);
             out.line(
-                || {
-                    format!(
-                        "exit: {} type {} reason {reason:?}",
-                        names::vm_state(info.state),
-                        names::exit_type(info.exit_type)
-                    )
-                },
+                || format!("exit: {info}"),
                 || {
                     json!({
                         "event": "exit",
