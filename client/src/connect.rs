@@ -31,14 +31,19 @@ pub enum Target {
 impl Target {
     /// Android: the service manager. Host: `$GUNYAH_VM_SOCKET`, else the default socket path
     /// of `gunyah-vm-service`.
+    #[cfg(not(aosp))]
     pub fn from_env() -> Self {
-        if cfg!(aosp) {
-            return Target::ServiceManager;
-        }
         match std::env::var_os(SOCKET_ENV) {
             Some(path) if !path.is_empty() => Target::Socket(path.into()),
             _ => Target::Socket(gunyah_vm::host::socket::default_socket_path()),
         }
+    }
+
+    /// Android: the service manager. Host: `$GUNYAH_VM_SOCKET`, else the default socket path
+    /// of `gunyah-vm-service`.
+    #[cfg(aosp)]
+    pub fn from_env() -> Self {
+        Target::ServiceManager
     }
 }
 

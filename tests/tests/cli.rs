@@ -512,3 +512,34 @@ fn test_service_refuses_a_live_socket_and_replaces_a_stale_one() -> Result<()> {
     );
     Ok(())
 }
+
+#[test]
+fn test_progress_while_large_images_load() -> Result<()> {
+    let service = Service::start(&[])?;
+    let image = service.dir().join("big.img");
+    std::fs::write(&image, vec![0u8; 20 << 20])?;
+    let kernel = format!("{}@0x80000000", image.display());
+    let run = gunyahctl(
+        &service,
+        &["run", "--mem", "32M", "--kernel", &kernel, "--progress"],
+    )?;
+    // Zeros are no loadable program for the mock: the guest fails to load, after loading.
+    assert_eq!(run.status.code(), Some(4), "{run:?}");
+    let err = stderr(&run);
+    let reports: Vec<&str> = err.split('\r').filter(|r| !r.is_empty()).collect();
+    assert_eq!(
+        reports,
+        [
+            "loading kernel:  20% (4 of 20 MiB)",
+            "loading kernel:  40% (8 of 20 MiB)",
+            "loading kernel:  60% (12 of 20 MiB)",
+            "loading kernel:  80% (16 of 20 MiB)",
+            "loading kernel: 100% (20 of 20 MiB)\n"
+        ],
+        "{err:?}"
+    );
+    // Not a terminal and no --progress: quiet.
+    let run = gunyahctl(&service, &["run", "--mem", "32M", "--kernel", &kernel])?;
+    assert_eq!(stderr(&run), "");
+    Ok(())
+}
