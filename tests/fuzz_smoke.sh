@@ -3,7 +3,9 @@
 # writing into it, and prints each target's executions. Needs nightly and cargo-fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/nightly.sh
 seconds=${1:-20}
+echo "fuzz: $(rustc +"$NIGHTLY" --version)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for target in config_validation parcel_decoding guest_asm_interp mock_backend_calls; do
@@ -11,7 +13,7 @@ for target in config_validation parcel_decoding guest_asm_interp mock_backend_ca
     seeds=("fuzz/corpus/$target")
     # The guest programs of the repo seed the assembler/interpreter target.
     [ "$target" = guest_asm_interp ] && seeds+=(examples/guests tests/data/guest_corpus)
-    if ! cargo +nightly fuzz run "$target" "$work/$target" "${seeds[@]}" -- \
+    if ! cargo +"$NIGHTLY" fuzz run "$target" "$work/$target" "${seeds[@]}" -- \
             -max_total_time="$seconds" -rss_limit_mb=2048 > "$work/$target.log" 2>&1; then
         tail -40 "$work/$target.log"
         echo "fuzz: $target FAILED" >&2

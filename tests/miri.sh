@@ -4,6 +4,7 @@
 # ioctl/mmap/memfd code, which Miri cannot execute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "miri: $(rustc +nightly --version)"
-cargo +nightly miri test -q -p gunyah-vm-service --lib -- \
+. tests/nightly.sh
+echo "miri: $(rustc +"$NIGHTLY" --version)"
+cargo +"$NIGHTLY" miri test -q -p gunyah-vm-service --lib -- \
     guest:: hyp::mock::interp quota:: size:: names:: error:: vm::events
