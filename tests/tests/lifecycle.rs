@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
@@ -202,6 +202,43 @@ fn test_sigkilled_client_loses_its_vms() -> Result<()> {
         holding.backend_vms,
         killed.elapsed(),
         took
+    );
+    Ok(())
+}
+
+/// The client dies while a vCPU thread of its VM is inside a call to the client's MMIO
+/// handler. That call fails, and binder may end the dead client's session — dropping the VM's
+/// last reference — on the vCPU thread itself: the VM must still be gone at once, not after
+/// the vCPU join bound (teardown must never wait for the thread it runs on).
+#[test]
+fn test_client_killed_inside_its_mmio_handler_loses_its_vm() -> Result<()> {
+    let service = Service::start(&[])?;
+    let _client = warm(&service)?;
+    let baseline = service.baseline()?;
+    let mut worst = Duration::ZERO;
+    for round in 0..10 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gunyah-test-client"))
+            .arg("--socket")
+            .arg(&service.socket)
+            .arg("--block-in-mmio")
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line)?;
+        assert_eq!(line, "IN_MMIO\n", "round {round}: child said {line:?}");
+        let killed = Instant::now();
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL)?;
+        child.wait()?;
+        service
+            .wait_for_footprint(baseline, Duration::from_millis(500))
+            .with_context(|| format!("round {round}"))?;
+        worst = worst.max(killed.elapsed());
+    }
+    eprintln!("10 clients killed inside their MMIO handler: each VM gone within {worst:?}");
+    assert!(
+        !service.log().contains("did not stop"),
+        "a vCPU thread was detached:\n{}",
+        service.log()
     );
     Ok(())
 }

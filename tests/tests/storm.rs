@@ -38,7 +38,19 @@ fn next(state: &mut u64) -> u64 {
 fn test_sigkill_storm_leaves_nothing_behind() -> Result<()> {
     let clients = env_or("STORM_CLIENTS", 8);
     let kills_per_client = env_or("STORM_KILLS", 25);
-    let service = Service::start(&["--threads", "32"])?;
+    // Every client runs as this test's uid: size the per-uid quotas so that the VMs of killed
+    // clients still being torn down do not refuse the next client's createVm (the quotas have
+    // tests of their own).
+    let max_vms = (4 * clients).to_string();
+    let max_vcpus = (8 * clients).to_string();
+    let service = Service::start(&[
+        "--threads",
+        "32",
+        "--max-vms-per-client",
+        &max_vms,
+        "--max-vcpus-per-client",
+        &max_vcpus,
+    ])?;
     let baseline = service.baseline()?;
     let completed = AtomicU64::new(0);
     let kills = AtomicU64::new(0);
@@ -81,10 +93,12 @@ fn test_sigkill_storm_leaves_nothing_behind() -> Result<()> {
     let d = service.diagnostics()?;
     eprintln!(
         "storm: {clients} clients x {kills_per_client} kills = {} SIGKILLs, {} completed cycles, \
-         {} VMs created in {storm:?}; back to baseline {baseline:?} {settle:?} after the last kill",
+         {} VMs created ({} createVm refused) in {storm:?}; back to baseline {baseline:?} \
+         {settle:?} after the last kill",
         kills.load(Ordering::Relaxed),
         completed.load(Ordering::Relaxed),
         d.count("vms.created_total"),
+        d.count("vms.failed_total"),
     );
     assert!(
         !service.log().contains("panicked"),

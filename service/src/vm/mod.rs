@@ -190,26 +190,21 @@ impl Vm {
         }
     }
 
-    /// Tears the VM down now; idempotent. Order: stop and join the vCPU threads, close vCPU
-    /// fds, close the VM fd, unmap memory, release the quota, then notify DESTROYED and drop
-    /// the client's callbacks and handlers.
+    /// Tears the VM down now; idempotent. See [`Teardown`] for the order.
     pub fn destroy(&self) {
-        // The lock is released before joining threads: a vCPU thread may be delivering a
-        // callback that ends up calling back into this VM.
-        let old = std::mem::replace(&mut *self.lifecycle(), Lifecycle::Destroyed);
-        match old {
-            Lifecycle::Destroyed => return,
-            Lifecycle::Configured(resources) | Lifecycle::Failed(resources) => drop(resources),
-            Lifecycle::Started { resources, vcpus } => {
-                vcpus.stop_and_join(VCPU_JOIN_BOUND);
-                drop(resources);
-            }
+        self.take_teardown().run();
+    }
+
+    /// Moves everything the VM owns into a [`Teardown`], leaving the VM destroyed.
+    fn take_teardown(&self) -> Teardown {
+        // The lock is released before the teardown joins threads: a vCPU thread may be
+        // delivering a callback that ends up calling back into this VM.
+        Teardown {
+            id: self.info.id,
+            lifecycle: std::mem::replace(&mut *self.lifecycle(), Lifecycle::Destroyed),
+            events: self.events.clone(),
+            mmio: self.mmio.clone(),
         }
-        log::info!("vm {}: torn down", self.info.id);
-        self.events.set_state(VmState::DESTROYED);
-        self.events.deliver();
-        self.events.clear_callbacks();
-        self.mmio.clear();
     }
 
     /// See `IGunyahVm.registerCallback`.
@@ -337,6 +332,61 @@ impl std::fmt::Debug for Vm {
 
 impl Drop for Vm {
     fn drop(&mut self) {
-        self.destroy();
+        let teardown = self.take_teardown();
+        if !vcpu_thread::on_vcpu_thread() {
+            return teardown.run();
+        }
+        // Binder can drop the last reference on a vCPU thread: when the vCPU's call into a
+        // client's MMIO handler or callback fails because the client died, the failing call
+        // ends that client's session and drops the session's objects — this VM among them —
+        // right there. A teardown on that thread would wait for the thread itself, so it gets
+        // a thread of its own. Should no thread be had, the closure is dropped with the error,
+        // which runs the teardown here (it then skips waiting for this thread).
+        let id = self.info.id;
+        if let Err(e) = std::thread::Builder::new()
+            .name(format!("vm{id}-teardown"))
+            .spawn(move || teardown.run())
+        {
+            log::warn!("vm {id}: no thread for the teardown ({e}); torn down on a vCPU thread");
+        }
+    }
+}
+
+/// Everything a VM owned, taken out of it to be torn down — now, or on another thread. The
+/// order: stop and join the vCPU threads, close vCPU fds, close the VM fd, unmap memory,
+/// release the quota, then notify DESTROYED and drop the client's callbacks and handlers.
+/// Runs once: by `run`, or when dropped unrun.
+struct Teardown {
+    id: i32,
+    lifecycle: Lifecycle,
+    events: Arc<VmEvents>,
+    mmio: Arc<MmioRouter>,
+}
+
+impl Teardown {
+    fn run(mut self) {
+        self.run_once();
+    }
+
+    fn run_once(&mut self) {
+        match std::mem::replace(&mut self.lifecycle, Lifecycle::Destroyed) {
+            Lifecycle::Destroyed => return,
+            Lifecycle::Configured(resources) | Lifecycle::Failed(resources) => drop(resources),
+            Lifecycle::Started { resources, vcpus } => {
+                vcpus.stop_and_join(VCPU_JOIN_BOUND);
+                drop(resources);
+            }
+        }
+        log::info!("vm {}: torn down", self.id);
+        self.events.set_state(VmState::DESTROYED);
+        self.events.deliver();
+        self.events.clear_callbacks();
+        self.mmio.clear();
+    }
+}
+
+impl Drop for Teardown {
+    fn drop(&mut self) {
+        self.run_once();
     }
 }

@@ -1,6 +1,7 @@
 //! One thread per vCPU, looping on `run` and dispatching exits; stopped by kicking each vCPU
 //! and joined with a bound so that a vCPU stuck in a slow handler cannot hang teardown.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::Arc;
@@ -23,6 +24,16 @@ pub struct VcpuContext {
     pub mmio: Arc<MmioRouter>,
     /// Set before the threads are kicked for teardown.
     pub stop: AtomicBool,
+}
+
+thread_local! {
+    /// Set on every vCPU thread, of any VM.
+    static ON_VCPU_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the calling thread is a vCPU thread (of any VM).
+pub fn on_vcpu_thread() -> bool {
+    ON_VCPU_THREAD.with(Cell::get)
 }
 
 struct VcpuThread {
@@ -90,6 +101,7 @@ impl VcpuThreads {
             let handle = std::thread::Builder::new()
                 .name(format!("vm{}-vcpu{id}", ctx.vm_id))
                 .spawn(move || {
+                    ON_VCPU_THREAD.with(|on| on.set(true));
                     run_loop(vcpu, &ctx);
                     // The vCPU (and its fd) is dropped before the thread reports done.
                     let _ = done_tx.send(id);
@@ -102,14 +114,30 @@ impl VcpuThreads {
     /// Stops every vCPU and joins the threads, waiting at most `bound` in total. Threads that
     /// do not finish in time (a vCPU blocked in a client's MMIO handler) are detached and
     /// logged; they release their vCPU when the handler returns or its client dies.
+    ///
+    /// Never waits for the calling thread: when teardown runs on one of these vCPU threads
+    /// (see `Vm`'s `Drop`), that thread has been told to stop and ends, releasing its vCPU, as
+    /// soon as it returns to its run loop.
     pub fn stop_and_join(self, bound: Duration) {
         self.ctx.stop.store(true, Ordering::SeqCst);
         for t in &self.threads {
             t.kicker.kick();
         }
+        let me = std::thread::current().id();
+        let (own, threads): (Vec<_>, Vec<_>) = self
+            .threads
+            .into_iter()
+            .partition(|t| t.handle.thread().id() == me);
+        for t in own {
+            log::debug!(
+                "vm {} vcpu {}: torn down from its own thread",
+                self.ctx.vm_id,
+                t.id
+            );
+        }
         let deadline = Instant::now() + bound;
-        let mut finished = Vec::with_capacity(self.threads.len());
-        while finished.len() < self.threads.len() {
+        let mut finished = Vec::with_capacity(threads.len());
+        while finished.len() < threads.len() {
             match self
                 .done
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
@@ -118,7 +146,7 @@ impl VcpuThreads {
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
             }
         }
-        for t in self.threads {
+        for t in threads {
             if finished.contains(&t.id) {
                 if t.handle.join().is_err() {
                     log::error!("vm {} vcpu {}: thread panicked", self.ctx.vm_id, t.id);

@@ -1,6 +1,7 @@
 //! A client process for lifetime tests: creates VMs (optionally starts them and registers a
 //! callback), prints `READY <ids>` and then waits to be killed; or (`--cycles`) runs
-//! create/start/destroy cycles with MMIO, an irqfd and a callback, to be killed at random.
+//! create/start/destroy cycles with MMIO, an irqfd and a callback, to be killed at random; or
+//! (`--block-in-mmio`) runs a VM whose vCPU is inside this client's MMIO handler when it dies.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -51,6 +52,10 @@ struct Args {
     /// doing MMIO reads served by this client, an irqfd and a callback, printing `CYCLE n`.
     #[arg(long)]
     cycles: Option<u32>,
+    /// Instead of holding VMs: start one VM whose guest reads a device register, and never
+    /// answer the read: print `IN_MMIO` from inside the handler and block there until killed.
+    #[arg(long)]
+    block_in_mmio: bool,
 }
 
 /// A guest that reads a device register over MMIO in a loop: every read is a call into the
@@ -98,6 +103,43 @@ fn cycle(client: &Client, n: u32) -> Result<()> {
     Ok(())
 }
 
+/// An MMIO handler that announces the read it was given and never returns.
+struct Stuck;
+impl Interface for Stuck {}
+impl IGunyahMmioHandler for Stuck {
+    fn onRead(&self, _address: i64, _size: i32) -> BinderResult<i64> {
+        println!("IN_MMIO");
+        let _ = std::io::stdout().flush();
+        loop {
+            std::thread::park();
+        }
+    }
+    fn onWrite(&self, _address: i64, _size: i32, _value: i64) -> BinderResult<()> {
+        Ok(())
+    }
+}
+
+/// Runs a VM whose vCPU ends up inside `Stuck::onRead`, and waits to be killed there.
+fn block_in_mmio(client: &Client) -> Result<()> {
+    let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Stuck);
+    let config =
+        demo::demo_config_with_program("stuck", 1 << 20, 1, "load4 r0, [0x90000000]\nidle\n")?;
+    let vm = client
+        .manager()
+        .createVm(&config)
+        .map_err(|s| anyhow!("createVm: {s:?}"))?;
+    let range = GuestRange {
+        guestPhysAddr: 0x9000_0000,
+        size: 4096,
+    };
+    vm.setMmioHandler(&range, Some(&handler))
+        .map_err(|s| anyhow!("setMmioHandler: {s:?}"))?;
+    vm.start().map_err(|s| anyhow!("start: {s:?}"))?;
+    loop {
+        std::thread::park();
+    }
+}
+
 struct Quiet;
 impl Interface for Quiet {}
 impl IGunyahVmCallback for Quiet {
@@ -111,6 +153,9 @@ impl IGunyahVmCallback for Quiet {
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if args.block_in_mmio {
+        return block_in_mmio(&connect(&args.socket, 2)?);
+    }
     if let Some(cycles) = args.cycles {
         let client = connect(&args.socket, 3)?;
         for n in 0..cycles {
