@@ -101,6 +101,11 @@ fn test_sigkill_storm_leaves_nothing_behind() -> Result<()> {
         d.count("vms.failed_total"),
     );
     assert!(
+        !service.log().contains("did not stop"),
+        "a vCPU thread outlived its VM's teardown:\n{}",
+        service.log()
+    );
+    assert!(
         !service.log().contains("panicked"),
         "the service panicked:\n{}",
         service.log()
