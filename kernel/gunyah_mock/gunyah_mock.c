@@ -174,12 +174,25 @@ struct gh_region {
 	unsigned long npages;
 };
 
+struct gh_vm;
+
+/* An irqfd's entry on its eventfd's wait queue: a write by the VMM wakes the VM's waiters at
+ * once, as the a14 driver rings the doorbell from the eventfd's wake-up. Allocated apart from
+ * the function slot, which REMOVE_FUNCTION moves. */
+struct gh_irqfd_waiter {
+	wait_queue_entry_t wait;
+	poll_table pt;
+	wait_queue_head_t *wqh;		/* the eventfd's, where `wait` is queued */
+	struct gh_vm *vm;
+};
+
 struct gh_function {
 	u32 type;
 	u32 arg_size;
 	u8 arg[32];
 	u32 label;			/* irqfd */
 	struct file *file;		/* irqfd: the eventfd, polled by WAIT */
+	struct gh_irqfd_waiter *waiter;	/* irqfd */
 	u64 addr, datamatch;		/* ioeventfd */
 	u32 len;
 	bool match;
@@ -189,7 +202,8 @@ struct gh_function {
 struct gh_vm {
 	struct kref kref;
 	struct mutex lock;		/* everything below but wq */
-	wait_queue_head_t wq;		/* state changes and kicks */
+	wait_queue_head_t wq;		/* state changes, kicks and doorbells */
+	atomic_t doorbells;		/* bumped by every irqfd write; WAIT sleeps on a change */
 	struct mm_struct *mm;		/* charged for pinned pages */
 	enum vm_state state;
 	u32 stop_status;
@@ -235,17 +249,27 @@ static const struct kernel_param_ops gh_live_vms_ops = {
 module_param_cb(live_vms, &gh_live_vms_ops, NULL, 0444);
 MODULE_PARM_DESC(live_vms, "VMs not yet freed (read-only)");
 
+/* Releases what a function slot holds: the irqfd's wait-queue entry first (no wake-up can
+ * reach the VM after it), then the eventfd references. */
+static void gh_function_release(struct gh_function *f)
+{
+	if (f->waiter) {
+		remove_wait_queue(f->waiter->wqh, &f->waiter->wait);
+		kfree(f->waiter);
+	}
+	if (f->file)
+		fput(f->file);
+	if (f->ctx)
+		eventfd_ctx_put(f->ctx);
+}
+
 static void gh_vm_free(struct kref *kref)
 {
 	struct gh_vm *vm = container_of(kref, struct gh_vm, kref);
 	unsigned int i;
 
-	for (i = 0; i < vm->nr_functions; i++) {
-		if (vm->functions[i].file)
-			fput(vm->functions[i].file);
-		if (vm->functions[i].ctx)
-			eventfd_ctx_put(vm->functions[i].ctx);
-	}
+	for (i = 0; i < vm->nr_functions; i++)
+		gh_function_release(&vm->functions[i]);
 	for (i = 0; i < vm->nr_regions; i++) {
 		unpin_user_pages(vm->regions[i].pages, vm->regions[i].npages);
 		account_locked_vm(vm->mm, vm->regions[i].npages, false);
@@ -365,16 +389,24 @@ static bool vm_not_running(struct gh_vm *vm)
 	return READ_ONCE(vm->state) != VM_RUNNING;
 }
 
-/* Blocks until `timeout` jiffies pass (MAX_SCHEDULE_TIMEOUT: forever), a kick, a signal or a
- * stop. Returns -EINTR on a kick or signal, 0 otherwise. */
-static int vcpu_block(struct gh_vcpu *vcpu, long timeout)
+/* Blocks until `timeout` jiffies pass (MAX_SCHEDULE_TIMEOUT: forever), a kick, a signal, a
+ * stop or — with `on_doorbell` — any doorbell rung since vm->doorbells read `doorbells`.
+ * Returns -EINTR on a kick or signal, 0 otherwise. */
+static int vcpu_block_on(struct gh_vcpu *vcpu, long timeout, bool on_doorbell, int doorbells)
 {
-	long ret = wait_event_interruptible_timeout(vcpu->vm->wq,
-			vcpu_kicked(vcpu) || vm_not_running(vcpu->vm), timeout);
+	struct gh_vm *vm = vcpu->vm;
+	long ret = wait_event_interruptible_timeout(vm->wq,
+			vcpu_kicked(vcpu) || vm_not_running(vm) ||
+			(on_doorbell && atomic_read(&vm->doorbells) != doorbells), timeout);
 
 	if (ret < 0 || vcpu_kicked(vcpu))
 		return -EINTR;
 	return 0;
+}
+
+static int vcpu_block(struct gh_vcpu *vcpu, long timeout)
+{
+	return vcpu_block_on(vcpu, timeout, false, 0);
 }
 
 /* WAIT: 1 when doorbell `label` rang (consumed), 0 when the VM stopped, -EINTR. */
@@ -383,6 +415,8 @@ static int vcpu_wait_doorbell(struct gh_vcpu *vcpu, u32 label)
 	struct gh_vm *vm = vcpu->vm;
 
 	for (;;) {
+		/* Read before the eventfd is: a ring after this is never missed. */
+		int doorbells = atomic_read(&vm->doorbells);
 		struct file *file = NULL;
 		unsigned int i;
 		int ret;
@@ -410,8 +444,9 @@ static int vcpu_wait_doorbell(struct gh_vcpu *vcpu, u32 label)
 			}
 			fput(file);
 		}
-		/* Doorbells are looked at in 10 ms slices, as in the userspace mock. */
-		ret = vcpu_block(vcpu, msecs_to_jiffies(10));
+		/* Until a ring (the irqfd's wake-up), a kick, a signal or a stop: each of them
+		 * wakes vm->wq, so no polling slice is needed. */
+		ret = vcpu_block_on(vcpu, MAX_SCHEDULE_TIMEOUT, true, doorbells);
 		if (ret)
 			return ret;
 	}
@@ -935,8 +970,29 @@ static struct gh_function *gh_vm_claim_function_locked(struct gh_vm *vm, u32 typ
 	return f;
 }
 
+/* The eventfd's wake-up, called with its wait-queue lock held: on a write, ring. */
+static int gh_irqfd_wakeup(wait_queue_entry_t *wait, unsigned int mode, int sync, void *key)
+{
+	struct gh_irqfd_waiter *w = container_of(wait, struct gh_irqfd_waiter, wait);
+
+	if (key_to_poll(key) & EPOLLIN) {
+		atomic_inc(&w->vm->doorbells);
+		wake_up_interruptible_all(&w->vm->wq);
+	}
+	return 0;
+}
+
+static void gh_irqfd_queue_proc(struct file *file, wait_queue_head_t *wqh, poll_table *pt)
+{
+	struct gh_irqfd_waiter *w = container_of(pt, struct gh_irqfd_waiter, pt);
+
+	w->wqh = wqh;
+	add_wait_queue(wqh, &w->wait);
+}
+
 static long gh_vm_add_irqfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 {
+	struct gh_irqfd_waiter *waiter;
 	struct gh_fn_irqfd_arg arg;
 	struct eventfd_ctx *ctx;
 	struct gh_function *f;
@@ -959,6 +1015,14 @@ static long gh_vm_add_irqfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 		return PTR_ERR(ctx);
 	}
 	eventfd_ctx_put(ctx);
+	waiter = kzalloc(sizeof(*waiter), GFP_KERNEL_ACCOUNT);
+	if (!waiter) {
+		fput(file);
+		return -ENOMEM;
+	}
+	waiter->vm = vm;
+	init_waitqueue_func_entry(&waiter->wait, gh_irqfd_wakeup);
+	init_poll_funcptr(&waiter->pt, gh_irqfd_queue_proc);
 
 	mutex_lock(&vm->lock);
 	for (i = 0; i < vm->nr_functions; i++) {
@@ -975,8 +1039,14 @@ static long gh_vm_add_irqfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 	f->label = arg.label;
 	f->file = file;
 	file = NULL;
+	/* Queues the waiter on the eventfd (gh_irqfd_queue_proc); a count already there is seen
+	 * by the next WAIT's poll. */
+	vfs_poll(f->file, &waiter->pt);
+	f->waiter = waiter;
+	waiter = NULL;
 out:
 	mutex_unlock(&vm->lock);
+	kfree(waiter);
 	if (file)
 		fput(file);
 	return ret;
@@ -1072,10 +1142,7 @@ static long gh_vm_function(struct gh_vm *vm, void __user *argp, bool add)
 
 		if (f->type == desc.type && f->arg_size == desc.arg_size &&
 		    !memcmp(f->arg, arg, desc.arg_size)) {
-			if (f->file)
-				fput(f->file);
-			if (f->ctx)
-				eventfd_ctx_put(f->ctx);
+			gh_function_release(f);
 			vm->functions[i] = vm->functions[--vm->nr_functions];
 			continue;
 		}

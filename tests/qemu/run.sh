@@ -5,8 +5,9 @@
 # against /dev/gunyah through the service's real backend (uapi ioctls, anon-inode fds, vCPU
 # mmap, eventfds). The guest reports over the serial console; this script turns its markers
 # into an exit status. Then the product on real kernel binder: binder_linux with rsb_hub as
-# the service manager, gunyah-vm-service on the kernel mock, and gunyahctl running the hello
-# guest with an MMIO console through the service.
+# the service manager, gunyah-vm-service on the kernel mock, gunyahctl running the hello guest
+# with an MMIO console through the service, the timed data path (MMIO exits, doorbells and
+# ioeventfds) and a SIGKILLed client's VM freed by the driver.
 #
 # Needs (installed by .ci/run): qemu-system-x86 linux-image-amd64 linux-headers-amd64
 # busybox-static cpio musl-tools, and the Rust target x86_64-unknown-linux-musl.
@@ -32,7 +33,7 @@ if grep -q 'warning:' "$work/kbuild.log"; then cat "$work/kbuild.log"; echo "qem
 echo "qemu tier: building static binaries"
 target=x86_64-unknown-linux-musl
 (cd "$repo" && cargo build -q --release --target $target \
-    -p gunyah-vm-tests --bin gunyah-conformance -p gunyah-vm-service --bin gunyah-vm-service -p gunyah-vm-client --bin gunyahctl)
+    -p gunyah-vm-tests --bin gunyah-conformance --bin gunyah-bench -p gunyah-vm-service --bin gunyah-vm-service -p gunyah-vm-client --bin gunyahctl)
 bin="$repo/target/$target/release"
 tools="$repo/target/qemu-tools"
 if [ ! -x "$tools/bin/rsb_hub" ]; then
@@ -53,7 +54,7 @@ case "$binder_ko" in
     *.xz) xz -dc "$binder_ko" > "$root/lib/modules/binder_linux.ko" ;;
     *) cp "$binder_ko" "$root/lib/modules/binder_linux.ko" ;;
 esac
-cp "$bin/gunyah-conformance" "$bin/gunyah-vm-service" "$bin/gunyahctl" "$tools/bin/rsb_hub" "$root/bin/"
+cp "$bin/gunyah-conformance" "$bin/gunyah-bench" "$bin/gunyah-vm-service" "$bin/gunyahctl" "$tools/bin/rsb_hub" "$root/bin/"
 cp "$repo/examples/guests/hello.s" "$root/hello.s"
 cp -r "$repo/tests/data/guest_corpus" "$root/corpus"
 cat > "$root/init" <<'INIT'
@@ -107,6 +108,16 @@ else
     echo "QEMU-TIER: FAIL dump over kernel binder"
 fi
 
+# The guest data path through the service on kernel binder and the kernel mock: MMIO exits to
+# the client's handler, and doorbell (irqfd) -> guest -> ioeventfd, timed (under TCG).
+if gunyah-bench --kernel-binder --events 1000 > /tmp/datapath.txt 2>&1; then
+    cat /tmp/datapath.txt
+    echo "QEMU-TIER: PASS data path over kernel binder"
+else
+    cat /tmp/datapath.txt
+    echo "QEMU-TIER: FAIL data path over kernel binder"
+fi
+
 # A client holding a running VM is SIGKILLed: the driver frees the VM (its live-VM counter) and
 # the service's fd count returns to what it was.
 live=/sys/module/gunyah_mock/parameters/live_vms
@@ -151,7 +162,7 @@ if grep -q 'QEMU-TIER: FAIL' "$work/console.log"; then
     exit 1
 fi
 for check in 'PASS conformance' 'PASS info over kernel binder' 'PASS hello guest over kernel binder' \
-        'PASS dump over kernel binder' "PASS SIGKILLed client's VM freed, no fd leak"; do
+        'PASS dump over kernel binder' 'PASS data path over kernel binder' "PASS SIGKILLed client's VM freed, no fd leak"; do
     grep -q "QEMU-TIER: $check" "$work/console.log" || { echo "qemu tier: missing: $check" >&2; exit 1; }
 done
 echo "qemu tier: passed"
