@@ -89,30 +89,39 @@ impl Service {
     /// Starts the service with the mock backend and `extra` arguments, and waits until both
     /// of its sockets accept connections.
     pub fn start(extra: &[&str]) -> Result<Service> {
-        let dir = std::env::temp_dir().join(format!(
-            "gunyah-vm-test-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        Self::start_in(dir, extra)
+        Self::start_in(Self::new_dir(), extra)
     }
 
     /// As [`Service::start`], in `dir` (socket `dir/gunyah-vm.sock`).
     pub fn start_in(dir: PathBuf, extra: &[&str]) -> Result<Service> {
-        Self::start_wrapped(dir, &[], extra)
+        Self::start_wrapped(dir, &[], &["-vv"], extra)
     }
 
     /// As [`Service::start`], run through `wrapper` (e.g. `prlimit --nofile=32 --`).
     pub fn start_under(wrapper: &[&str], extra: &[&str]) -> Result<Service> {
-        let dir = std::env::temp_dir().join(format!(
+        Self::start_wrapped(Self::new_dir(), wrapper, &["-vv"], extra)
+    }
+
+    /// As [`Service::start`], logging only warnings, as the service does by default: for
+    /// measurements of what is deployed.
+    pub fn start_quiet(extra: &[&str]) -> Result<Service> {
+        Self::start_wrapped(Self::new_dir(), &[], &[], extra)
+    }
+
+    fn new_dir() -> PathBuf {
+        std::env::temp_dir().join(format!(
             "gunyah-vm-test-{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        Self::start_wrapped(dir, wrapper, extra)
+        ))
     }
 
-    fn start_wrapped(dir: PathBuf, wrapper: &[&str], extra: &[&str]) -> Result<Service> {
+    fn start_wrapped(
+        dir: PathBuf,
+        wrapper: &[&str],
+        verbosity: &[&str],
+        extra: &[&str],
+    ) -> Result<Service> {
         std::fs::create_dir_all(&dir)?;
         let socket = dir.join("gunyah-vm.sock");
         let log = std::fs::File::create(dir.join("service.log"))?;
@@ -128,7 +137,8 @@ impl Service {
         let child = command
             .arg("--socket")
             .arg(&socket)
-            .args(["--backend", "mock", "-vv"])
+            .args(["--backend", "mock"])
+            .args(verbosity)
             .args(extra)
             .env_remove(socket::SOCKET_ENV)
             .stdin(Stdio::null())

@@ -46,8 +46,35 @@ struct VcpuThread {
 pub struct VcpuThreads {
     ctx: Arc<VcpuContext>,
     threads: Vec<VcpuThread>,
-    done: mpsc::Receiver<u32>,
+    done: mpsc::Receiver<Done>,
 }
+
+/// A vCPU thread's last word: sent after its vCPU (and the vCPU's fd) is dropped, also when
+/// the thread panics.
+struct Done {
+    id: u32,
+    panicked: bool,
+}
+
+/// Sends [`Done`] when dropped: declared before the vCPU moves into the run loop, it is
+/// dropped after it, on return and on unwinding alike.
+struct DoneGuard {
+    id: u32,
+    tx: mpsc::Sender<Done>,
+}
+
+impl Drop for DoneGuard {
+    fn drop(&mut self) {
+        let _ = self.tx.send(Done {
+            id: self.id,
+            panicked: std::thread::panicking(),
+        });
+    }
+}
+
+/// How a vCPU thread is started: `Builder::spawn`, or a failing one in tests.
+type Spawner<'a> =
+    &'a dyn Fn(std::thread::Builder, Box<dyn FnOnce() + Send>) -> std::io::Result<JoinHandle<()>>;
 
 fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
     let id = vcpu.id();
@@ -85,8 +112,17 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
 }
 
 impl VcpuThreads {
-    /// Starts one thread per vCPU. On failure the threads already started are stopped.
+    /// Starts one thread per vCPU. On failure the threads already started are stopped and
+    /// every vCPU is dropped.
     pub fn spawn(ctx: Arc<VcpuContext>, vcpus: Vec<Box<dyn VcpuBackend>>) -> std::io::Result<Self> {
+        Self::spawn_with(ctx, vcpus, &|builder, f| builder.spawn(f))
+    }
+
+    fn spawn_with(
+        ctx: Arc<VcpuContext>,
+        vcpus: Vec<Box<dyn VcpuBackend>>,
+        spawner: Spawner<'_>,
+    ) -> std::io::Result<Self> {
         let (done_tx, done) = mpsc::channel();
         let mut threads = Self {
             ctx: ctx.clone(),
@@ -97,16 +133,27 @@ impl VcpuThreads {
             let id = vcpu.id();
             let kicker = vcpu.kicker();
             let ctx = ctx.clone();
-            let done_tx = done_tx.clone();
-            let handle = std::thread::Builder::new()
-                .name(format!("vm{}-vcpu{id}", ctx.vm_id))
-                .spawn(move || {
+            let guard = DoneGuard {
+                id,
+                tx: done_tx.clone(),
+            };
+            let builder = std::thread::Builder::new().name(format!("vm{}-vcpu{id}", ctx.vm_id));
+            let spawned = spawner(
+                builder,
+                Box::new(move || {
+                    let _done = guard;
                     ON_VCPU_THREAD.with(|on| on.set(true));
                     run_loop(vcpu, &ctx);
-                    // The vCPU (and its fd) is dropped before the thread reports done.
-                    let _ = done_tx.send(id);
-                })?;
-            threads.threads.push(VcpuThread { id, handle, kicker });
+                }),
+            );
+            match spawned {
+                Ok(handle) => threads.threads.push(VcpuThread { id, handle, kicker }),
+                Err(e) => {
+                    // The vCPUs not yet started are dropped with the iterator.
+                    threads.stop_and_join(super::VCPU_JOIN_BOUND);
+                    return Err(e);
+                }
+            }
         }
         Ok(threads)
     }
@@ -124,40 +171,146 @@ impl VcpuThreads {
             t.kicker.kick();
         }
         let me = std::thread::current().id();
-        let (own, threads): (Vec<_>, Vec<_>) = self
+        let (own, mut waiting): (Vec<_>, Vec<_>) = self
             .threads
             .into_iter()
             .partition(|t| t.handle.thread().id() == me);
-        for t in own {
+        if !own.is_empty() {
             log::debug!(
-                "vm {} vcpu {}: torn down from its own thread",
+                "vm {}: torn down from one of its vCPU threads",
+                self.ctx.vm_id
+            );
+        }
+        let deadline = Instant::now() + bound;
+        while !waiting.is_empty() {
+            let done = match self
+                .done
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(done) => done,
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
+            };
+            if done.panicked {
+                log::error!("vm {} vcpu {}: thread panicked", self.ctx.vm_id, done.id);
+            }
+            if let Some(i) = waiting.iter().position(|t| t.id == done.id) {
+                // It has dropped its vCPU and is returning: the join is immediate. (A panic
+                // was logged above from `Done`.)
+                let _ = waiting.swap_remove(i).handle.join();
+            }
+        }
+        for t in waiting {
+            log::error!(
+                "vm {} vcpu {}: did not stop within {bound:?}; detached",
                 self.ctx.vm_id,
                 t.id
             );
         }
-        let deadline = Instant::now() + bound;
-        let mut finished = Vec::with_capacity(threads.len());
-        while finished.len() < threads.len() {
-            match self
-                .done
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(id) => finished.push(id),
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
-            }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+    use std::sync::{Condvar, Mutex};
+
+    use super::*;
+    use crate::hyp::{HypError, HypResult};
+
+    /// A vCPU that blocks in `run` until kicked, and counts itself while it exists.
+    struct FakeVcpu {
+        id: u32,
+        alive: Arc<AtomicUsize>,
+        kick: Arc<FakeKick>,
+    }
+
+    #[derive(Default)]
+    struct FakeKick {
+        kicked: Mutex<bool>,
+        wake: Condvar,
+    }
+
+    impl VcpuKicker for FakeKick {
+        fn kick(&self) {
+            *self.kicked.lock().unwrap() = true;
+            self.wake.notify_all();
         }
-        for t in threads {
-            if finished.contains(&t.id) {
-                if t.handle.join().is_err() {
-                    log::error!("vm {} vcpu {}: thread panicked", self.ctx.vm_id, t.id);
-                }
-            } else {
-                log::error!(
-                    "vm {} vcpu {}: did not stop within {bound:?}; detached",
-                    self.ctx.vm_id,
-                    t.id
-                );
-            }
+    }
+
+    impl VcpuBackend for FakeVcpu {
+        fn id(&self) -> u32 {
+            self.id
         }
+        fn run(&mut self) -> HypResult<VcpuExit> {
+            let kicked = self.kick.kicked.lock().unwrap();
+            drop(self.kick.wake.wait_while(kicked, |k| !*k).unwrap());
+            Err(HypError {
+                ioctl: "GH_VCPU_RUN",
+                errno: Errno::EINTR,
+            })
+        }
+        fn set_mmio_read_data(&mut self, _data: u64) {}
+        fn kicker(&self) -> Arc<dyn VcpuKicker> {
+            self.kick.clone()
+        }
+    }
+
+    impl Drop for FakeVcpu {
+        fn drop(&mut self) {
+            self.alive.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn fake_vcpus(n: u32, alive: &Arc<AtomicUsize>) -> Vec<Box<dyn VcpuBackend>> {
+        alive.fetch_add(n as usize, Ordering::SeqCst);
+        (0..n)
+            .map(|id| {
+                Box::new(FakeVcpu {
+                    id,
+                    alive: alive.clone(),
+                    kick: Arc::default(),
+                }) as Box<dyn VcpuBackend>
+            })
+            .collect()
+    }
+
+    fn context() -> Arc<VcpuContext> {
+        Arc::new(VcpuContext {
+            vm_id: 1,
+            events: VmEvents::new(1),
+            mmio: Arc::default(),
+            stop: AtomicBool::new(false),
+        })
+    }
+
+    #[test]
+    fn test_spawn_failure_stops_the_started_threads() {
+        let alive = Arc::new(AtomicUsize::new(0));
+        let started = AtomicUsize::new(0);
+        // The third vCPU thread cannot be had (as with EAGAIN at the thread limit).
+        let spawner = |builder: std::thread::Builder, f: Box<dyn FnOnce() + Send>| {
+            if started.fetch_add(1, Ordering::SeqCst) == 2 {
+                return Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+            }
+            builder.spawn(f)
+        };
+        let result = VcpuThreads::spawn_with(context(), fake_vcpus(4, &alive), &spawner);
+        assert!(result.is_err());
+        assert_eq!(
+            alive.load(Ordering::SeqCst),
+            0,
+            "every vCPU, started or not, is dropped"
+        );
+    }
+
+    #[test]
+    fn test_stop_and_join_releases_every_vcpu() {
+        let alive = Arc::new(AtomicUsize::new(0));
+        let threads = VcpuThreads::spawn(context(), fake_vcpus(3, &alive)).unwrap();
+        assert_eq!(alive.load(Ordering::SeqCst), 3);
+        let start = Instant::now();
+        threads.stop_and_join(Duration::from_secs(10));
+        assert_eq!(alive.load(Ordering::SeqCst), 0);
+        assert!(start.elapsed() < Duration::from_secs(5));
     }
 }
