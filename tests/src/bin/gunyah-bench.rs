@@ -473,7 +473,7 @@ fn main() -> Result<()> {
             lifecycle_iters: 200,
             teardown_samples: 30,
             teardown_vms: vec![1, 10, 100],
-            scaling_points: vec![0, 100, 250, 500, 1000],
+            scaling_points: vec![0, 1, 2, 10, 100, 250, 500, 1000],
             scaling_iters: 200,
             datapath_events: 20_000,
             big_region: 1 << 30,
