@@ -6,8 +6,13 @@
 #   aidl_api.py  frozen AIDL versions are intact (AOSP's .hash) and the sources equal the latest
 #   check.sh     the sepolicy compiles with checkpolicy; each negative rule hits a neverallow
 #   ioctls       the ioctls the Rust code issues == ioctl_defines == the allowxperm lists
+#   rustfmt      the Rust that only Soong builds (service/android/) is formatted too
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+soong_only_rust=$(find service/android -name '*.rs' | sort)
+echo "== rustfmt: $(echo $soong_only_rust)"
+rustfmt --edition 2021 --check $soong_only_rust
 
 bp_files=$(find . -name '*.bp' -not -path './target/*' | sort)
 echo "== bpfmt: $(echo $bp_files)"

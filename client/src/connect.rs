@@ -26,6 +26,9 @@ pub enum Target {
     /// The service manager of kernel binder: always on Android; on a Linux host with
     /// `binder_linux` and `rsb_hub` (the QEMU tier).
     ServiceManager,
+    /// One named instance at the service manager, `<descriptor>/<instance>` (VTS runs against
+    /// every instance a device declares).
+    Instance(String),
 }
 
 impl Target {
@@ -52,6 +55,9 @@ impl std::fmt::Display for Target {
         match self {
             Target::Socket(path) => write!(f, "{}", path.display()),
             Target::ServiceManager => f.write_str(gunyah_vm::binder::MANAGER_INSTANCE),
+            Target::Instance(name) => {
+                write!(f, "{}/{name}", gunyah_vm::binder::MANAGER_DESCRIPTOR)
+            }
         }
     }
 }
@@ -92,12 +98,14 @@ impl Client {
                     incoming_connections: callback_threads,
                 },
             ),
-            Target::ServiceManager => Connection::open_kernel(),
+            Target::ServiceManager | Target::Instance(_) => Connection::open_kernel(),
         }
         .map_err(|e| connect_error(format!("{e:?}")))?;
-        let manager = connection
-            .manager::<dyn IGunyahVmManager>()
-            .map_err(|e| connect_error(format!("no IGunyahVmManager there: {e:?}")))?;
+        let manager = match target {
+            Target::Instance(_) => connection.get::<dyn IGunyahVmManager>(&target.to_string()),
+            _ => connection.manager::<dyn IGunyahVmManager>(),
+        }
+        .map_err(|e| connect_error(format!("no IGunyahVmManager there: {e:?}")))?;
         Ok(Self {
             manager,
             target: target.clone(),
@@ -105,18 +113,20 @@ impl Client {
         })
     }
 
-    /// Android: waits for the declared instance and starts the binder thread pool (which
-    /// serves callbacks); `callback_threads` does not apply.
+    /// Android: waits for the instance (`default` unless [`Target::Instance`]) and starts the
+    /// binder thread pool (which serves callbacks); `callback_threads` does not apply.
     #[cfg(aosp)]
     pub fn connect_with(target: &Target, _callback_threads: u32) -> Result<Self> {
+        use gunyah_vm::binder::{wait_for_instance, wait_for_manager};
         gunyah_vm::binder::start_thread_pool();
-        let manager =
-            gunyah_vm::binder::wait_for_manager::<dyn IGunyahVmManager>().map_err(|e| {
-                Error::Connect {
-                    target: target.to_string(),
-                    reason: format!("{e:?}"),
-                }
-            })?;
+        let manager = match target {
+            Target::Instance(name) => wait_for_instance::<dyn IGunyahVmManager>(name),
+            _ => wait_for_manager::<dyn IGunyahVmManager>(),
+        }
+        .map_err(|e| Error::Connect {
+            target: target.to_string(),
+            reason: format!("{e:?}"),
+        })?;
         Ok(Self {
             manager,
             target: target.clone(),

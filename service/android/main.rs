@@ -37,7 +37,8 @@ fn hypervisor() -> Result<Arc<dyn Hypervisor>> {
             let device = system_properties::read(DEVICE_PROPERTY)
                 .context(DEVICE_PROPERTY)?
                 .unwrap_or_else(|| DEFAULT_DEVICE.to_string());
-            let hyp = GunyahHypervisor::open(Path::new(&device)).map_err(|e| anyhow!("{device}: {e}"))?;
+            let hyp =
+                GunyahHypervisor::open(Path::new(&device)).map_err(|e| anyhow!("{device}: {e}"))?;
             Ok(Arc::new(hyp))
         }
         "mock" => {
@@ -65,7 +66,9 @@ fn inner_main() -> Result<()> {
 
 fn main() {
     android_logger::init_once(
-        android_logger::Config::default().with_tag(LOG_TAG).with_max_level(log::LevelFilter::Info),
+        android_logger::Config::default()
+            .with_tag(LOG_TAG)
+            .with_max_level(log::LevelFilter::Info),
     );
     std::panic::set_hook(Box::new(|info| log::error!("panic: {info}")));
     if let Err(e) = inner_main() {

@@ -69,11 +69,7 @@ mod tests {
     #[test]
     fn test_check_denies_unlisted_uid() {
         let policy = AccessPolicy::allow_uids([1000]);
-        let caller = |uid| Caller {
-            uid,
-            pid: 42,
-            sid: None,
-        };
+        let caller = |uid| Caller { uid, pid: 42 };
         assert!(policy.check(&caller(1000), "createVm").is_ok());
         let err = policy.check(&caller(1001), "createVm").unwrap_err();
         assert_eq!(err.code(), None);

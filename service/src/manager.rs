@@ -233,11 +233,7 @@ mod tests {
     use crate::hyp::{HypCapabilities, HypResult, VmBackend};
 
     fn caller(uid: u32) -> Caller {
-        Caller {
-            uid,
-            pid: 1,
-            sid: None,
-        }
+        Caller { uid, pid: 1 }
     }
 
     fn manager_with(hyp: Arc<dyn Hypervisor>, quotas: QuotaLimits) -> VmManager {

@@ -6,8 +6,8 @@
 # mmap, eventfds). The guest reports over the serial console; this script turns its markers
 # into an exit status. Then the product on real kernel binder: binder_linux with rsb_hub as
 # the service manager, gunyah-vm-service on the kernel mock, gunyahctl running the hello guest
-# with an MMIO console through the service, the timed data path (MMIO exits, doorbells and
-# ioeventfds) and a SIGKILLed client's VM freed by the driver.
+# with an MMIO console through the service, VtsHalGunyahTargetTest, the timed data path (MMIO
+# exits, doorbells and ioeventfds) and a SIGKILLed client's VM freed by the driver.
 #
 # Needs (installed by .ci/run): qemu-system-x86 linux-image-amd64 linux-headers-amd64
 # busybox-static cpio musl-tools, and the Rust target x86_64-unknown-linux-musl.
@@ -35,6 +35,15 @@ target=x86_64-unknown-linux-musl
 (cd "$repo" && cargo build -q --release --target $target \
     -p gunyah-vm-tests --bin gunyah-conformance --bin gunyah-bench -p gunyah-vm-service --bin gunyah-vm-service -p gunyah-vm-client --bin gunyahctl)
 bin="$repo/target/$target/release"
+# VtsHalGunyahTargetTest, built as a host test (its cases run with --ignored, below).
+vts=$(cd "$repo" && cargo test -q --release --target $target -p gunyah-vm-tests \
+    --test vts_hal_gunyah_target_test --no-run --message-format=json 2>/dev/null |
+    python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("target", {}).get("name") == "vts_hal_gunyah_target_test" and m.get("executable"):
+        print(m["executable"])')
+[ -x "$vts" ] || { echo "qemu tier: no VtsHalGunyahTargetTest binary" >&2; exit 1; }
 tools="$repo/target/qemu-tools"
 if [ ! -x "$tools/bin/rsb_hub" ]; then
     echo "qemu tier: building rsb_hub (the kernel binder service manager, rsbinder-tools)"
@@ -54,6 +63,7 @@ case "$binder_ko" in
     *.xz) xz -dc "$binder_ko" > "$root/lib/modules/binder_linux.ko" ;;
     *) cp "$binder_ko" "$root/lib/modules/binder_linux.ko" ;;
 esac
+cp "$vts" "$root/bin/vts_hal_gunyah_target_test"
 cp "$bin/gunyah-conformance" "$bin/gunyah-bench" "$bin/gunyah-vm-service" "$bin/gunyahctl" "$tools/bin/rsb_hub" "$root/bin/"
 cp "$repo/examples/guests/hello.s" "$root/hello.s"
 cp -r "$repo/tests/data/guest_corpus" "$root/corpus"
@@ -106,6 +116,16 @@ if grep -q '^backend.live_vms: 0' /tmp/dump.txt && grep -q '^vms.created_total: 
     echo "QEMU-TIER: PASS dump over kernel binder: the VM is gone"
 else
     echo "QEMU-TIER: FAIL dump over kernel binder"
+fi
+
+# VtsHalGunyahTargetTest against the instance registered with the service manager.
+if vts_hal_gunyah_target_test --ignored --test-threads=1 > /tmp/vts.txt 2>&1 \
+        && grep -q 'test result: ok. [1-9][0-9]* passed' /tmp/vts.txt; then
+    grep -E '^test |test result' /tmp/vts.txt
+    echo "QEMU-TIER: PASS VtsHalGunyahTargetTest over kernel binder"
+else
+    cat /tmp/vts.txt
+    echo "QEMU-TIER: FAIL VtsHalGunyahTargetTest over kernel binder"
 fi
 
 # The guest data path through the service on kernel binder and the kernel mock: MMIO exits to
@@ -162,7 +182,8 @@ if grep -q 'QEMU-TIER: FAIL' "$work/console.log"; then
     exit 1
 fi
 for check in 'PASS conformance' 'PASS info over kernel binder' 'PASS hello guest over kernel binder' \
-        'PASS dump over kernel binder' 'PASS data path over kernel binder' "PASS SIGKILLed client's VM freed, no fd leak"; do
+        'PASS dump over kernel binder' 'PASS VtsHalGunyahTargetTest over kernel binder' \
+        'PASS data path over kernel binder' "PASS SIGKILLed client's VM freed, no fd leak"; do
     grep -q "QEMU-TIER: $check" "$work/console.log" || { echo "qemu tier: missing: $check" >&2; exit 1; }
 done
 echo "qemu tier: passed"

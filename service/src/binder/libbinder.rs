@@ -1,7 +1,9 @@
 //! The AOSP side of the facade: libbinder_rs (`binder` crate) on kernel binder, with the
 //! service registered at the service manager. Compiled only by Soong (`cfgs: ["aosp"]`).
 
-use std::ffi::CStr;
+// `link_to_death`, `unlink_to_death` (IBinder) and `dump` (IBinderInternal) are trait methods.
+use binder::binder_impl::IBinderInternal;
+use binder::IBinder;
 
 pub use binder::{
     BinderFeatures, ExceptionCode, Interface, ParcelFileDescriptor, SpIBinder, Status, StatusCode,
@@ -13,20 +15,14 @@ pub type BinderResult<T> = binder::Result<T>;
 /// Transport-level results.
 pub type TransportResult<T> = std::result::Result<T, StatusCode>;
 
-/// Binder features for every local object the service creates: the caller's SELinux context
-/// is attached to each transaction so `AccessPolicy` can check it.
-pub fn features() -> BinderFeatures {
-    BinderFeatures {
-        set_requesting_sid: true,
-        ..Default::default()
-    }
-}
-
+// No `set_requesting_sid`: the vendor (`android_vndk`) build of libbinder_rs has no such
+// feature, and no decision here needs the caller's context — SELinux has already decided who
+// may find and call the service (`hal_client_domain`, `binder_call`).
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __new_binder_aosp {
     ($bn:ty, $obj:expr) => {
-        <$bn>::new_binder($obj, $crate::binder::features())
+        <$bn>::new_binder($obj, $crate::binder::BinderFeatures::default())
     };
 }
 #[doc(hidden)]
@@ -47,25 +43,11 @@ pub fn illegal_argument(message: &str) -> Status {
     Status::new_exception_str(ExceptionCode::ILLEGAL_ARGUMENT, Some(message))
 }
 
-/// The identity of the process making the current incoming call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Caller {
-    /// The caller's uid.
-    pub uid: u32,
-    /// The caller's pid.
-    pub pid: i32,
-    /// The caller's SELinux context (requires `set_requesting_sid`).
-    pub sid: Option<String>,
-}
-
 /// The caller of the current incoming transaction.
 pub fn calling_identity() -> Caller {
     Caller {
         uid: binder::ThreadState::get_calling_uid(),
         pid: binder::ThreadState::get_calling_pid(),
-        sid: binder::ThreadState::with_calling_sid(|sid| {
-            sid.map(|s: &CStr| s.to_string_lossy().into_owned())
-        }),
     }
 }
 
@@ -130,7 +112,6 @@ pub fn dump(
     out: std::os::fd::OwnedFd,
     args: &[String],
 ) -> TransportResult<()> {
-    use binder::IBinder;
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     binder.dump(&out, &args)
 }
@@ -173,7 +154,7 @@ pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
     ParcelFileDescriptor::new(std::fs::File::from(fd))
 }
 
-use super::CallError;
+use super::{CallError, Caller};
 
 /// Classifies a failed call's status. libbinder_rs exposes the message only inside its
 /// description, which is used as the message here.

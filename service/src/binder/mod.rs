@@ -14,6 +14,15 @@ mod rsbinder_host;
 #[cfg(not(aosp))]
 pub use rsbinder_host::*;
 
+/// The identity of the process making the current incoming call (see `calling_identity`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    /// Kernel-vouched uid (binder's, or SO_PEERCRED over RPC).
+    pub uid: u32,
+    /// Kernel-vouched pid (0 for a oneway call on kernel binder).
+    pub pid: i32,
+}
+
 /// What a failed call reported, independent of the binder crate (see `classify`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallError {
@@ -38,8 +47,7 @@ pub const MANAGER_DESCRIPTOR: &str = "android.hardware.gunyah.IGunyahVmManager";
 /// The name the manager is registered under: `<descriptor>/default`.
 pub const MANAGER_INSTANCE: &str = "android.hardware.gunyah.IGunyahVmManager/default";
 
-/// Creates a local binder object for an AIDL `Bn*` type, with the features the service needs
-/// (the caller's SELinux context on Android).
+/// Creates a local binder object for an AIDL `Bn*` type.
 #[macro_export]
 macro_rules! new_binder {
     ($bn:ty, $obj:expr) => {

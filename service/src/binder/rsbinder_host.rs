@@ -23,18 +23,11 @@ pub fn wire() -> WireProfile {
     WireProfile::Android13Plus(WireVersion::V2)
 }
 
-/// Binder features for every local object the service creates.
-pub fn features() -> BinderFeatures {
-    let mut f = BinderFeatures::default();
-    f.set_requesting_sid = true;
-    f
-}
-
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __new_binder_host {
     ($bn:ty, $obj:expr) => {
-        <$bn>::new_binder_with_features($obj, $crate::binder::features())
+        <$bn>::new_binder($obj)
     };
 }
 #[doc(hidden)]
@@ -55,23 +48,11 @@ pub fn illegal_argument(message: &str) -> Status {
     Status::from((ExceptionCode::IllegalArgument, message))
 }
 
-/// The identity of the process making the current incoming call.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Caller {
-    /// Kernel-vouched uid (SO_PEERCRED over RPC).
-    pub uid: u32,
-    /// Kernel-vouched pid.
-    pub pid: i32,
-    /// SELinux context, where the transport carries one (never over RPC).
-    pub sid: Option<String>,
-}
-
-/// The caller of the current incoming transaction.
+/// The caller of the current incoming transaction (over RPC: the socket peer's SO_PEERCRED).
 pub fn calling_identity() -> Caller {
     Caller {
         uid: rsbinder::get_calling_uid(),
         pid: rsbinder::get_calling_pid(),
-        sid: rsbinder::get_calling_sid().map(|s| s.to_string_lossy().into_owned()),
     }
 }
 
@@ -239,6 +220,20 @@ impl Drop for Connection {
     }
 }
 
+/// The IGunyahVmManager instances registered with the kernel binder service manager (what a
+/// device's VINTF declaration is on Android). A host without kernel binder has none.
+pub fn declared_instances() -> TransportResult<Vec<String>> {
+    // Opening a kernel client sets up the process's binder state the lookup needs.
+    let _kernel = rsbinder::Client::open(rsbinder::Uri::kernel())?;
+    let prefix = format!("{}/", super::MANAGER_DESCRIPTOR);
+    Ok(
+        rsbinder::hub::list_services(rsbinder::hub::DUMP_FLAG_PRIORITY_ALL)
+            .into_iter()
+            .filter_map(|name| name.strip_prefix(&prefix).map(str::to_string))
+            .collect(),
+    )
+}
+
 /// Asks a kernel-binder proxy's service to write its `dump()` to `out` (not possible over
 /// RPC: the host's diagnostics socket serves that case).
 pub fn dump(binder: SpIBinder, out: std::os::fd::OwnedFd, args: &[String]) -> TransportResult<()> {
@@ -265,7 +260,7 @@ pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
     ParcelFileDescriptor::new(fd)
 }
 
-use super::CallError;
+use super::{CallError, Caller};
 
 /// Classifies a failed call's status.
 pub fn classify(status: &Status) -> CallError {

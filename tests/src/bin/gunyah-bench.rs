@@ -108,7 +108,6 @@ fn lifecycle(service: &Service, s: &Sizes) -> Result<Value> {
     let caller = Caller {
         uid: 0,
         pid: std::process::id() as i32,
-        sid: None,
     };
     for i in 0..s.lifecycle_iters + 2 {
         // Both paths include making the client's 64 MiB memfd (untouched).
