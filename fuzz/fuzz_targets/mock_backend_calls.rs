@@ -14,6 +14,7 @@ use gunyah_vm::hyp::{
     BootReg, FunctionArg, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion,
     VcpuBackend, VmBackend,
 };
+use gunyah_vm::uapi::mman::SharedMapping;
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -74,6 +75,19 @@ fn pick<T>(items: &[T], i: u8) -> Option<&T> {
     (!items.is_empty()).then(|| &items[usize::from(i) % items.len()])
 }
 
+/// 1 MiB of mapped memory (a sparse memfd) every region points into, as the driver pins it;
+/// `Memory` asks for at most 255 pages.
+fn guest_ram() -> u64 {
+    static RAM: std::sync::OnceLock<(std::fs::File, SharedMapping)> = std::sync::OnceLock::new();
+    let (_, mapping) = RAM.get_or_init(|| {
+        let file = gunyah_vm::client::memfd::sealed("fuzz-ram", 1 << 20).expect("memfd");
+        let len = std::num::NonZeroUsize::new(1 << 20).expect("non-zero");
+        let mapping = SharedMapping::map(file.as_fd(), 0, len, true).expect("mmap");
+        (file, mapping)
+    });
+    mapping.addr()
+}
+
 fn check(result: gunyah_vm::hyp::HypResult<()>) {
     if let Err(e) = result {
         assert!(TABLE.contains(&e.errno), "{e}");
@@ -110,7 +124,7 @@ fuzz_target!(|ops: Vec<Op>| {
                         access: MemAccess(u32::from(flags % 16)),
                         guest_phys_addr: u64::from(gpa_pages) * 4096 + u64::from(misalign),
                         size: u64::from(pages) * 4096,
-                        userspace_addr: 0x7f00_0000_0000,
+                        userspace_addr: guest_ram(),
                     };
                     check(vm.set_user_memory(
                         &region,

@@ -64,3 +64,52 @@ impl Drop for SharedMapping {
         }
     }
 }
+
+/// Whether every page of `[addr, addr + len)` is mapped in this process: what pinning the
+/// range (`pin_user_pages`) needs before it can succeed. Uses `mincore`, which answers ENOMEM
+/// for a range with a hole and touches no page. `addr` must be page-aligned.
+pub fn is_mapped(addr: u64, len: u64) -> bool {
+    const PAGE: u64 = 4096;
+    /// Pages asked about per call (the residency vector is one byte a page).
+    const CHUNK_PAGES: u64 = 64 * 1024;
+    let Some(end) = addr.checked_add(len) else {
+        return false;
+    };
+    let mut residency = vec![0u8; CHUNK_PAGES.min(len.div_ceil(PAGE)) as usize];
+    let mut at = addr;
+    while at < end {
+        let pages = (end - at).div_ceil(PAGE).min(CHUNK_PAGES);
+        let (Ok(start), Ok(bytes)) = (usize::try_from(at), usize::try_from(pages * PAGE)) else {
+            return false;
+        };
+        // SAFETY: mincore only reads the page tables of this process for the range and writes
+        // one byte per page into `residency`, which holds at least `pages` bytes; it neither
+        // dereferences nor faults in the range, mapped or not.
+        let rc =
+            unsafe { libc::mincore(start as *mut libc::c_void, bytes, residency.as_mut_ptr()) };
+        if rc != 0 {
+            return false;
+        }
+        at += pages * PAGE;
+    }
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn test_is_mapped() {
+        let file = crate::client::memfd::sealed("is-mapped", 4 * 4096).unwrap();
+        let len = NonZeroUsize::new(4 * 4096).unwrap();
+        let mapping = SharedMapping::map(file.as_fd(), 0, len, true).unwrap();
+        let addr = mapping.addr();
+        assert!(is_mapped(addr, 4 * 4096));
+        assert!(is_mapped(addr + 4096, 4096));
+        drop(mapping);
+        assert!(!is_mapped(addr, 4096), "an unmapped range");
+        assert!(!is_mapped(u64::MAX - 4095, 8192), "a range that wraps");
+    }
+}

@@ -1,6 +1,7 @@
 //! The mock against the a14 semantics table of GUNYAH_ABI.md, errno for errno.
 
-use std::sync::Arc;
+use std::os::fd::AsFd;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -10,8 +11,23 @@ use crate::hyp::{
     BootReg, BootRegSet, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion, VcpuExit,
     VmStatus,
 };
+use crate::uapi::mman::SharedMapping;
 
 const PAGE: u64 = 4096;
+
+/// Memory the regions of these tests live in: mapped, as the driver pins it (untouched pages
+/// of a sparse memfd cost nothing). Region `label` starts at 1 MiB × `label`.
+fn backing() -> u64 {
+    static BACKING: OnceLock<(std::fs::File, SharedMapping)> = OnceLock::new();
+    let (_, mapping) = BACKING.get_or_init(|| {
+        let size = 16 << 20;
+        let file = crate::client::memfd::sealed("mock-tests", size).unwrap();
+        let len = std::num::NonZeroUsize::new(size as usize).unwrap();
+        let mapping = SharedMapping::map(file.as_fd(), 0, len, true).unwrap();
+        (file, mapping)
+    });
+    mapping.addr()
+}
 
 fn region(label: u32, gpa: u64, size: u64) -> UserMemoryRegion {
     UserMemoryRegion {
@@ -19,7 +35,7 @@ fn region(label: u32, gpa: u64, size: u64) -> UserMemoryRegion {
         access: MemAccess(MemAccess::READ | MemAccess::WRITE),
         guest_phys_addr: gpa,
         size,
-        userspace_addr: 0x7f00_0000_0000 + u64::from(label) * 0x100_0000,
+        userspace_addr: backing() + u64::from(label) * 0x10_0000,
     }
 }
 
@@ -79,6 +95,23 @@ fn test_memory_region_checks_in_driver_order() {
     drop(vm);
     assert_eq!(hyp.stats().registered_bytes, 0);
     assert_eq!(hyp.stats().live_vms, 0);
+}
+
+#[test]
+fn test_unmapped_memory_is_efault() {
+    let hyp = MockHypervisor::new();
+    let vm = hyp.create_vm().unwrap();
+    let file = crate::client::memfd::sealed("gone", PAGE).unwrap();
+    let len = std::num::NonZeroUsize::new(PAGE as usize).unwrap();
+    let mapping = SharedMapping::map(file.as_fd(), 0, len, true).unwrap();
+    let mut r = region(0, 0, PAGE);
+    r.userspace_addr = mapping.addr();
+    drop(mapping);
+    assert_eq!(
+        errno(vm.set_user_memory(&r, ShareMode::Share)),
+        Errno::EFAULT
+    );
+    assert_eq!(hyp.stats().registered_bytes, 0, "nothing was pinned");
 }
 
 #[test]

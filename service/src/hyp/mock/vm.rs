@@ -16,6 +16,7 @@ use crate::hyp::{
     BootReg, FunctionArg, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg, ShareMode,
     UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
 };
+use crate::uapi::mman;
 
 const PAGE: u64 = 4096;
 
@@ -217,6 +218,10 @@ impl VmBackend for MockVm {
         let pinned_total = self.counters.registered_bytes.load(Ordering::SeqCst);
         if pinned_total.saturating_add(region.size) > self.memlock_limit {
             return Err(Self::err(ioctl, Errno::ENOMEM));
+        }
+        // Pinning fails on memory the caller has not mapped.
+        if !mman::is_mapped(region.userspace_addr, region.size) {
+            return Err(Self::err(ioctl, Errno::EFAULT));
         }
         self.counters
             .registered_bytes
