@@ -166,7 +166,8 @@ INIT
 chmod +x "$root/init"
 (cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$work/initramfs.cpio.gz"
 
-echo "qemu tier: booting (TCG)"
+echo "qemu tier: booting (TCG) after ${SECONDS} s of building"
+boot_start=$SECONDS
 timeout 600 qemu-system-x86_64 -accel tcg -smp 1 -m 1024 -nographic -no-reboot \
     -kernel "/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio.gz" \
     -append "console=ttyS0 quiet panic=-1" > "$work/console.log" 2>&1 || true
@@ -186,4 +187,4 @@ for check in 'PASS conformance' 'PASS info over kernel binder' 'PASS hello guest
         'PASS data path over kernel binder' "PASS SIGKILLed client's VM freed, no fd leak"; do
     grep -q "QEMU-TIER: $check" "$work/console.log" || { echo "qemu tier: missing: $check" >&2; exit 1; }
 done
-echo "qemu tier: passed"
+echo "qemu tier: passed in ${SECONDS} s ($((SECONDS - boot_start)) s in the guest)"
