@@ -79,12 +79,8 @@ fn pick<T>(items: &[T], i: u8) -> Option<&T> {
 /// `Memory` asks for at most 255 pages.
 fn guest_ram() -> u64 {
     static RAM: std::sync::OnceLock<(std::fs::File, SharedMapping)> = std::sync::OnceLock::new();
-    let (_, mapping) = RAM.get_or_init(|| {
-        let file = gunyah_vm::client::memfd::sealed("fuzz-ram", 1 << 20).expect("memfd");
-        let len = std::num::NonZeroUsize::new(1 << 20).expect("non-zero");
-        let mapping = SharedMapping::map(file.as_fd(), 0, len, true).expect("mmap");
-        (file, mapping)
-    });
+    let (_, mapping) =
+        RAM.get_or_init(|| gunyah_vm::client::memfd::mapped("fuzz-ram", 1 << 20).expect("memory"));
     mapping.addr()
 }
 

@@ -16,8 +16,7 @@ use std::time::Duration;
 
 use gunyah_vm::aidl::{ErrorCode::ErrorCode, VmState::VmState};
 use gunyah_vm::binder::{self, CallError, Interface};
-use gunyah_vm_client::vm::VmEvent;
-use gunyah_vm_client::{Client, Error, Target, VmBuilder};
+use gunyah_vm_client::{Client, Error, Target, Vm, VmBuilder, VmEvent};
 
 const MIB: u64 = 1 << 20;
 const RAM: u64 = 0x8000_0000;
@@ -36,6 +35,13 @@ fn clients() -> Vec<(String, Client)> {
         .collect()
 }
 
+/// A VM of 1 MiB without a program, created through the client library.
+fn new_vm(client: &Client, instance: &str, name: &str) -> Vm {
+    client
+        .create_vm(&VmBuilder::new(name).memory(RAM, MIB))
+        .unwrap_or_else(|e| panic!("{instance}: createVm: {e}"))
+}
+
 fn next_state(events: &Receiver<VmEvent>, instance: &str) -> VmState {
     loop {
         match events.recv_timeout(EVENT_TIMEOUT) {
@@ -51,9 +57,7 @@ fn next_state(events: &Receiver<VmEvent>, instance: &str) -> VmState {
 #[cfg_attr(not(aosp), ignore = "needs kernel binder with the service registered")]
 fn create_start_destroy_in_order() {
     for (instance, client) in clients() {
-        let vm = client
-            .create_vm(&VmBuilder::new("vts").memory(RAM, MIB))
-            .unwrap_or_else(|e| panic!("{instance}: {e}"));
+        let vm = new_vm(&client, &instance, "vts");
         assert_eq!(vm.state().unwrap(), VmState::NOT_STARTED, "{instance}");
         assert!(
             client.list().unwrap().iter().any(|d| d.id == vm.id()),
@@ -130,9 +134,7 @@ fn vcpu_count_over_the_limit_is_refused_before_the_call() {
 #[cfg_attr(not(aosp), ignore = "needs kernel binder with the service registered")]
 fn doorbells_are_eventfds() {
     for (instance, client) in clients() {
-        let vm = client
-            .create_vm(&VmBuilder::new("vts-doorbell").memory(RAM, MIB))
-            .unwrap_or_else(|e| panic!("{instance}: {e}"));
+        let vm = new_vm(&client, &instance, "vts-doorbell");
         let irqfd = vm
             .create_irqfd(1, false)
             .unwrap_or_else(|e| panic!("{instance}: createIrqfd: {e}"));

@@ -4,11 +4,14 @@
 use std::ffi::CString;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::num::NonZeroUsize;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 
 use nix::fcntl::{fcntl, FcntlArg, SealFlag};
 use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
+
+use crate::uapi::mman::SharedMapping;
 
 /// A memfd of `size` bytes named `name`, not yet sealed.
 pub fn create(name: &str, size: u64) -> io::Result<File> {
@@ -40,4 +43,16 @@ pub fn sealed(name: &str, size: u64) -> io::Result<File> {
     let file = create(name, size)?;
     seal_size(&file)?;
     Ok(file)
+}
+
+/// A sealed, zeroed memfd of `size` bytes mapped read-write in this process: memory a driver
+/// can pin (tests, the conformance suite, fuzzers). Untouched pages cost nothing.
+pub fn mapped(name: &str, size: u64) -> io::Result<(File, SharedMapping)> {
+    let file = sealed(name, size)?;
+    let len = usize::try_from(size)
+        .ok()
+        .and_then(NonZeroUsize::new)
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let mapping = SharedMapping::map(file.as_fd(), 0, len, true)?;
+    Ok((file, mapping))
 }

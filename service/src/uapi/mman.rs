@@ -98,13 +98,10 @@ pub fn is_mapped(addr: u64, len: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::fd::AsFd;
 
     #[test]
     fn test_is_mapped() {
-        let file = crate::client::memfd::sealed("is-mapped", 4 * 4096).unwrap();
-        let len = NonZeroUsize::new(4 * 4096).unwrap();
-        let mapping = SharedMapping::map(file.as_fd(), 0, len, true).unwrap();
+        let (_file, mapping) = crate::client::memfd::mapped("is-mapped", 4 * 4096).unwrap();
         let addr = mapping.addr();
         assert!(is_mapped(addr, 4 * 4096));
         assert!(is_mapped(addr + 4096, 4096));

@@ -22,11 +22,8 @@ pub(super) struct Backing {
 
 impl Backing {
     pub fn new(size: u64) -> Result<Backing, String> {
-        let file =
-            gunyah_vm::client::memfd::sealed("conformance", size).map_err(|e| e.to_string())?;
-        let len = std::num::NonZeroUsize::new(size as usize).ok_or("size 0")?;
-        let mapping = gunyah_vm::uapi::mman::SharedMapping::map(file.as_fd(), 0, len, true)
-            .map_err(|e| e.to_string())?;
+        let (file, mapping) =
+            gunyah_vm::client::memfd::mapped("conformance", size).map_err(|e| e.to_string())?;
         Ok(Backing { file, mapping })
     }
 

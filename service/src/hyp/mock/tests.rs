@@ -1,6 +1,5 @@
 //! The mock against the a14 semantics table of GUNYAH_ABI.md, errno for errno.
 
-use std::os::fd::AsFd;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -19,13 +18,8 @@ const PAGE: u64 = 4096;
 /// of a sparse memfd cost nothing). Region `label` starts at 1 MiB × `label`.
 fn backing() -> u64 {
     static BACKING: OnceLock<(std::fs::File, SharedMapping)> = OnceLock::new();
-    let (_, mapping) = BACKING.get_or_init(|| {
-        let size = 16 << 20;
-        let file = crate::client::memfd::sealed("mock-tests", size).unwrap();
-        let len = std::num::NonZeroUsize::new(size as usize).unwrap();
-        let mapping = SharedMapping::map(file.as_fd(), 0, len, true).unwrap();
-        (file, mapping)
-    });
+    let (_, mapping) =
+        BACKING.get_or_init(|| crate::client::memfd::mapped("mock-tests", 16 << 20).unwrap());
     mapping.addr()
 }
 
@@ -101,9 +95,7 @@ fn test_memory_region_checks_in_driver_order() {
 fn test_unmapped_memory_is_efault() {
     let hyp = MockHypervisor::new();
     let vm = hyp.create_vm().unwrap();
-    let file = crate::client::memfd::sealed("gone", PAGE).unwrap();
-    let len = std::num::NonZeroUsize::new(PAGE as usize).unwrap();
-    let mapping = SharedMapping::map(file.as_fd(), 0, len, true).unwrap();
+    let (_file, mapping) = crate::client::memfd::mapped("gone", PAGE).unwrap();
     let mut r = region(0, 0, PAGE);
     r.userspace_addr = mapping.addr();
     drop(mapping);
