@@ -3,6 +3,8 @@
 # blueprint-tools, libxml2-utils, checkpolicy, m4; python3):
 #   bpfmt        every .bp is formatted as bpfmt formats it
 #   xmllint      every XML (VINTF fragments) is well formed
+#   interface_name.py  the interface is a partner package (no android.* in aidl/: VTS treats
+#                every android.* package as AOSP's) and every reference uses the one owner
 #   aidl_api.py  frozen AIDL versions are intact (AOSP's .hash) and the sources equal the latest
 #   check.sh     the sepolicy compiles with checkpolicy; each negative rule hits a neverallow
 #   ioctls       the ioctls the Rust code issues == ioctl_defines == the allowxperm lists
@@ -27,6 +29,9 @@ fi
 xml_files=$(find . -name '*.xml' -not -path './target/*' | sort)
 echo "== xmllint: $(echo $xml_files)"
 xmllint --noout $xml_files
+
+echo "== interface name"
+python3 aidl/tools/interface_name.py check
 
 echo "== frozen AIDL API"
 python3 aidl/tools/aidl_api.py check

@@ -1,11 +1,11 @@
-//! Generates the Rust binding of `aidl/android/hardware/gunyah/*.aidl` with rsbinder-aidl,
+//! Generates the Rust binding of `aidl/vendor/gunyahvm/hardware/gunyah/*.aidl` with rsbinder-aidl,
 //! stamped with the latest frozen version and its hash (as AOSP stamps `-V<N>` crates), and
 //! compiles the frozen snapshot of that version on its own, as AOSP builds the `-V<N>` crates
 //! from it. `aidl/tools/aidl_api.py check` (CI) keeps the sources equal to that snapshot.
 
 use std::path::{Path, PathBuf};
 
-const PACKAGE: &str = "android.hardware.gunyah";
+const PACKAGE: &str = "vendor.gunyahvm.hardware.gunyah";
 
 fn aidl_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -36,7 +36,7 @@ fn latest_frozen(api_dir: &Path) -> (i32, String) {
 }
 
 fn generate(root: &Path, output: &str, version: i32, hash: &str) {
-    let pkg = root.join("android/hardware/gunyah");
+    let pkg = root.join("vendor/gunyahvm/hardware/gunyah");
     let mut builder = rsbinder_aidl::Builder::new().include_dir(root);
     for f in aidl_files(&pkg) {
         println!("cargo:rerun-if-changed={}", f.display());
@@ -61,10 +61,10 @@ fn main() {
     let (version, hash) = latest_frozen(&api_dir);
     println!("cargo:rustc-env=GUNYAH_AIDL_VERSION={version}");
     println!("cargo:rustc-env=GUNYAH_AIDL_HASH={hash}");
-    generate(&aidl, "android_hardware_gunyah.rs", version, &hash);
+    generate(&aidl, "vendor_gunyahvm_hardware_gunyah.rs", version, &hash);
     generate(
         &api_dir.join(version.to_string()),
-        "android_hardware_gunyah_frozen.rs",
+        "vendor_gunyahvm_hardware_gunyah_frozen.rs",
         version,
         &hash,
     );

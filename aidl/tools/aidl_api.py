@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Frozen stable-AIDL API snapshots of android.hardware.gunyah, made and checked the way AOSP's
+"""Frozen stable-AIDL API snapshots of the Gunyah VM HAL interface, made and checked the way AOSP's
 aidl_interface does it (`m <pkg>-freeze-api`, the checkhash rule), for trees without Soong.
 
-  aidl_api.py freeze N   snapshot aidl/android/ into aidl/aidl_api/android.hardware.gunyah/N/
+  aidl_api.py freeze N   snapshot the sources into aidl/aidl_api/<package>/N/
                          (comments dropped, immutable banner added) and write its .hash
   aidl_api.py check      every snapshot's .hash matches its files, and the current sources
                          equal the latest snapshot (a change needs a new version)
@@ -16,9 +16,12 @@ import re
 import sys
 from pathlib import Path
 
-PACKAGE = "android.hardware.gunyah"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from interface_name import package  # noqa: E402  (the one place the name is set)
+
+PACKAGE = package()
 AIDL_ROOT = Path(__file__).resolve().parent.parent
-SOURCES = AIDL_ROOT / "android" / "hardware" / "gunyah"
+SOURCES = AIDL_ROOT.joinpath(*PACKAGE.split("."))
 API_DIR = AIDL_ROOT / "aidl_api" / PACKAGE
 
 LICENSE = """/*
@@ -32,7 +35,7 @@ BANNER = """////////////////////////////////////////////////////////////////////
 
 // A snapshot of a frozen version of this stable AIDL interface. Frozen versions never
 // change: a device shipping them relies on every later service to speak them. Change the
-// interface in aidl/android/ and freeze a new version with aidl/tools/aidl_api.py.
+// interface's sources in aidl/ and freeze a new version with aidl/tools/aidl_api.py.
 """
 
 COMMENT = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
@@ -52,7 +55,7 @@ def dump(source: str) -> str:
 
 
 def snapshot() -> dict:
-    """Relative path (`android/hardware/gunyah/X.aidl`) -> dumped text, for the sources."""
+    """Relative path (`vendor/gunyahvm/hardware/gunyah/X.aidl`) -> dumped text, for the sources."""
     return {
         str(p.relative_to(AIDL_ROOT)): dump(p.read_text())
         for p in sorted(SOURCES.glob("*.aidl"))
@@ -89,6 +92,13 @@ def freeze(version: int) -> None:
         path.write_text(text)
     (target / ".hash").write_text(compute_hash(target, version) + "\n")
     print(f"froze {PACKAGE} V{version} in {target.relative_to(AIDL_ROOT.parent)}")
+
+
+def rehash_all() -> None:
+    """Recomputes every snapshot's .hash (after interface_name.py renamed the package)."""
+    for v in versions():
+        d = API_DIR / str(v)
+        (d / ".hash").write_text(compute_hash(d, v) + "\n")
 
 
 def check() -> int:

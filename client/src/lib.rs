@@ -1,4 +1,4 @@
-//! The client library of the Gunyah VM service (`android.hardware.gunyah`): what framework
+//! The client library of the Gunyah VM service (`vendor.gunyahvm.hardware.gunyah`): what framework
 //! code and tools use instead of hand-building memfds and parcelables.
 //!
 //! ```no_run

@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+use vendor_gunyahvm_hardware_gunyah::aidl::vendor::gunyahvm::hardware::gunyah::{
     BootRegister::BootRegister, Capabilities::Capabilities, GuestRange::GuestRange,
     IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig, MemoryRegion::MemoryRegion,
     QtvmAuth::QtvmAuth, VmConfig::VmConfig, VmDescriptor::VmDescriptor, VmExitInfo::VmExitInfo,

@@ -6,7 +6,7 @@ GUNYAH_VM_HAL_DIR := $(patsubst %/service/android/,%,$(dir $(lastword $(MAKEFILE
 GUNYAH_VM_HAL_BACKEND ?= gunyah
 
 PRODUCT_PACKAGES += \
-    android.hardware.gunyah-service \
+    vendor.gunyahvm.hardware.gunyah-service \
     gunyahctl
 
 # Which driver the service uses: "gunyah" (/dev/gunyah) or "mock" (the userspace mock).

@@ -1,5 +1,5 @@
-//! android.hardware.gunyah-service: the AOSP entry point (built by Soong only). init starts it
-//! (see android.hardware.gunyah-service.rc); it registers `IGunyahVmManager/default` with the
+//! vendor.gunyahvm.hardware.gunyah-service: the AOSP entry point (built by Soong only). init starts it
+//! (see vendor.gunyahvm.hardware.gunyah-service.rc); it registers `IGunyahVmManager/default` with the
 //! service manager and serves on the binder thread pool.
 //!
 //! The driver comes from `ro.vendor.gunyah.backend`: `gunyah` (the default: `/dev/gunyah`, or
@@ -24,7 +24,7 @@ use gunyah_vm::hyp::Hypervisor;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 
-const LOG_TAG: &str = "android.hardware.gunyah-service";
+const LOG_TAG: &str = "vendor.gunyahvm.hardware.gunyah-service";
 const BACKEND_PROPERTY: &str = "ro.vendor.gunyah.backend";
 const DEVICE_PROPERTY: &str = "ro.vendor.gunyah.device";
 

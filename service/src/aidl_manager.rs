@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+use crate::aidl::{
     Capabilities::Capabilities,
     IGunyahVm::{BnGunyahVm, IGunyahVm},
     IGunyahVmManager::IGunyahVmManager,

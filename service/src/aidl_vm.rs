@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+use crate::aidl::{
     GuestRange::GuestRange as AidlRange, IGunyahMmioHandler::IGunyahMmioHandler,
     IGunyahVm::IGunyahVm, IGunyahVmCallback::IGunyahVmCallback, IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig, VmExitInfo::VmExitInfo, VmState::VmState,

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+use crate::aidl::{
     BootRegisterSet::BootRegisterSet, Capabilities::Capabilities,
     GuestRange::GuestRange as AidlRange, MemoryShareType::MemoryShareType, VmAuthType::VmAuthType,
     VmConfig::VmConfig,
@@ -194,7 +194,7 @@ fn validate_name(name: &str, limits: &Limits) -> Result<()> {
 
 fn validate_region(
     index: usize,
-    region: &android_hardware_gunyah::aidl::android::hardware::gunyah::MemoryRegion::MemoryRegion,
+    region: &crate::aidl::MemoryRegion::MemoryRegion,
     limits: &Limits,
 ) -> Result<RegionPlan> {
     let field = |name: &str| format!("memoryRegions[{index}].{name}");

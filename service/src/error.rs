@@ -5,7 +5,7 @@
 //! errno (or `INVALID_ARGUMENT` / `RESOURCE_EXHAUSTED` when the errno says the input was bad or
 //! a resource ran out); a denied caller is the binder exception `EX_SECURITY`.
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::ErrorCode::ErrorCode;
+use crate::aidl::ErrorCode::ErrorCode;
 use nix::errno::Errno;
 
 use crate::binder::{self, BinderResult, Status};

@@ -1,4 +1,4 @@
-//! The Gunyah VM HAL service (`android.hardware.gunyah`): the only process that opens
+//! The Gunyah VM HAL service (`vendor.gunyahvm.hardware.gunyah`): the only process that opens
 //! `/dev/gunyah`. Clients get one `IGunyahVm` binder object per VM; the VM lives exactly as
 //! long as that object.
 //!
@@ -26,4 +26,4 @@ pub mod uapi;
 pub mod vm;
 
 /// The AIDL types, at the path both builds use.
-pub use android_hardware_gunyah::aidl::android::hardware::gunyah as aidl;
+pub use vendor_gunyahvm_hardware_gunyah::aidl::vendor::gunyahvm::hardware::gunyah as aidl;

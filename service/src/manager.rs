@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+use crate::aidl::{
     Capabilities::Capabilities, DriverAbi::DriverAbi, VmAuthType::VmAuthType, VmConfig::VmConfig,
     VmDescriptor::VmDescriptor, VmState::VmState,
 };

@@ -3,9 +3,9 @@
 
 use anyhow::Result;
 
-use android_hardware_gunyah::frozen::android::hardware::gunyah as v1;
 use gunyah_vm::client::demo::demo_config;
 use gunyah_vm_tests::Service;
+use vendor_gunyahvm_hardware_gunyah::frozen::vendor::gunyahvm::hardware::gunyah as v1;
 
 #[test]
 fn test_interface_version_and_hash() -> Result<()> {
@@ -13,20 +13,20 @@ fn test_interface_version_and_hash() -> Result<()> {
     let client = service.connect(0)?;
     assert_eq!(
         client.manager().getInterfaceVersion().unwrap(),
-        android_hardware_gunyah::VERSION
+        vendor_gunyahvm_hardware_gunyah::VERSION
     );
     assert_eq!(
         client.manager().getInterfaceHash().unwrap(),
-        android_hardware_gunyah::HASH
+        vendor_gunyahvm_hardware_gunyah::HASH
     );
-    assert_eq!(android_hardware_gunyah::HASH.len(), 40, "a sha1");
+    assert_eq!(vendor_gunyahvm_hardware_gunyah::HASH.len(), 40, "a sha1");
     let vm = client
         .manager()
         .createVm(&demo_config("v", 1 << 20, 1)?)
         .expect("createVm");
     assert_eq!(
         vm.getInterfaceVersion().unwrap(),
-        android_hardware_gunyah::VERSION
+        vendor_gunyahvm_hardware_gunyah::VERSION
     );
     Ok(())
 }

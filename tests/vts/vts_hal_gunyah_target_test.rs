@@ -1,5 +1,5 @@
 //! VtsHalGunyahTargetTest: the service scenarios against every declared instance of
-//! android.hardware.gunyah.IGunyahVmManager (none declared: no cases run, nothing fails),
+//! vendor.gunyahvm.hardware.gunyah.IGunyahVmManager (none declared: no cases run, nothing fails),
 //! through the client library as framework code uses it. Also built on the host, where the
 //! cases are ignored unless asked for: the QEMU tier runs them (`--ignored`) against the
 //! service on kernel binder, its instances being those registered with the service manager.
@@ -158,7 +158,8 @@ fn interface_version_and_hash_are_frozen() {
         let version = manager.getInterfaceVersion().unwrap();
         assert!(version >= 1, "{instance}: version {version}");
         if version == 1 {
-            let frozen = include_str!("../../aidl/aidl_api/android.hardware.gunyah/1/.hash").trim();
+            let frozen =
+                include_str!("../../aidl/aidl_api/vendor.gunyahvm.hardware.gunyah/1/.hash").trim();
             assert_eq!(manager.getInterfaceHash().unwrap(), frozen, "{instance}");
         }
     }

@@ -1,13 +1,16 @@
-//! `android.hardware.gunyah` for the host build, under the module path AOSP's
-//! `android.hardware.gunyah-V<N>-rust` crate uses (`aidl::android::hardware::gunyah::…`), and
+//! `vendor.gunyahvm.hardware.gunyah` for the host build, under the module path AOSP's
+//! `vendor.gunyahvm.hardware.gunyah-V<N>-rust` crate uses (`aidl::vendor::gunyahvm::hardware::gunyah::…`), and
 //! re-exporting its binder crate as `binder`, as AOSP's generated crates do.
 
 pub use rsbinder as binder;
 
-/// The generated code (rsbinder-aidl from `aidl/android/hardware/gunyah/*.aidl`).
+/// The generated code (rsbinder-aidl from `aidl/vendor/gunyahvm/hardware/gunyah/*.aidl`).
 #[allow(missing_docs, clippy::all, unused)]
 pub mod aidl {
-    include!(concat!(env!("OUT_DIR"), "/android_hardware_gunyah.rs"));
+    include!(concat!(
+        env!("OUT_DIR"),
+        "/vendor_gunyahvm_hardware_gunyah.rs"
+    ));
 }
 
 /// The latest frozen version, compiled from its snapshot in `aidl/aidl_api/` (what AOSP
@@ -18,7 +21,7 @@ pub mod aidl {
 pub mod frozen {
     include!(concat!(
         env!("OUT_DIR"),
-        "/android_hardware_gunyah_frozen.rs"
+        "/vendor_gunyahvm_hardware_gunyah_frozen.rs"
     ));
 }
 
@@ -28,5 +31,5 @@ pub const VERSION: i32 = match i32::from_str_radix(env!("GUNYAH_AIDL_VERSION"), 
     Err(_) => panic!("GUNYAH_AIDL_VERSION"),
 };
 
-/// Its hash (`getInterfaceHash()`), from `aidl_api/android.hardware.gunyah/<VERSION>/.hash`.
+/// Its hash (`getInterfaceHash()`), from `aidl_api/vendor.gunyahvm.hardware.gunyah/<VERSION>/.hash`.
 pub const HASH: &str = env!("GUNYAH_AIDL_HASH");

@@ -1,4 +1,4 @@
-//! gunyah-vm-service (host build): serves `android.hardware.gunyah.IGunyahVmManager/default`
+//! gunyah-vm-service (host build): serves `vendor.gunyahvm.hardware.gunyah.IGunyahVmManager/default`
 //! over RPC binder on a Unix socket, with the userspace mock driver where `/dev/gunyah` is
 //! absent. On Android the service is started by init from the AOSP build instead.
 

@@ -1,8 +1,8 @@
 //! The binder facade: every difference between AOSP's `binder` crate (libbinder_rs) and
 //! rsbinder lives in this module, so the rest of the service compiles unchanged in both builds.
 //!
-//! The AIDL types themselves are imported by both builds from the same path,
-//! `android_hardware_gunyah::aidl::android::hardware::gunyah::…`.
+//! The AIDL types themselves are imported by both builds from the same path, `crate::aidl::…`
+//! (the one place that names the generated crate is `lib.rs`).
 
 #[cfg(aosp)]
 mod libbinder;
@@ -42,10 +42,10 @@ pub enum CallError {
 }
 
 /// The manager's interface descriptor.
-pub const MANAGER_DESCRIPTOR: &str = "android.hardware.gunyah.IGunyahVmManager";
+pub const MANAGER_DESCRIPTOR: &str = "vendor.gunyahvm.hardware.gunyah.IGunyahVmManager";
 
 /// The name the manager is registered under: `<descriptor>/default`.
-pub const MANAGER_INSTANCE: &str = "android.hardware.gunyah.IGunyahVmManager/default";
+pub const MANAGER_INSTANCE: &str = "vendor.gunyahvm.hardware.gunyah.IGunyahVmManager/default";
 
 /// Creates a local binder object for an AIDL `Bn*` type.
 #[macro_export]

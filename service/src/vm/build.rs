@@ -4,7 +4,7 @@
 
 use std::os::fd::{AsFd, OwnedFd};
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::VmConfig::VmConfig;
+use crate::aidl::VmConfig::VmConfig;
 
 use crate::config::{VmKind, VmPlan};
 use crate::error::{Error, Result};

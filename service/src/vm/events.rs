@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+use crate::aidl::{
     IGunyahVmCallback::IGunyahVmCallback, VmExitInfo::VmExitInfo, VmExitType::VmExitType,
     VmState::VmState,
 };

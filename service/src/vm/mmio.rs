@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::IGunyahMmioHandler::IGunyahMmioHandler;
+use crate::aidl::IGunyahMmioHandler::IGunyahMmioHandler;
 
 use crate::binder::Strong;
 use crate::error::{Error, Result};

@@ -11,7 +11,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use android_hardware_gunyah::aidl::android::hardware::gunyah::{
+use crate::aidl::{
     IGunyahMmioHandler::IGunyahMmioHandler, IGunyahVmCallback::IGunyahVmCallback,
     VmConfig::VmConfig, VmExitInfo::VmExitInfo, VmState::VmState,
 };

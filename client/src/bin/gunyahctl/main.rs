@@ -25,7 +25,7 @@ pub const EXIT_SERVICE: i32 = 1;
 /// Exit status: a bad flag, config file or image (clap uses 2 for flags too).
 pub const EXIT_USAGE: i32 = 2;
 
-/// Boot and watch Gunyah VMs through the Gunyah VM service (android.hardware.gunyah).
+/// Boot and watch Gunyah VMs through the Gunyah VM service (vendor.gunyahvm.hardware.gunyah).
 #[derive(Parser, Debug)]
 #[command(name = "gunyahctl", version, about, long_about = None)]
 pub struct Cli {

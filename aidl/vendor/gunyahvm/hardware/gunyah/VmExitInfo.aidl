@@ -1,0 +1,21 @@
+/*
+ * Copyright (C) 2026 The gunyah-vm-hal Authors
+ * SPDX-License-Identifier: Apache-2.0
+ */
+
+package vendor.gunyahvm.hardware.gunyah;
+
+import vendor.gunyahvm.hardware.gunyah.VmExitType;
+import vendor.gunyahvm.hardware.gunyah.VmState;
+
+/** How and why a guest stopped. */
+@VintfStability
+@RustDerive(Clone=true, PartialEq=true)
+parcelable VmExitInfo {
+    /** The state the VM entered: EXITED, LOAD_FAILED or CRASHED. */
+    VmState state;
+    /** The driver's exit type; UNKNOWN where the driver gave none. */
+    VmExitType type = VmExitType.UNKNOWN;
+    /** The driver's exit reason bytes (at most 8), empty where it gave none. */
+    byte[] reason;
+}
