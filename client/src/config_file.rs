@@ -1,6 +1,10 @@
-//! VM config files (TOML; the format is documented in docs/VM_CONFIG.md, with examples in
-//! examples/configs/). Parsed into a [`VmSpec`], which `gunyahctl run` flags may override, and
-//! turned into a [`VmBuilder`]. Every error names the key (or file position) at fault.
+//! VM config files (TOML, or the same keys as JSON; the format is documented in
+//! docs/VM_CONFIG.md, with examples in examples/configs/). Parsed into a [`VmSpec`], which
+//! `gunyahctl run` flags may override, and turned into a [`VmBuilder`]. Every error names the
+//! key (or file position) at fault.
+//!
+//! TOML needs the `toml` feature (on by default). An AOSP tree offers the toml crate to host
+//! modules only, so the device build reads JSON files (`*.json`) alone.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -124,11 +128,17 @@ pub struct VmSpec {
 }
 
 impl VmSpec {
-    /// Reads a config file. Relative image paths are taken relative to its directory.
+    /// Reads a config file: JSON when its name ends in `.json`, TOML otherwise. Relative image
+    /// paths are taken relative to its directory.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(format!("config {}", path.display()), e))?;
-        let mut spec = Self::parse(&text)
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
+            Self::parse_json(&text)
+        } else {
+            Self::parse(&text)
+        };
+        let mut spec = parsed
             .map_err(|(at, reason)| Error::invalid(format!("{}{at}", path.display()), reason))?;
         let dir = path.parent().unwrap_or(Path::new("."));
         spec.for_each_image(|image| {
@@ -139,7 +149,32 @@ impl VmSpec {
         Ok(spec)
     }
 
+    /// Parses JSON text with the keys of the TOML format; errors are (`:line:column`, message).
+    pub fn parse_json(text: &str) -> std::result::Result<Self, (String, String)> {
+        serde_json::from_str(text).map_err(|e| {
+            let message = e.to_string();
+            // serde_json appends " at line L column C"; the position goes in front instead.
+            let message = message
+                .rsplit_once(" at line ")
+                .map_or(message.as_str(), |(m, _)| m);
+            (format!(":{}:{}", e.line(), e.column()), message.to_string())
+        })
+    }
+
+    /// Parses TOML text; errors are (`:line:column`, message). Without the `toml` feature (the
+    /// AOSP device build) every text is refused with a pointer to JSON.
+    #[cfg(not(feature = "toml"))]
+    pub fn parse(_text: &str) -> std::result::Result<Self, (String, String)> {
+        Err((
+            String::new(),
+            "TOML config files need the host build (AOSP builds the toml crate for host \
+             modules only): write the same keys as JSON, in a file named *.json"
+                .to_string(),
+        ))
+    }
+
     /// Parses TOML text; errors are (`:line:column`, message).
+    #[cfg(feature = "toml")]
     pub fn parse(text: &str) -> std::result::Result<Self, (String, String)> {
         toml::from_str(text).map_err(|e: toml::de::Error| {
             let at = e.span().map_or(String::new(), |span| {
@@ -333,7 +368,7 @@ fn placed(key: &str, spec: &ImageSpec) -> Result<Image> {
     Ok(Image::file(&spec.path, addr.addr(&format!("{key}.addr"))?))
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "toml"))]
 mod tests {
     use super::*;
 
@@ -445,6 +480,52 @@ mod tests {
         std::fs::write(&file, "cpus = [").map_err(|e| Error::io("tmp", e))?;
         let e = VmSpec::load(&file).unwrap_err().to_string();
         assert!(e.starts_with(&format!("{}:1:", file.display())), "{e}");
+        std::fs::remove_dir_all(&dir).ok();
+        Ok(())
+    }
+}
+
+/// The JSON form, which every build reads (the device build has no TOML).
+#[cfg(test)]
+mod json_tests {
+    use super::*;
+
+    #[test]
+    fn test_parse_json_has_the_toml_keys() {
+        let s = VmSpec::parse_json(
+            r#"{"name": "guest", "cpus": 2, "console": "0x9000_0000",
+                "memory": [{"base": 2147483648, "size": "256M", "share": "lend"}],
+                "kernel": {"path": "Image", "addr": "0x8000_0000"}, "boot": {"x1": 5}}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(s.name.as_deref(), Some("guest"));
+        assert_eq!(s.cpus, Some(2));
+        assert_eq!(s.console_addr().unwrap(), Some(0x9000_0000));
+        assert_eq!(memory(0, &s.memory[0]).unwrap().size, 256 << 20);
+        assert_eq!(
+            memory(0, &s.memory[0]).unwrap().share,
+            MemoryShareType::LEND
+        );
+        assert_eq!(s.boot.len(), 1);
+    }
+
+    #[test]
+    fn test_json_errors_name_the_position() {
+        let (at, msg) = VmSpec::parse_json("{\"name\": \"a\",\n \"cpu\": 2}").unwrap_err();
+        assert_eq!(at, ":2:6");
+        assert!(msg.starts_with("unknown field `cpu`"), "{msg}");
+        assert!(!msg.contains(" at line "), "{msg}");
+    }
+
+    #[test]
+    fn test_load_picks_the_format_by_extension() -> Result<()> {
+        let dir = std::env::temp_dir().join(format!("gunyah-json-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io("tmp", e))?;
+        let file = dir.join("vm.json");
+        std::fs::write(&file, r#"{"program": {"path": "hello.s"}}"#)
+            .map_err(|e| Error::io("tmp", e))?;
+        let s = VmSpec::load(&file)?;
+        assert_eq!(s.program.unwrap().path, dir.join("hello.s"));
         std::fs::remove_dir_all(&dir).ok();
         Ok(())
     }

@@ -143,6 +143,33 @@ impl Client {
         &self.manager
     }
 
+    /// The service's binder `dump()`, what `dumpsys` prints. It travels as an fd the service
+    /// writes to, so it needs kernel binder (Android, the QEMU tier); over an RPC socket read
+    /// the diagnostics socket beside it instead (`gunyahctl dump` does).
+    pub fn dump(&self, args: &[String]) -> Result<String> {
+        use std::io::{Read, Seek};
+        let io = |what: &str| {
+            let what = what.to_string();
+            move |error| Error::Io { what, error }
+        };
+        let mut file = gunyah_vm::client::memfd::create("gunyah-vm-dump", 0)
+            .map_err(io("creating the dump's memfd"))?;
+        let fd = std::os::fd::AsFd::as_fd(&file)
+            .try_clone_to_owned()
+            .map_err(io("duplicating the dump's memfd"))?;
+        gunyah_vm::binder::dump(self.manager.as_binder(), fd, args).map_err(|e| {
+            Error::Transport {
+                call: "dump",
+                message: format!("{e:?}"),
+            }
+        })?;
+        let mut text = String::new();
+        file.rewind()
+            .and_then(|_| file.read_to_string(&mut text))
+            .map_err(io("reading the dump"))?;
+        Ok(text)
+    }
+
     /// What the service and its driver offer, and its limits.
     pub fn capabilities(&self) -> Result<Capabilities> {
         self.manager

@@ -2,29 +2,28 @@
 //! sufficient size, and maps it (the driver accepts only memory mapped by the VM's creator).
 
 use std::num::NonZeroUsize;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 
-use nix::fcntl::{fcntl, FcntlArg, SealFlag};
-use nix::sys::stat::{fstat, SFlag};
+use nix::fcntl::SealFlag;
 
 use crate::config::RegionPlan;
 use crate::error::{Error, Result};
+use crate::uapi;
 use crate::uapi::mman::SharedMapping;
 
 /// Checks the memfd behind `fd` for `region`: sealed against shrinking, not sealed against
 /// writes when the guest may write, and large enough.
 pub fn check_memfd(fd: BorrowedFd<'_>, region: &RegionPlan) -> Result<()> {
     let field = |name: &str| format!("memoryRegions[{}].{name}", region.index);
-    let stat = fstat(fd.as_raw_fd())
+    let stat = uapi::fd::stat(fd)
         .map_err(|e| Error::invalid(field("memory"), format!("fstat failed: {e}")))?;
-    if SFlag::from_bits_truncate(stat.st_mode & SFlag::S_IFMT.bits()) != SFlag::S_IFREG {
+    if !stat.regular {
         return Err(Error::invalid(
             field("memory"),
             "not a memfd (not a regular file)",
         ));
     }
-    let seals = fcntl(fd.as_raw_fd(), FcntlArg::F_GET_SEALS)
-        .map(SealFlag::from_bits_truncate)
+    let seals = uapi::fd::seals(fd)
         .map_err(|e| Error::invalid(field("memory"), format!("not a memfd (F_GET_SEALS: {e})")))?;
     if !seals.contains(SealFlag::F_SEAL_SHRINK) {
         return Err(Error::invalid(
@@ -40,7 +39,7 @@ pub fn check_memfd(fd: BorrowedFd<'_>, region: &RegionPlan) -> Result<()> {
             "sealed against writes (F_SEAL_WRITE/F_SEAL_FUTURE_WRITE) but access has ACCESS_WRITE",
         ));
     }
-    let file_size = u64::try_from(stat.st_size).unwrap_or(0);
+    let file_size = stat.size;
     // `validate` already checked that this sum does not overflow.
     let end = region.memory_offset + region.range.size;
     if end > file_size {
@@ -120,10 +119,7 @@ mod tests {
             .starts_with("memoryRegions[3].memoryOffset: memoryOffset + size (0x2000) exceeds the memfd's size (0x1000)"));
 
         let ro = memfd::create("ro", 4096)?;
-        nix::fcntl::fcntl(
-            std::os::fd::AsRawFd::as_raw_fd(&ro),
-            nix::fcntl::FcntlArg::F_ADD_SEALS(SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_WRITE),
-        )?;
+        uapi::fd::add_seals(ro.as_fd(), SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_WRITE)?;
         assert!(message(ro.as_fd(), &plan(4096, 0, RW)).contains("sealed against writes"));
         // Read-only guest access to a write-sealed memfd is fine.
         assert!(map_region(ro.as_fd(), &plan(4096, 0, MemAccess::READ)).is_ok());

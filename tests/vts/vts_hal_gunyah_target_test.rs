@@ -9,13 +9,11 @@
 //! every device is checked: the order of states, teardown, errors, doorbells and the frozen
 //! interface.
 
-use std::fs::File;
-use std::io::{Read, Seek};
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
 use gunyah_vm::aidl::{ErrorCode::ErrorCode, VmState::VmState};
-use gunyah_vm::binder::{self, CallError, Interface};
+use gunyah_vm::binder::{self, CallError};
 use gunyah_vm_client::{Client, Error, Target, Vm, VmBuilder, VmEvent};
 
 const MIB: u64 = 1 << 20;
@@ -169,16 +167,9 @@ fn interface_version_and_hash_are_frozen() {
 #[cfg_attr(not(aosp), ignore = "needs kernel binder with the service registered")]
 fn dumpsys_reports_counters() {
     for (instance, client) in clients() {
-        let mut out = tempfile();
-        binder::dump(
-            client.manager().as_binder(),
-            out.try_clone().unwrap().into(),
-            &[],
-        )
-        .unwrap_or_else(|e| panic!("{instance}: dump: {e:?}"));
-        out.rewind().unwrap();
-        let mut text = String::new();
-        out.read_to_string(&mut text).unwrap();
+        let text = client
+            .dump(&[])
+            .unwrap_or_else(|e| panic!("{instance}: dump: {e}"));
         for key in ["backend.live_vms:", "process.open_fds:", "vms.live:"] {
             assert!(
                 text.contains(key),
@@ -186,17 +177,4 @@ fn dumpsys_reports_counters() {
             );
         }
     }
-}
-
-fn tempfile() -> File {
-    let path = std::env::temp_dir().join(format!("vts-gunyah-{}", std::process::id()));
-    let f = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .open(&path)
-        .unwrap();
-    std::fs::remove_file(&path).unwrap();
-    f
 }

@@ -5,10 +5,10 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io;
 use std::num::NonZeroUsize;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::fs::FileExt;
 
-use nix::fcntl::{fcntl, FcntlArg, SealFlag};
+use nix::fcntl::SealFlag;
 use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
 
 use crate::uapi::mman::SharedMapping;
@@ -17,7 +17,7 @@ use crate::uapi::mman::SharedMapping;
 pub fn create(name: &str, size: u64) -> io::Result<File> {
     let cname = CString::new(name).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
     let fd: OwnedFd = memfd_create(
-        &cname,
+        cname.as_c_str(),
         MemFdCreateFlag::MFD_CLOEXEC | MemFdCreateFlag::MFD_ALLOW_SEALING,
     )?;
     let file = File::from(fd);
@@ -34,7 +34,7 @@ pub fn write_at(file: &File, offset: u64, bytes: &[u8]) -> io::Result<()> {
 /// requires.
 pub fn seal_size(file: &File) -> io::Result<()> {
     let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL;
-    fcntl(file.as_raw_fd(), FcntlArg::F_ADD_SEALS(seals))?;
+    crate::uapi::fd::add_seals(file.as_fd(), seals)?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 pub mod a14;
 pub mod abi;
 pub mod android;
+pub mod fd;
 pub mod ioctl;
 pub mod kick;
 pub mod mman;

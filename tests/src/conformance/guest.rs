@@ -1,7 +1,7 @@
 //! End-to-end guest scenarios: scripted-guest programs (docs/GUEST_ISA.md) run on the driver,
 //! and their exits checked exactly.
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -146,7 +146,7 @@ fn doorbell(hyp: &dyn Hypervisor) -> Outcome {
     let ready = poll(&mut fds, PollTimeout::from(5000u16)).map_err(|e| e.to_string())?;
     ensure!(ready == 1, "the guest's write did not signal the ioeventfd");
     let mut count = [0u8; 8];
-    nix::unistd::read(ioe.as_raw_fd(), &mut count).map_err(|e| e.to_string())?;
+    gunyah_vm::uapi::fd::read(ioe.as_fd(), &mut count).map_err(|e| e.to_string())?;
     let (exit, mut vcpu) = runner
         .join()
         .map_err(|_| "vCPU thread panicked")?

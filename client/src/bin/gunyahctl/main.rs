@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use gunyah_vm_client::connect::SOCKET_ENV;
 use gunyah_vm_client::{Client, Target};
 
 use output::Output;
@@ -29,8 +28,10 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Parser, Debug)]
 #[command(name = "gunyahctl", version, about, long_about = None)]
 pub struct Cli {
-    /// The service socket (host) [default: as gunyah-vm-service].
-    #[arg(long, global = true, env = SOCKET_ENV, value_name = "PATH")]
+    /// The service socket (host) [default: $GUNYAH_VM_SOCKET, else as gunyah-vm-service].
+    // Not clap's `env`: AOSP builds libclap without that feature, and `Target::from_env`
+    // reads the variable in both builds.
+    #[arg(long, global = true, value_name = "PATH")]
     socket: Option<PathBuf>,
     /// Reach the service through kernel binder's service manager instead of the socket.
     #[arg(long, global = true)]

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde_json::{json, Value};
 
 use gunyah_vm::diag::Diagnostics;
@@ -132,18 +132,9 @@ pub fn dump(cli: &Cli, out: &Output) -> Result<i32> {
     Ok(EXIT_OK)
 }
 
-/// The dump through binder `dump()` (kernel binder, Android), into a memfd.
+/// The dump through binder `dump()` (kernel binder, Android).
 fn binder_dump(cli: &Cli) -> Result<String> {
-    use std::io::{Read, Seek};
-    let client = cli.connect()?;
-    let mut file = gunyah_vm::client::memfd::create("gunyahctl-dump", 0)?;
-    let fd = std::os::fd::AsFd::as_fd(&file).try_clone_to_owned()?;
-    gunyah_vm::binder::dump(client.manager().as_binder(), fd, &[])
-        .map_err(|e| anyhow::anyhow!("dump: {e:?}"))?;
-    let mut text = String::new();
-    file.rewind()?;
-    file.read_to_string(&mut text)?;
-    Ok(text)
+    Ok(cli.connect()?.dump(&[])?)
 }
 
 /// Over the socket, the diagnostics socket beside it: an RPC client cannot send binder
@@ -153,8 +144,9 @@ fn dump_text(cli: &Cli) -> Result<String> {
         #[cfg(not(aosp))]
         gunyah_vm_client::Target::Socket(socket) => {
             let path = gunyah_vm::host::socket::diagnostics_path(&socket);
-            gunyah_vm::host::diag_socket::read(&path)
-                .with_context(|| format!("reading {}", path.display()))
+            anyhow::Context::with_context(gunyah_vm::host::diag_socket::read(&path), || {
+                format!("reading {}", path.display())
+            })
         }
         _ => binder_dump(cli),
     }

@@ -152,7 +152,10 @@ impl Hypervisor for MockHypervisor {
 /// A named, empty memfd standing in for the driver's anon-inode fd.
 fn anon_fd(name: &str) -> Result<std::os::fd::OwnedFd, Errno> {
     let name = std::ffi::CString::new(name).map_err(|_| Errno::EINVAL)?;
-    nix::sys::memfd::memfd_create(&name, nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC)
+    nix::sys::memfd::memfd_create(
+        name.as_c_str(),
+        nix::sys::memfd::MemFdCreateFlag::MFD_CLOEXEC,
+    )
 }
 
 #[cfg(test)]

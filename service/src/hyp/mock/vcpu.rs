@@ -1,7 +1,7 @@
 //! A mock vCPU: runs the scripted guest from guest memory. vCPU 0 boots at the entry point;
 //! the others idle until the VM stops (secondary CPU bring-up is not modelled).
 
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -158,7 +158,7 @@ impl MockVcpu {
                 Ok(n) if n > 0 => {
                     let mut count = [0u8; 8];
                     // A level-triggered or edge-triggered ring is consumed the same way here.
-                    return match nix::unistd::read(eventfd.as_raw_fd(), &mut count) {
+                    return match crate::uapi::fd::read(eventfd.as_fd(), &mut count) {
                         Ok(8) => Ok(true),
                         _ => Ok(false),
                     };

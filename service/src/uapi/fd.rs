@@ -1,0 +1,100 @@
+//! Plain fd operations on memfds and eventfds (seals, file type, read), as safe wrappers over
+//! libc. nix changed these functions' fd argument from `RawFd` to `AsFd` in 0.30, and AOSP
+//! trees carry nix 0.29 and 0.31 (tests/aosp/crates.toml): the service calls these instead of
+//! depending on either signature.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use nix::errno::Errno;
+use nix::fcntl::SealFlag;
+
+/// The seals of a memfd (`F_GET_SEALS`); `EINVAL` for a file that is not a memfd.
+pub fn seals(fd: BorrowedFd<'_>) -> nix::Result<SealFlag> {
+    // SAFETY: F_GET_SEALS takes no argument and only reads the open file's seals; `fd` is a
+    // live descriptor for the borrow's lifetime.
+    let bits = Errno::result(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GET_SEALS) })?;
+    Ok(SealFlag::from_bits_truncate(bits))
+}
+
+/// Adds `seals` to a memfd (`F_ADD_SEALS`).
+pub fn add_seals(fd: BorrowedFd<'_>, seals: SealFlag) -> nix::Result<()> {
+    // SAFETY: F_ADD_SEALS takes an int of seal bits by value; `fd` is a live descriptor.
+    Errno::result(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_ADD_SEALS, seals.bits()) })?;
+    Ok(())
+}
+
+/// What `fstat` says of a file, as far as the service asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileStat {
+    /// A regular file (a memfd is one; pipes, sockets, devices and directories are not).
+    pub regular: bool,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// `fstat(2)` of `fd`.
+pub fn stat(fd: BorrowedFd<'_>) -> nix::Result<FileStat> {
+    let mut stat = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: `stat` is a writable buffer of the size fstat fills; `fd` is a live descriptor.
+    Errno::result(unsafe { libc::fstat(fd.as_raw_fd(), stat.as_mut_ptr()) })?;
+    // SAFETY: fstat returned 0, so it filled the whole struct.
+    let stat = unsafe { stat.assume_init() };
+    Ok(FileStat {
+        regular: stat.st_mode & libc::S_IFMT == libc::S_IFREG,
+        size: u64::try_from(stat.st_size).unwrap_or(0),
+    })
+}
+
+/// `read(2)` into `buf`: the byte count, or the errno.
+pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
+    // SAFETY: `buf` is writable for `buf.len()` bytes; `fd` is a live descriptor.
+    let n =
+        Errno::result(unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) })?;
+    Ok(n as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsFd;
+
+    #[test]
+    fn test_seals_round_trip_on_a_memfd() -> nix::Result<()> {
+        let memfd = crate::client::memfd::create("seals", 4096).map_err(|_| Errno::EIO)?;
+        assert_eq!(seals(memfd.as_fd())?, SealFlag::empty());
+        add_seals(
+            memfd.as_fd(),
+            SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW,
+        )?;
+        assert_eq!(
+            seals(memfd.as_fd())?,
+            SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW
+        );
+        assert_eq!(
+            stat(memfd.as_fd())?,
+            FileStat {
+                regular: true,
+                size: 4096
+            }
+        );
+        Ok(())
+    }
+
+    #[test]
+    fn test_not_a_memfd() -> nix::Result<()> {
+        let (r, _w) = nix::unistd::pipe()?;
+        assert_eq!(seals(r.as_fd()), Err(Errno::EINVAL));
+        assert!(!stat(r.as_fd())?.regular);
+        Ok(())
+    }
+
+    #[test]
+    fn test_read_returns_the_bytes() -> nix::Result<()> {
+        let (r, w) = nix::unistd::pipe()?;
+        assert_eq!(nix::unistd::write(&w, b"abc")?, 3);
+        let mut buf = [0u8; 8];
+        assert_eq!(read(r.as_fd(), &mut buf)?, 3);
+        assert_eq!(&buf[..3], b"abc");
+        Ok(())
+    }
+}
