@@ -6,13 +6,18 @@
 #   interface_name.py  the interface is a partner package (no android.* in aidl/: VTS treats
 #                every android.* package as AOSP's) and every reference uses the one owner
 #   aidl_api.py  frozen AIDL versions are intact (AOSP's .hash) and the sources equal the latest
-#   check.sh     the sepolicy compiles with checkpolicy; each negative rule hits a neverallow
+#   check.sh     the sepolicy compiles with checkpolicy inside a base that models the platform
+#                rules touching our types; each negative rule hits a neverallow; sesearch shows
+#                the HAL may map its clients' memfds (setools)
 #   ioctls       the ioctls the Rust code issues == ioctl_defines == the allowxperm lists
-#   rustfmt      the Rust that only Soong builds (service/android/) is formatted too
+#   rustfmt      the Rust that only Soong builds (service/android/, the stand-ins) is formatted
+#   soong.py     deps: every module links only crates AOSP builds for its variants
+#                (tests/aosp/crates.toml); clippy: every Rust module of Android.bp, as Soong
+#                builds it, against the table's crates and the libbinder_rs/AIDL stand-ins
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-soong_only_rust=$(find service/android -name '*.rs' | sort)
+soong_only_rust=$(find service/android tests/aosp -name '*.rs' | sort)
 echo "== rustfmt: $(echo $soong_only_rust)"
 rustfmt --edition 2021 --check $soong_only_rust
 
@@ -41,3 +46,10 @@ tests/sepolicy/check.sh
 
 echo "== ioctl allowlist vs the ioctls the code issues"
 cargo run -q -p gunyah-vm-client --bin gunyahctl -- abi --json | python3 tests/sepolicy/check_ioctls.py
+
+echo "== Soong: the crates each module links are built for its variants"
+python3 tests/aosp/soong.py deps
+
+echo "== Soong: clippy of every Android.bp Rust module, cfg(aosp), host/system/vendor, vendor lints"
+python3 tests/aosp/soong.py clippy
+

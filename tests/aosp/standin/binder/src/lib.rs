@@ -1,0 +1,428 @@
+//! A type-level stand-in for AOSP's `binder` crate (libbinder_rs, `libbinder_rs` in Soong), with
+//! only the items gunyah-vm-hal's AOSP-side code uses, so that code can be type-checked and
+//! linted off-tree (tests/aosp/soong_clippy.py). Nothing here runs: bodies are `unreachable!`.
+//!
+//! Every item names the libbinder_rs file it mirrors, as of android-15.0.0_r36 and
+//! android-16.0.0_r2 (`frameworks/native/libs/binder/rust/src/`), where the two agree. Written
+//! for this project from the public API; keep signatures exactly as upstream declares them:
+//! a looser stand-in would hide the errors this check exists to find.
+
+#![allow(clippy::missing_safety_doc, clippy::new_without_default)]
+
+use std::ffi::CStr;
+use std::fmt;
+use std::io::Write;
+use std::ops::Deref;
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
+
+const STAND_IN: &str = "type-level stand-in for libbinder_rs: never run";
+
+// ---- error.rs -------------------------------------------------------------------------------
+
+/// error.rs: `pub type Result<T> = std::result::Result<T, StatusCode>;` is the crate-internal
+/// alias; the crate root exports `binder::Result<T> = Result<T, Status>` (lib.rs).
+pub type Result<T> = std::result::Result<T, Status>;
+
+/// error.rs: `StatusCode` (transport-level status, `status_t`).
+#[allow(non_camel_case_types, missing_docs)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum StatusCode {
+    OK = 0,
+    UNKNOWN_ERROR = i32::MIN,
+    NO_MEMORY = -12,
+    INVALID_OPERATION = -38,
+    BAD_VALUE = -22,
+    BAD_TYPE = i32::MIN + 1,
+    NAME_NOT_FOUND = -2,
+    PERMISSION_DENIED = -1,
+    NO_INIT = -19,
+    ALREADY_EXISTS = -17,
+    DEAD_OBJECT = -32,
+    FAILED_TRANSACTION = i32::MIN + 2,
+    BAD_INDEX = -75,
+    NOT_ENOUGH_DATA = -61,
+    WOULD_BLOCK = -11,
+    TIMED_OUT = -110,
+    UNKNOWN_TRANSACTION = -74,
+    FDS_NOT_ALLOWED = i32::MIN + 7,
+    UNEXPECTED_NULL = i32::MIN + 8,
+}
+
+impl fmt::Display for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+impl std::error::Error for StatusCode {}
+
+/// error.rs: `ExceptionCode` (the AIDL exception codes).
+#[allow(non_camel_case_types, missing_docs)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum ExceptionCode {
+    NONE = 0,
+    SECURITY = -1,
+    BAD_PARCELABLE = -2,
+    ILLEGAL_ARGUMENT = -3,
+    NULL_POINTER = -4,
+    ILLEGAL_STATE = -5,
+    NETWORK_MAIN_THREAD = -6,
+    UNSUPPORTED_OPERATION = -7,
+    SERVICE_SPECIFIC = -8,
+    PARCELABLE = -9,
+    TRANSACTION_FAILED = -129,
+    JUST_PLAIN_BROKEN = -256,
+}
+
+/// error.rs: `Status` (an AIDL call's result: exception, service-specific error or transport
+/// error, with a message).
+pub struct Status(());
+
+impl Status {
+    /// error.rs: `Status::ok()`.
+    pub fn ok() -> Self {
+        unreachable!("{STAND_IN}")
+    }
+    /// error.rs: `new_service_specific_error(err: i32, message: Option<&CStr>)`.
+    pub fn new_service_specific_error(_err: i32, _message: Option<&CStr>) -> Status {
+        unreachable!("{STAND_IN}")
+    }
+    /// error.rs: `new_service_specific_error_str<T: AsRef<str>>(err, message: Option<T>)`.
+    pub fn new_service_specific_error_str<T: AsRef<str>>(_err: i32, _message: Option<T>) -> Status {
+        unreachable!("{STAND_IN}")
+    }
+    /// error.rs: `new_exception(exception: ExceptionCode, message: Option<&CStr>)`.
+    pub fn new_exception(_exception: ExceptionCode, _message: Option<&CStr>) -> Status {
+        unreachable!("{STAND_IN}")
+    }
+    /// error.rs: `new_exception_str<T: AsRef<str>>(exception, message: Option<T>)`.
+    pub fn new_exception_str<T: AsRef<str>>(
+        _exception: ExceptionCode,
+        _message: Option<T>,
+    ) -> Status {
+        unreachable!("{STAND_IN}")
+    }
+    /// error.rs: `is_ok(&self) -> bool`.
+    pub fn is_ok(&self) -> bool {
+        unreachable!("{STAND_IN}")
+    }
+    /// error.rs: `exception_code(&self) -> ExceptionCode`.
+    pub fn exception_code(&self) -> ExceptionCode {
+        unreachable!("{STAND_IN}")
+    }
+    /// error.rs: `transaction_error(&self) -> StatusCode`.
+    pub fn transaction_error(&self) -> StatusCode {
+        unreachable!("{STAND_IN}")
+    }
+    /// error.rs: `service_specific_error(&self) -> i32`.
+    pub fn service_specific_error(&self) -> i32 {
+        unreachable!("{STAND_IN}")
+    }
+    /// error.rs: `get_description(&self) -> String`.
+    pub fn get_description(&self) -> String {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+impl fmt::Debug for Status {
+    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, _f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+impl std::error::Error for Status {}
+
+/// error.rs: `impl From<StatusCode> for Status`.
+impl From<StatusCode> for Status {
+    fn from(_status: StatusCode) -> Status {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+/// error.rs: `impl From<ExceptionCode> for Status`.
+impl From<ExceptionCode> for Status {
+    fn from(_code: ExceptionCode) -> Status {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+// ---- binder.rs ------------------------------------------------------------------------------
+
+/// binder.rs: `BinderFeatures` (its vendor build, `android_vndk`, has no `set_requesting_sid`).
+#[derive(Default)]
+pub struct BinderFeatures {
+    /// binder.rs: `set_inherit_rt`.
+    pub set_inherit_rt: bool,
+    #[cfg(not(android_vndk))]
+    /// binder.rs: `set_requesting_sid` (absent from the vendor build).
+    pub set_requesting_sid: bool,
+}
+
+/// binder.rs: `trait Interface: Send + Sync + DowncastSync`, with `dump` taking
+/// `&mut dyn Write` (Android 15 and later).
+pub trait Interface: Send + Sync {
+    /// binder.rs: `as_binder`.
+    fn as_binder(&self) -> SpIBinder {
+        unreachable!("{STAND_IN}")
+    }
+    /// binder.rs: `dump(&self, writer: &mut dyn Write, args: &[&CStr]) -> Result<(), StatusCode>`.
+    fn dump(
+        &self,
+        _writer: &mut dyn Write,
+        _args: &[&CStr],
+    ) -> std::result::Result<(), StatusCode> {
+        Ok(())
+    }
+}
+
+/// binder.rs: `trait FromIBinder: Interface`.
+pub trait FromIBinder: Interface {
+    /// binder.rs: `try_from(ibinder: SpIBinder) -> Result<Strong<Self>, StatusCode>`.
+    fn try_from(ibinder: SpIBinder) -> std::result::Result<Strong<Self>, StatusCode>;
+}
+
+/// binder.rs: `Strong<I: FromIBinder + ?Sized>`, a strong reference to a binder interface.
+pub struct Strong<I: FromIBinder + ?Sized>(Box<I>);
+
+impl<I: FromIBinder + ?Sized> Strong<I> {
+    /// binder.rs: `Strong::new(binder: Box<I>)`.
+    pub fn new(binder: Box<I>) -> Self {
+        Self(binder)
+    }
+}
+
+impl<I: FromIBinder + ?Sized> Clone for Strong<I> {
+    fn clone(&self) -> Self {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+impl<I: FromIBinder + ?Sized> Deref for Strong<I> {
+    type Target = I;
+    fn deref(&self) -> &I {
+        &self.0
+    }
+}
+
+impl<I: FromIBinder + fmt::Debug + ?Sized> fmt::Debug for Strong<I> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<I: FromIBinder + ?Sized> PartialEq for Strong<I> {
+    fn eq(&self, _other: &Self) -> bool {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+impl<I: FromIBinder + ?Sized> Eq for Strong<I> {}
+
+/// binder.rs: `trait IBinder` (methods on `SpIBinder`).
+pub trait IBinder {
+    /// binder.rs: `link_to_death(&mut self, recipient: &mut DeathRecipient) -> Result<()>`.
+    fn link_to_death(
+        &mut self,
+        recipient: &mut DeathRecipient,
+    ) -> std::result::Result<(), StatusCode>;
+    /// binder.rs: `unlink_to_death(&mut self, recipient: &mut DeathRecipient) -> Result<()>`.
+    fn unlink_to_death(
+        &mut self,
+        recipient: &mut DeathRecipient,
+    ) -> std::result::Result<(), StatusCode>;
+    /// binder.rs: `ping_binder(&mut self) -> Result<()>`.
+    fn ping_binder(&mut self) -> std::result::Result<(), StatusCode>;
+}
+
+/// Internal binder traits (binder.rs `binder_impl`, exported as `binder::binder_impl`).
+pub mod binder_impl {
+    use std::os::fd::AsRawFd;
+
+    use super::StatusCode;
+
+    /// binder.rs: `trait IBinderInternal: IBinder`.
+    pub trait IBinderInternal: super::IBinder {
+        /// binder.rs: `dump<F: AsRawFd>(&mut self, fp: &F, args: &[&str]) -> Result<()>`.
+        fn dump<F: AsRawFd>(
+            &mut self,
+            fp: &F,
+            args: &[&str],
+        ) -> std::result::Result<(), StatusCode>;
+    }
+}
+
+// ---- proxy.rs -------------------------------------------------------------------------------
+
+/// proxy.rs: `SpIBinder`, a strong reference to any binder object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpIBinder(());
+
+impl IBinder for SpIBinder {
+    fn link_to_death(
+        &mut self,
+        _recipient: &mut DeathRecipient,
+    ) -> std::result::Result<(), StatusCode> {
+        unreachable!("{STAND_IN}")
+    }
+    fn unlink_to_death(
+        &mut self,
+        _recipient: &mut DeathRecipient,
+    ) -> std::result::Result<(), StatusCode> {
+        unreachable!("{STAND_IN}")
+    }
+    fn ping_binder(&mut self) -> std::result::Result<(), StatusCode> {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+impl binder_impl::IBinderInternal for SpIBinder {
+    fn dump<F: AsRawFd>(&mut self, _fp: &F, _args: &[&str]) -> std::result::Result<(), StatusCode> {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+/// proxy.rs: `WpIBinder`, a weak reference to a binder object.
+#[derive(Clone, Debug)]
+pub struct WpIBinder(());
+
+/// proxy.rs: `DeathRecipient`, registered with `IBinder::link_to_death`.
+pub struct DeathRecipient(());
+
+impl DeathRecipient {
+    /// proxy.rs: `DeathRecipient::new<F: Fn() + Send + Sync + 'static>(callback: F)`.
+    pub fn new<F>(_callback: F) -> DeathRecipient
+    where
+        F: Fn() + Send + Sync + 'static,
+    {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+/// proxy.rs: `get_declared_instances(interface: &str) -> Result<Vec<String>>`.
+pub fn get_declared_instances(_interface: &str) -> std::result::Result<Vec<String>, StatusCode> {
+    unreachable!("{STAND_IN}")
+}
+
+/// proxy.rs: `get_interface<T: FromIBinder + ?Sized>(name: &str) -> Result<Strong<T>>`.
+pub fn get_interface<T: FromIBinder + ?Sized>(
+    _name: &str,
+) -> std::result::Result<Strong<T>, StatusCode> {
+    unreachable!("{STAND_IN}")
+}
+
+/// proxy.rs: `wait_for_interface<T: FromIBinder + ?Sized>(name: &str) -> Result<Strong<T>>`.
+pub fn wait_for_interface<T: FromIBinder + ?Sized>(
+    _name: &str,
+) -> std::result::Result<Strong<T>, StatusCode> {
+    unreachable!("{STAND_IN}")
+}
+
+/// proxy.rs: `is_declared(interface: &str) -> Result<bool>`.
+pub fn is_declared(_interface: &str) -> std::result::Result<bool, StatusCode> {
+    unreachable!("{STAND_IN}")
+}
+
+// ---- service.rs -----------------------------------------------------------------------------
+
+/// service.rs: `add_service(identifier: &str, binder: SpIBinder) -> Result<()>`.
+pub fn add_service(_identifier: &str, _binder: SpIBinder) -> std::result::Result<(), StatusCode> {
+    unreachable!("{STAND_IN}")
+}
+
+// ---- state.rs -------------------------------------------------------------------------------
+
+/// state.rs: `ProcessState` (the process's binder thread pool).
+pub struct ProcessState;
+
+impl ProcessState {
+    /// state.rs: `start_thread_pool()`.
+    pub fn start_thread_pool() {
+        unreachable!("{STAND_IN}")
+    }
+    /// state.rs: `join_thread_pool()`.
+    pub fn join_thread_pool() {
+        unreachable!("{STAND_IN}")
+    }
+    /// state.rs: `set_thread_pool_max_thread_count(num_threads: u32)`.
+    pub fn set_thread_pool_max_thread_count(_num_threads: u32) {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+/// state.rs: `ThreadState` (the calling identity of the current transaction).
+pub struct ThreadState;
+
+impl ThreadState {
+    /// state.rs: `get_calling_uid() -> uid_t`.
+    pub fn get_calling_uid() -> libc::uid_t {
+        unreachable!("{STAND_IN}")
+    }
+    /// state.rs: `get_calling_pid() -> pid_t`.
+    pub fn get_calling_pid() -> libc::pid_t {
+        unreachable!("{STAND_IN}")
+    }
+    /// state.rs: `with_calling_sid(check_permission: impl FnOnce(Option<&CStr>) -> T) -> T`.
+    pub fn with_calling_sid<T, F>(_check_permission: F) -> T
+    where
+        for<'a> F: FnOnce(Option<&'a CStr>) -> T,
+    {
+        unreachable!("{STAND_IN}")
+    }
+}
+
+// ---- parcel/file_descriptor.rs --------------------------------------------------------------
+
+/// parcel/file_descriptor.rs: `ParcelFileDescriptor(OwnedFd)`.
+#[derive(Debug)]
+pub struct ParcelFileDescriptor(OwnedFd);
+
+impl ParcelFileDescriptor {
+    /// parcel/file_descriptor.rs: `new<F: Into<OwnedFd>>(fd: F)`.
+    pub fn new<F: Into<OwnedFd>>(fd: F) -> Self {
+        Self(fd.into())
+    }
+    /// parcel/file_descriptor.rs: `try_clone(&self) -> Result<Self, io::Error>`.
+    pub fn try_clone(&self) -> std::io::Result<Self> {
+        Ok(Self(self.0.try_clone()?))
+    }
+}
+
+impl AsRef<OwnedFd> for ParcelFileDescriptor {
+    fn as_ref(&self) -> &OwnedFd {
+        &self.0
+    }
+}
+
+impl From<ParcelFileDescriptor> for OwnedFd {
+    fn from(fd: ParcelFileDescriptor) -> OwnedFd {
+        fd.0
+    }
+}
+
+impl AsRawFd for ParcelFileDescriptor {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_raw_fd()
+    }
+}
+
+impl IntoRawFd for ParcelFileDescriptor {
+    fn into_raw_fd(self) -> RawFd {
+        self.0.into_raw_fd()
+    }
+}
+
+impl PartialEq for ParcelFileDescriptor {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.as_raw_fd() == other.0.as_raw_fd()
+    }
+}
+
+impl Eq for ParcelFileDescriptor {}
