@@ -4,7 +4,7 @@
 use anyhow::Result;
 
 use gunyah_vm::client::demo::demo_config;
-use gunyah_vm_tests::{assert_security, Service};
+use gunyah_vm_tests::{assert_security, workspace_bin, Service};
 
 #[test]
 fn test_unlisted_uid_is_denied_everything() -> Result<()> {
@@ -21,14 +21,43 @@ fn test_unlisted_uid_is_denied_everything() -> Result<()> {
     );
     assert_security(client.manager().getCapabilities().map(|_| ()));
     assert_security(client.manager().listVms().map(|_| ()));
-    let text = gunyah_vm::host::diag_socket::read(&gunyah_vm::host::socket::diagnostics_path(
+    let refused = gunyah_vm::host::diag_socket::read(&gunyah_vm::host::socket::diagnostics_path(
         &service.socket,
-    ))?;
-    assert!(text.starts_with(&format!("denied: uid {me}")), "{text}");
+    ))
+    .unwrap_err();
+    assert_eq!(refused.kind(), std::io::ErrorKind::PermissionDenied);
+    assert!(
+        refused
+            .to_string()
+            .starts_with(&format!("uid {me} may not use")),
+        "{refused}"
+    );
     assert!(
         service.log().contains(&format!("uid {me}")),
         "denials are logged"
     );
+    Ok(())
+}
+
+/// Every gunyahctl command the service refuses exits 1 with the reason (README, exit status).
+#[test]
+fn test_gunyahctl_exits_1_on_every_refusal() -> Result<()> {
+    let me = nix::unistd::geteuid().as_raw();
+    let other = (me + 4242).to_string();
+    let service = Service::start(&["--allow-uid", &other])?;
+    for command in ["info", "list", "dump", "run"] {
+        let out = std::process::Command::new(workspace_bin("gunyahctl"))
+            .arg("--socket")
+            .arg(&service.socket)
+            .arg(command)
+            .output()?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "gunyahctl {command}: {stderr}");
+        assert!(
+            stderr.contains(&format!("uid {me} ")) && stderr.contains("may not use"),
+            "gunyahctl {command}: {stderr}"
+        );
+    }
     Ok(())
 }
 

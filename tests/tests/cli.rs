@@ -124,6 +124,31 @@ fn test_list_and_dump_show_a_held_vm() -> Result<()> {
 }
 
 #[test]
+fn test_default_log_is_one_start_line_and_no_warnings() -> Result<()> {
+    let mut service = Service::start_quiet(&[])?;
+    let run = gunyahctl(&service, &["run", "--hold", "1", "--cpus", "2"])?;
+    assert!(run.status.success(), "{run:?}");
+    assert!(service.terminate()?.success());
+    let log = service.log();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        lines.len(),
+        2,
+        "a start-up and a shutdown line, nothing per VM:\n{log}"
+    );
+    assert!(
+        lines[0].contains(" INFO ") && lines[0].contains("serving ") && lines[0].contains(" on "),
+        "{log}"
+    );
+    assert!(
+        lines[1].contains(" INFO ") && lines[1].contains("shutting down"),
+        "{log}"
+    );
+    assert!(!log.contains("WARN"), "{log}");
+    Ok(())
+}
+
+#[test]
 fn test_run_demo_prints_states_and_cleans_up() -> Result<()> {
     let service = Service::start(&[])?;
     let run = gunyahctl(

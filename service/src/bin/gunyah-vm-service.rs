@@ -131,8 +131,19 @@ fn init_logging(verbose: u8) {
         2 => log::LevelFilter::Debug,
         _ => log::LevelFilter::Trace,
     };
+    // By default only trouble is logged, plus this binary's own start-up and shutdown lines
+    // (INFO, target gunyah_vm_service): nothing per VM. rsbinder warns of every connection that
+    // closes before the RPC handshake (a readiness probe, a client killed early): that is the
+    // peer's business, so by default only its errors are shown.
+    let rsbinder = if verbose == 0 {
+        log::LevelFilter::Error
+    } else {
+        level
+    };
     env_logger::Builder::new()
         .filter_level(level)
+        .filter_module(module_path!(), level.max(log::LevelFilter::Info))
+        .filter_module("rsbinder", rsbinder)
         .parse_env("GUNYAH_VM_LOG")
         .format_timestamp_millis()
         .init();
@@ -232,9 +243,9 @@ fn inner_main(args: Args) -> Result<()> {
         let _server = binder::serve_manager_kernel(service.as_binder()).map_err(|e| {
             anyhow::anyhow!("cannot register with the kernel binder service manager: {e:?}")
         })?;
-        log::warn!("serving {} on kernel binder", binder::MANAGER_INSTANCE);
+        log::info!("serving {} on kernel binder", binder::MANAGER_INSTANCE);
         let signal = signals.wait().context("waiting for a signal")?;
-        log::warn!("{signal:?}: shutting down");
+        log::info!("{signal:?}: shutting down");
         return Ok(());
     }
     socket::clear_stale(&socket_path)?;
@@ -256,14 +267,14 @@ fn inner_main(args: Args) -> Result<()> {
         .with_context(|| format!("binding {}", diag_path.display()))?;
     socket::set_mode(&diag_path, args.socket_mode)?;
     diag_socket::spawn(listener, manager)?;
-    log::warn!(
+    log::info!(
         "serving {} on {}",
         binder::MANAGER_INSTANCE,
         socket_path.display()
     );
 
     let signal = signals.wait().context("waiting for a signal")?;
-    log::warn!("{signal:?}: shutting down");
+    log::info!("{signal:?}: shutting down");
     // Ends every client session; their VMs are torn down as the sessions' objects drop.
     drop(server);
     remove_socket(&socket_path);

@@ -10,6 +10,9 @@ use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 
 use crate::manager::VmManager;
 
+/// How the service answers a peer the access policy refuses: this, then the reason.
+const DENIED: &str = "denied: ";
+
 fn serve_one(mut stream: UnixStream, manager: &VmManager) -> std::io::Result<()> {
     let uid = getsockopt(&stream, PeerCredentials)
         .map(|c| c.uid())
@@ -19,7 +22,7 @@ fn serve_one(mut stream: UnixStream, manager: &VmManager) -> std::io::Result<()>
     } else {
         log::warn!("diagnostics: uid {uid} denied");
         stream
-            .write_all(format!("denied: uid {uid} may not use the Gunyah VM service\n").as_bytes())
+            .write_all(format!("{DENIED}uid {uid} may not use the Gunyah VM service\n").as_bytes())
     }
 }
 
@@ -38,11 +41,18 @@ pub fn spawn(listener: UnixListener, manager: Arc<VmManager>) -> std::io::Result
     Ok(())
 }
 
-/// Reads the diagnostics text from the socket at `path` (client side).
+/// Reads the diagnostics text from the socket at `path` (client side). A refusal is an error
+/// of kind `PermissionDenied` carrying the service's reason.
 pub fn read(path: &std::path::Path) -> std::io::Result<String> {
     use std::io::Read;
     let mut stream = UnixStream::connect(path)?;
     let mut text = String::new();
     stream.read_to_string(&mut text)?;
-    Ok(text)
+    match text.strip_prefix(DENIED) {
+        Some(reason) => Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            reason.trim_end().to_string(),
+        )),
+        None => Ok(text),
+    }
 }

@@ -144,8 +144,20 @@ fn dump_text(cli: &Cli) -> Result<String> {
         #[cfg(not(aosp))]
         gunyah_vm_client::Target::Socket(socket) => {
             let path = gunyah_vm::host::socket::diagnostics_path(&socket);
-            anyhow::Context::with_context(gunyah_vm::host::diag_socket::read(&path), || {
-                format!("reading {}", path.display())
+            gunyah_vm::host::diag_socket::read(&path).map_err(|e| {
+                // A refusal or an unreachable service exits 1, as for every other command.
+                let error = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                    gunyah_vm_client::Error::PermissionDenied {
+                        call: "dump",
+                        message: e.to_string(),
+                    }
+                } else {
+                    gunyah_vm_client::Error::Connect {
+                        target: path.display().to_string(),
+                        reason: e.to_string(),
+                    }
+                };
+                error.into()
             })
         }
         _ => binder_dump(cli),
