@@ -16,7 +16,7 @@ use crate::hyp::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareM
 /// Limits the service enforces on every config (reported in `Capabilities`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Page size: alignment of sizes, offsets and addresses.
+    /// Page size: alignment of sizes, offsets and addresses. The kernel's, by default.
     pub page_size: u64,
     /// Largest `vcpuCount`.
     pub max_vcpus_per_vm: u32,
@@ -29,7 +29,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            page_size: 4096,
+            page_size: crate::uapi::mman::page_size(),
             max_vcpus_per_vm: 8,
             max_memory_regions: 32,
             max_name_length: 64,

@@ -12,10 +12,40 @@ use gunyah_vm::aidl::{
 };
 use gunyah_vm::client::demo::{demo_config, ram_region};
 use gunyah_vm::client::memfd;
+use gunyah_vm_client::VmBuilder;
 use gunyah_vm_tests::{assert_service_error, Service};
 
 const MIB: u64 = 1 << 20;
 const INVALID_ARGUMENT: i32 = ErrorCode::INVALID_ARGUMENT.0;
+
+/// A 16 KB-page kernel (modelled by the mock): the service reports its page size, enforces it
+/// naming the field, and the client library builds VMs aligned to it.
+#[test]
+fn test_page_size_is_reported_and_enforced() -> Result<()> {
+    let service = Service::start(&["--mock-page-size", "16K"])?;
+    let client = service.connect(0)?;
+    assert_eq!(client.capabilities()?.pageSize, 16384);
+    assert_service_error(
+        client
+            .manager()
+            .createVm(&demo_config("x", MIB + 4096, 1)?)
+            .map(|_| ()),
+        INVALID_ARGUMENT,
+        "memoryRegions[0].size: not a multiple of the page size (16384)",
+    );
+    let refused = match client.create_vm(&VmBuilder::new("x").memory(0x8000_0000, MIB + 4096)) {
+        Ok(_) => panic!("a 4 KiB-aligned size was accepted on a 16 KiB-page kernel"),
+        Err(e) => e.to_string(),
+    };
+    assert!(
+        refused.contains("not a multiple of the page size (16384)"),
+        "{refused}"
+    );
+    let vm = client.create_vm(&VmBuilder::new("x").memory(0x8000_0000, MIB))?;
+    vm.start()?;
+    vm.destroy()?;
+    Ok(())
+}
 
 #[test]
 fn test_invalid_arguments_name_the_field() -> Result<()> {

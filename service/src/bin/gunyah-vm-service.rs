@@ -84,6 +84,11 @@ struct Args {
     /// registering more fails with ENOMEM.
     #[arg(long, value_parser = parse_size)]
     mock_memlock_limit: Option<u64>,
+    /// Mock backend: the page size of the kernel the mock models (a power of two, a multiple of
+    /// this kernel's; K suffix), for trying a 16 KB-page device's alignment rules on a 4 KB
+    /// host. Default: this kernel's page size.
+    #[arg(long, value_parser = parse_page_size)]
+    mock_page_size: Option<u64>,
     /// Mock backend: make an ioctl fail, e.g. `GH_VM_START=EIO`; repeatable. For exercising
     /// error paths of clients and of the service.
     #[arg(long, value_name = "IOCTL=ERRNO", value_parser = parse_fault)]
@@ -105,6 +110,18 @@ fn parse_mode(s: &str) -> Result<u32, String> {
         .ok()
         .filter(|m| *m <= 0o777)
         .ok_or_else(|| format!("not an octal permission mode: {s:?}"))
+}
+
+fn parse_page_size(s: &str) -> Result<u64, String> {
+    let size = parse_size(s)?;
+    let kernel = gunyah_vm::uapi::mman::page_size();
+    if size.is_power_of_two() && size % kernel == 0 {
+        Ok(size)
+    } else {
+        Err(format!(
+            "{size} is not a power of two and a multiple of this kernel's page size ({kernel})"
+        ))
+    }
 }
 
 fn parse_errno(name: &str) -> Option<Errno> {
@@ -172,6 +189,7 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
     if use_device {
         if !args.mock_fault.is_empty()
             || args.mock_memlock_limit.is_some()
+            || args.mock_page_size.is_some()
             || args.mock_no_android_ext
         {
             bail!("--mock-* options apply to the mock backend only");
@@ -229,6 +247,9 @@ fn inner_main(args: Args) -> Result<()> {
         limits: Limits {
             max_vcpus_per_vm: args.max_vcpus_per_vm,
             max_memory_regions: usize::from(args.max_memory_regions),
+            page_size: args
+                .mock_page_size
+                .unwrap_or_else(gunyah_vm::uapi::mman::page_size),
             ..Limits::default()
         },
         quotas: QuotaLimits {

@@ -6,6 +6,16 @@ use std::ptr::NonNull;
 
 use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
 
+/// The kernel's page size (`sysconf(_SC_PAGESIZE)`): 4 KiB on most arm64 Android kernels,
+/// 16 KiB on 16 KB-page ones. Falls back to 4096 only if sysconf cannot say, which Linux
+/// never does.
+pub fn page_size() -> u64 {
+    match nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE) {
+        Ok(Some(size)) if size > 0 => size as u64,
+        _ => 4096,
+    }
+}
+
 /// A `MAP_SHARED` mapping of a file range, unmapped on drop.
 #[derive(Debug)]
 pub struct SharedMapping {
@@ -98,6 +108,19 @@ pub fn is_mapped(addr: u64, len: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn test_page_size_is_the_kernels() {
+        // getconf asks the C library, independently of nix.
+        let out = std::process::Command::new("getconf")
+            .arg("PAGESIZE")
+            .output();
+        if let Some(out) = out.ok().filter(|o| o.status.success()) {
+            let expected: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+            assert_eq!(page_size(), expected);
+        }
+        assert!(page_size().is_power_of_two() && page_size() >= 4096);
+    }
 
     #[test]
     fn test_is_mapped() {
