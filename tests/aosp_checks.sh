@@ -16,6 +16,7 @@
 #                builds it, against the table's crates and the libbinder_rs/AIDL stand-ins
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tests/prereqs.sh aosp
 
 soong_only_rust=$(find service/android tests/aosp -name '*.rs' | sort)
 echo "== rustfmt: $(echo $soong_only_rust)"

@@ -3,6 +3,7 @@
 # writing into it, and prints each target's executions. Needs nightly and cargo-fuzz.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tests/prereqs.sh fuzz
 . tests/nightly.sh
 seconds=${1:-20}
 echo "fuzz: $(rustc +"$NIGHTLY" --version)"

@@ -3,9 +3,10 @@
 # Debian's arm64 kernel headers: the headers package is extracted (not installed) beside the
 # host's linux-kbuild, whose build tools are architecture-independent in what they produce.
 # Needs: gcc-aarch64-linux-gnu, linux-headers-amd64 (for -common and linux-kbuild), and the
-# arm64 package list (dpkg --add-architecture arm64), all installed by .ci/run.
+# arm64 package list (dpkg --add-architecture arm64): tests/prereqs.sh arm64 installs them.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+"$repo/tests/prereqs.sh" arm64
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -4,6 +4,7 @@
 # ioctl/mmap/memfd code, which Miri cannot execute.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+tests/prereqs.sh miri
 . tests/nightly.sh
 echo "miri: $(rustc +"$NIGHTLY" --version)"
 cargo +"$NIGHTLY" miri test -q -p gunyah-vm-service --lib -- \

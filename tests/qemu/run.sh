@@ -9,10 +9,11 @@
 # with an MMIO console through the service, VtsHalGunyahTargetTest, the timed data path (MMIO
 # exits, doorbells and ioeventfds) and a SIGKILLed client's VM freed by the driver.
 #
-# Needs (installed by .ci/run): qemu-system-x86 linux-image-amd64 linux-headers-amd64
-# busybox-static cpio musl-tools, and the Rust target x86_64-unknown-linux-musl.
+# Needs qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio musl-tools
+# and the Rust target x86_64-unknown-linux-musl: tests/prereqs.sh qemu installs them.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+"$repo/tests/prereqs.sh" qemu
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Installs what a test tier needs, and nothing it already has, on a Debian machine:
+#
+#   tests/prereqs.sh TIER...     tiers: lint aosp qemu arm64 nightly miri fuzz all
+#
+# .ci/run calls it with `all`; each tier's script calls it for itself, so a developer can run
+# one tier alone on a fresh machine (tests/qemu/run.sh, tests/aosp_checks.sh, ...). Debian
+# packages need root (apt-get); without it, the script names the missing packages and the
+# command that installs them, and fails.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+
+apt_updated=""
+need_debs() { # packages...
+    local missing=""
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "prereqs: missing Debian packages:$missing" >&2
+        echo "prereqs: install them with: sudo apt-get install$missing" >&2
+        exit 1
+    fi
+    if [ -z "$apt_updated" ]; then
+        apt-get update -qq
+        apt_updated=1
+    fi
+    echo "prereqs: installing$missing"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+}
+
+tier() {
+    case "$1" in
+        lint)
+            rustup component add rustfmt clippy >/dev/null 2>&1 || true ;;
+        aosp)
+            # bpfmt, checkpolicy + sesearch, xmllint, m4 (tests/aosp_checks.sh); soong.py runs
+            # clippy with the stable toolchain.
+            tier lint
+            need_debs blueprint-tools checkpolicy setools libxml2-utils m4 ;;
+        qemu)
+            need_debs qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio \
+                musl-tools make gcc
+            rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 ;;
+        arm64)
+            # The arm64 cross-build of the kernel mock (tests/kernel_arm64_build.sh).
+            need_debs linux-headers-amd64
+            if ! dpkg --print-foreign-architectures | grep -qx arm64; then
+                [ "$(id -u)" = 0 ] || { echo "prereqs: run as root: dpkg --add-architecture arm64" >&2; exit 1; }
+                dpkg --add-architecture arm64
+                apt_updated=""
+            fi
+            need_debs gcc-aarch64-linux-gnu ;;
+        nightly)
+            # shellcheck source=tests/nightly.sh
+            . "$repo/tests/nightly.sh" ;;
+        miri)
+            tier nightly
+            rustup component add --toolchain "$NIGHTLY" miri rust-src >/dev/null 2>&1 ;;
+        fuzz)
+            tier nightly
+            command -v cargo-fuzz >/dev/null || cargo install -q cargo-fuzz --locked ;;
+        all)
+            for t in lint aosp qemu arm64 miri fuzz; do tier "$t"; done ;;
+        *)
+            echo "prereqs: unknown tier $1 (lint aosp qemu arm64 nightly miri fuzz all)" >&2
+            exit 2 ;;
+    esac
+}
+
+[ $# -gt 0 ] || set -- all
+for t in "$@"; do tier "$t"; done
