@@ -111,14 +111,6 @@ if [ $status -eq 0 ] && grep -q '^Hello from a Gunyah guest!' /tmp/run.txt \
 else
     echo "QEMU-TIER: FAIL hello guest over kernel binder (status $status)"
 fi
-gunyahctl --kernel-binder dump > /tmp/dump.txt 2>&1
-cat /tmp/dump.txt
-if grep -q '^backend.live_vms: 0' /tmp/dump.txt && grep -q '^vms.created_total: 1' /tmp/dump.txt; then
-    echo "QEMU-TIER: PASS dump over kernel binder: the VM is gone"
-else
-    echo "QEMU-TIER: FAIL dump over kernel binder"
-fi
-
 # VtsHalGunyahTargetTest against the instance registered with the service manager.
 if vts_hal_gunyah_target_test --ignored --test-threads=1 > /tmp/vts.txt 2>&1 \
         && grep -q 'test result: ok. [1-9][0-9]* passed' /tmp/vts.txt; then
@@ -146,14 +138,30 @@ fds_before=$(ls /proc/$service/fd | wc -l)
 gunyahctl --kernel-binder run --cpus 2 --hold 60 > /tmp/held.txt 2>&1 &
 holder=$!
 i=0; while [ "$(cat $live)" != 1 ] && [ $i -lt 100 ]; do usleep 50000; i=$((i+1)); done
+i=0; while ! grep -q '^state: RUNNING' /tmp/held.txt && [ $i -lt 100 ]; do usleep 50000; i=$((i+1)); done
 live_during=$(cat $live)
 fds_during=$(ls /proc/$service/fd | wc -l)
+# The service's dump counts the same VM while it is alive (the backend's own references to the
+# driver: 1 VM, 2 vCPUs, 2 MiB), and none once it is gone.
+gunyahctl --kernel-binder dump > /tmp/dump_during.txt 2>&1
 kill -9 $holder
 i=0; while [ "$(cat $live)" != 0 ] && [ $i -lt 100 ]; do usleep 10000; i=$((i+1)); done
 live_after=$(cat $live)
 i=0; while [ "$(ls /proc/$service/fd | wc -l)" != "$fds_before" ] && [ $i -lt 100 ]; do usleep 10000; i=$((i+1)); done
 fds_after=$(ls /proc/$service/fd | wc -l)
 echo "holder SIGKILLed: live VMs $live_during -> $live_after, service fds $fds_before -> $fds_during -> $fds_after"
+i=0; while ! gunyahctl --kernel-binder dump 2>&1 | grep -q '^backend.live_vms: 0' && [ $i -lt 100 ]; do usleep 10000; i=$((i+1)); done
+gunyahctl --kernel-binder dump > /tmp/dump_after.txt 2>&1
+grep '^backend\.' /tmp/dump_during.txt /tmp/dump_after.txt
+if grep -q '^backend.live_vms: 1$' /tmp/dump_during.txt && grep -q '^backend.live_vcpus: 2$' /tmp/dump_during.txt \
+        && grep -q '^backend.registered_bytes: 2097152$' /tmp/dump_during.txt \
+        && grep -q '^backend.live_vms: 0$' /tmp/dump_after.txt && grep -q '^backend.live_vcpus: 0$' /tmp/dump_after.txt \
+        && grep -q '^backend.registered_bytes: 0$' /tmp/dump_after.txt; then
+    echo "QEMU-TIER: PASS dump over kernel binder: the backend counts the VM while it lives, then none"
+else
+    cat /tmp/dump_during.txt /tmp/dump_after.txt
+    echo "QEMU-TIER: FAIL dump over kernel binder"
+fi
 if [ "$live_during" = 1 ] && [ "$live_after" = 0 ] && [ "$fds_after" = "$fds_before" ] && [ "$fds_during" -gt "$fds_before" ]; then
     echo "QEMU-TIER: PASS SIGKILLed client's VM freed, no fd leak"
 else

@@ -1,17 +1,20 @@
 //! The `/dev/gunyah` backend: the real driver on a Qualcomm device, or `gunyah_mock.ko`. Every
 //! call is one ioctl through `uapi::ioctl`; errno becomes a `HypError` naming the ioctl.
 
+mod counters;
 mod vcpu;
 
 use std::fs::OpenOptions;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use nix::errno::Errno;
 
 use super::{
-    BootReg, DriverAuth, DriverGeneration, FunctionArg, GuestRange, HypCapabilities, HypError,
-    HypResult, Hypervisor, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend, VmBackend,
+    BackendStats, BootReg, DriverAuth, DriverGeneration, FunctionArg, GuestRange, HypCapabilities,
+    HypError, HypResult, Hypervisor, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend,
+    VmBackend,
 };
 use crate::uapi::a14::{
     gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_userspace_memory_region, gh_vm_dtb_config,
@@ -34,6 +37,7 @@ pub struct GunyahHypervisor {
     path: PathBuf,
     generation: DriverGeneration,
     android_ext: bool,
+    counters: Arc<counters::Counters>,
 }
 
 /// Which generation a device speaks: the Android additions answer
@@ -82,6 +86,7 @@ impl GunyahHypervisor {
             path: path.to_path_buf(),
             generation,
             android_ext,
+            counters: Arc::default(),
         })
     }
 
@@ -109,7 +114,13 @@ impl Hypervisor for GunyahHypervisor {
         Ok(Box::new(GunyahVm {
             fd,
             generation: self.generation,
+            counted: self.counters.new_vm(),
         }))
+    }
+
+    /// The VMs, vCPUs and guest memory the service holds in the driver (its own fds).
+    fn stats(&self) -> BackendStats {
+        self.counters.stats()
     }
 }
 
@@ -146,6 +157,8 @@ fn ioeventfd_arg(
 pub struct GunyahVm {
     fd: OwnedFd,
     generation: DriverGeneration,
+    // After `fd`: counts the VM until the fd and every vCPU fd are closed.
+    counted: Arc<counters::VmRef>,
 }
 
 impl VmBackend for GunyahVm {
@@ -169,7 +182,9 @@ impl VmBackend for GunyahVm {
             ShareMode::Share => (false, "GH_VM_SET_USER_MEM_REGION"),
             ShareMode::Lend => (true, "GH_VM_ANDROID_LEND_USER_MEM"),
         };
-        ioctl::set_user_memory(self.fd.as_fd(), &raw, lend).map_err(err(name))
+        ioctl::set_user_memory(self.fd.as_fd(), &raw, lend).map_err(err(name))?;
+        self.counted.registered(region.size);
+        Ok(())
     }
 
     fn set_dtb_config(&self, range: GuestRange) -> HypResult<()> {
@@ -208,7 +223,8 @@ impl VmBackend for GunyahVm {
     }
 
     fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>> {
-        Ok(Box::new(vcpu::GunyahVcpu::new(self.fd.as_fd(), id)?))
+        let vcpu = vcpu::GunyahVcpu::new(self.fd.as_fd(), id, self.counted.new_vcpu())?;
+        Ok(Box::new(vcpu))
     }
 
     fn start(&self) -> HypResult<()> {

@@ -41,10 +41,12 @@ pub(super) struct GunyahVcpu {
     // Dropped after the kicker lets go of the thread (see Drop) and before the fd.
     page: Arc<RunPage>,
     fd: OwnedFd,
+    // After `fd`: counts the vCPU (and holds the VM's count) until the fd is closed.
+    _counted: super::counters::VcpuRef,
 }
 
 impl GunyahVcpu {
-    pub fn new(vm: BorrowedFd<'_>, id: u32) -> HypResult<Self> {
+    pub fn new(vm: BorrowedFd<'_>, id: u32, counted: super::counters::VcpuRef) -> HypResult<Self> {
         let fd = ioctl::add_vcpu(vm, id).map_err(err("GH_VM_ADD_FUNCTION"))?;
         let size = ioctl::vcpu_mmap_size(fd.as_fd()).map_err(err("GH_VCPU_MMAP_SIZE"))?;
         let page = Arc::new(RunPage::map(fd.as_fd(), size).map_err(err("mmap(vcpu)"))?);
@@ -57,6 +59,7 @@ impl GunyahVcpu {
             kicker,
             page,
             fd,
+            _counted: counted,
         })
     }
 
