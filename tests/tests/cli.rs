@@ -137,7 +137,10 @@ fn test_default_log_is_one_start_line_and_no_warnings() -> Result<()> {
         "a start-up and a shutdown line, nothing per VM:\n{log}"
     );
     assert!(
-        lines[0].contains(" INFO ") && lines[0].contains("serving ") && lines[0].contains(" on "),
+        lines[0].contains(" INFO ")
+            && lines[0].contains("serving ")
+            && lines[0].contains(" on ")
+            && lines[0].ends_with("with the userspace mock driver"),
         "{log}"
     );
     assert!(
@@ -145,6 +148,36 @@ fn test_default_log_is_one_start_line_and_no_warnings() -> Result<()> {
         "{log}"
     );
     assert!(!log.contains("WARN"), "{log}");
+    Ok(())
+}
+
+/// Output sent where nobody listens is noticed: without --console, the hello guest's UART writes
+/// are counted and --console suggested, in text and in the JSON `done` event; with it, nothing.
+#[test]
+fn test_run_reports_unhandled_mmio_and_suggests_the_console() -> Result<()> {
+    let service = Service::start(&[])?;
+    let hello = repo("examples/guests/hello.s");
+    let run = gunyahctl(&service, &["run", "--program", &hello])?;
+    let text = stdout(&run);
+    assert!(run.status.success(), "{run:?}");
+    assert!(
+        text.contains("unhandled MMIO: 27 accesses (0 reads, 27 writes), first at 0x90000000;"),
+        "{text}"
+    );
+    assert!(text.contains("try --console 0x90000000"), "{text}");
+
+    let run = gunyahctl(&service, &["--json", "run", "--program", &hello])?;
+    let done = events(&run).pop().expect("a done event");
+    assert_eq!(done["event"], "done");
+    assert_eq!(done["unhandled_mmio"]["writes"], 27);
+    assert_eq!(done["unhandled_mmio"]["first_addresses"][0], 0x9000_0000u64);
+    assert_eq!(done["unhandled_mmio"]["uart"]["address"], 0x9000_0000u64);
+
+    let run = gunyahctl(
+        &service,
+        &["run", "--program", &hello, "--console", "0x90000000"],
+    )?;
+    assert!(!stdout(&run).contains("unhandled"), "{}", stdout(&run));
     Ok(())
 }
 

@@ -173,7 +173,7 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
         BackendChoice::Gunyah => true,
         BackendChoice::Auto => {
             let present = args.device.exists();
-            log::info!(
+            log::debug!(
                 "backend auto: {} {}; using the {}",
                 args.device.display(),
                 if present { "exists" } else { "is absent" },
@@ -241,6 +241,10 @@ fn inner_main(args: Args) -> Result<()> {
         AccessPolicy::allow_uids(args.allow_uids.iter().copied())
     };
     let hypervisor = select_backend(&args)?;
+    let driver = match hypervisor.capabilities().backend {
+        "mock" => "the userspace mock driver".to_string(),
+        _ => format!("the driver at {}", args.device.display()),
+    };
     let manager = Arc::new(VmManager::new(ManagerConfig {
         hypervisor,
         policy: policy.clone(),
@@ -264,7 +268,10 @@ fn inner_main(args: Args) -> Result<()> {
         let _server = binder::serve_manager_kernel(service.as_binder()).map_err(|e| {
             anyhow::anyhow!("cannot register with the kernel binder service manager: {e:?}")
         })?;
-        log::info!("serving {} on kernel binder", binder::MANAGER_INSTANCE);
+        log::info!(
+            "serving {} on kernel binder, with {driver}",
+            binder::MANAGER_INSTANCE
+        );
         let signal = signals.wait().context("waiting for a signal")?;
         log::info!("{signal:?}: shutting down");
         return Ok(());
@@ -289,7 +296,7 @@ fn inner_main(args: Args) -> Result<()> {
     socket::set_mode(&diag_path, args.socket_mode)?;
     diag_socket::spawn(listener, manager)?;
     log::info!(
-        "serving {} on {}",
+        "serving {} on {}, with {driver}",
         binder::MANAGER_INSTANCE,
         socket_path.display()
     );

@@ -7,6 +7,7 @@ mod generate;
 mod output;
 mod query;
 mod run;
+mod unhandled;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -43,6 +43,13 @@ impl Output {
         self.write(&text);
     }
 
+    /// Prints `human` in human mode only (what JSON carries elsewhere, in another event).
+    pub fn human(&self, human: impl FnOnce() -> String) {
+        if !self.json {
+            self.write(&human());
+        }
+    }
+
     /// Prints a JSON document (pretty) or the human text as is.
     pub fn document(&self, human: impl FnOnce() -> String, json: impl FnOnce() -> Value) {
         if self.json {

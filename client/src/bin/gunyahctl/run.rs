@@ -19,6 +19,7 @@ use gunyah_vm_client::{Client, ExitInfo, Progress, VmEvent};
 
 use crate::console::{Console, Uart, WINDOW};
 use crate::output::Output;
+use crate::unhandled;
 use crate::{Cli, EXIT_OK, EXIT_SERVICE};
 
 /// Exit status: the guest crashed.
@@ -293,6 +294,11 @@ pub fn run(cli: &Cli, args: &RunArgs, out: &Arc<Output>) -> Result<i32> {
     if let Some((addr, console)) = &console {
         vm.set_mmio_handler(*addr, WINDOW, Uart(console.clone()))?;
     }
+    // Everything else is recorded, so that output sent where nobody listens is noticed.
+    let unhandled = Arc::new(unhandled::Recorder::default());
+    for (base, size) in unhandled::ranges(console_addr.map(|addr| (addr, WINDOW))) {
+        vm.set_mmio_handler(base, size, unhandled.clone())?;
+    }
     std::thread::spawn(move || {
         if let Ok(signal) = signals.wait() {
             let _ = tx.send(Wake::Signal(signal));
@@ -347,9 +353,21 @@ pub fn run(cli: &Cli, args: &RunArgs, out: &Arc<Output>) -> Result<i32> {
         console.flush();
     }
     let state = vm.state()?;
+    let unhandled = unhandled.summary();
+    if let Some(summary) = &unhandled {
+        out.human(|| summary.text());
+    }
     out.line(
         || format!("vm {id}: {}", names::vm_state(state)),
-        || json!({ "event": "done", "vm": id, "state": names::vm_state(state), "exit_status": code }),
+        || {
+            json!({
+                "event": "done",
+                "vm": id,
+                "state": names::vm_state(state),
+                "exit_status": code,
+                "unhandled_mmio": unhandled.as_ref().map(unhandled::Summary::json),
+            })
+        },
     );
     Ok(code)
 }
