@@ -51,6 +51,10 @@ struct Args {
     /// Events per data-path measurement (default: 20,000; 200 with --quick).
     #[arg(long)]
     events: Option<usize>,
+    /// Run only these measurements (lifecycle, teardown_ms, teardown_waiting_ms, scaling,
+    /// datapath, memory); repeatable. Default: all.
+    #[arg(long)]
+    only: Vec<String>,
 }
 
 struct Sizes {
@@ -158,7 +162,9 @@ fn lifecycle(service: &Service, s: &Sizes) -> Result<Value> {
 }
 
 /// 2. A client holding N running VMs is SIGKILLed: time until every VM fd is closed.
-fn teardown(service: &Service, s: &Sizes) -> Result<Value> {
+///
+/// With `waiting`, each guest is blocked waiting on a doorbell when its client dies.
+fn teardown(service: &Service, s: &Sizes, waiting: bool) -> Result<Value> {
     let mut out = serde_json::Map::new();
     for &n in &s.teardown_vms {
         let mut samples = Vec::new();
@@ -168,6 +174,7 @@ fn teardown(service: &Service, s: &Sizes) -> Result<Value> {
                 .arg("--socket")
                 .arg(&service.socket)
                 .args(["--vms", &n.to_string(), "--start"])
+                .args(waiting.then_some("--waiting"))
                 .stdout(Stdio::piped())
                 .spawn()?;
             let mut line = String::new();
@@ -489,10 +496,14 @@ fn main() -> Result<()> {
         "64G",
     ])?;
     let mut results = serde_json::Map::new();
+    let only = &args.only;
     let run = |name: &str,
                results: &mut serde_json::Map<String, Value>,
                f: &dyn Fn() -> Result<Value>|
      -> Result<()> {
+        if !only.is_empty() && !only.iter().any(|o| o == name) {
+            return Ok(());
+        }
         let t = Instant::now();
         let v = f().with_context(|| name.to_string())?;
         eprintln!("{name}: done in {:.1} s", t.elapsed().as_secs_f64());
@@ -500,7 +511,12 @@ fn main() -> Result<()> {
         Ok(())
     };
     run("lifecycle", &mut results, &|| lifecycle(&service, &s))?;
-    run("teardown_ms", &mut results, &|| teardown(&service, &s))?;
+    run("teardown_ms", &mut results, &|| {
+        teardown(&service, &s, false)
+    })?;
+    run("teardown_waiting_ms", &mut results, &|| {
+        teardown(&service, &s, true)
+    })?;
     run("scaling", &mut results, &|| scaling(&service, &s))?;
     run("datapath", &mut results, &|| {
         datapath(
@@ -512,12 +528,19 @@ fn main() -> Result<()> {
     let results = Value::Object(results);
 
     let l = &results["lifecycle"];
-    println!("lifecycle (create 64 MiB + start + destroy), median: service {:.0} us, direct {:.0} us, round trip {:.0} us, ratio {:.2}",
+    if !l.is_null() {
+        println!("lifecycle (create 64 MiB + start + destroy), median: service {:.0} us, direct {:.0} us, round trip {:.0} us, ratio {:.2}",
         l["service_us"]["p50"].as_f64().unwrap_or(f64::NAN), l["direct_us"]["p50"].as_f64().unwrap_or(f64::NAN),
         l["round_trip_us"]["p50"].as_f64().unwrap_or(f64::NAN), l["ratio"].as_f64().unwrap_or(f64::NAN));
-    for (n, t) in results["teardown_ms"].as_object().into_iter().flatten() {
-        println!("teardown after SIGKILL, {n:>3} VMs: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
-            t["p50"].as_f64().unwrap_or(f64::NAN), t["p99"].as_f64().unwrap_or(f64::NAN), t["max"].as_f64().unwrap_or(f64::NAN), t["n"]);
+    }
+    for (key, what) in [
+        ("teardown_ms", ""),
+        ("teardown_waiting_ms", ", guests blocked in wait"),
+    ] {
+        for (n, t) in results[key].as_object().into_iter().flatten() {
+            println!("teardown after SIGKILL, {n:>3} VMs{what}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms ({} samples)",
+                t["p50"].as_f64().unwrap_or(f64::NAN), t["p99"].as_f64().unwrap_or(f64::NAN), t["max"].as_f64().unwrap_or(f64::NAN), t["n"]);
+        }
     }
     for p in results["scaling"]["points"]
         .as_array()
@@ -533,20 +556,26 @@ fn main() -> Result<()> {
             p["threads"]
         );
     }
-    println!(
-        "RSS per idle VM: {:.1} KiB; threads per running vCPU: {}",
-        results["scaling"]["rss_kib_per_idle_vm"]
-            .as_f64()
-            .unwrap_or(f64::NAN),
-        results["scaling"]["threads_per_running_vcpu"]
-    );
-    print_datapath(&results["datapath"]);
+    if !results["scaling"].is_null() {
+        println!(
+            "RSS per idle VM: {:.1} KiB; threads per running vCPU: {}",
+            results["scaling"]["rss_kib_per_idle_vm"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            results["scaling"]["threads_per_running_vcpu"]
+        );
+    }
+    if !results["datapath"].is_null() {
+        print_datapath(&results["datapath"]);
+    }
     let m = &results["memory"];
-    println!(
-        "{} MiB region mapped, untouched: service RSS grew by {} KiB",
-        m["region_bytes"].as_u64().unwrap_or(0) >> 20,
-        m["rss_growth_kib"]
-    );
+    if !m.is_null() {
+        println!(
+            "{} MiB region mapped, untouched: service RSS grew by {} KiB",
+            m["region_bytes"].as_u64().unwrap_or(0) >> 20,
+            m["rss_growth_kib"]
+        );
+    }
 
     if let Some(dir) = args.out {
         std::fs::create_dir_all(&dir)?;

@@ -42,6 +42,10 @@ struct Args {
     /// Start the VMs.
     #[arg(long)]
     start: bool,
+    /// Guests that block waiting on doorbell 1 (bound to an irqfd this client holds) instead of
+    /// idling.
+    #[arg(long)]
+    waiting: bool,
     /// Register a callback on each VM.
     #[arg(long)]
     callback: bool,
@@ -57,6 +61,9 @@ struct Args {
     #[arg(long)]
     block_in_mmio: bool,
 }
+
+/// A guest that waits on doorbell 1 forever.
+const WAITING: &str = "again: wait 1\njmp again\n";
 
 /// A guest that reads a device register over MMIO in a loop: every read is a call into the
 /// client's handler, so a kill can land inside one.
@@ -175,12 +182,28 @@ fn main() -> Result<()> {
     )?;
     let callback = gunyah_vm::new_binder!(BnGunyahVmCallback, Quiet);
     let mut vms = Vec::new();
+    let mut doorbells = Vec::new();
     for i in 0..args.vms {
-        let config = demo::demo_config(&format!("held-{i}"), 1 << 20, args.cpus)?;
+        let name = format!("held-{i}");
+        let config = if args.waiting {
+            demo::demo_config_with_program(&name, 1 << 20, args.cpus, WAITING)?
+        } else {
+            demo::demo_config(&name, 1 << 20, args.cpus)?
+        };
         let vm = client
             .manager()
             .createVm(&config)
             .map_err(|s| anyhow!("createVm: {s:?}"))?;
+        if args.waiting {
+            let irqfd = IrqfdConfig {
+                label: 1,
+                levelTriggered: false,
+            };
+            doorbells.push(
+                vm.createIrqfd(&irqfd)
+                    .map_err(|s| anyhow!("createIrqfd: {s:?}"))?,
+            );
+        }
         if args.callback {
             vm.registerCallback(&callback)
                 .map_err(|s| anyhow!("registerCallback: {s:?}"))?;

@@ -30,6 +30,9 @@ struct Counters {
     live_vms: AtomicUsize,
     live_vcpus: AtomicUsize,
     registered_bytes: AtomicU64,
+    /// Times a vCPU waiting on a doorbell woke with nothing behind it (no ring, kick, stop or
+    /// binding): a wait should sleep until one of those.
+    idle_wakeups: AtomicU64,
 }
 
 /// Injected failures: ioctl name -> errno it fails with.
@@ -93,6 +96,12 @@ impl MockHypervisor {
             })?;
         Arc::make_mut(&mut self.faults).insert(name, errno);
         Ok(())
+    }
+
+    /// How often a vCPU waiting on a doorbell woke with nothing behind it (no ring, kick,
+    /// stop or binding). The driver's wait queues never do; neither should the mock.
+    pub fn idle_wakeups(&self) -> u64 {
+        self.counters.idle_wakeups.load(Ordering::Relaxed)
     }
 }
 

@@ -273,3 +273,35 @@ fn test_injected_start_fault_is_init_failed() {
     assert_eq!((err.ioctl, err.errno), ("GH_VM_START", Errno::EIO));
     assert_eq!(errno(vm.start()), Errno::ENODEV, "INIT_FAILED is final");
 }
+
+/// A vCPU waiting on a doorbell sleeps until something happens: no wake-up in 200 ms of
+/// waiting (polling in 10 ms slices gave about 20), and a kick ends the wait (how fast is
+/// gunyah-bench's teardown_waiting_ms).
+#[test]
+fn test_doorbell_wait_sleeps_until_kicked() {
+    use std::os::unix::fs::FileExt;
+    let hyp = MockHypervisor::new();
+    let vm = hyp.create_vm().unwrap();
+    let (memory, mapping) = crate::client::memfd::mapped("doorbell", 4 * PAGE).unwrap();
+    let program = crate::guest::asm::assemble("again: wait 1\n jmp again\n", 0).unwrap();
+    memory.write_all_at(&program, 0).unwrap();
+    let ram = UserMemoryRegion {
+        userspace_addr: mapping.addr(),
+        ..region(0, 0, 4 * PAGE)
+    };
+    vm.set_user_memory(&ram, ShareMode::Share).unwrap();
+    vm.set_dtb_config(GuestRange {
+        guest_phys_addr: 3 * PAGE,
+        size: PAGE,
+    })
+    .unwrap();
+    let mut vcpu = vm.add_vcpu(0).unwrap();
+    vm.start().unwrap();
+    let kicker = vcpu.kicker();
+    let t = std::thread::spawn(move || vcpu.run().map_err(|e| e.errno));
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(hyp.idle_wakeups(), 0, "woke with nothing to do");
+    kicker.kick();
+    assert_eq!(t.join().unwrap(), Err(Errno::EINTR));
+    assert_eq!(hyp.idle_wakeups(), 0, "the kick was an event");
+}

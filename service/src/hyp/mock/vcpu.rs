@@ -4,10 +4,11 @@
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::interp::{Bus, Cpu, Step};
 use super::memory::{Fault, GuestMemory};
@@ -17,8 +18,6 @@ use crate::hyp::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatu
 
 /// Instructions executed between checks for kicks.
 const SLICE: usize = 4096;
-/// How often a vCPU blocked on a doorbell looks for kicks and state changes.
-const WAIT_SLICE: Duration = Duration::from_millis(10);
 
 /// The run page's `immediate_exit` byte plus the wake-up a signal would give.
 struct Kick {
@@ -30,9 +29,9 @@ impl VcpuKicker for Kick {
     fn kick(&self) {
         self.immediate_exit.store(true, Ordering::SeqCst);
         if let Some(vm) = self.vm.upgrade() {
-            // Take the lock so the wake-up cannot fall between the vCPU's check and its wait.
-            let _state = vm.lock();
-            vm.wake.notify_all();
+            // Under the lock, so the wake-up cannot fall between the vCPU's check and its wait.
+            let state = vm.lock();
+            vm.notify(&state);
         }
     }
 }
@@ -65,6 +64,8 @@ pub(super) struct MockVcpu {
     _fd: OwnedFd,
     vm: Arc<VmShared>,
     kick: Arc<Kick>,
+    /// Polled beside a doorbell: `VmShared::notify` writes it (non-blocking, close-on-exec).
+    wake: Arc<OwnedFd>,
     counters: Arc<Counters>,
     boot: Boot,
     mmio_read_data: u64,
@@ -80,6 +81,7 @@ fn eintr() -> HypError {
 impl MockVcpu {
     pub fn new(id: u32, vm: Arc<VmShared>, counters: Arc<Counters>) -> Result<Self, Errno> {
         let fd = anon_fd(&format!("gh-vcpu:{id}"))?;
+        let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
         counters.live_vcpus.fetch_add(1, Ordering::SeqCst);
         let kick = Arc::new(Kick {
             immediate_exit: AtomicBool::new(false),
@@ -90,10 +92,16 @@ impl MockVcpu {
             _fd: fd,
             vm,
             kick,
+            wake: Arc::new(OwnedFd::from(wake)),
             counters,
             boot: Boot::NotYet,
             mmio_read_data: 0,
         })
+    }
+
+    /// The eventfd that wakes this vCPU from a doorbell wait (registered with the VM).
+    pub fn wake_fd(&self) -> Arc<OwnedFd> {
+        self.wake.clone()
     }
 
     fn kicked(&self) -> bool {
@@ -141,29 +149,38 @@ impl MockVcpu {
         Ok(())
     }
 
-    /// Waits for doorbell `label`; Ok(true) when it rang, Ok(false) when the VM stopped.
+    /// Waits for doorbell `label`; Ok(true) when it rang, Ok(false) when the VM stopped. Sleeps
+    /// in poll on the doorbell's eventfd and this vCPU's wake eventfd, so a ring, a kick, a stop
+    /// or the doorbell's binding wakes it at once, as the driver's wait queues do.
     fn wait_doorbell(&self, label: u32) -> HypResult<bool> {
         loop {
+            // Earlier wake-ups are consumed first: what they announced is checked just below.
+            let mut drain = [0u8; 8];
+            let _ = crate::uapi::fd::read(self.wake.as_fd(), &mut drain);
             if self.status_exit()?.is_some() {
                 return Ok(false);
             }
-            let Some(eventfd) = self.vm.functions().irqfd(label) else {
-                // Not bound yet: the doorbell cannot ring; look again shortly.
-                self.block(Some(Instant::now() + WAIT_SLICE))?;
-                continue;
-            };
-            let mut fds = [PollFd::new(eventfd.as_fd(), PollFlags::POLLIN)];
-            let timeout = PollTimeout::try_from(WAIT_SLICE).unwrap_or(PollTimeout::NONE);
-            match poll(&mut fds, timeout) {
-                Ok(n) if n > 0 => {
+            // Not bound yet: only a wake-up (the binding among them) can end the wait.
+            let doorbell = self.vm.functions().irqfd(label);
+            let mut fds = vec![PollFd::new(self.wake.as_fd(), PollFlags::POLLIN)];
+            if let Some(eventfd) = &doorbell {
+                fds.push(PollFd::new(eventfd.as_fd(), PollFlags::POLLIN));
+            }
+            let ready = |fd: &PollFd| fd.revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) if fds.get(1).is_some_and(ready) => {
                     let mut count = [0u8; 8];
+                    let eventfd = doorbell.as_deref().map(AsFd::as_fd);
                     // A level-triggered or edge-triggered ring is consumed the same way here.
-                    return match crate::uapi::fd::read(eventfd.as_fd(), &mut count) {
-                        Ok(8) => Ok(true),
+                    return match eventfd.map(|fd| crate::uapi::fd::read(fd, &mut count)) {
+                        Some(Ok(8)) => Ok(true),
                         _ => Ok(false),
                     };
                 }
-                Ok(_) | Err(Errno::EINTR) => {}
+                Ok(_) if ready(&fds[0]) => {}
+                Ok(_) | Err(Errno::EINTR) => {
+                    self.counters.idle_wakeups.fetch_add(1, Ordering::Relaxed);
+                }
                 Err(e) => {
                     return Err(HypError {
                         ioctl: "GH_VCPU_RUN",

@@ -1,7 +1,7 @@
 //! A mock VM: the a14 state machine for memory, DTB/firmware, auth, boot context, vCPUs and
 //! START, errno for errno.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
@@ -56,7 +56,8 @@ pub(super) struct VmState {
     pub firmware: Option<GuestRange>,
     pub qtvm: Option<QtvmAuthArg>,
     pub boot_context: BTreeMap<BootReg, u64>,
-    pub vcpus: BTreeSet<u32>,
+    /// The vCPUs by id, each with the eventfd it polls beside a doorbell (see `VmShared::notify`).
+    pub vcpus: BTreeMap<u32, Arc<OwnedFd>>,
     pub pinned: u64,
 }
 
@@ -69,7 +70,7 @@ pub(super) struct VmShared {
     functions: Mutex<Functions>,
     /// The regions that reached the guest, fixed at START, and the boot PC.
     boot: OnceLock<(Arc<GuestMemory>, u64)>,
-    /// Signalled on every status change and kick.
+    /// Signalled on every status change, kick and new binding (see `notify`).
     pub wake: Condvar,
     counters: Arc<Counters>,
 }
@@ -101,7 +102,19 @@ impl VmShared {
         if state.status == MockStatus::Running {
             state.status = MockStatus::Stopped(status);
         }
+        self.notify(&state);
+    }
+
+    /// Wakes every vCPU to look at the VM again (its status, its kick, its doorbell's binding):
+    /// those blocked on `wake`, and those polling a doorbell, through their wake eventfd —
+    /// at once, as the driver's wait queues do. Call with `state` locked, so a vCPU cannot
+    /// miss it between its check and its wait.
+    pub fn notify(&self, state: &VmState) {
         self.wake.notify_all();
+        for fd in state.vcpus.values() {
+            // A full counter (never, in practice) still wakes the poller.
+            let _ = nix::unistd::write(fd.as_ref(), &1u64.to_ne_bytes());
+        }
     }
 }
 
@@ -141,7 +154,7 @@ impl MockVm {
                 firmware: None,
                 qtvm: None,
                 boot_context: BTreeMap::new(),
-                vcpus: BTreeSet::new(),
+                vcpus: BTreeMap::new(),
                 pinned: 0,
             }),
             functions: Mutex::default(),
@@ -167,7 +180,8 @@ impl Drop for MockVm {
         // Closing the VM fd drops one reference. When it was the last (no vCPU fd open), the
         // a14 driver stops the VM and reclaims everything; `VmShared::drop` does that. vCPUs
         // still open keep the VM alive; wake them so they see it is going away.
-        self.shared.wake.notify_all();
+        let state = self.shared.lock();
+        self.shared.notify(&state);
     }
 }
 
@@ -284,16 +298,13 @@ impl VmBackend for MockVm {
         let ioctl = "GH_VM_ADD_FUNCTION";
         check_fault(&self.faults, ioctl)?;
         let mut state = self.shared.lock();
-        if !state.vcpus.insert(id) {
+        if state.vcpus.contains_key(&id) {
             return Err(Self::err(ioctl, Errno::EEXIST));
         }
-        match MockVcpu::new(id, self.shared.clone(), self.counters.clone()) {
-            Ok(vcpu) => Ok(Box::new(vcpu)),
-            Err(errno) => {
-                state.vcpus.remove(&id);
-                Err(Self::err(ioctl, errno))
-            }
-        }
+        let vcpu = MockVcpu::new(id, self.shared.clone(), self.counters.clone())
+            .map_err(|errno| Self::err(ioctl, errno))?;
+        state.vcpus.insert(id, vcpu.wake_fd());
+        Ok(Box::new(vcpu))
     }
 
     fn start(&self) -> HypResult<()> {
@@ -309,7 +320,7 @@ impl VmBackend for MockVm {
         if let Err(e) = check_fault(&self.faults, ioctl) {
             // Any START failure leaves the VM in INIT_FAILED.
             state.status = MockStatus::InitFailed;
-            self.shared.wake.notify_all();
+            self.shared.notify(&state);
             return Err(e);
         }
         let dtb_inside = state.dtb.is_some_and(|dtb| {
@@ -323,7 +334,7 @@ impl VmBackend for MockVm {
         });
         if !dtb_inside {
             state.status = MockStatus::InitFailed;
-            self.shared.wake.notify_all();
+            self.shared.notify(&state);
             return Err(Self::err(ioctl, Errno::EINVAL));
         }
         let dtb = state.dtb.unwrap_or(GuestRange {
@@ -353,7 +364,7 @@ impl VmBackend for MockVm {
         // this snapshot.
         let _ = self.shared.boot.set((Arc::new(memory), entry));
         state.status = MockStatus::Running;
-        self.shared.wake.notify_all();
+        self.shared.notify(&state);
         Ok(())
     }
 
@@ -363,7 +374,11 @@ impl VmBackend for MockVm {
         self.shared
             .functions()
             .add_irqfd(eventfd, label, flags)
-            .map_err(|e| Self::err(ioctl, e))
+            .map_err(|e| Self::err(ioctl, e))?;
+        // A vCPU waiting for this doorbell before it was bound now has one to poll.
+        let state = self.shared.lock();
+        self.shared.notify(&state);
+        Ok(())
     }
 
     fn add_ioeventfd(
@@ -384,6 +399,9 @@ impl VmBackend for MockVm {
 
     fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: FunctionArg) -> HypResult<()> {
         self.shared.functions().remove(eventfd.as_raw_fd(), arg);
+        // A vCPU waiting on a doorbell that was just unbound stops polling its eventfd.
+        let state = self.shared.lock();
+        self.shared.notify(&state);
         Ok(())
     }
 }
