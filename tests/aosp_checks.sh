@@ -11,7 +11,8 @@
 #                the HAL may map its clients' memfds (setools)
 #   ioctls       the ioctls the Rust code issues == ioctl_defines == the allowxperm lists
 #   rustfmt      the Rust that only Soong builds (service/android/, the stand-ins) is formatted
-#   soong.py     deps: every module links only crates AOSP builds for its variants
+#   soong.py     graph: one rust_library per Cargo library crate, linking the same crates;
+#                deps: every module links only crates AOSP builds for its variants
 #                (tests/aosp/crates.toml); clippy: every Rust module of Android.bp, as Soong
 #                builds it, against the table's crates and the libbinder_rs/AIDL stand-ins
 set -euo pipefail
@@ -50,6 +51,9 @@ cargo run -q -p gunyah-vm-client --bin gunyahctl -- abi --json | python3 tests/s
 
 echo "== Soong: the crates each module links are built for its variants"
 python3 tests/aosp/soong.py deps
+
+echo "== Soong: Android.bp mirrors the Cargo crate graph"
+python3 tests/aosp/soong.py graph
 
 echo "== Soong: clippy of every Android.bp Rust module, cfg(aosp), host/system/vendor, vendor lints"
 python3 tests/aosp/soong.py clippy

@@ -7,5 +7,6 @@ cd "$(dirname "$0")/.."
 tests/prereqs.sh miri
 . tests/nightly.sh
 echo "miri: $(rustc +"$NIGHTLY" --version)"
+cargo +"$NIGHTLY" miri test -q -p gunyah-guest --lib
 cargo +"$NIGHTLY" miri test -q -p gunyah-vm-service --lib -- \
-    guest:: hyp::mock::interp quota:: size:: names:: error:: vm::events
+    hyp::mock::interp quota:: size:: names:: error:: vm::events

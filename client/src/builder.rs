@@ -4,6 +4,7 @@
 
 use std::fs::File;
 
+use gunyah_guest::asm::assemble;
 use gunyah_vm::aidl::{
     BootRegister::BootRegister,
     BootRegisterSet::BootRegisterSet,
@@ -17,7 +18,6 @@ use gunyah_vm::aidl::{
 use gunyah_vm::binder;
 use gunyah_vm::client::memfd;
 use gunyah_vm::config::{self, Limits};
-use gunyah_vm::guest::asm::assemble;
 use gunyah_vm::memory::check_memfd;
 
 use crate::error::{Error, Result};

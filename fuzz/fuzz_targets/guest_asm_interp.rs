@@ -6,8 +6,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(image) = gunyah_vm::guest::asm::assemble(text, 0x8000_0000) {
-            assert!(image.starts_with(&gunyah_vm::guest::isa::MAGIC));
+        if let Ok(image) = gunyah_guest::asm::assemble(text, 0x8000_0000) {
+            assert!(image.starts_with(&gunyah_guest::isa::MAGIC));
             gunyah_vm::hyp::mock::fuzz_run_guest(&image[8..], 10_000);
         }
     }

@@ -13,7 +13,6 @@ pub mod client;
 pub mod config;
 pub mod diag;
 pub mod error;
-pub mod guest;
 #[cfg(not(aosp))]
 pub mod host;
 pub mod hyp;

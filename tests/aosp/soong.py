@@ -4,6 +4,8 @@ read from it, so a new module is covered without editing this file).
 
   soong.py deps     every Rust module uses only crates its variants (host, system, vendor) can
                     link, in every tree state of tests/aosp/crates.toml
+  soong.py graph    Android.bp mirrors the Cargo crates: one rust_library per workspace library
+                    crate, with the same dependencies (Cargo names mapped to AOSP's)
   soong.py clippy   type-checks and lints every Rust module of Android.bp as Soong builds it:
                     `--cfg aosp` (the module's cfgs), host, system and vendor variants (the vendor one
                     with `--cfg android_vndk --cfg android_vendor`), the lint set the module pins
@@ -17,6 +19,7 @@ not checked here.
 """
 
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -134,6 +137,70 @@ def check_deps(tree_filter):
     if errors:
         return 1
     print(f"soong deps: {checked} module dependencies, each available to every variant that links it")
+    return 0
+
+
+# Cargo dependencies that only a package's host binaries use (Android.bp gives those binaries
+# modules of their own, or has no such binary): not dependencies of the library crate.
+HOST_BINARY_DEPS = {
+    "gunyah-vm-service": {"anyhow", "clap", "env_logger"},  # gunyah-vm-service (host main)
+    "gunyah-vm-client": {"anyhow", "clap", "clap_complete", "clap_mangen"},  # gunyahctl
+}
+# The binder facade's two arms: rsbinder on the host, libbinder_rs in AOSP.
+CARGO_TO_AOSP_CRATE = {"rsbinder": "binder"}
+# Workspace libraries with no Android.bp library: the AIDL crate (AOSP's aidl_interface
+# generates it) and the host test harness.
+HOST_ONLY_LIBS = {"vendor_gunyahvm_hardware_gunyah", "gunyah_vm_tests"}
+
+
+def check_graph():
+    """Each workspace library crate has one rust_library in Android.bp linking the same crates."""
+    meta = json.loads(subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=REPO, check=True,
+        capture_output=True, text=True).stdout)
+    lib_of = {}
+    for p in meta["packages"]:
+        libs = [t["name"] for t in p["targets"] if "lib" in t["kind"]]
+        if libs:
+            lib_of[p["name"]] = libs[0]
+    cargo = {}
+    for p in meta["packages"]:
+        lib = lib_of.get(p["name"])
+        if lib is None or lib in HOST_ONLY_LIBS:
+            continue
+        deps = set()
+        for d in p["dependencies"]:
+            if d["kind"] is not None or d["optional"] or d["name"] in HOST_BINARY_DEPS.get(p["name"], ()):
+                continue
+            name = lib_of.get(d["name"], d["name"].replace("-", "_"))
+            deps.add(CARGO_TO_AOSP_CRATE.get(name, name))
+        cargo[lib] = deps
+    mods = load_modules()
+    aidl = aidl_crates(mods)
+    _, table = load_table()
+    crate_of = {lib: f["crate"] for (lib, _), f in table.items()}
+    libs = {m["name"]: m for m in mods if m["__type__"] == "rust_library"}
+    crate_of.update({name: m.get("crate_name", name.removeprefix("lib")) for name, m in libs.items()})
+    crate_of.update({name: pkg.replace(".", "_") for name, (_, pkg, _) in aidl.items()})
+    errors = []
+    aosp = {}
+    for name, m in libs.items():
+        crate = crate_of[name]
+        aosp[crate] = {crate_of.get(r, r) for r in m.get("rustlibs", [])}
+    for crate in sorted(set(cargo) | set(aosp)):
+        if crate not in aosp:
+            errors.append(f"the Cargo library {crate} has no rust_library in Android.bp")
+        elif crate not in cargo:
+            errors.append(f"Android.bp's library {crate} is no Cargo workspace library")
+        elif cargo[crate] != aosp[crate]:
+            only_cargo = ", ".join(sorted(cargo[crate] - aosp[crate])) or "-"
+            only_aosp = ", ".join(sorted(aosp[crate] - cargo[crate])) or "-"
+            errors.append(f"{crate}: only in Cargo: {only_cargo}; only in Android.bp: {only_aosp}")
+    for e in errors:
+        print(f"soong graph: {e}", file=sys.stderr)
+    if errors:
+        return 1
+    print(f"soong graph: {len(cargo)} library crates, Cargo and Android.bp link the same crates")
     return 0
 
 
@@ -276,12 +343,14 @@ def run_clippy(tree_filter, variant_filter):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["deps", "clippy"])
+    ap.add_argument("command", choices=["deps", "graph", "clippy"])
     ap.add_argument("--tree")
     ap.add_argument("--variant", choices=["host", "system", "vendor"])
     args = ap.parse_args()
     if args.command == "deps":
         return check_deps(args.tree)
+    if args.command == "graph":
+        return check_graph()
     return run_clippy(args.tree, args.variant)
 
 

@@ -12,7 +12,7 @@ use crate::aidl::{
 };
 use crate::binder;
 use crate::client::memfd;
-use crate::guest::asm::assemble;
+use gunyah_guest::asm::assemble;
 
 /// Guest physical address of the demo RAM region.
 pub const DEMO_RAM_BASE: i64 = 0x8000_0000;

@@ -10,7 +10,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::table::Backing;
 use super::{ensure, expect_ok, Case, Outcome};
-use gunyah_vm::guest::asm::assemble;
+use gunyah_guest::asm::assemble;
 use gunyah_vm::hyp::{
     GuestRange, Hypervisor, ShareMode, VcpuBackend, VcpuExit, VmBackend, VmStatus,
 };

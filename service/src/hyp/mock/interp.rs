@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use super::memory::Fault;
-use crate::guest::isa::{valid_size, Insn, Op, INSN_SIZE, MAGIC, NO_REG, NUM_REGS};
 use crate::hyp::{VcpuExit, VmStatus};
+use gunyah_guest::isa::{valid_size, Insn, Op, INSN_SIZE, MAGIC, NO_REG, NUM_REGS};
 
 /// What the CPU sees of the machine.
 pub(super) trait Bus {
@@ -217,7 +217,7 @@ mod tests {
     use std::cell::RefCell;
 
     use super::*;
-    use crate::guest::asm::assemble;
+    use gunyah_guest::asm::assemble;
 
     const BASE: u64 = 0x8000_0000;
 

@@ -283,7 +283,7 @@ fn test_doorbell_wait_sleeps_until_kicked() {
     let hyp = MockHypervisor::new();
     let vm = hyp.create_vm().unwrap();
     let (memory, mapping) = crate::client::memfd::mapped("doorbell", 4 * PAGE).unwrap();
-    let program = crate::guest::asm::assemble("again: wait 1\n jmp again\n", 0).unwrap();
+    let program = gunyah_guest::asm::assemble("again: wait 1\n jmp again\n", 0).unwrap();
     memory.write_all_at(&program, 0).unwrap();
     let ram = UserMemoryRegion {
         userspace_addr: mapping.addr(),
