@@ -5,6 +5,7 @@
 use std::fs::File;
 
 use gunyah_guest::asm::assemble;
+use gunyah_sys::memfd;
 use gunyah_vm::aidl::{
     BootRegister::BootRegister,
     BootRegisterSet::BootRegisterSet,
@@ -16,7 +17,6 @@ use gunyah_vm::aidl::{
     VmConfig::VmConfig,
 };
 use gunyah_vm::binder;
-use gunyah_vm::client::memfd;
 use gunyah_vm::config::{self, Limits};
 use gunyah_vm::memory::check_memfd;
 

@@ -152,7 +152,7 @@ impl Client {
             let what = what.to_string();
             move |error| Error::Io { what, error }
         };
-        let mut file = gunyah_vm::client::memfd::create("gunyah-vm-dump", 0)
+        let mut file = gunyah_sys::memfd::create("gunyah-vm-dump", 0)
             .map_err(io("creating the dump's memfd"))?;
         let fd = std::os::fd::AsFd::as_fd(&file)
             .try_clone_to_owned()

@@ -30,7 +30,7 @@ impl EventFd {
             return None;
         }
         let mut buf = [0u8; 8];
-        gunyah_vm::uapi::fd::read(self.0.as_fd(), &mut buf).ok()?;
+        gunyah_sys::fd::read(self.0.as_fd(), &mut buf).ok()?;
         Some(u64::from_ne_bytes(buf))
     }
 

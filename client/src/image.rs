@@ -179,7 +179,7 @@ mod tests {
         let image = Image::file(&path, 0);
         let len = image.len("kernel")?;
         let memory =
-            gunyah_vm::client::memfd::create("t", len + 4096).map_err(|e| Error::io("memfd", e))?;
+            gunyah_sys::memfd::create("t", len + 4096).map_err(|e| Error::io("memfd", e))?;
         let mut reports = Vec::new();
         let mut record = |p: Progress| reports.push(p.loaded);
         image.copy_into("kernel", &memory, 4096, &mut Loading::new(len, &mut record))?;

@@ -25,6 +25,8 @@
 //! holds it any more — this handle dropped, the process exited or killed — or at
 //! [`Vm::destroy`]. Keep the [`Client`] while its VMs are in use.
 
+#![forbid(unsafe_code)]
+
 pub mod builder;
 pub mod config_file;
 pub mod connect;

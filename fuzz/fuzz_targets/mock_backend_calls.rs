@@ -14,7 +14,7 @@ use gunyah_vm::hyp::{
     BootReg, FunctionArg, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion,
     VcpuBackend, VmBackend,
 };
-use gunyah_vm::uapi::mman::SharedMapping;
+use gunyah_sys::mman::SharedMapping;
 
 #[derive(Arbitrary, Debug)]
 enum Op {
@@ -80,7 +80,7 @@ fn pick<T>(items: &[T], i: u8) -> Option<&T> {
 fn guest_ram() -> u64 {
     static RAM: std::sync::OnceLock<(std::fs::File, SharedMapping)> = std::sync::OnceLock::new();
     let (_, mapping) =
-        RAM.get_or_init(|| gunyah_vm::client::memfd::mapped("fuzz-ram", 1 << 20).expect("memory"));
+        RAM.get_or_init(|| gunyah_sys::memfd::mapped("fuzz-ram", 1 << 20).expect("memory"));
     mapping.addr()
 }
 

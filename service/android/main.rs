@@ -7,6 +7,8 @@
 //! device whose driver cannot be opened fails loudly and is restarted by init: there is never a
 //! silent fall-back to the mock.
 
+#![forbid(unsafe_code)]
+
 use std::path::Path;
 use std::sync::Arc;
 

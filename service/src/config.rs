@@ -29,7 +29,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Self {
-            page_size: crate::uapi::mman::page_size(),
+            page_size: gunyah_sys::mman::page_size(),
             max_vcpus_per_vm: 8,
             max_memory_regions: 32,
             max_name_length: 64,

@@ -3,7 +3,10 @@
 //! long as that object.
 //!
 //! Layers, top to bottom: `aidl_*` (binder adapters) → `manager` / `vm` (service logic) →
-//! `hyp` (driver abstraction: `mock`, and the real device) → `uapi` (the only `unsafe`).
+//! `hyp` (driver abstraction: `mock`, and the real device) → `gunyah_sys` (the OS-facing crate,
+//! the only one with `unsafe`).
+
+#![forbid(unsafe_code)]
 
 pub mod access;
 pub mod aidl_manager;
@@ -21,7 +24,6 @@ pub mod memory;
 pub mod names;
 pub mod quota;
 pub mod size;
-pub mod uapi;
 pub mod vm;
 
 /// The AIDL types, at the path both builds use.

@@ -8,14 +8,14 @@ use nix::fcntl::SealFlag;
 
 use crate::config::RegionPlan;
 use crate::error::{Error, Result};
-use crate::uapi;
-use crate::uapi::mman::SharedMapping;
+
+use gunyah_sys::mman::SharedMapping;
 
 /// Checks the memfd behind `fd` for `region`: sealed against shrinking, not sealed against
 /// writes when the guest may write, and large enough.
 pub fn check_memfd(fd: BorrowedFd<'_>, region: &RegionPlan) -> Result<()> {
     let field = |name: &str| format!("memoryRegions[{}].{name}", region.index);
-    let stat = uapi::fd::stat(fd)
+    let stat = gunyah_sys::fd::stat(fd)
         .map_err(|e| Error::invalid(field("memory"), format!("fstat failed: {e}")))?;
     if !stat.regular {
         return Err(Error::invalid(
@@ -23,7 +23,7 @@ pub fn check_memfd(fd: BorrowedFd<'_>, region: &RegionPlan) -> Result<()> {
             "not a memfd (not a regular file)",
         ));
     }
-    let seals = uapi::fd::seals(fd)
+    let seals = gunyah_sys::fd::seals(fd)
         .map_err(|e| Error::invalid(field("memory"), format!("not a memfd (F_GET_SEALS: {e})")))?;
     if !seals.contains(SealFlag::F_SEAL_SHRINK) {
         return Err(Error::invalid(
@@ -74,8 +74,8 @@ mod tests {
     use std::os::fd::AsFd;
 
     use super::*;
-    use crate::client::memfd;
     use crate::hyp::{GuestRange, MemAccess, ShareMode};
+    use gunyah_sys::memfd;
 
     fn plan(size: u64, offset: u64, access: u32) -> RegionPlan {
         RegionPlan {
@@ -119,7 +119,7 @@ mod tests {
             .starts_with("memoryRegions[3].memoryOffset: memoryOffset + size (0x2000) exceeds the memfd's size (0x1000)"));
 
         let ro = memfd::create("ro", 4096)?;
-        uapi::fd::add_seals(ro.as_fd(), SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_WRITE)?;
+        gunyah_sys::fd::add_seals(ro.as_fd(), SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_WRITE)?;
         assert!(message(ro.as_fd(), &plan(4096, 0, RW)).contains("sealed against writes"));
         // Read-only guest access to a write-sealed memfd is fine.
         assert!(map_region(ro.as_fd(), &plan(4096, 0, MemAccess::READ)).is_ok());

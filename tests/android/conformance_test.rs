@@ -3,6 +3,8 @@
 //! build, where it is ignored unless asked for (`cargo test -- --ignored` on a machine with the
 //! device).
 
+#![forbid(unsafe_code)]
+
 #[path = "../src/conformance/mod.rs"]
 mod conformance;
 

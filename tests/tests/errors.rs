@@ -5,13 +5,13 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use gunyah_sys::memfd;
 use gunyah_vm::aidl::{
     BootRegister::BootRegister, BootRegisterSet::BootRegisterSet, ErrorCode::ErrorCode,
     GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig,
     VmAuthType::VmAuthType, VmState::VmState,
 };
 use gunyah_vm::client::demo::{demo_config, ram_region};
-use gunyah_vm::client::memfd;
 use gunyah_vm_client::VmBuilder;
 use gunyah_vm_tests::{assert_service_error, Service};
 

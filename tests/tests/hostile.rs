@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 
+use gunyah_sys::memfd;
 use gunyah_vm::aidl::{
     ErrorCode::ErrorCode,
     GuestRange::GuestRange,
@@ -16,7 +17,6 @@ use gunyah_vm::aidl::{
 };
 use gunyah_vm::binder::{self, BinderResult, CallError, Interface};
 use gunyah_vm::client::demo::{demo_config, demo_config_with_program, ram_region};
-use gunyah_vm::client::memfd;
 use gunyah_vm_tests::{assert_service_error, Service};
 
 const MIB: u64 = 1 << 20;

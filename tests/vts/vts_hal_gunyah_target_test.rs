@@ -9,6 +9,8 @@
 //! every device is checked: the order of states, teardown, errors, doorbells and the frozen
 //! interface.
 
+#![forbid(unsafe_code)]
+
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 

@@ -2,6 +2,8 @@
 //! over RPC binder on a Unix socket, with the userspace mock driver where `/dev/gunyah` is
 //! absent. On Android the service is started by init from the AOSP build instead.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -114,7 +116,7 @@ fn parse_mode(s: &str) -> Result<u32, String> {
 
 fn parse_page_size(s: &str) -> Result<u64, String> {
     let size = parse_size(s)?;
-    let kernel = gunyah_vm::uapi::mman::page_size();
+    let kernel = gunyah_sys::mman::page_size();
     if size.is_power_of_two() && size % kernel == 0 {
         Ok(size)
     } else {
@@ -253,7 +255,7 @@ fn inner_main(args: Args) -> Result<()> {
             max_memory_regions: usize::from(args.max_memory_regions),
             page_size: args
                 .mock_page_size
-                .unwrap_or_else(gunyah_vm::uapi::mman::page_size),
+                .unwrap_or_else(gunyah_sys::mman::page_size),
             ..Limits::default()
         },
         quotas: QuotaLimits {

@@ -11,8 +11,8 @@ use crate::aidl::{
     VmConfig::VmConfig,
 };
 use crate::binder;
-use crate::client::memfd;
 use gunyah_guest::asm::assemble;
+use gunyah_sys::memfd;
 
 /// Guest physical address of the demo RAM region.
 pub const DEMO_RAM_BASE: i64 = 0x8000_0000;

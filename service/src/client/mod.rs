@@ -1,5 +1,4 @@
-//! Client-side guest memory, shared by the client crate (`gunyah-vm-client`) and the service's
-//! own tests: sealed memfds, and the smallest valid `VmConfig`.
+//! The smallest valid `VmConfig`, shared by the client crate (`gunyah-vm-client`) and the
+//! service's own tests (their memfds come from `gunyah_sys::memfd`).
 
 pub mod demo;
-pub mod memfd;

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::hyp::{Hypervisor, UserMemoryRegion, VcpuBackend, VmBackend};
 use crate::memory;
 use crate::quota::Reservation;
-use crate::uapi::mman::SharedMapping;
+use gunyah_sys::mman::SharedMapping;
 
 /// Everything a built VM owns. Fields drop in declaration order, which is the teardown order:
 /// vCPU fds, then the VM fd (the driver unbinds its functions), then the service's copies of

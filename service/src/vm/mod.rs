@@ -30,7 +30,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use crate::hyp::{GuestRange, Hypervisor, VmBackend, VmStatus};
 use crate::names;
 use crate::quota::Reservation;
-use crate::uapi::a14::{GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL};
+use gunyah_sys::a14::{GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL};
 
 /// How long teardown waits for vCPU threads before detaching them.
 pub const VCPU_JOIN_BOUND: Duration = Duration::from_secs(2);

@@ -146,7 +146,7 @@ fn doorbell(hyp: &dyn Hypervisor) -> Outcome {
     let ready = poll(&mut fds, PollTimeout::from(5000u16)).map_err(|e| e.to_string())?;
     ensure!(ready == 1, "the guest's write did not signal the ioeventfd");
     let mut count = [0u8; 8];
-    gunyah_vm::uapi::fd::read(ioe.as_fd(), &mut count).map_err(|e| e.to_string())?;
+    gunyah_sys::fd::read(ioe.as_fd(), &mut count).map_err(|e| e.to_string())?;
     let (exit, mut vcpu) = runner
         .join()
         .map_err(|_| "vCPU thread panicked")?

@@ -17,19 +17,19 @@ const RW: MemAccess = MemAccess(MemAccess::READ | MemAccess::WRITE);
 /// A region of real memory (a fresh anonymous memfd mapping), so a device can pin it.
 pub(super) struct Backing {
     file: std::fs::File,
-    mapping: gunyah_vm::uapi::mman::SharedMapping,
+    mapping: gunyah_sys::mman::SharedMapping,
 }
 
 impl Backing {
     pub fn new(size: u64) -> Result<Backing, String> {
         let (file, mapping) =
-            gunyah_vm::client::memfd::mapped("conformance", size).map_err(|e| e.to_string())?;
+            gunyah_sys::memfd::mapped("conformance", size).map_err(|e| e.to_string())?;
         Ok(Backing { file, mapping })
     }
 
     /// Writes `bytes` at `offset` (seen through the mapping).
     pub fn write(&self, offset: u64, bytes: &[u8]) -> Result<(), String> {
-        gunyah_vm::client::memfd::write_at(&self.file, offset, bytes).map_err(|e| e.to_string())
+        gunyah_sys::memfd::write_at(&self.file, offset, bytes).map_err(|e| e.to_string())
     }
 
     pub fn region(&self, label: u32, gpa: u64) -> UserMemoryRegion {

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use std::fmt::Write;
 
-use gunyah_vm::uapi::abi;
+use gunyah_sys::abi;
 
 use crate::output::Output;
 

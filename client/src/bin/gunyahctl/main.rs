@@ -1,5 +1,7 @@
 //! gunyahctl: boot and watch Gunyah VMs through the Gunyah VM service.
 
+#![forbid(unsafe_code)]
+
 mod abi;
 mod console;
 #[cfg(not(aosp))]
@@ -98,7 +100,7 @@ fn exit_status(e: &anyhow::Error) -> i32 {
 }
 
 fn main() {
-    gunyah_vm::uapi::process::restore_default_sigpipe();
+    gunyah_sys::process::restore_default_sigpipe();
     let cli = Cli::parse();
     let out = Arc::new(Output::new(cli.json));
     let result = match &cli.command {

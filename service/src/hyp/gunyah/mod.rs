@@ -1,5 +1,5 @@
 //! The `/dev/gunyah` backend: the real driver on a Qualcomm device, or `gunyah_mock.ko`. Every
-//! call is one ioctl through `uapi::ioctl`; errno becomes a `HypError` naming the ioctl.
+//! call is one ioctl through `gunyah_sys::ioctl`; errno becomes a `HypError` naming the ioctl.
 
 mod counters;
 mod vcpu;
@@ -16,12 +16,12 @@ use super::{
     HypError, HypResult, Hypervisor, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend,
     VmBackend,
 };
-use crate::uapi::a14::{
+use gunyah_sys::a14::{
     gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_userspace_memory_region, gh_vm_dtb_config,
     GH_FN_IOEVENTFD, GH_FN_IRQFD,
 };
-use crate::uapi::android::{gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg};
-use crate::uapi::{ioctl, kick};
+use gunyah_sys::android::{gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg};
+use gunyah_sys::{ioctl, kick};
 
 /// The default device path.
 pub const DEFAULT_DEVICE: &str = "/dev/gunyah";

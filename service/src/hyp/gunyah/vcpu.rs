@@ -8,12 +8,12 @@ use nix::errno::Errno;
 
 use super::err;
 use crate::hyp::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
-use crate::uapi::a14::{
+use gunyah_sys::a14::{
     GH_VCPU_EXIT_MMIO, GH_VCPU_EXIT_STATUS, GH_VM_MAX_EXIT_REASON_SIZE, GH_VM_STATUS_CRASHED,
     GH_VM_STATUS_EXITED, GH_VM_STATUS_LOAD_FAILED,
 };
-use crate::uapi::run_page::RunPage;
-use crate::uapi::{ioctl, kick};
+use gunyah_sys::run_page::RunPage;
+use gunyah_sys::{ioctl, kick};
 
 struct Kicker {
     page: Arc<RunPage>,

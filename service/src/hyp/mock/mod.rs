@@ -1,6 +1,7 @@
 //! The userspace mock of the a14 Gunyah driver: the same state machine and errno table as
-//! `/dev/gunyah` (GUNYAH_ABI.md), in-process. Each VM and vCPU owns a real file descriptor
-//! (an empty memfd named like the driver's anon inode) so leaks show in `/proc/<pid>/fd`.
+//! `/dev/gunyah` (GUNYAH_ABI.md), in-process. Each VM and vCPU owns a real file descriptor (the
+//! VM an empty memfd named like the driver's anon inode, a vCPU the eventfd that wakes it) so
+//! leaks show in `/proc/<pid>/fd`.
 
 mod functions;
 mod interp;

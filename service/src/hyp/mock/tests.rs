@@ -10,7 +10,7 @@ use crate::hyp::{
     BootReg, BootRegSet, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion, VcpuExit,
     VmStatus,
 };
-use crate::uapi::mman::SharedMapping;
+use gunyah_sys::mman::SharedMapping;
 
 const PAGE: u64 = 4096;
 
@@ -19,7 +19,7 @@ const PAGE: u64 = 4096;
 fn backing() -> u64 {
     static BACKING: OnceLock<(std::fs::File, SharedMapping)> = OnceLock::new();
     let (_, mapping) =
-        BACKING.get_or_init(|| crate::client::memfd::mapped("mock-tests", 16 << 20).unwrap());
+        BACKING.get_or_init(|| gunyah_sys::memfd::mapped("mock-tests", 16 << 20).unwrap());
     mapping.addr()
 }
 
@@ -95,7 +95,7 @@ fn test_memory_region_checks_in_driver_order() {
 fn test_unmapped_memory_is_efault() {
     let hyp = MockHypervisor::new();
     let vm = hyp.create_vm().unwrap();
-    let (_file, mapping) = crate::client::memfd::mapped("gone", PAGE).unwrap();
+    let (_file, mapping) = gunyah_sys::memfd::mapped("gone", PAGE).unwrap();
     let mut r = region(0, 0, PAGE);
     r.userspace_addr = mapping.addr();
     drop(mapping);
@@ -282,7 +282,7 @@ fn test_doorbell_wait_sleeps_until_kicked() {
     use std::os::unix::fs::FileExt;
     let hyp = MockHypervisor::new();
     let vm = hyp.create_vm().unwrap();
-    let (memory, mapping) = crate::client::memfd::mapped("doorbell", 4 * PAGE).unwrap();
+    let (memory, mapping) = gunyah_sys::memfd::mapped("doorbell", 4 * PAGE).unwrap();
     let program = gunyah_guest::asm::assemble("again: wait 1\n jmp again\n", 0).unwrap();
     memory.write_all_at(&program, 0).unwrap();
     let ram = UserMemoryRegion {

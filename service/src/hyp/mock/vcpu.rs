@@ -13,7 +13,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use super::interp::{Bus, Cpu, Step};
 use super::memory::{Fault, GuestMemory};
 use super::vm::{MockStatus, VmShared};
-use super::{anon_fd, Counters};
+use super::Counters;
 use crate::hyp::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
 
 /// Instructions executed between checks for kicks.
@@ -58,13 +58,13 @@ enum Boot {
     Running(Cpu),
 }
 
-/// A vCPU fd ("gh-vcpu:<id>"); holds a reference to its VM.
+/// A vCPU fd; holds a reference to its VM.
 pub(super) struct MockVcpu {
     id: u32,
-    _fd: OwnedFd,
     vm: Arc<VmShared>,
     kick: Arc<Kick>,
-    /// Polled beside a doorbell: `VmShared::notify` writes it (non-blocking, close-on-exec).
+    /// The vCPU's fd, an eventfd (anon inode, as the driver's vCPU fd is): polled beside a
+    /// doorbell, written by `VmShared::notify` (non-blocking, close-on-exec).
     wake: Arc<OwnedFd>,
     counters: Arc<Counters>,
     boot: Boot,
@@ -80,7 +80,6 @@ fn eintr() -> HypError {
 
 impl MockVcpu {
     pub fn new(id: u32, vm: Arc<VmShared>, counters: Arc<Counters>) -> Result<Self, Errno> {
-        let fd = anon_fd(&format!("gh-vcpu:{id}"))?;
         let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
         counters.live_vcpus.fetch_add(1, Ordering::SeqCst);
         let kick = Arc::new(Kick {
@@ -89,7 +88,6 @@ impl MockVcpu {
         });
         Ok(Self {
             id,
-            _fd: fd,
             vm,
             kick,
             wake: Arc::new(OwnedFd::from(wake)),
@@ -156,7 +154,7 @@ impl MockVcpu {
         loop {
             // Earlier wake-ups are consumed first: what they announced is checked just below.
             let mut drain = [0u8; 8];
-            let _ = crate::uapi::fd::read(self.wake.as_fd(), &mut drain);
+            let _ = gunyah_sys::fd::read(self.wake.as_fd(), &mut drain);
             if self.status_exit()?.is_some() {
                 return Ok(false);
             }
@@ -172,7 +170,7 @@ impl MockVcpu {
                     let mut count = [0u8; 8];
                     let eventfd = doorbell.as_deref().map(AsFd::as_fd);
                     // A level-triggered or edge-triggered ring is consumed the same way here.
-                    return match eventfd.map(|fd| crate::uapi::fd::read(fd, &mut count)) {
+                    return match eventfd.map(|fd| gunyah_sys::fd::read(fd, &mut count)) {
                         Some(Ok(8)) => Ok(true),
                         _ => Ok(false),
                     };

@@ -16,7 +16,7 @@ use crate::hyp::{
     BootReg, FunctionArg, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg, ShareMode,
     UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
 };
-use crate::uapi::mman;
+use gunyah_sys::mman;
 
 const PAGE: u64 = 4096;
 

@@ -60,7 +60,7 @@ mod tests {
 
     #[test]
     fn test_seals_round_trip_on_a_memfd() -> nix::Result<()> {
-        let memfd = crate::client::memfd::create("seals", 4096).map_err(|_| Errno::EIO)?;
+        let memfd = crate::memfd::create("seals", 4096).map_err(|_| Errno::EIO)?;
         assert_eq!(seals(memfd.as_fd())?, SealFlag::empty());
         add_seals(
             memfd.as_fd(),

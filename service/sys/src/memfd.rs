@@ -11,7 +11,7 @@ use std::os::unix::fs::FileExt;
 use nix::fcntl::SealFlag;
 use nix::sys::memfd::{memfd_create, MemFdCreateFlag};
 
-use crate::uapi::mman::SharedMapping;
+use crate::mman::SharedMapping;
 
 /// A memfd of `size` bytes named `name`, not yet sealed.
 pub fn create(name: &str, size: u64) -> io::Result<File> {
@@ -34,7 +34,7 @@ pub fn write_at(file: &File, offset: u64, bytes: &[u8]) -> io::Result<()> {
 /// requires.
 pub fn seal_size(file: &File) -> io::Result<()> {
     let seals = SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_GROW | SealFlag::F_SEAL_SEAL;
-    crate::uapi::fd::add_seals(file.as_fd(), seals)?;
+    crate::fd::add_seals(file.as_fd(), seals)?;
     Ok(())
 }
 

@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn test_is_mapped() {
-        let (_file, mapping) = crate::client::memfd::mapped("is-mapped", 4 * 4096).unwrap();
+        let (_file, mapping) = crate::memfd::mapped("is-mapped", 4 * 4096).unwrap();
         let addr = mapping.addr();
         assert!(is_mapped(addr, 4 * 4096));
         assert!(is_mapped(addr + 4096, 4096));
