@@ -8,5 +8,6 @@ tests/prereqs.sh miri
 . tests/nightly.sh
 echo "miri: $(rustc +"$NIGHTLY" --version)"
 cargo +"$NIGHTLY" miri test -q -p gunyah-guest --lib
+cargo +"$NIGHTLY" miri test -q -p gunyah-mock --lib -- interp
 cargo +"$NIGHTLY" miri test -q -p gunyah-vm-service --lib -- \
-    hyp::mock::interp quota:: size:: names:: error:: vm::events
+    quota:: size:: names:: error:: vm::events

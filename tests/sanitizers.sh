@@ -24,7 +24,7 @@ cargo_asan=(cargo +"$NIGHTLY" --quiet)
 target_args=(--target x86_64-unknown-linux-gnu --target-dir target/asan)
 
 "${cargo_asan[@]}" build "${target_args[@]}" --workspace --bins
-"${cargo_asan[@]}" test "${target_args[@]}" -p gunyah-sys -p gunyah-vm-service -p gunyah-vm-client --lib
+"${cargo_asan[@]}" test "${target_args[@]}" -p gunyah-sys -p gunyah-mock -p gunyah-vm-service -p gunyah-vm-client --lib
 "${cargo_asan[@]}" test "${target_args[@]}" -p gunyah-vm-tests \
     --test lifecycle --test guest --test errors --test hostile --test callbacks \
     --test client_lib --test access

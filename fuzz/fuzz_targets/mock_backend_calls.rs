@@ -9,8 +9,8 @@ use libfuzzer_sys::fuzz_target;
 use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
-use gunyah_vm::hyp::mock::MockHypervisor;
-use gunyah_vm::hyp::{
+use gunyah_mock::MockHypervisor;
+use gunyah_hypervisor::{
     BootReg, FunctionArg, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion,
     VcpuBackend, VmBackend,
 };
@@ -84,7 +84,7 @@ fn guest_ram() -> u64 {
     mapping.addr()
 }
 
-fn check(result: gunyah_vm::hyp::HypResult<()>) {
+fn check(result: gunyah_hypervisor::HypResult<()>) {
     if let Err(e) = result {
         assert!(TABLE.contains(&e.errno), "{e}");
     }

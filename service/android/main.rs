@@ -20,9 +20,9 @@ use gunyah_vm::aidl::IGunyahVmManager::BnGunyahVmManager;
 use gunyah_vm::aidl_manager::GunyahVmManager;
 use gunyah_vm::binder;
 use gunyah_vm::config::Limits;
-use gunyah_vm::hyp::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_vm::hyp::mock::MockHypervisor;
-use gunyah_vm::hyp::Hypervisor;
+use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
+use gunyah_mock::MockHypervisor;
+use gunyah_hypervisor::Hypervisor;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 

@@ -13,8 +13,8 @@ use crate::aidl::{
 
 use crate::binder::{pfd_from, BinderResult, Interface, ParcelFileDescriptor, Strong};
 use crate::error::{Error, IntoBinderResult, Result};
-use crate::hyp::GuestRange;
 use crate::vm::Vm;
+use gunyah_hypervisor::GuestRange;
 
 /// The binder object of one VM.
 pub struct GunyahVm {

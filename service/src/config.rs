@@ -11,7 +11,7 @@ use crate::aidl::{
 };
 
 use crate::error::{Error, Result};
-use crate::hyp::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode};
+use gunyah_hypervisor::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode};
 
 /// Limits the service enforces on every config (reported in `Capabilities`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use crate::aidl::ErrorCode::ErrorCode;
 use nix::errno::Errno;
 
 use crate::binder::{self, BinderResult, Status};
-use crate::hyp::HypError;
+use gunyah_hypervisor::HypError;
 
 /// Errors of the service core.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

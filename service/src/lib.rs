@@ -3,8 +3,9 @@
 //! long as that object.
 //!
 //! Layers, top to bottom: `aidl_*` (binder adapters) → `manager` / `vm` (service logic) →
-//! `hyp` (driver abstraction: `mock`, and the real device) → `gunyah_sys` (the OS-facing crate,
-//! the only one with `unsafe`).
+//! the crate `gunyah-hypervisor` (driver traits and the `/dev/gunyah` backend; the userspace
+//! mock is the crate `gunyah-mock`) → `gunyah-sys` (the OS-facing crate, the only one with
+//! `unsafe`). docs/ARCHITECTURE.md draws the whole crate graph.
 
 #![forbid(unsafe_code)]
 
@@ -18,7 +19,6 @@ pub mod diag;
 pub mod error;
 #[cfg(not(aosp))]
 pub mod host;
-pub mod hyp;
 pub mod manager;
 pub mod memory;
 pub mod names;

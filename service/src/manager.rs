@@ -15,9 +15,9 @@ use crate::binder::Caller;
 use crate::config::{self, Limits, VmKind};
 use crate::diag;
 use crate::error::{Error, Result};
-use crate::hyp::{DriverAuth, DriverGeneration, Hypervisor};
 use crate::quota::{QuotaLimits, Quotas};
 use crate::vm::Vm;
+use gunyah_hypervisor::{DriverAuth, DriverGeneration, Hypervisor};
 
 /// Everything the manager is configured with.
 pub struct ManagerConfig {
@@ -229,8 +229,8 @@ impl VmManager {
 mod tests {
     use super::*;
     use crate::client::demo::demo_config;
-    use crate::hyp::mock::MockHypervisor;
-    use crate::hyp::{HypCapabilities, HypResult, VmBackend};
+    use gunyah_hypervisor::{HypCapabilities, HypResult, VmBackend};
+    use gunyah_mock::MockHypervisor;
 
     fn caller(uid: u32) -> Caller {
         Caller { uid, pid: 1 }

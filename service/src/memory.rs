@@ -74,7 +74,7 @@ mod tests {
     use std::os::fd::AsFd;
 
     use super::*;
-    use crate::hyp::{GuestRange, MemAccess, ShareMode};
+    use gunyah_hypervisor::{GuestRange, MemAccess, ShareMode};
     use gunyah_sys::memfd;
 
     fn plan(size: u64, offset: u64, access: u32) -> RegionPlan {

@@ -10,8 +10,8 @@ mod conformance;
 
 use std::path::Path;
 
-use gunyah_vm::hyp::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_vm::hyp::Hypervisor;
+use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
+use gunyah_hypervisor::Hypervisor;
 
 #[test]
 #[cfg_attr(

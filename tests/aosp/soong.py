@@ -140,10 +140,12 @@ def check_deps(tree_filter):
     return 0
 
 
-# Cargo dependencies that only a package's host binaries use (Android.bp gives those binaries
-# modules of their own, or has no such binary): not dependencies of the library crate.
-HOST_BINARY_DEPS = {
-    "gunyah-vm-service": {"anyhow", "clap", "env_logger"},  # gunyah-vm-service (host main)
+# Cargo dependencies that only a package's binaries (and tests) use: Cargo cannot give a
+# binary dependencies of its own, Android.bp does (each binary is a module listing its own), so
+# these are not dependencies of the library crate.
+BINARY_DEPS = {
+    # gunyah-vm-service (host main; the mock is also the Android main's and the unit tests')
+    "gunyah-vm-service": {"anyhow", "clap", "env_logger", "gunyah_mock"},
     "gunyah-vm-client": {"anyhow", "clap", "clap_complete", "clap_mangen"},  # gunyahctl
 }
 # The binder facade's two arms: rsbinder on the host, libbinder_rs in AOSP.
@@ -170,9 +172,11 @@ def check_graph():
             continue
         deps = set()
         for d in p["dependencies"]:
-            if d["kind"] is not None or d["optional"] or d["name"] in HOST_BINARY_DEPS.get(p["name"], ()):
+            if d["kind"] is not None or d["optional"]:
                 continue
             name = lib_of.get(d["name"], d["name"].replace("-", "_"))
+            if name in BINARY_DEPS.get(p["name"], ()):
+                continue
             deps.add(CARGO_TO_AOSP_CRATE.get(name, name))
         cargo[lib] = deps
     mods = load_modules()
@@ -327,8 +331,13 @@ def run_clippy(tree_filter, variant_filter):
                 env = dict(os.environ)
                 env["RUSTFLAGS"] = " ".join(f"--cfg={c}" for c in cfgs)
                 env["CARGO_TARGET_DIR"] = str(target / f"build-{tree}-{variant}")
+                # The module's own target only: a rust_library is not built with --test (its
+                # unit tests are a rust_test module of their own).
+                kind = m["__type__"]
+                only = "--lib" if kind.startswith("rust_library") else (
+                    "--bins" if kind.startswith("rust_binary") else "--tests")
                 cmd = ["cargo", "clippy", "-q", "--manifest-path", str(ws / "Cargo.toml"),
-                       "-p", cargo_name(name), "--all-targets", "--"] + lint_flags(m)
+                       "-p", cargo_name(name), only, "--"] + lint_flags(m)
                 proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
                 status = "ok" if proc.returncode == 0 else "FAILED"
                 print(f"soong clippy: {tree} {variant:6} {name}: {status}")

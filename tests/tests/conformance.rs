@@ -1,7 +1,7 @@
 //! The conformance suite and the scripted-guest corpus against the userspace mock (the same
 //! suite `gunyah-conformance` runs against gunyah_mock.ko under QEMU and a real /dev/gunyah).
 
-use gunyah_vm::hyp::mock::MockHypervisor;
+use gunyah_mock::MockHypervisor;
 use gunyah_vm_tests::conformance;
 
 #[test]

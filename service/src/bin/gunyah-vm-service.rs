@@ -12,15 +12,15 @@ use clap::{Parser, ValueEnum};
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
 
+use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
+use gunyah_hypervisor::Hypervisor;
+use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::aidl::IGunyahVmManager::BnGunyahVmManager;
 use gunyah_vm::aidl_manager::GunyahVmManager;
 use gunyah_vm::binder::{self, ServeConfig};
 use gunyah_vm::config::Limits;
 use gunyah_vm::host::{diag_socket, socket};
-use gunyah_vm::hyp::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_vm::hyp::mock::MockHypervisor;
-use gunyah_vm::hyp::Hypervisor;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 use gunyah_vm::size::parse_size;

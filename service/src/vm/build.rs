@@ -8,9 +8,9 @@ use crate::aidl::VmConfig::VmConfig;
 
 use crate::config::{VmKind, VmPlan};
 use crate::error::{Error, Result};
-use crate::hyp::{Hypervisor, UserMemoryRegion, VcpuBackend, VmBackend};
 use crate::memory;
 use crate::quota::Reservation;
+use gunyah_hypervisor::{Hypervisor, UserMemoryRegion, VcpuBackend, VmBackend};
 use gunyah_sys::mman::SharedMapping;
 
 /// Everything a built VM owns. Fields drop in declaration order, which is the teardown order:

@@ -12,8 +12,8 @@ use crate::aidl::{
 
 use crate::binder::{DeathLink, Strong};
 use crate::error::{Error, Result};
-use crate::hyp::VmStatus;
 use crate::names;
+use gunyah_hypervisor::VmStatus;
 
 enum Event {
     State(VmState),

@@ -8,7 +8,7 @@ use crate::aidl::IGunyahMmioHandler::IGunyahMmioHandler;
 
 use crate::binder::Strong;
 use crate::error::{Error, Result};
-use crate::hyp::GuestRange;
+use gunyah_hypervisor::GuestRange;
 
 struct Route {
     range: GuestRange,

@@ -27,9 +27,9 @@ use crate::error::{Error, Result};
 use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
-use crate::hyp::{GuestRange, Hypervisor, VmBackend, VmStatus};
 use crate::names;
 use crate::quota::Reservation;
+use gunyah_hypervisor::{GuestRange, Hypervisor, VmBackend, VmStatus};
 use gunyah_sys::a14::{GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL};
 
 /// How long teardown waits for vCPU threads before detaching them.

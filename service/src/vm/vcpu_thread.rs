@@ -12,7 +12,7 @@ use nix::errno::Errno;
 
 use super::events::VmEvents;
 use super::mmio::MmioRouter;
-use crate::hyp::{VcpuBackend, VcpuExit, VcpuKicker};
+use gunyah_hypervisor::{VcpuBackend, VcpuExit, VcpuKicker};
 
 /// What every vCPU thread of a VM shares.
 pub struct VcpuContext {
@@ -215,7 +215,7 @@ mod tests {
     use std::sync::{Condvar, Mutex};
 
     use super::*;
-    use crate::hyp::{HypError, HypResult};
+    use gunyah_hypervisor::{HypError, HypResult};
 
     /// A vCPU that blocks in `run` until kicked, and counts itself while it exists.
     struct FakeVcpu {

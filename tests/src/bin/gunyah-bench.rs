@@ -17,6 +17,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
+use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::aidl::{
     GuestRange::GuestRange,
@@ -28,7 +29,6 @@ use gunyah_vm::aidl::{
 use gunyah_vm::binder::{BinderResult, Caller, Interface};
 use gunyah_vm::client::demo::{demo_config, demo_config_with_program};
 use gunyah_vm::config::Limits;
-use gunyah_vm::hyp::mock::MockHypervisor;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 use gunyah_vm_client::{Client, Target};

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use anyhow::Result;
 use clap::Parser;
 
-use gunyah_vm::hyp::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_vm::hyp::mock::MockHypervisor;
-use gunyah_vm::hyp::Hypervisor;
+use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
+use gunyah_hypervisor::Hypervisor;
+use gunyah_mock::MockHypervisor;
 use gunyah_vm_tests::conformance;
 
 #[derive(Parser)]

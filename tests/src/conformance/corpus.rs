@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::guest::boot;
 use super::{CaseResult, Outcome};
-use gunyah_vm::hyp::{Hypervisor, VcpuExit, VmStatus};
+use gunyah_hypervisor::{Hypervisor, VcpuExit, VmStatus};
 
 /// Most exits one program may take before the runner gives up.
 const MAX_EXITS: usize = 10_000;

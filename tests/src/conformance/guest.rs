@@ -11,7 +11,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use super::table::Backing;
 use super::{ensure, expect_ok, Case, Outcome};
 use gunyah_guest::asm::assemble;
-use gunyah_vm::hyp::{
+use gunyah_hypervisor::{
     GuestRange, Hypervisor, ShareMode, VcpuBackend, VcpuExit, VmBackend, VmStatus,
 };
 
@@ -177,7 +177,7 @@ fn stops_with(
     let mut b = boot(hyp, program, 1, |vm, _| match boot_pc {
         Some(pc) => expect_ok(
             "boot PC",
-            vm.set_boot_context(gunyah_vm::hyp::BootReg::PC, pc),
+            vm.set_boot_context(gunyah_hypervisor::BootReg::PC, pc),
         ),
         None => Ok(()),
     })?;
@@ -267,7 +267,7 @@ fn boot_pc_selects_entry(hyp: &dyn Hypervisor) -> Outcome {
         ram.write(0x1000, &image)?;
         expect_ok(
             "boot PC",
-            vm.set_boot_context(gunyah_vm::hyp::BootReg::PC, second),
+            vm.set_boot_context(gunyah_hypervisor::BootReg::PC, second),
         )
     })?;
     expect_exit(

@@ -9,7 +9,7 @@ mod table;
 
 use std::time::Instant;
 
-use gunyah_vm::hyp::Hypervisor;
+use gunyah_hypervisor::Hypervisor;
 
 /// One case: Ok, or what went wrong.
 pub type Outcome = Result<(), String>;
@@ -106,7 +106,7 @@ pub(crate) use ensure;
 /// Checks that a driver call failed with `errno`.
 pub(crate) fn expect_errno<T>(
     what: &str,
-    result: gunyah_vm::hyp::HypResult<T>,
+    result: gunyah_hypervisor::HypResult<T>,
     errno: nix::errno::Errno,
 ) -> Outcome {
     match result {
@@ -117,6 +117,9 @@ pub(crate) fn expect_errno<T>(
 }
 
 /// Checks that a driver call succeeded.
-pub(crate) fn expect_ok<T>(what: &str, result: gunyah_vm::hyp::HypResult<T>) -> Result<T, String> {
+pub(crate) fn expect_ok<T>(
+    what: &str,
+    result: gunyah_hypervisor::HypResult<T>,
+) -> Result<T, String> {
     result.map_err(|e| format!("{what}: {e}"))
 }

@@ -6,7 +6,7 @@ use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::{ensure, expect_errno, expect_ok, Case, Outcome};
-use gunyah_vm::hyp::{
+use gunyah_hypervisor::{
     BootReg, BootRegSet, FunctionArg, GuestRange, Hypervisor, MemAccess, ShareMode,
     UserMemoryRegion,
 };

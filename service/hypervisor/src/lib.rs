@@ -1,9 +1,13 @@
 //! The hypervisor abstraction: a `Hypervisor` creates VMs, a `VmBackend` configures and starts
 //! one, a `VcpuBackend` runs one vCPU. Shaped after crosvm's `hypervisor` crate and the a14
-//! Gunyah driver: each call corresponds to one driver ioctl and fails with its errno.
+//! Gunyah driver: each call corresponds to one driver ioctl and fails with its errno. The real
+//! backend, `gunyah` (`/dev/gunyah`: the driver on a device, or gunyah_mock.ko), lives here;
+//! the userspace mock is a second implementation of the same traits in its own crate
+//! (`gunyah-mock`). No `unsafe`: the ioctls are `gunyah-sys`'s.
+
+#![forbid(unsafe_code)]
 
 pub mod gunyah;
-pub mod mock;
 
 use std::os::fd::BorrowedFd;
 use std::sync::Arc;

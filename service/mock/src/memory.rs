@@ -7,7 +7,7 @@ use std::io::{IoSlice, IoSliceMut};
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
 
-use crate::hyp::{GuestRange, MemAccess, UserMemoryRegion};
+use gunyah_hypervisor::{GuestRange, MemAccess, UserMemoryRegion};
 
 /// A guest access outside every region, across a region's end, or refused by the mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

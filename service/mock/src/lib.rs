@@ -1,7 +1,10 @@
 //! The userspace mock of the a14 Gunyah driver: the same state machine and errno table as
 //! `/dev/gunyah` (GUNYAH_ABI.md), in-process. Each VM and vCPU owns a real file descriptor (the
 //! VM an empty memfd named like the driver's anon inode, a vCPU the eventfd that wakes it) so
-//! leaks show in `/proc/<pid>/fd`.
+//! leaks show in `/proc/<pid>/fd`. A second implementation of `gunyah-hypervisor`'s traits, in
+//! a crate of its own so that only what serves a mock links it.
+
+#![forbid(unsafe_code)]
 
 mod functions;
 mod interp;
@@ -15,7 +18,7 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
-use super::{
+use gunyah_hypervisor::{
     BackendStats, DriverAuth, DriverGeneration, HypCapabilities, HypError, HypResult, Hypervisor,
     VmBackend,
 };

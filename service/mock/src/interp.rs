@@ -4,8 +4,8 @@
 use std::time::Instant;
 
 use super::memory::Fault;
-use crate::hyp::{VcpuExit, VmStatus};
 use gunyah_guest::isa::{valid_size, Insn, Op, INSN_SIZE, MAGIC, NO_REG, NUM_REGS};
+use gunyah_hypervisor::{VcpuExit, VmStatus};
 
 /// What the CPU sees of the machine.
 pub(super) trait Bus {

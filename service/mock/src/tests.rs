@@ -6,7 +6,7 @@ use std::time::Duration;
 use nix::errno::Errno;
 
 use super::MockHypervisor;
-use crate::hyp::{
+use gunyah_hypervisor::{
     BootReg, BootRegSet, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion, VcpuExit,
     VmStatus,
 };
@@ -33,7 +33,7 @@ fn region(label: u32, gpa: u64, size: u64) -> UserMemoryRegion {
     }
 }
 
-fn errno<T: std::fmt::Debug>(r: crate::hyp::HypResult<T>) -> Errno {
+fn errno<T: std::fmt::Debug>(r: gunyah_hypervisor::HypResult<T>) -> Errno {
     r.expect_err("the call should fail").errno
 }
 

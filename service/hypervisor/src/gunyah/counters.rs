@@ -6,7 +6,7 @@
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use crate::hyp::BackendStats;
+use crate::BackendStats;
 
 /// The backend's counters.
 #[derive(Debug, Default)]

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use nix::errno::Errno;
 
 use super::err;
-use crate::hyp::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
+use crate::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
 use gunyah_sys::a14::{
     GH_VCPU_EXIT_MMIO, GH_VCPU_EXIT_STATUS, GH_VM_MAX_EXIT_REASON_SIZE, GH_VM_STATUS_CRASHED,
     GH_VM_STATUS_EXITED, GH_VM_STATUS_LOAD_FAILED,

@@ -12,7 +12,7 @@ use super::functions::Functions;
 use super::memory::GuestMemory;
 use super::vcpu::MockVcpu;
 use super::{anon_fd, check_fault, Counters, Faults};
-use crate::hyp::{
+use gunyah_hypervisor::{
     BootReg, FunctionArg, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg, ShareMode,
     UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
 };

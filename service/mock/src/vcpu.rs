@@ -14,7 +14,7 @@ use super::interp::{Bus, Cpu, Step};
 use super::memory::{Fault, GuestMemory};
 use super::vm::{MockStatus, VmShared};
 use super::Counters;
-use crate::hyp::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
+use gunyah_hypervisor::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
 
 /// Instructions executed between checks for kicks.
 const SLICE: usize = 4096;
