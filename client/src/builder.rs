@@ -4,9 +4,8 @@
 
 use std::fs::File;
 
-use gunyah_guest::asm::assemble;
-use gunyah_sys::memfd;
-use gunyah_vm::aidl::{
+use gunyah_binder as binder;
+use gunyah_binder::aidl::{
     BootRegister::BootRegister,
     BootRegisterSet::BootRegisterSet,
     GuestRange::GuestRange,
@@ -16,7 +15,8 @@ use gunyah_vm::aidl::{
     VmAuthType::VmAuthType,
     VmConfig::VmConfig,
 };
-use gunyah_vm::binder;
+use gunyah_guest::asm::assemble;
+use gunyah_sys::memfd;
 use gunyah_vm::config::{self, Limits};
 use gunyah_vm::memory::check_memfd;
 

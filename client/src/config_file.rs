@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     BootRegisterSet::BootRegisterSet, MemoryRegion as region, MemoryShareType::MemoryShareType,
 };
 use gunyah_vm::client::demo::DEMO_RAM_BASE;

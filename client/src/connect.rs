@@ -3,12 +3,12 @@
 
 use std::path::PathBuf;
 
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     Capabilities::Capabilities, IGunyahVmManager::IGunyahVmManager, VmDescriptor::VmDescriptor,
 };
-use gunyah_vm::binder::Strong;
+use gunyah_binder::Strong;
 #[cfg(not(aosp))]
-use gunyah_vm::binder::{ConnectOptions, Connection};
+use gunyah_binder::{ConnectOptions, Connection};
 use gunyah_vm::config::Limits;
 
 use crate::builder::VmBuilder;
@@ -38,7 +38,7 @@ impl Target {
     pub fn from_env() -> Self {
         match std::env::var_os(SOCKET_ENV) {
             Some(path) if !path.is_empty() => Target::Socket(path.into()),
-            _ => Target::Socket(gunyah_vm::host::socket::default_socket_path()),
+            _ => Target::Socket(gunyah_binder::host::socket::default_socket_path()),
         }
     }
 
@@ -54,9 +54,9 @@ impl std::fmt::Display for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Socket(path) => write!(f, "{}", path.display()),
-            Target::ServiceManager => f.write_str(gunyah_vm::binder::MANAGER_INSTANCE),
+            Target::ServiceManager => f.write_str(gunyah_binder::MANAGER_INSTANCE),
             Target::Instance(name) => {
-                write!(f, "{}/{name}", gunyah_vm::binder::MANAGER_DESCRIPTOR)
+                write!(f, "{}/{name}", gunyah_binder::MANAGER_DESCRIPTOR)
             }
         }
     }
@@ -117,8 +117,8 @@ impl Client {
     /// binder thread pool (which serves callbacks); `callback_threads` does not apply.
     #[cfg(aosp)]
     pub fn connect_with(target: &Target, _callback_threads: u32) -> Result<Self> {
-        use gunyah_vm::binder::{wait_for_instance, wait_for_manager};
-        gunyah_vm::binder::start_thread_pool();
+        use gunyah_binder::{wait_for_instance, wait_for_manager};
+        gunyah_binder::start_thread_pool();
         let manager = match target {
             Target::Instance(name) => wait_for_instance::<dyn IGunyahVmManager>(name),
             _ => wait_for_manager::<dyn IGunyahVmManager>(),
@@ -157,11 +157,9 @@ impl Client {
         let fd = std::os::fd::AsFd::as_fd(&file)
             .try_clone_to_owned()
             .map_err(io("duplicating the dump's memfd"))?;
-        gunyah_vm::binder::dump(self.manager.as_binder(), fd, args).map_err(|e| {
-            Error::Transport {
-                call: "dump",
-                message: format!("{e:?}"),
-            }
+        gunyah_binder::dump(self.manager.as_binder(), fd, args).map_err(|e| Error::Transport {
+            call: "dump",
+            message: format!("{e:?}"),
         })?;
         let mut text = String::new();
         file.rewind()

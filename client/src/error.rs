@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use gunyah_vm::aidl::ErrorCode::ErrorCode;
-use gunyah_vm::binder::{classify, CallError, Status};
+use gunyah_binder::aidl::ErrorCode::ErrorCode;
+use gunyah_binder::{classify, CallError, Status};
 use gunyah_vm::names;
 
 /// What went wrong.

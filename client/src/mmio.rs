@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use gunyah_vm::aidl::IGunyahMmioHandler::IGunyahMmioHandler;
-use gunyah_vm::binder::{BinderResult, Interface};
+use gunyah_binder::aidl::IGunyahMmioHandler::IGunyahMmioHandler;
+use gunyah_binder::{BinderResult, Interface};
 
 /// Serves guest MMIO in a range given to [`Vm::set_mmio_handler`](crate::Vm::set_mmio_handler).
 /// Calls arrive on binder threads, one per vCPU that exits, so keep them short: the vCPU waits

@@ -4,7 +4,7 @@
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     GuestRange::GuestRange,
     IGunyahMmioHandler::BnGunyahMmioHandler,
     IGunyahVm::IGunyahVm,
@@ -15,7 +15,7 @@ use gunyah_vm::aidl::{
     VmExitType::VmExitType,
     VmState::VmState,
 };
-use gunyah_vm::binder::{BinderResult, DeathLink, Interface, Strong};
+use gunyah_binder::{BinderResult, DeathLink, Interface, Strong};
 
 use crate::error::{Error, Result};
 use crate::eventfd::EventFd;
@@ -153,7 +153,7 @@ pub struct Vm {
     handlers: Mutex<
         Vec<(
             GuestRange,
-            Strong<dyn gunyah_vm::aidl::IGunyahMmioHandler::IGunyahMmioHandler>,
+            Strong<dyn gunyah_binder::aidl::IGunyahMmioHandler::IGunyahMmioHandler>,
         )>,
     >,
 }
@@ -164,7 +164,7 @@ impl Vm {
     pub fn attach(binder: Strong<dyn IGunyahVm>) -> Result<Self> {
         let id = binder.getId().map_err(|s| Error::call("getId", &s))?;
         let shared = Arc::new(Shared::default());
-        let callback = gunyah_vm::new_binder!(BnGunyahVmCallback, Callback(shared.clone()));
+        let callback = gunyah_binder::new_binder!(BnGunyahVmCallback, Callback(shared.clone()));
         binder
             .registerCallback(&callback)
             .map_err(|s| Error::call("registerCallback", &s))?;
@@ -250,7 +250,7 @@ impl Vm {
             if inner.state == Some(VmState::DESTROYED) {
                 return Err(Error::Rejected {
                     call: "wait_for_exit",
-                    code: gunyah_vm::aidl::ErrorCode::ErrorCode::INVALID_STATE.0,
+                    code: gunyah_binder::aidl::ErrorCode::ErrorCode::INVALID_STATE.0,
                     message: format!("vm {} was destroyed before its guest stopped", self.id),
                 });
             }
@@ -352,7 +352,7 @@ impl Vm {
             guestPhysAddr: guest_phys_addr as i64,
             size: size as i64,
         };
-        let binder = gunyah_vm::new_binder!(BnGunyahMmioHandler, Adapter(Arc::new(handler)));
+        let binder = gunyah_binder::new_binder!(BnGunyahMmioHandler, Adapter(Arc::new(handler)));
         self.binder
             .setMmioHandler(&range, Some(&binder))
             .map_err(|s| self.failed("setMmioHandler", s))?;
@@ -380,7 +380,7 @@ impl Vm {
 
     /// A failed call: `ServiceDied` once the death notification came, whatever the transport
     /// said.
-    fn failed(&self, call: &'static str, status: gunyah_vm::binder::Status) -> Error {
+    fn failed(&self, call: &'static str, status: gunyah_binder::Status) -> Error {
         if self.shared.lock().service_died {
             return Error::ServiceDied;
         }
@@ -395,8 +395,8 @@ impl Drop for Vm {
     }
 }
 
-fn owned(pfd: gunyah_vm::binder::ParcelFileDescriptor) -> Result<std::os::fd::OwnedFd> {
-    gunyah_vm::binder::pfd_as_fd(&pfd)
+fn owned(pfd: gunyah_binder::ParcelFileDescriptor) -> Result<std::os::fd::OwnedFd> {
+    gunyah_binder::pfd_as_fd(&pfd)
         .try_clone_to_owned()
         .map_err(|e| Error::io("the returned eventfd", e))
 }

@@ -5,7 +5,7 @@
 use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     BootRegister::BootRegister, BootRegisterSet::BootRegisterSet, GuestRange::GuestRange,
     MemoryRegion::MemoryRegion, MemoryShareType::MemoryShareType, QtvmAuth::QtvmAuth,
     VmAuthType::VmAuthType, VmConfig::VmConfig,

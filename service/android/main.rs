@@ -15,14 +15,14 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use rustutils::system_properties;
 
-use gunyah_vm::access::AccessPolicy;
-use gunyah_vm::aidl::IGunyahVmManager::BnGunyahVmManager;
-use gunyah_vm::aidl_manager::GunyahVmManager;
-use gunyah_vm::binder;
-use gunyah_vm::config::Limits;
+use gunyah_binder as binder;
+use gunyah_binder::aidl::IGunyahVmManager::BnGunyahVmManager;
 use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_mock::MockHypervisor;
 use gunyah_hypervisor::Hypervisor;
+use gunyah_mock::MockHypervisor;
+use gunyah_vm::access::AccessPolicy;
+use gunyah_vm::aidl_manager::GunyahVmManager;
+use gunyah_vm::config::Limits;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 
@@ -58,7 +58,7 @@ fn inner_main() -> Result<()> {
         limits: Limits::default(),
         quotas: QuotaLimits::default(),
     }));
-    let service = gunyah_vm::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager));
+    let service = gunyah_binder::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager));
     binder::serve_manager(service.as_binder())
         .map_err(|e| anyhow!("registering {}: {e:?}", binder::MANAGER_INSTANCE))?;
     log::info!("serving {}", binder::MANAGER_INSTANCE);

@@ -33,7 +33,7 @@ impl GunyahVmManager {
     }
 }
 
-crate::impl_interface_with_dump!(GunyahVmManager);
+gunyah_binder::impl_interface_with_dump!(GunyahVmManager);
 
 impl IGunyahVmManager for GunyahVmManager {
     fn createVm(&self, config: &VmConfig) -> BinderResult<Strong<dyn IGunyahVm>> {
@@ -41,7 +41,7 @@ impl IGunyahVmManager for GunyahVmManager {
             .core
             .create_vm(&calling_identity(), config)
             .or_status("createVm")?;
-        Ok(crate::new_binder!(BnGunyahVm, GunyahVm::new(vm)))
+        Ok(gunyah_binder::new_binder!(BnGunyahVm, GunyahVm::new(vm)))
     }
 
     fn getCapabilities(&self) -> BinderResult<Capabilities> {

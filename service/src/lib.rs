@@ -12,13 +12,10 @@
 pub mod access;
 pub mod aidl_manager;
 pub mod aidl_vm;
-pub mod binder;
 pub mod client;
 pub mod config;
 pub mod diag;
 pub mod error;
-#[cfg(not(aosp))]
-pub mod host;
 pub mod manager;
 pub mod memory;
 pub mod names;
@@ -26,5 +23,6 @@ pub mod quota;
 pub mod size;
 pub mod vm;
 
-/// The AIDL types, at the path both builds use.
-pub use vendor_gunyahvm_hardware_gunyah::aidl::vendor::gunyahvm::hardware::gunyah as aidl;
+// The binder facade and the AIDL types, under the paths the service's modules use.
+use gunyah_binder as binder;
+use gunyah_binder::aidl;

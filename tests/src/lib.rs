@@ -11,8 +11,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use gunyah_vm::binder::{classify, CallError, Status};
-use gunyah_vm::host::{diag_socket, socket};
+use gunyah_binder::host::{diagnostics as diag_socket, socket};
+use gunyah_binder::{classify, CallError, Status};
 use gunyah_vm_client::{Client, Target};
 
 pub mod conformance;

@@ -21,9 +21,9 @@ fn test_unlisted_uid_is_denied_everything() -> Result<()> {
     );
     assert_security(client.manager().getCapabilities().map(|_| ()));
     assert_security(client.manager().listVms().map(|_| ()));
-    let refused = gunyah_vm::host::diag_socket::read(&gunyah_vm::host::socket::diagnostics_path(
-        &service.socket,
-    ))
+    let refused = gunyah_binder::host::diagnostics::read(
+        &gunyah_binder::host::socket::diagnostics_path(&service.socket),
+    )
     .unwrap_err();
     assert_eq!(refused.kind(), std::io::ErrorKind::PermissionDenied);
     assert!(

@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     IGunyahVmCallback::{BnGunyahVmCallback, IGunyahVmCallback},
     VmExitInfo::VmExitInfo,
     VmState::VmState,
 };
-use gunyah_vm::binder::{self, BinderResult, Interface, ServeConfig, Strong};
+use gunyah_binder::{self as binder, BinderResult, Interface, ServeConfig, Strong};
 use gunyah_vm::client::demo::demo_config;
 use gunyah_vm::vm::events::VmEvents;
 use gunyah_vm_tests::{wait_until, Service};
@@ -34,7 +34,7 @@ impl IGunyahVmCallback for Recorder {
 fn recorder() -> (Strong<dyn IGunyahVmCallback>, Receiver<VmState>) {
     let (tx, rx) = channel();
     (
-        gunyah_vm::new_binder!(BnGunyahVmCallback, Recorder(Mutex::new(tx))),
+        gunyah_binder::new_binder!(BnGunyahVmCallback, Recorder(Mutex::new(tx))),
         rx,
     )
 }

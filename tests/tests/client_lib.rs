@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use gunyah_vm::aidl::{ErrorCode::ErrorCode, VmExitType::VmExitType, VmState::VmState};
+use gunyah_binder::aidl::{ErrorCode::ErrorCode, VmExitType::VmExitType, VmState::VmState};
 use gunyah_vm_client::{Error, MmioHandler, VmBuilder, VmEvent};
 use gunyah_vm_tests::Service;
 

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use gunyah_sys::memfd;
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     BootRegister::BootRegister, BootRegisterSet::BootRegisterSet, ErrorCode::ErrorCode,
     GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig,
     VmAuthType::VmAuthType, VmState::VmState,
 };
+use gunyah_sys::memfd;
 use gunyah_vm::client::demo::{demo_config, ram_region};
 use gunyah_vm_client::VmBuilder;
 use gunyah_vm_tests::{assert_service_error, Service};
@@ -81,7 +81,7 @@ fn test_invalid_arguments_name_the_field() -> Result<()> {
 
     let mut c = demo_config("x", MIB, 1)?;
     let unsealed = memfd::create("unsealed", MIB)?;
-    c.memoryRegions[0].memory = Some(gunyah_vm::binder::pfd_from(unsealed.into()));
+    c.memoryRegions[0].memory = Some(gunyah_binder::pfd_from(unsealed.into()));
     assert_service_error(
         create(c),
         INVALID_ARGUMENT,
@@ -89,7 +89,7 @@ fn test_invalid_arguments_name_the_field() -> Result<()> {
     );
 
     let mut c = demo_config("x", MIB, 1)?;
-    c.memoryRegions[0].memory = Some(gunyah_vm::binder::pfd_from(
+    c.memoryRegions[0].memory = Some(gunyah_binder::pfd_from(
         std::fs::File::open("/dev/null")?.into(),
     ));
     assert_service_error(

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     GuestRange::GuestRange,
     IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
     IGunyahVm::IGunyahVm,
@@ -20,7 +20,7 @@ use gunyah_vm::aidl::{
     VmExitType::VmExitType,
     VmState::VmState,
 };
-use gunyah_vm::binder::{BinderResult, Interface, Strong};
+use gunyah_binder::{BinderResult, Interface, Strong};
 use gunyah_vm::client::demo::{demo_config, demo_config_with_program};
 use gunyah_vm_tests::Service;
 
@@ -63,7 +63,7 @@ impl IGunyahMmioHandler for DeviceHandler {
 }
 
 fn handler(device: &Arc<Device>) -> Strong<dyn IGunyahMmioHandler> {
-    gunyah_vm::new_binder!(BnGunyahMmioHandler, DeviceHandler(device.clone()))
+    gunyah_binder::new_binder!(BnGunyahMmioHandler, DeviceHandler(device.clone()))
 }
 
 enum Event {
@@ -89,7 +89,7 @@ impl IGunyahVmCallback for Watcher {
 /// Registers a callback; returns its binder (keep it) and the event stream.
 fn watch(vm: &Strong<dyn IGunyahVm>) -> (Strong<dyn IGunyahVmCallback>, Receiver<Event>) {
     let (tx, rx) = channel();
-    let cb = gunyah_vm::new_binder!(BnGunyahVmCallback, Watcher(Mutex::new(tx)));
+    let cb = gunyah_binder::new_binder!(BnGunyahVmCallback, Watcher(Mutex::new(tx)));
     vm.registerCallback(&cb).expect("registerCallback");
     (cb, rx)
 }
@@ -245,8 +245,8 @@ fn test_crash_fault_and_load_failure_reach_on_exit() -> Result<()> {
         let mut config = demo_config_with_program(name, MIB, 2, program.unwrap_or("crash"))?;
         if program.is_none() {
             // Point the boot PC at zeroed memory: there is no program there.
-            config.bootContext = vec![gunyah_vm::aidl::BootRegister::BootRegister {
-                set: gunyah_vm::aidl::BootRegisterSet::BootRegisterSet::PC,
+            config.bootContext = vec![gunyah_binder::aidl::BootRegister::BootRegister {
+                set: gunyah_binder::aidl::BootRegisterSet::BootRegisterSet::PC,
                 index: 0,
                 value: 0x8000_8000,
             }];

@@ -8,14 +8,14 @@ use std::time::Duration;
 
 use anyhow::Result;
 
-use gunyah_sys::memfd;
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     ErrorCode::ErrorCode,
     GuestRange::GuestRange,
     IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
     VmState::VmState,
 };
-use gunyah_vm::binder::{self, BinderResult, CallError, Interface};
+use gunyah_binder::{self as binder, BinderResult, CallError, Interface};
+use gunyah_sys::memfd;
 use gunyah_vm::client::demo::{demo_config, demo_config_with_program, ram_region};
 use gunyah_vm_tests::{assert_service_error, Service};
 
@@ -183,7 +183,7 @@ fn test_a_failing_mmio_handler_reads_zero() -> Result<()> {
         .manager()
         .createVm(&demo_config_with_program("failing", MIB, 1, program)?)
         .expect("createVm");
-    let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Failing);
+    let handler = gunyah_binder::new_binder!(BnGunyahMmioHandler, Failing);
     vm.setMmioHandler(
         &GuestRange {
             guestPhysAddr: 0x9000_0000,

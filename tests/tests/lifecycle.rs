@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     ErrorCode::ErrorCode, GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig, VmState::VmState,
 };

@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Result;
 
-use gunyah_vm::aidl::VmState::VmState;
+use gunyah_binder::aidl::VmState::VmState;
 use gunyah_vm::client::demo::demo_config;
 use gunyah_vm_tests::Service;
 

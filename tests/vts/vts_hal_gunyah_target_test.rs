@@ -14,8 +14,8 @@
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use gunyah_vm::aidl::{ErrorCode::ErrorCode, VmState::VmState};
-use gunyah_vm::binder::{self, CallError};
+use gunyah_binder::aidl::{ErrorCode::ErrorCode, VmState::VmState};
+use gunyah_binder::{self as binder, CallError};
 use gunyah_vm_client::{Client, Error, Target, Vm, VmBuilder, VmEvent};
 
 const MIB: u64 = 1 << 20;

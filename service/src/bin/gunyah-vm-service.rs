@@ -12,15 +12,15 @@ use clap::{Parser, ValueEnum};
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
 
+use gunyah_binder::aidl::IGunyahVmManager::BnGunyahVmManager;
+use gunyah_binder::host::{diagnostics, socket};
+use gunyah_binder::{self as binder, ServeConfig};
 use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
 use gunyah_hypervisor::Hypervisor;
 use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
-use gunyah_vm::aidl::IGunyahVmManager::BnGunyahVmManager;
 use gunyah_vm::aidl_manager::GunyahVmManager;
-use gunyah_vm::binder::{self, ServeConfig};
 use gunyah_vm::config::Limits;
-use gunyah_vm::host::{diag_socket, socket};
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 use gunyah_vm::size::parse_size;
@@ -265,7 +265,8 @@ fn inner_main(args: Args) -> Result<()> {
         },
     }));
 
-    let service = gunyah_vm::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager.clone()));
+    let service =
+        gunyah_binder::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager.clone()));
     if args.binder == BinderChoice::Kernel {
         let _server = binder::serve_manager_kernel(service.as_binder()).map_err(|e| {
             anyhow::anyhow!("cannot register with the kernel binder service manager: {e:?}")
@@ -296,7 +297,16 @@ fn inner_main(args: Args) -> Result<()> {
     let listener = binder::bind_diagnostics(&diag_path)
         .with_context(|| format!("binding {}", diag_path.display()))?;
     socket::set_mode(&diag_path, args.socket_mode)?;
-    diag_socket::spawn(listener, manager)?;
+    diagnostics::spawn(
+        listener,
+        Box::new(move |uid| {
+            if manager.policy().allows_uid(uid) {
+                Ok(manager.dump_text())
+            } else {
+                Err(format!("uid {uid} may not use the Gunyah VM service"))
+            }
+        }),
+    )?;
     log::info!(
         "serving {} on {}, with {driver}",
         binder::MANAGER_INSTANCE,

@@ -17,16 +17,16 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::{json, Value};
 
-use gunyah_mock::MockHypervisor;
-use gunyah_vm::access::AccessPolicy;
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     GuestRange::GuestRange,
     IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
     IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig,
     VmState::VmState,
 };
-use gunyah_vm::binder::{BinderResult, Caller, Interface};
+use gunyah_binder::{BinderResult, Caller, Interface};
+use gunyah_mock::MockHypervisor;
+use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::client::demo::{demo_config, demo_config_with_program};
 use gunyah_vm::config::Limits;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
@@ -304,7 +304,7 @@ fn datapath(client: &Client, n: usize) -> Result<Value> {
         .manager()
         .createVm(&demo_config_with_program("mmio", MIB, 1, &program)?)
         .map_err(|e| anyhow!("{e:?}"))?;
-    let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Answer);
+    let handler = gunyah_binder::new_binder!(BnGunyahMmioHandler, Answer);
     vm.setMmioHandler(
         &GuestRange {
             guestPhysAddr: 0x9000_0000,

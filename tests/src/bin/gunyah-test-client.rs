@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::{anyhow, Result};
 use clap::Parser;
 
-use gunyah_vm::aidl::{
+use gunyah_binder::aidl::{
     GuestRange::GuestRange,
     IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
     IGunyahVmCallback::{BnGunyahVmCallback, IGunyahVmCallback},
@@ -17,7 +17,7 @@ use gunyah_vm::aidl::{
     VmExitInfo::VmExitInfo,
     VmState::VmState,
 };
-use gunyah_vm::binder::{BinderResult, Interface};
+use gunyah_binder::{BinderResult, Interface};
 use gunyah_vm::client::demo;
 use gunyah_vm_client::{Client, Target};
 
@@ -81,8 +81,8 @@ impl IGunyahMmioHandler for Echo {
 }
 
 fn cycle(client: &Client, n: u32) -> Result<()> {
-    let callback = gunyah_vm::new_binder!(BnGunyahVmCallback, Quiet);
-    let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Echo);
+    let callback = gunyah_binder::new_binder!(BnGunyahVmCallback, Quiet);
+    let handler = gunyah_binder::new_binder!(BnGunyahMmioHandler, Echo);
     let config = demo::demo_config_with_program(&format!("cycle-{n}"), 1 << 20, 2, MMIO_LOOP)?;
     let vm = client
         .manager()
@@ -128,7 +128,7 @@ impl IGunyahMmioHandler for Stuck {
 
 /// Runs a VM whose vCPU ends up inside `Stuck::onRead`, and waits to be killed there.
 fn block_in_mmio(client: &Client) -> Result<()> {
-    let handler = gunyah_vm::new_binder!(BnGunyahMmioHandler, Stuck);
+    let handler = gunyah_binder::new_binder!(BnGunyahMmioHandler, Stuck);
     let config =
         demo::demo_config_with_program("stuck", 1 << 20, 1, "load4 r0, [0x90000000]\nidle\n")?;
     let vm = client
@@ -180,7 +180,7 @@ fn main() -> Result<()> {
             0
         },
     )?;
-    let callback = gunyah_vm::new_binder!(BnGunyahVmCallback, Quiet);
+    let callback = gunyah_binder::new_binder!(BnGunyahVmCallback, Quiet);
     let mut vms = Vec::new();
     let mut doorbells = Vec::new();
     for i in 0..args.vms {

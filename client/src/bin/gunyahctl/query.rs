@@ -143,8 +143,8 @@ fn dump_text(cli: &Cli) -> Result<String> {
     match cli.target() {
         #[cfg(not(aosp))]
         gunyah_vm_client::Target::Socket(socket) => {
-            let path = gunyah_vm::host::socket::diagnostics_path(&socket);
-            gunyah_vm::host::diag_socket::read(&path).map_err(|e| {
+            let path = gunyah_binder::host::socket::diagnostics_path(&socket);
+            gunyah_binder::host::diagnostics::read(&path).map_err(|e| {
                 // A refusal or an unreachable service exits 1, as for every other command.
                 let error = if e.kind() == std::io::ErrorKind::PermissionDenied {
                     gunyah_vm_client::Error::PermissionDenied {

@@ -11,7 +11,7 @@ use clap::Args;
 use nix::sys::signal::{SigSet, Signal};
 use serde_json::json;
 
-use gunyah_vm::aidl::VmState::VmState;
+use gunyah_binder::aidl::VmState::VmState;
 use gunyah_vm::names;
 use gunyah_vm::size::{parse_addr, parse_size};
 use gunyah_vm_client::config_file::{ImageSpec, MemorySpec, Number, VmSpec};

@@ -98,15 +98,15 @@ impl Drop for DeathLink {
 #[macro_export]
 macro_rules! impl_interface_with_dump {
     ($ty:ty) => {
-        impl $crate::binder::Interface for $ty {
+        impl $crate::Interface for $ty {
             fn dump(
                 &self,
                 writer: &mut dyn ::std::io::Write,
                 args: &[String],
-            ) -> $crate::binder::TransportResult<()> {
+            ) -> $crate::TransportResult<()> {
                 writer
                     .write_all(self.dump_text(args).as_bytes())
-                    .map_err(|_| $crate::binder::StatusCode::FailedTransaction)
+                    .map_err(|_| $crate::StatusCode::FailedTransaction)
             }
         }
     };

@@ -22,7 +22,7 @@ pub type TransportResult<T> = std::result::Result<T, StatusCode>;
 #[macro_export]
 macro_rules! __new_binder_aosp {
     ($bn:ty, $obj:expr) => {
-        <$bn>::new_binder($obj, $crate::binder::BinderFeatures::default())
+        <$bn>::new_binder($obj, $crate::BinderFeatures::default())
     };
 }
 #[doc(hidden)]
@@ -81,19 +81,19 @@ impl Drop for DeathLink {
 #[macro_export]
 macro_rules! impl_interface_with_dump {
     ($ty:ty) => {
-        impl $crate::binder::Interface for $ty {
+        impl $crate::Interface for $ty {
             fn dump(
                 &self,
                 writer: &mut dyn ::std::io::Write,
                 args: &[&::std::ffi::CStr],
-            ) -> $crate::binder::TransportResult<()> {
+            ) -> $crate::TransportResult<()> {
                 let args: Vec<String> = args
                     .iter()
                     .map(|a| a.to_string_lossy().into_owned())
                     .collect();
                 writer
                     .write_all(self.dump_text(&args).as_bytes())
-                    .map_err(|_| $crate::binder::StatusCode::FAILED_TRANSACTION)
+                    .map_err(|_| $crate::StatusCode::FAILED_TRANSACTION)
             }
         }
     };

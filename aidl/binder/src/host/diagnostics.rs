@@ -1,38 +1,39 @@
 //! The host's route to the service's diagnostics. rsbinder's RPC client cannot send binder
 //! `dump()` (it needs a raw fd in the parcel), so the service also writes the same text to
-//! whoever connects to `<socket>.dump` — if the peer's uid passes the access policy.
+//! whoever connects to `<socket>.dump` — if the peer's uid passes the access policy. Both
+//! ends of that small protocol live here: the text, or `denied: ` and the reason.
 
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::sync::Arc;
 
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
-
-use crate::manager::VmManager;
 
 /// How the service answers a peer the access policy refuses: this, then the reason.
 const DENIED: &str = "denied: ";
 
-fn serve_one(mut stream: UnixStream, manager: &VmManager) -> std::io::Result<()> {
+/// What the service answers a peer of uid: the diagnostics text, or why it is refused.
+pub type Answer = dyn Fn(u32) -> Result<String, String> + Send + Sync;
+
+fn serve_one(mut stream: UnixStream, answer: &Answer) -> std::io::Result<()> {
     let uid = getsockopt(&stream, PeerCredentials)
         .map(|c| c.uid())
         .map_err(std::io::Error::from)?;
-    if manager.policy().allows_uid(uid) {
-        stream.write_all(manager.dump_text().as_bytes())
-    } else {
-        log::warn!("diagnostics: uid {uid} denied");
-        stream
-            .write_all(format!("{DENIED}uid {uid} may not use the Gunyah VM service\n").as_bytes())
+    match answer(uid) {
+        Ok(text) => stream.write_all(text.as_bytes()),
+        Err(reason) => {
+            log::warn!("diagnostics: uid {uid} denied");
+            stream.write_all(format!("{DENIED}{reason}\n").as_bytes())
+        }
     }
 }
 
 /// Serves diagnostics on `listener` from a background thread, for the life of the process.
-pub fn spawn(listener: UnixListener, manager: Arc<VmManager>) -> std::io::Result<()> {
+pub fn spawn(listener: UnixListener, answer: Box<Answer>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("diagnostics".into())
         .spawn(move || {
             for stream in listener.incoming() {
-                match stream.and_then(|s| serve_one(s, &manager)) {
+                match stream.and_then(|s| serve_one(s, &*answer)) {
                     Ok(()) => {}
                     Err(e) => log::debug!("diagnostics: {e}"),
                 }

@@ -1,8 +1,22 @@
-//! The binder facade: every difference between AOSP's `binder` crate (libbinder_rs) and
-//! rsbinder lives in this module, so the rest of the service compiles unchanged in both builds.
-//!
-//! The AIDL types themselves are imported by both builds from the same path, `crate::aidl::…`
-//! (the one place that names the generated crate is `lib.rs`).
+//! The binder facade of the Gunyah VM interface: every difference between AOSP's `binder` crate
+//! (libbinder_rs, on kernel binder with the service manager) and rsbinder (the host build: RPC
+//! binder on a Unix socket, or kernel binder in the QEMU tier) lives in this crate, so the
+//! service, the client library and the tests compile unchanged in both builds. It also carries
+//! the host's socket plumbing (`host`: socket paths, the diagnostics route) and re-exports the
+//! AIDL types under one path, `gunyah_binder::aidl` — the one place that names the generated
+//! crate.
+
+#![forbid(unsafe_code)]
+
+/// The AIDL types, at the path both builds use.
+pub use vendor_gunyahvm_hardware_gunyah::aidl::vendor::gunyahvm::hardware::gunyah as aidl;
+
+/// Host-only plumbing: the socket the service listens on and the diagnostics route beside it.
+#[cfg(not(aosp))]
+pub mod host {
+    pub mod diagnostics;
+    pub mod socket;
+}
 
 #[cfg(aosp)]
 mod libbinder;
@@ -51,6 +65,6 @@ pub const MANAGER_INSTANCE: &str = "vendor.gunyahvm.hardware.gunyah.IGunyahVmMan
 #[macro_export]
 macro_rules! new_binder {
     ($bn:ty, $obj:expr) => {
-        $crate::binder::__new_binder!($bn, $obj)
+        $crate::__new_binder!($bn, $obj)
     };
 }

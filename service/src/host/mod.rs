@@ -1,4 +1,0 @@
-//! Host-only plumbing of the service: the socket it listens on and the diagnostics route.
-
-pub mod diag_socket;
-pub mod socket;
