@@ -15,10 +15,10 @@ use gunyah_binder::aidl::{
     VmAuthType::VmAuthType,
     VmConfig::VmConfig,
 };
+use gunyah_contract::memfd::check_memfd;
+use gunyah_contract::vm_config::{self as config, Limits};
 use gunyah_guest::asm::assemble;
 use gunyah_sys::memfd;
-use gunyah_vm::config::{self, Limits};
-use gunyah_vm::memory::check_memfd;
 
 use crate::error::{Error, Result};
 use crate::image::{Image, Loading, Progress};

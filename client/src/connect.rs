@@ -9,7 +9,7 @@ use gunyah_binder::aidl::{
 use gunyah_binder::Strong;
 #[cfg(not(aosp))]
 use gunyah_binder::{ConnectOptions, Connection};
-use gunyah_vm::config::Limits;
+use gunyah_contract::vm_config::Limits;
 
 use crate::builder::VmBuilder;
 use crate::error::{Error, Result};

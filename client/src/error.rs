@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use gunyah_binder::aidl::ErrorCode::ErrorCode;
 use gunyah_binder::{classify, CallError, Status};
-use gunyah_vm::names;
+use gunyah_contract::names;
 
 /// What went wrong.
 #[derive(Debug, thiserror::Error)]
@@ -88,10 +88,14 @@ impl Error {
 
     /// The service's rules applied locally: the same code and message the service would
     /// answer `call` with.
-    pub(crate) fn checked_locally(call: &'static str, e: gunyah_vm::error::Error) -> Self {
+    pub(crate) fn checked_locally(
+        call: &'static str,
+        e: gunyah_contract::error::ConfigError,
+    ) -> Self {
+        // The contract's errors are the service's INVALID_ARGUMENT.
         Error::Rejected {
             call,
-            code: e.code().map_or(ErrorCode::INVALID_ARGUMENT.0, |c| c.0),
+            code: ErrorCode::INVALID_ARGUMENT.0,
             message: e.to_string(),
         }
     }

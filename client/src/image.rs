@@ -6,7 +6,7 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
-use gunyah_vm::size::parse_addr;
+use gunyah_contract::size::parse_addr;
 
 use crate::error::{Error, Result};
 

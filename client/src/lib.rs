@@ -47,4 +47,4 @@ pub use vm::{ExitInfo, Vm, VmEvent};
 /// The AIDL types (`VmState`, `VmExitType`, …), as generated for this build.
 pub use gunyah_binder::aidl;
 /// Names of AIDL enum values (`names::vm_state(state)` is `"RUNNING"`).
-pub use gunyah_vm::names;
+pub use gunyah_contract::names;

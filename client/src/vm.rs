@@ -49,8 +49,8 @@ impl std::fmt::Display for ExitInfo {
         write!(
             f,
             "{} type {} reason {:?}",
-            gunyah_vm::names::vm_state(self.state),
-            gunyah_vm::names::exit_type(self.exit_type),
+            gunyah_contract::names::vm_state(self.state),
+            gunyah_contract::names::exit_type(self.exit_type),
             String::from_utf8_lossy(&self.reason)
         )
     }

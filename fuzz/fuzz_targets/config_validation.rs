@@ -10,7 +10,7 @@ use gunyah_binder::aidl::{
     MemoryRegion::MemoryRegion, MemoryShareType::MemoryShareType, QtvmAuth::QtvmAuth,
     VmAuthType::VmAuthType, VmConfig::VmConfig,
 };
-use gunyah_vm::config::{validate, Limits};
+use gunyah_contract::vm_config::{validate, Limits};
 
 /// Mostly small, page-ish numbers, sometimes anything.
 fn num(u: &mut Unstructured) -> arbitrary::Result<i64> {

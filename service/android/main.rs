@@ -22,7 +22,7 @@ use gunyah_hypervisor::Hypervisor;
 use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::aidl_manager::GunyahVmManager;
-use gunyah_vm::config::Limits;
+use gunyah_contract::vm_config::Limits;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 

@@ -151,6 +151,17 @@ impl<T> IntoBinderResult<T> for Result<T> {
     }
 }
 
+/// A config that breaks the contract is the caller's mistake: `INVALID_ARGUMENT`, naming the
+/// field.
+impl From<gunyah_contract::error::ConfigError> for Error {
+    fn from(e: gunyah_contract::error::ConfigError) -> Self {
+        Error::InvalidArgument {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,17 +12,14 @@
 pub mod access;
 pub mod aidl_manager;
 pub mod aidl_vm;
-pub mod client;
-pub mod config;
-pub mod diag;
 pub mod error;
 pub mod manager;
 pub mod memory;
-pub mod names;
 pub mod quota;
-pub mod size;
 pub mod vm;
 
-// The binder facade and the AIDL types, under the paths the service's modules use.
+// The binder facade, the AIDL types and the contract's modules, under the paths the service's
+// modules use.
 use gunyah_binder as binder;
 use gunyah_binder::aidl;
+use gunyah_contract::{diagnostics as diag, names, vm_config as config};

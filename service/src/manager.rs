@@ -228,7 +228,7 @@ impl VmManager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::demo::demo_config;
+    use gunyah_contract::demo::demo_config;
     use gunyah_hypervisor::{HypCapabilities, HypResult, VmBackend};
     use gunyah_mock::MockHypervisor;
 
@@ -292,7 +292,7 @@ mod tests {
         let mut config = demo_config("big", 1 << 20, 1).unwrap();
         config
             .memoryRegions
-            .push(crate::client::demo::ram_region(1, 0x1_0000_0000, 4096).unwrap());
+            .push(gunyah_contract::demo::ram_region(1, 0x1_0000_0000, 4096).unwrap());
         let err = m.create_vm(&caller(10), &config).unwrap_err();
         assert_eq!(
             err.code(),

@@ -58,7 +58,7 @@ pub fn read_eventfd(fd: &std::os::fd::OwnedFd, timeout: Duration) -> Option<u64>
     gunyah_vm_client::EventFd::new(fd.try_clone().ok()?).wait(timeout)
 }
 
-pub use gunyah_vm::diag::Diagnostics;
+pub use gunyah_contract::diagnostics::Diagnostics;
 
 /// What must return to its earlier value after teardown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

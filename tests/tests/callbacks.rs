@@ -13,7 +13,7 @@ use gunyah_binder::aidl::{
     VmState::VmState,
 };
 use gunyah_binder::{self as binder, BinderResult, Interface, ServeConfig, Strong};
-use gunyah_vm::client::demo::demo_config;
+use gunyah_contract::demo::demo_config;
 use gunyah_vm::vm::events::VmEvents;
 use gunyah_vm_tests::{wait_until, Service};
 

@@ -10,8 +10,8 @@ use gunyah_binder::aidl::{
     GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig,
     VmAuthType::VmAuthType, VmState::VmState,
 };
+use gunyah_contract::demo::{demo_config, ram_region};
 use gunyah_sys::memfd;
-use gunyah_vm::client::demo::{demo_config, ram_region};
 use gunyah_vm_client::VmBuilder;
 use gunyah_vm_tests::{assert_service_error, Service};
 

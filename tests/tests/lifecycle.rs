@@ -13,7 +13,7 @@ use gunyah_binder::aidl::{
     ErrorCode::ErrorCode, GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig, VmState::VmState,
 };
-use gunyah_vm::client::demo::demo_config;
+use gunyah_contract::demo::demo_config;
 use gunyah_vm_tests::{assert_service_error, Service};
 
 const MIB: u64 = 1 << 20;

@@ -16,7 +16,7 @@ use anyhow::Result;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use gunyah_vm::client::demo::demo_config;
+use gunyah_contract::demo::demo_config;
 use gunyah_vm_tests::Service;
 
 fn env_or(name: &str, default: u64) -> u64 {

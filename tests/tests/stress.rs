@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use gunyah_binder::aidl::VmState::VmState;
-use gunyah_vm::client::demo::demo_config;
+use gunyah_contract::demo::demo_config;
 use gunyah_vm_tests::Service;
 
 const CLIENTS: usize = 16;

@@ -7,6 +7,11 @@
 
 #![forbid(unsafe_code)]
 
+// The VM model the traits take: defined by the contract crate, which validates configs into it.
+pub use gunyah_contract::types::{
+    BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode,
+};
+
 pub mod gunyah;
 
 use std::os::fd::BorrowedFd;
@@ -69,35 +74,6 @@ pub struct BackendStats {
     pub registered_bytes: u64,
 }
 
-/// Guest access rights of a memory region (the a14 `GH_MEM_ALLOW_*` bits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemAccess(pub u32);
-
-impl MemAccess {
-    /// GH_MEM_ALLOW_READ.
-    pub const READ: u32 = 1;
-    /// GH_MEM_ALLOW_WRITE.
-    pub const WRITE: u32 = 2;
-    /// GH_MEM_ALLOW_EXEC.
-    pub const EXEC: u32 = 4;
-    /// Every defined bit.
-    pub const ALL: u32 = Self::READ | Self::WRITE | Self::EXEC;
-
-    /// Whether the guest may write.
-    pub fn writable(self) -> bool {
-        self.0 & Self::WRITE != 0
-    }
-}
-
-/// Shared with the guest, or lent to it (the host loses access while it runs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShareMode {
-    /// GH_VM_SET_USER_MEM_REGION.
-    Share,
-    /// GH_VM_ANDROID_LEND_USER_MEM.
-    Lend,
-}
-
 /// A memory region as the driver sees it (`gh_userspace_memory_region`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct UserMemoryRegion {
@@ -111,118 +87,6 @@ pub struct UserMemoryRegion {
     pub size: u64,
     /// Address of the service's mapping of the memory.
     pub userspace_addr: u64,
-}
-
-/// A guest physical range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct GuestRange {
-    /// Start address.
-    pub guest_phys_addr: u64,
-    /// Size in bytes.
-    pub size: u64,
-}
-
-impl GuestRange {
-    /// End of the range (exclusive); `None` on overflow.
-    pub fn end(&self) -> Option<u64> {
-        self.guest_phys_addr.checked_add(self.size)
-    }
-
-    /// Whether `other` lies entirely inside this range.
-    pub fn contains(&self, other: &GuestRange) -> bool {
-        match (self.end(), other.end()) {
-            (Some(end), Some(other_end)) => {
-                other.guest_phys_addr >= self.guest_phys_addr && other_end <= end
-            }
-            _ => false,
-        }
-    }
-
-    /// Whether the two half-open ranges share an address.
-    pub fn overlaps(&self, other: &GuestRange) -> bool {
-        let (Some(end), Some(other_end)) = (self.end(), other.end()) else {
-            return true;
-        };
-        self.guest_phys_addr < other_end && other.guest_phys_addr < end
-    }
-}
-
-/// `gunyah_qtvm_auth_arg`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct QtvmAuthArg {
-    /// Trusted VM id.
-    pub vm_id: u16,
-    /// PAS id.
-    pub pas_id: u32,
-    /// Where the image lies.
-    pub image: GuestRange,
-}
-
-/// Register sets of the boot context (`GH_VM_BOOT_CONTEXT_REG_SET_*`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum BootRegSet {
-    /// X0..X31.
-    X = 0,
-    /// PC (index 0).
-    Pc = 1,
-    /// SP_EL0..SP_EL2.
-    Sp = 2,
-}
-
-impl std::fmt::Display for BootRegSet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            BootRegSet::X => "X",
-            BootRegSet::Pc => "PC",
-            BootRegSet::Sp => "SP",
-        })
-    }
-}
-
-/// One boot-context register.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct BootReg {
-    /// The set.
-    pub set: BootRegSet,
-    /// Index in the set.
-    pub index: u8,
-}
-
-impl BootReg {
-    /// The program counter.
-    pub const PC: BootReg = BootReg {
-        set: BootRegSet::Pc,
-        index: 0,
-    };
-
-    /// Highest index allowed in `set`.
-    pub fn max_index(set: BootRegSet) -> u8 {
-        match set {
-            BootRegSet::X => 31,
-            BootRegSet::Pc => 0,
-            BootRegSet::Sp => 2,
-        }
-    }
-
-    /// The driver's encoding: `(set & 0xff) << 8 | (index & 0xff)`.
-    pub fn encode(self) -> u32 {
-        ((self.set as u32) << 8) | u32::from(self.index)
-    }
-
-    /// Decodes and checks the driver's encoding (`None`: the driver answers EINVAL).
-    pub fn decode(reg: u32) -> Option<BootReg> {
-        if reg >> 16 != 0 {
-            return None;
-        }
-        let set = match (reg >> 8) & 0xff {
-            0 => BootRegSet::X,
-            1 => BootRegSet::Pc,
-            2 => BootRegSet::Sp,
-            _ => return None,
-        };
-        let index = (reg & 0xff) as u8;
-        (index <= Self::max_index(set)).then_some(BootReg { set, index })
-    }
 }
 
 /// How a guest stopped, as the driver reports it in a STATUS exit.

@@ -15,15 +15,15 @@ use nix::sys::signal::{SigSet, Signal};
 use gunyah_binder::aidl::IGunyahVmManager::BnGunyahVmManager;
 use gunyah_binder::host::{diagnostics, socket};
 use gunyah_binder::{self as binder, ServeConfig};
+use gunyah_contract::size::parse_size;
+use gunyah_contract::vm_config::Limits;
 use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
 use gunyah_hypervisor::Hypervisor;
 use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::aidl_manager::GunyahVmManager;
-use gunyah_vm::config::Limits;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
-use gunyah_vm::size::parse_size;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum BackendChoice {

@@ -78,7 +78,7 @@ impl Output {
             let code = e
                 .downcast_ref::<gunyah_vm_client::Error>()
                 .and_then(|e| e.code())
-                .map(|c| gunyah_vm::names::error_code(c.0).into_owned());
+                .map(|c| gunyah_contract::names::error_code(c.0).into_owned());
             self.write(&json!({ "error": { "message": message, "code": code } }).to_string());
         } else {
             eprintln!("gunyahctl: {}", message.replace('\n', " "));

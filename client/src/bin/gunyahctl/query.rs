@@ -5,8 +5,8 @@ use std::fmt::Write;
 use anyhow::Result;
 use serde_json::{json, Value};
 
-use gunyah_vm::diag::Diagnostics;
-use gunyah_vm::names;
+use gunyah_contract::diagnostics::Diagnostics;
+use gunyah_contract::names;
 use gunyah_vm_client::Client;
 
 use crate::output::Output;

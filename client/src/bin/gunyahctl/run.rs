@@ -12,8 +12,8 @@ use nix::sys::signal::{SigSet, Signal};
 use serde_json::json;
 
 use gunyah_binder::aidl::VmState::VmState;
-use gunyah_vm::names;
-use gunyah_vm::size::{parse_addr, parse_size};
+use gunyah_contract::names;
+use gunyah_contract::size::{parse_addr, parse_size};
 use gunyah_vm_client::config_file::{ImageSpec, MemorySpec, Number, VmSpec};
 use gunyah_vm_client::{Client, ExitInfo, Progress, VmEvent};
 
@@ -135,7 +135,7 @@ impl RunArgs {
         if self.mem.is_some() || self.mem_base.is_some() {
             if memory.is_empty() {
                 memory.push(MemorySpec {
-                    base: Number::Int(gunyah_vm::client::demo::DEMO_RAM_BASE as u64),
+                    base: Number::Int(gunyah_contract::demo::DEMO_RAM_BASE as u64),
                     size: Number::Int(gunyah_vm_client::config_file::DEFAULT_MEMORY),
                     access: None,
                     share: None,

@@ -10,8 +10,8 @@ use crate::aidl::{
     VmConfig::VmConfig,
 };
 
-use crate::error::{Error, Result};
-use gunyah_hypervisor::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode};
+use crate::error::{ConfigError as Error, Result};
+use crate::types::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode};
 
 /// Limits the service enforces on every config (reported in `Capabilities`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,7 +422,7 @@ pub fn validate(config: &VmConfig, limits: &Limits) -> Result<VmPlan> {
 mod tests {
     use super::*;
     use crate::aidl::{BootRegister::BootRegister, MemoryRegion::MemoryRegion, QtvmAuth::QtvmAuth};
-    use crate::client::demo::{demo_config, ram_region, DEMO_RAM_BASE};
+    use crate::demo::{demo_config, ram_region, DEMO_RAM_BASE};
 
     const MIB: u64 = 1 << 20;
 
