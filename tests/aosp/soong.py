@@ -46,6 +46,16 @@ RUST_TYPES = {"rust_library", "rust_library_host", "rust_binary", "rust_binary_h
               "rust_test_host", "rust_ffi"}
 
 
+def report(check, errors, ok):
+    """Prints a check's errors (exit status 1) or its one line of success (0)."""
+    for e in errors:
+        print(f"soong {check}: {e}", file=sys.stderr)
+    if errors:
+        return 1
+    print(f"soong {check}: {ok}")
+    return 0
+
+
 def load_modules():
     mods = []
     for bp in sorted(REPO.rglob("Android.bp")):
@@ -132,12 +142,8 @@ def check_deps(tree_filter):
                     errors.append(f"{tree}: {m['name']} ({v} variant) links {lib}, which is built "
                                   f"only for {', '.join(sorted(offered))} ({where})")
                 checked += 1
-    for e in errors:
-        print(f"soong deps: {e}", file=sys.stderr)
-    if errors:
-        return 1
-    print(f"soong deps: {checked} module dependencies, each available to every variant that links it")
-    return 0
+    return report("deps", errors,
+                  f"{checked} module dependencies, each available to every variant that links it")
 
 
 # Cargo dependencies that only a package's binaries (and tests) use: Cargo cannot give a
@@ -200,12 +206,8 @@ def check_graph():
             only_cargo = ", ".join(sorted(cargo[crate] - aosp[crate])) or "-"
             only_aosp = ", ".join(sorted(aosp[crate] - cargo[crate])) or "-"
             errors.append(f"{crate}: only in Cargo: {only_cargo}; only in Android.bp: {only_aosp}")
-    for e in errors:
-        print(f"soong graph: {e}", file=sys.stderr)
-    if errors:
-        return 1
-    print(f"soong graph: {len(cargo)} library crates, Cargo and Android.bp link the same crates")
-    return 0
+    return report("graph", errors,
+                  f"{len(cargo)} library crates, Cargo and Android.bp link the same crates")
 
 
 def cargo_name(module):
