@@ -15,9 +15,6 @@ use crate::builder::VmBuilder;
 use crate::error::{Error, Result};
 use crate::vm::Vm;
 
-/// Environment variable naming the service socket (host).
-pub const SOCKET_ENV: &str = "GUNYAH_VM_SOCKET";
-
 /// Where the service is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -36,10 +33,8 @@ impl Target {
     /// of `gunyah-vm-service`.
     #[cfg(not(aosp))]
     pub fn from_env() -> Self {
-        match std::env::var_os(SOCKET_ENV) {
-            Some(path) if !path.is_empty() => Target::Socket(path.into()),
-            _ => Target::Socket(gunyah_binder::host::socket::default_socket_path()),
-        }
+        // default_socket_path reads $GUNYAH_VM_SOCKET (gunyah_binder::host::socket::SOCKET_ENV).
+        Target::Socket(gunyah_binder::host::socket::default_socket_path())
     }
 
     /// Android: the service manager. Host: `$GUNYAH_VM_SOCKET`, else the default socket path

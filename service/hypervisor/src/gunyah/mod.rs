@@ -111,7 +111,7 @@ impl Hypervisor for GunyahHypervisor {
 
     fn create_vm(&self) -> HypResult<Box<dyn VmBackend>> {
         let fd = ioctl::create_vm(self.dev.as_fd()).map_err(err("GH_CREATE_VM"))?;
-        Ok(Box::new(GunyahVm {
+        Ok(Box::new(GunyahVmFd {
             fd,
             generation: self.generation,
             counted: self.counters.new_vm(),
@@ -152,16 +152,16 @@ fn ioeventfd_arg(
     }
 }
 
-/// A VM fd of the device.
+/// A VM fd of the device (not to be confused with the service's `IGunyahVm` binder object).
 #[derive(Debug)]
-pub struct GunyahVm {
+pub struct GunyahVmFd {
     fd: OwnedFd,
     generation: DriverGeneration,
     // After `fd`: counts the VM until the fd and every vCPU fd are closed.
     counted: Arc<counters::VmRef>,
 }
 
-impl VmBackend for GunyahVm {
+impl VmBackend for GunyahVmFd {
     fn set_user_memory(&self, region: &UserMemoryRegion, mode: ShareMode) -> HypResult<()> {
         if self.generation == DriverGeneration::Upstream {
             // Upstream memory is guest_memfd + GUNYAH_VM_MAP_MEM, which this backend does not
