@@ -17,12 +17,12 @@ use rustutils::system_properties;
 
 use gunyah_binder as binder;
 use gunyah_binder::aidl::IGunyahVmManager::BnGunyahVmManager;
+use gunyah_contract::vm_config::Limits;
 use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
 use gunyah_hypervisor::Hypervisor;
 use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::aidl_manager::GunyahVmManager;
-use gunyah_contract::vm_config::Limits;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 
