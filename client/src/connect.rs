@@ -1,61 +1,17 @@
 //! Reaching the service: its Unix socket on the host (RPC binder), the service manager on
 //! Android and on a Linux host with kernel binder. One call, [`Client::connect`].
 
-use std::path::PathBuf;
-
 use gunyah_binder::aidl::{
     Capabilities::Capabilities, IGunyahVmManager::IGunyahVmManager, VmDescriptor::VmDescriptor,
 };
-use gunyah_binder::Strong;
-#[cfg(not(aosp))]
-use gunyah_binder::{ConnectOptions, Connection};
+use gunyah_binder::{Session, Strong};
 use gunyah_contract::vm_config::Limits;
 
 use crate::builder::VmBuilder;
 use crate::error::{Error, Result};
 use crate::vm::Vm;
 
-/// Where the service is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// Its Unix socket (the host build: rsbinder RPC).
-    Socket(PathBuf),
-    /// The service manager of kernel binder: always on Android; on a Linux host with
-    /// `binder_linux` and `rsb_hub` (the QEMU tier).
-    ServiceManager,
-    /// One named instance at the service manager, `<descriptor>/<instance>` (VTS runs against
-    /// every instance a device declares).
-    Instance(String),
-}
-
-impl Target {
-    /// Android: the service manager. Host: `$GUNYAH_VM_SOCKET`, else the default socket path
-    /// of `gunyah-vm-service`.
-    #[cfg(not(aosp))]
-    pub fn from_env() -> Self {
-        // default_socket_path reads $GUNYAH_VM_SOCKET (gunyah_binder::host::socket::SOCKET_ENV).
-        Target::Socket(gunyah_binder::host::socket::default_socket_path())
-    }
-
-    /// Android: the service manager. Host: `$GUNYAH_VM_SOCKET`, else the default socket path
-    /// of `gunyah-vm-service`.
-    #[cfg(aosp)]
-    pub fn from_env() -> Self {
-        Target::ServiceManager
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Target::Socket(path) => write!(f, "{}", path.display()),
-            Target::ServiceManager => f.write_str(gunyah_binder::MANAGER_INSTANCE),
-            Target::Instance(name) => {
-                write!(f, "{}/{name}", gunyah_binder::MANAGER_DESCRIPTOR)
-            }
-        }
-    }
-}
+pub use gunyah_binder::Target;
 
 /// How many service-to-client connections an RPC client offers for callbacks and MMIO
 /// handlers when none is asked for: enough for one VM with a few vCPUs. Kernel binder serves
@@ -66,9 +22,8 @@ pub const DEFAULT_CALLBACK_THREADS: u32 = 4;
 pub struct Client {
     manager: Strong<dyn IGunyahVmManager>,
     target: Target,
-    /// Closes the session on drop (after the proxies).
-    #[cfg(not(aosp))]
-    _connection: Connection,
+    /// Closes the session on drop (after the proxies, which are dropped first).
+    _session: Session,
 }
 
 impl Client {
@@ -79,52 +34,21 @@ impl Client {
 
     /// Connects. `callback_threads` bounds how many callbacks and MMIO handler calls the
     /// service can make into this process at once over RPC (a VM whose vCPUs all exit to an
-    /// MMIO handler wants `vcpus + 1`); 0 refuses callbacks. Kernel binder ignores it.
-    #[cfg(not(aosp))]
+    /// MMIO handler wants `vcpus + 1`); 0 refuses callbacks. Kernel binder ignores it: on
+    /// Android this waits for the instance (`default` unless [`Target::Instance`]) and starts
+    /// the binder thread pool, which serves callbacks.
     pub fn connect_with(target: &Target, callback_threads: u32) -> Result<Self> {
-        let connect_error = |reason: String| Error::Connect {
-            target: target.to_string(),
-            reason,
-        };
-        let connection = match target {
-            Target::Socket(path) => Connection::open(
-                path,
-                &ConnectOptions {
-                    incoming_connections: callback_threads,
+        let (manager, session) =
+            gunyah_binder::connect::<dyn IGunyahVmManager>(target, callback_threads).map_err(
+                |reason| Error::Connect {
+                    target: target.to_string(),
+                    reason,
                 },
-            ),
-            Target::ServiceManager | Target::Instance(_) => Connection::open_kernel(),
-        }
-        .map_err(|e| connect_error(format!("{e:?}")))?;
-        let manager = match target {
-            Target::Instance(_) => connection.get::<dyn IGunyahVmManager>(&target.to_string()),
-            _ => connection.manager::<dyn IGunyahVmManager>(),
-        }
-        .map_err(|e| connect_error(format!("no IGunyahVmManager there: {e:?}")))?;
+            )?;
         Ok(Self {
             manager,
             target: target.clone(),
-            _connection: connection,
-        })
-    }
-
-    /// Android: waits for the instance (`default` unless [`Target::Instance`]) and starts the
-    /// binder thread pool (which serves callbacks); `callback_threads` does not apply.
-    #[cfg(aosp)]
-    pub fn connect_with(target: &Target, _callback_threads: u32) -> Result<Self> {
-        use gunyah_binder::{wait_for_instance, wait_for_manager};
-        gunyah_binder::start_thread_pool();
-        let manager = match target {
-            Target::Instance(name) => wait_for_instance::<dyn IGunyahVmManager>(name),
-            _ => wait_for_manager::<dyn IGunyahVmManager>(),
-        }
-        .map_err(|e| Error::Connect {
-            target: target.to_string(),
-            reason: format!("{e:?}"),
-        })?;
-        Ok(Self {
-            manager,
-            target: target.clone(),
+            _session: session,
         })
     }
 

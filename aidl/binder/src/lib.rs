@@ -28,6 +28,37 @@ mod rsbinder_host;
 #[cfg(not(aosp))]
 pub use rsbinder_host::*;
 
+/// Where the service is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// Its Unix socket (the host build: rsbinder RPC).
+    Socket(std::path::PathBuf),
+    /// The service manager of kernel binder: always on Android; on a Linux host with
+    /// `binder_linux` and `rsb_hub` (the QEMU tier).
+    ServiceManager,
+    /// One named instance at the service manager, `<descriptor>/<instance>` (VTS runs against
+    /// every instance a device declares).
+    Instance(String),
+}
+
+impl Target {
+    /// Android: the service manager. Host: `$GUNYAH_VM_SOCKET`, else the default socket path
+    /// of `gunyah-vm-service`.
+    pub fn from_env() -> Self {
+        default_target()
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Socket(path) => write!(f, "{}", path.display()),
+            Target::ServiceManager => f.write_str(MANAGER_INSTANCE),
+            Target::Instance(name) => write!(f, "{MANAGER_DESCRIPTOR}/{name}"),
+        }
+    }
+}
+
 /// The identity of the process making the current incoming call (see `calling_identity`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Caller {

@@ -143,6 +143,37 @@ pub fn wait_for_manager<T: binder::FromIBinder + ?Sized>() -> TransportResult<St
     binder::wait_for_interface::<T>(super::MANAGER_INSTANCE)
 }
 
+/// A session with the service: nothing to keep on kernel binder (the thread pool serves
+/// callbacks).
+pub struct Session(());
+
+/// Android's default: the service manager.
+pub fn default_target() -> Target {
+    Target::ServiceManager
+}
+
+/// Connects to the manager at `target` (the declared `default` instance unless
+/// [`Target::Instance`]), starting the binder thread pool, which serves callbacks;
+/// `callback_threads` applies to RPC only. The error is the reason, in words.
+pub fn connect<T: binder::FromIBinder + ?Sized>(
+    target: &Target,
+    _callback_threads: u32,
+) -> Result<(Strong<T>, Session), String> {
+    start_thread_pool();
+    let manager = match target {
+        Target::Instance(name) => wait_for_instance::<T>(name),
+        _ => wait_for_manager::<T>(),
+    }
+    .map_err(|e| format!("{e:?}"))?;
+    Ok((manager, Session(())))
+}
+
+/// The service's diagnostics through a socket: none on Android, where binder `dump()` (see
+/// [`dump`]) carries them.
+pub fn read_diagnostics(_target: &Target) -> Option<std::io::Result<String>> {
+    None
+}
+
 /// The fd of a `ParcelFileDescriptor`.
 pub fn pfd_as_fd(pfd: &ParcelFileDescriptor) -> std::os::fd::BorrowedFd<'_> {
     use std::os::fd::AsFd;
@@ -154,7 +185,7 @@ pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
     ParcelFileDescriptor::new(std::fs::File::from(fd))
 }
 
-use super::{CallError, Caller};
+use super::{CallError, Caller, Target};
 
 /// Classifies a failed call's status. libbinder_rs exposes the message only inside its
 /// description, which is used as the message here.

@@ -220,6 +220,58 @@ impl Drop for Connection {
     }
 }
 
+/// A session with the service: the connection its proxies use, closed on drop (drop the
+/// proxies first).
+pub struct Session {
+    _connection: Connection,
+}
+
+/// The host's default: the service's socket (`$GUNYAH_VM_SOCKET`, else the default path).
+pub fn default_target() -> Target {
+    Target::Socket(crate::host::socket::default_socket_path())
+}
+
+/// Connects to the manager at `target`. `callback_threads` bounds how many calls the service
+/// can make into this process at once over RPC (callbacks, MMIO handlers); 0 refuses them.
+/// Kernel binder serves them from the thread pool instead. The error is the reason, in words.
+pub fn connect<T: rsbinder::FromIBinder + ?Sized>(
+    target: &Target,
+    callback_threads: u32,
+) -> Result<(Strong<T>, Session), String> {
+    let connection = match target {
+        Target::Socket(path) => Connection::open(
+            path,
+            &ConnectOptions {
+                incoming_connections: callback_threads,
+            },
+        ),
+        Target::ServiceManager | Target::Instance(_) => Connection::open_kernel(),
+    }
+    .map_err(|e| format!("{e:?}"))?;
+    let manager = match target {
+        Target::Instance(_) => connection.get::<T>(&target.to_string()),
+        _ => connection.manager::<T>(),
+    }
+    .map_err(|e| format!("no IGunyahVmManager there: {e:?}"))?;
+    Ok((
+        manager,
+        Session {
+            _connection: connection,
+        },
+    ))
+}
+
+/// The service's diagnostics through the socket beside `target`'s (an RPC client cannot pass
+/// binder `dump()` its fd); `None` where the target has no such socket: use [`dump`] there.
+pub fn read_diagnostics(target: &Target) -> Option<std::io::Result<String>> {
+    match target {
+        Target::Socket(socket) => Some(crate::host::diagnostics::read(
+            &crate::host::socket::diagnostics_path(socket),
+        )),
+        _ => None,
+    }
+}
+
 /// The IGunyahVmManager instances registered with the kernel binder service manager (what a
 /// device's VINTF declaration is on Android). A host without kernel binder has none.
 pub fn declared_instances() -> TransportResult<Vec<String>> {
@@ -260,7 +312,7 @@ pub fn pfd_from(fd: std::os::fd::OwnedFd) -> ParcelFileDescriptor {
     ParcelFileDescriptor::new(fd)
 }
 
-use super::{CallError, Caller};
+use super::{CallError, Caller, Target};
 
 /// Classifies a failed call's status.
 pub fn classify(status: &Status) -> CallError {

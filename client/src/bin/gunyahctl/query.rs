@@ -140,26 +140,23 @@ fn binder_dump(cli: &Cli) -> Result<String> {
 /// Over the socket, the diagnostics socket beside it: an RPC client cannot send binder
 /// `dump()` (it carries a raw fd).
 fn dump_text(cli: &Cli) -> Result<String> {
-    match cli.target() {
-        #[cfg(not(aosp))]
-        gunyah_vm_client::Target::Socket(socket) => {
-            let path = gunyah_binder::host::socket::diagnostics_path(&socket);
-            gunyah_binder::host::diagnostics::read(&path).map_err(|e| {
-                // A refusal or an unreachable service exits 1, as for every other command.
-                let error = if e.kind() == std::io::ErrorKind::PermissionDenied {
-                    gunyah_vm_client::Error::PermissionDenied {
-                        call: "dump",
-                        message: e.to_string(),
-                    }
-                } else {
-                    gunyah_vm_client::Error::Connect {
-                        target: path.display().to_string(),
-                        reason: e.to_string(),
-                    }
-                };
-                error.into()
-            })
-        }
-        _ => binder_dump(cli),
+    let target = cli.target();
+    match gunyah_binder::read_diagnostics(&target) {
+        Some(text) => text.map_err(|e| {
+            // A refusal or an unreachable service exits 1, as for every other command.
+            let error = if e.kind() == std::io::ErrorKind::PermissionDenied {
+                gunyah_vm_client::Error::PermissionDenied {
+                    call: "dump",
+                    message: e.to_string(),
+                }
+            } else {
+                gunyah_vm_client::Error::Connect {
+                    target: format!("{target} (its diagnostics socket)"),
+                    reason: e.to_string(),
+                }
+            };
+            error.into()
+        }),
+        None => binder_dump(cli),
     }
 }
