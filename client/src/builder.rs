@@ -15,7 +15,6 @@ use gunyah_binder::aidl::{
     VmAuthType::VmAuthType,
     VmConfig::VmConfig,
 };
-use gunyah_contract::memfd::check_memfd;
 use gunyah_contract::vm_config::{self as config, Limits};
 use gunyah_guest::asm::assemble;
 use gunyah_sys::memfd;
@@ -405,15 +404,9 @@ fn range(key: &str, (addr, size): (u64, u64)) -> Result<GuestRange> {
 
 /// The service's checks, here: the config rules, then each memfd.
 fn check(config: &VmConfig, limits: &Limits) -> Result<()> {
-    let plan =
-        config::validate(config, limits).map_err(|e| Error::checked_locally("createVm", e))?;
-    for (region, plan) in config.memoryRegions.iter().zip(&plan.regions) {
-        if let Some(memory) = &region.memory {
-            check_memfd(binder::pfd_as_fd(memory), plan)
-                .map_err(|e| Error::checked_locally("createVm", e))?;
-        }
-    }
-    Ok(())
+    config::accept(config, limits)
+        .map(drop)
+        .map_err(|e| Error::checked_locally("createVm", e))
 }
 
 #[cfg(test)]

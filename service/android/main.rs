@@ -15,16 +15,15 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context, Result};
 use rustutils::system_properties;
 
-use gunyah_binder as binder;
-use gunyah_binder::aidl::IGunyahVmManager::BnGunyahVmManager;
+use gunyah_binder::{self as binder, ServeOptions, Target};
 use gunyah_contract::vm_config::Limits;
 use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
 use gunyah_hypervisor::Hypervisor;
 use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
-use gunyah_vm::aidl_manager::GunyahVmManager;
-use gunyah_vm::manager::{ManagerConfig, VmManager};
+use gunyah_vm::manager::ManagerConfig;
 use gunyah_vm::quota::QuotaLimits;
+use gunyah_vm::serve;
 
 const LOG_TAG: &str = "vendor.gunyahvm.hardware.gunyah-service";
 const BACKEND_PROPERTY: &str = "ro.vendor.gunyah.backend";
@@ -52,16 +51,19 @@ fn hypervisor() -> Result<Arc<dyn Hypervisor>> {
 }
 
 fn inner_main() -> Result<()> {
-    let manager = Arc::new(VmManager::new(ManagerConfig {
-        hypervisor: hypervisor()?,
+    let hypervisor = hypervisor()?;
+    let driver = match hypervisor.capabilities().backend {
+        "mock" => "the userspace mock driver".to_string(),
+        _ => "the /dev/gunyah driver".to_string(),
+    };
+    let config = ManagerConfig {
+        hypervisor,
         policy: AccessPolicy::selinux_only(),
         limits: Limits::default(),
         quotas: QuotaLimits::default(),
-    }));
-    let service = gunyah_binder::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager));
-    binder::serve_manager(service.as_binder())
-        .map_err(|e| anyhow!("registering {}: {e:?}", binder::MANAGER_INSTANCE))?;
-    log::info!("serving {}", binder::MANAGER_INSTANCE);
+    };
+    let options = ServeOptions { max_threads: 16 };
+    let _service = serve::start(config, &Target::ServiceManager, &options, &driver)?;
     binder::join_thread_pool();
     bail!("the binder thread pool ended")
 }

@@ -12,9 +12,9 @@ use crate::aidl::{
 };
 
 use crate::binder::{pfd_from, BinderResult, Interface, ParcelFileDescriptor, Strong};
-use crate::error::{Error, IntoBinderResult, Result};
+use crate::error::{Error, IntoBinderResult};
 use crate::vm::Vm;
-use gunyah_hypervisor::GuestRange;
+use gunyah_contract::vm_calls;
 
 /// The binder object of one VM.
 pub struct GunyahVm {
@@ -29,44 +29,6 @@ impl GunyahVm {
 }
 
 impl Interface for GunyahVm {}
-
-fn guest_range(field: &str, r: &AidlRange) -> Result<GuestRange> {
-    let addr = u64::try_from(r.guestPhysAddr)
-        .map_err(|_| Error::invalid(format!("{field}.guestPhysAddr"), "negative"))?;
-    let size =
-        u64::try_from(r.size).map_err(|_| Error::invalid(format!("{field}.size"), "negative"))?;
-    Ok(GuestRange {
-        guest_phys_addr: addr,
-        size,
-    })
-}
-
-/// Checks an `IoeventfdConfig`: address, size in {0, 1, 2, 4, 8}, no data match with size 0,
-/// no overflow.
-fn ioeventfd_args(config: &IoeventfdConfig) -> Result<(u64, u32, Option<u64>)> {
-    let addr = u64::try_from(config.guestPhysAddr)
-        .map_err(|_| Error::invalid("config.guestPhysAddr", "negative"))?;
-    let size = u32::try_from(config.size)
-        .ok()
-        .filter(|s| matches!(s, 0 | 1 | 2 | 4 | 8))
-        .ok_or_else(|| {
-            Error::invalid(
-                "config.size",
-                format!("{} is not 0, 1, 2, 4 or 8", config.size),
-            )
-        })?;
-    if config.matchData && size == 0 {
-        return Err(Error::invalid(
-            "config.matchData",
-            "needs a size of 1, 2, 4 or 8",
-        ));
-    }
-    if addr.checked_add(u64::from(size)).is_none() {
-        return Err(Error::invalid("config", "guestPhysAddr + size overflows"));
-    }
-    // AIDL longs carry the 64-bit value's bits.
-    Ok((addr, size, config.matchData.then_some(config.data as u64)))
-}
 
 impl IGunyahVm for GunyahVm {
     fn getId(&self) -> BinderResult<i32> {
@@ -99,16 +61,17 @@ impl IGunyahVm for GunyahVm {
     }
 
     fn createIrqfd(&self, config: &IrqfdConfig) -> BinderResult<ParcelFileDescriptor> {
-        u32::try_from(config.label)
-            .map_err(|_| Error::invalid("config.label", format!("negative ({})", config.label)))
-            .and_then(|label| self.vm.create_irqfd(label, config.levelTriggered))
+        vm_calls::irqfd(config)
+            .map_err(Error::from)
+            .and_then(|irqfd| self.vm.create_irqfd(irqfd))
             .map(pfd_from)
             .or_status("createIrqfd")
     }
 
     fn createIoeventfd(&self, config: &IoeventfdConfig) -> BinderResult<ParcelFileDescriptor> {
-        ioeventfd_args(config)
-            .and_then(|(addr, size, datamatch)| self.vm.create_ioeventfd(addr, size, datamatch))
+        vm_calls::ioeventfd(config)
+            .map_err(Error::from)
+            .and_then(|ioeventfd| self.vm.create_ioeventfd(ioeventfd))
             .map(pfd_from)
             .or_status("createIoeventfd")
     }
@@ -118,7 +81,8 @@ impl IGunyahVm for GunyahVm {
         range: &AidlRange,
         handler: Option<&Strong<dyn IGunyahMmioHandler>>,
     ) -> BinderResult<()> {
-        guest_range("range", range)
+        vm_calls::mmio_range(range)
+            .map_err(Error::from)
             .and_then(|r| self.vm.set_mmio_handler(r, handler.cloned()))
             .or_status("setMmioHandler")
     }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod manager;
 pub mod memory;
 pub mod quota;
+pub mod serve;
 pub mod vm;
 
 // The binder facade, the AIDL types and the contract's modules, under the paths the service's

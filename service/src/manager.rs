@@ -107,20 +107,14 @@ impl VmManager {
     }
 
     fn create_vm_unchecked(&self, caller: &Caller, config: &VmConfig) -> Result<Arc<Vm>> {
-        let plan = config::validate(config, &self.limits)?;
+        let spec = config::accept(config, &self.limits)?;
+        let plan = &spec.plan;
         self.check_kind_supported(&plan.kind)?;
         let reservation = self
             .quotas
             .reserve(caller.uid, plan.vcpu_count, plan.memory_bytes())?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let vm = Vm::build(
-            id,
-            caller.uid,
-            &plan,
-            config,
-            self.hyp.as_ref(),
-            reservation,
-        )?;
+        let vm = Vm::build(id, caller.uid, &spec, self.hyp.as_ref(), reservation)?;
         let mut vms = self.vms.lock().unwrap_or_else(|e| e.into_inner());
         vms.retain(|w| w.strong_count() > 0);
         vms.push(Arc::downgrade(&vm));

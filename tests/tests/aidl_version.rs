@@ -34,9 +34,9 @@ fn test_interface_version_and_hash() -> Result<()> {
 #[test]
 fn test_frozen_v1_client_creates_and_runs_a_vm() -> Result<()> {
     let service = Service::start(&[])?;
-    let connection = gunyah_binder::Connection::open(
+    let connection = gunyah_binder::host::Connection::open(
         &service.socket,
-        &gunyah_binder::ConnectOptions {
+        &gunyah_binder::host::ConnectOptions {
             incoming_connections: 0,
         },
     )

@@ -12,7 +12,7 @@ use gunyah_binder::aidl::{
     VmExitInfo::VmExitInfo,
     VmState::VmState,
 };
-use gunyah_binder::{self as binder, BinderResult, Interface, ServeConfig, Strong};
+use gunyah_binder::{self as binder, BinderResult, Interface, ServeOptions, Strong};
 use gunyah_contract::demo::demo_config;
 use gunyah_vm::vm::events::VmEvents;
 use gunyah_vm_tests::{wait_until, Service};
@@ -101,15 +101,13 @@ fn test_dead_callback_is_removed() -> Result<()> {
     let server = binder::serve(
         "callback",
         cb.as_binder(),
-        ServeConfig {
-            socket: &socket,
-            max_threads: 2,
-        },
+        &binder::Target::Socket(socket.clone()),
+        &ServeOptions { max_threads: 2 },
     )
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let connection = binder::Connection::open(
+    let connection = binder::host::Connection::open(
         &socket,
-        &binder::ConnectOptions {
+        &binder::host::ConnectOptions {
             incoming_connections: 1,
         },
     )

@@ -11,22 +11,73 @@
 /// The AIDL types, at the path both builds use.
 pub use vendor_gunyahvm_hardware_gunyah::aidl::vendor::gunyahvm::hardware::gunyah as aidl;
 
-/// Host-only plumbing: the socket the service listens on and the diagnostics route beside it.
+/// Host-only plumbing: the socket the service listens on, the diagnostics route beside it, and
+/// rsbinder connections to a named object (tests that serve objects of their own).
 #[cfg(not(aosp))]
 pub mod host {
     pub mod diagnostics;
     pub mod socket;
+    pub use crate::arm::{wire, ConnectOptions, Connection};
 }
 
+// One arm per binder crate. Both export exactly the list below, so the service, the client
+// library and the tests see one API whichever builds them.
 #[cfg(aosp)]
-mod libbinder;
-#[cfg(aosp)]
-pub use libbinder::*;
+#[path = "libbinder.rs"]
+mod arm;
+#[cfg(not(aosp))]
+#[path = "rsbinder_host.rs"]
+mod arm;
 
-#[cfg(not(aosp))]
-mod rsbinder_host;
-#[cfg(not(aosp))]
-pub use rsbinder_host::*;
+#[doc(hidden)]
+pub use arm::__new_binder;
+pub use arm::{
+    calling_identity, classify, connect, declared_instances, default_target, dump,
+    illegal_argument, join_thread_pool, pfd_as_fd, pfd_from, read_diagnostics, security_exception,
+    service_specific, BinderFeatures, BinderResult, DeathLink, ExceptionCode, Interface,
+    ParcelFileDescriptor, ServerHandle, Session, SpIBinder, Status, StatusCode, Strong,
+    TransportResult,
+};
+
+/// How a server serves calls.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeOptions {
+    /// Threads serving calls (on RPC this also bounds concurrent vCPU exits delivered to
+    /// clients).
+    pub max_threads: u32,
+}
+
+/// Publishes `binder` under `name` at `at`: with the service manager
+/// ([`Target::ServiceManager`], [`Target::Instance`]; libbinder starts its thread pool, which
+/// the caller joins with [`join_thread_pool`]), or on a host socket ([`Target::Socket`], the
+/// path must not exist; INVALID_OPERATION on Android). Returns once it is reachable.
+pub fn serve(
+    name: &str,
+    binder: SpIBinder,
+    at: &Target,
+    options: &ServeOptions,
+) -> TransportResult<ServerHandle> {
+    match at {
+        Target::Socket(socket) => arm::serve_on_socket(name, binder, socket, options.max_threads),
+        Target::ServiceManager | Target::Instance(_) => {
+            arm::serve_with_service_manager(name, binder, options.max_threads)
+        }
+    }
+}
+
+/// Publishes `manager` at `at`: [`MANAGER_INSTANCE`], or `<descriptor>/<name>` for
+/// [`Target::Instance`], with the service manager; or on a host socket. See [`serve`].
+pub fn serve_manager(
+    manager: SpIBinder,
+    at: &Target,
+    options: &ServeOptions,
+) -> TransportResult<ServerHandle> {
+    let name = match at {
+        Target::Instance(_) => at.to_string(),
+        Target::Socket(_) | Target::ServiceManager => MANAGER_INSTANCE.to_string(),
+    };
+    serve(&name, manager, at, options)
+}
 
 /// Where the service is.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -99,11 +99,31 @@ macro_rules! impl_interface_with_dump {
     };
 }
 
-/// Registers `manager` as `<descriptor>/default` with the service manager and starts the
-/// binder thread pool; the caller then joins it with [`join_thread_pool`].
-pub fn serve_manager(manager: SpIBinder) -> TransportResult<()> {
+/// A registration with the service manager. Kernel binder services stay registered until the
+/// process ends, so dropping it does nothing.
+pub struct ServerHandle(());
+
+/// Registers `binder` as `name` with the service manager and starts the binder thread pool
+/// (at most `max_threads` threads); the caller then joins it with [`join_thread_pool`].
+pub fn serve_with_service_manager(
+    name: &str,
+    binder: SpIBinder,
+    max_threads: u32,
+) -> TransportResult<ServerHandle> {
+    binder::ProcessState::set_thread_pool_max_thread_count(max_threads);
     binder::ProcessState::start_thread_pool();
-    binder::add_service(super::MANAGER_INSTANCE, manager)
+    binder::add_service(name, binder)?;
+    Ok(ServerHandle(()))
+}
+
+/// RPC sockets are a host-only transport: INVALID_OPERATION.
+pub fn serve_on_socket(
+    _name: &str,
+    _binder: SpIBinder,
+    _socket: &std::path::Path,
+    _max_threads: u32,
+) -> TransportResult<ServerHandle> {
+    Err(StatusCode::INVALID_OPERATION)
 }
 
 /// Asks `binder`'s service to write its `dump()` to `out` (what dumpsys does).
@@ -116,11 +136,6 @@ pub fn dump(
     binder.dump(&out, &args)
 }
 
-/// Starts the binder thread pool (clients that receive callbacks).
-pub fn start_thread_pool() {
-    binder::ProcessState::start_thread_pool()
-}
-
 /// Serves binder calls on this thread until the process exits.
 pub fn join_thread_pool() {
     binder::ProcessState::join_thread_pool()
@@ -129,18 +144,6 @@ pub fn join_thread_pool() {
 /// The instances of IGunyahVmManager the device declares in its VINTF manifest.
 pub fn declared_instances() -> TransportResult<Vec<String>> {
     binder::get_declared_instances(super::MANAGER_DESCRIPTOR)
-}
-
-/// Waits for instance `instance` of IGunyahVmManager.
-pub fn wait_for_instance<T: binder::FromIBinder + ?Sized>(
-    instance: &str,
-) -> TransportResult<Strong<T>> {
-    binder::wait_for_interface::<T>(&format!("{}/{instance}", super::MANAGER_DESCRIPTOR))
-}
-
-/// Waits for the declared manager instance (clients, VTS).
-pub fn wait_for_manager<T: binder::FromIBinder + ?Sized>() -> TransportResult<Strong<T>> {
-    binder::wait_for_interface::<T>(super::MANAGER_INSTANCE)
 }
 
 /// A session with the service: nothing to keep on kernel binder (the thread pool serves
@@ -159,12 +162,15 @@ pub fn connect<T: binder::FromIBinder + ?Sized>(
     target: &Target,
     _callback_threads: u32,
 ) -> Result<(Strong<T>, Session), String> {
-    start_thread_pool();
-    let manager = match target {
-        Target::Instance(name) => wait_for_instance::<T>(name),
-        _ => wait_for_manager::<T>(),
+    if let Target::Socket(path) = target {
+        return Err(format!(
+            "{}: RPC sockets are a host-only transport; Android uses the service manager",
+            path.display()
+        ));
     }
-    .map_err(|e| format!("{e:?}"))?;
+    binder::ProcessState::start_thread_pool();
+    let manager = binder::wait_for_interface::<T>(&target.to_string())
+        .map_err(|e| format!("{target}: {e:?}"))?;
     Ok((manager, Session(())))
 }
 

@@ -1,6 +1,5 @@
 //! The host side of the facade: rsbinder, served over RPC binder on a Unix socket.
 
-use std::os::unix::net::UnixListener;
 use std::path::Path;
 use std::sync::{Arc, Weak};
 
@@ -112,42 +111,30 @@ macro_rules! impl_interface_with_dump {
     };
 }
 
-/// How a host server listens: a Unix socket and who may connect.
-pub struct ServeConfig<'a> {
-    /// The Unix socket path; must not exist (stale sockets are removed by the caller).
-    pub socket: &'a Path,
-    /// Threads serving calls (also bounds concurrent vCPU exits delivered to clients).
-    pub max_threads: u32,
-}
-
-/// A running server; dropping it closes the socket and ends every session.
+/// A running server; dropping a socket server closes the socket and ends every session
+/// (kernel binder servers run until the process ends).
 pub struct ServerHandle {
     _guard: rsbinder::ServerGuard,
 }
 
-/// Publishes `manager` under [`super::MANAGER_INSTANCE`] on a Unix socket (RPC binder, fd
-/// passing on). Returns once the socket is listening.
-pub fn serve_manager(manager: SpIBinder, config: ServeConfig<'_>) -> TransportResult<ServerHandle> {
-    serve(super::MANAGER_INSTANCE, manager, config)
-}
-
-/// Publishes `binder` under `name` on a Unix socket (RPC binder, fd passing on).
-pub fn serve(
+/// Publishes `binder` under `name` on a Unix socket (RPC binder, fd passing on; the path must
+/// not exist: the caller removes stale sockets). Returns once the socket is listening.
+pub fn serve_on_socket(
     name: &str,
     binder: SpIBinder,
-    config: ServeConfig<'_>,
+    socket: &Path,
+    max_threads: u32,
 ) -> TransportResult<ServerHandle> {
-    let uri = rsbinder::Uri::new(rsbinder::Endpoint::unix(config.socket)).with_wire(wire());
-    let threads = config.max_threads;
+    let uri = rsbinder::Uri::new(rsbinder::Endpoint::unix(socket)).with_wire(wire());
     let guard = rsbinder::serve(uri)?
         .with(move |o| {
             o.fd_modes = Some(vec![
                 FileDescriptorTransportMode::None,
                 FileDescriptorTransportMode::Unix,
             ]);
-            o.threads = Some(threads);
-            // A callback into a client that stops answering ends that client's session instead
-            // of blocking a vCPU thread forever.
+            o.threads = Some(max_threads);
+            // A callback into a client that stops answering ends that client's session
+            // instead of blocking a vCPU thread forever.
             o.reply_timeout = Some(std::time::Duration::from_secs(10));
         })
         .add(name, binder)?
@@ -155,14 +142,25 @@ pub fn serve(
     Ok(ServerHandle { _guard: guard })
 }
 
-/// Publishes `manager` under [`super::MANAGER_INSTANCE`] with the kernel binder's service
-/// manager (`rsb_hub` on a Linux host; rsbinder drives `/dev/binderfs/binder`) and starts the
-/// binder thread pool. The returned handle is inert: kernel servers run until the process ends.
-pub fn serve_manager_kernel(manager: SpIBinder) -> TransportResult<ServerHandle> {
+/// Publishes `binder` under `name` with the kernel binder's service manager (`rsb_hub` on a
+/// Linux host) and starts the binder thread pool.
+pub fn serve_with_service_manager(
+    name: &str,
+    binder: SpIBinder,
+    _max_threads: u32,
+) -> TransportResult<ServerHandle> {
     let guard = rsbinder::serve(rsbinder::Uri::kernel())?
-        .add(super::MANAGER_INSTANCE, manager)?
+        .add(name, binder)?
         .spawn()?;
     Ok(ServerHandle { _guard: guard })
+}
+
+/// Blocks the calling thread for the life of the process, as libbinder's does (host servers
+/// run on threads of their own).
+pub fn join_thread_pool() {
+    loop {
+        std::thread::park();
+    }
 }
 
 /// Options of a host client connection.
@@ -293,12 +291,6 @@ pub fn dump(binder: SpIBinder, out: std::os::fd::OwnedFd, args: &[String]) -> Tr
         Some(proxy) => proxy.dump(out, args),
         None => Err(StatusCode::InvalidOperation),
     }
-}
-
-/// Binds a Unix listener for the host diagnostics route (binder `dump()` is not reachable from
-/// an rsbinder RPC client).
-pub fn bind_diagnostics(path: &Path) -> std::io::Result<UnixListener> {
-    UnixListener::bind(path)
 }
 
 /// The fd of a `ParcelFileDescriptor`.

@@ -1,6 +1,6 @@
 //! The contract of the Gunyah VM interface beyond its AIDL types: the limits a service
 //! enforces, the names of its enums, and the validation of every parcelable of a `VmConfig`
-//! into a typed plan (`vm_config`), including what the memory behind each region must be
+//! into a typed plan (`vm_config`) and of the per-VM calls' parcelables (`vm_calls`), including what the memory behind each region must be
 //! (`memfd`). The service validates with it before touching the driver; the client library
 //! validates with the same rules before calling, so both name the same field for the same
 //! mistake. It also holds the typed VM model the hypervisor traits take (`types`) and the
@@ -15,6 +15,7 @@ pub mod memfd;
 pub mod names;
 pub mod size;
 pub mod types;
+pub mod vm_calls;
 pub mod vm_config;
 
 // The AIDL types and the binder facade, under the paths the modules use.

@@ -47,3 +47,70 @@ pub fn check_memfd(fd: BorrowedFd<'_>, region: &RegionPlan) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::fs::File;
+    use std::os::fd::AsFd;
+
+    use super::*;
+    use crate::types::{GuestRange, MemAccess, ShareMode};
+    use gunyah_sys::memfd;
+    use nix::fcntl::SealFlag;
+
+    fn plan(size: u64, offset: u64, access: u32) -> RegionPlan {
+        RegionPlan {
+            index: 3,
+            label: 0,
+            range: GuestRange {
+                guest_phys_addr: 0,
+                size,
+            },
+            access: MemAccess(access),
+            share: ShareMode::Share,
+            memory_offset: offset,
+        }
+    }
+
+    const RW: u32 = MemAccess::READ | MemAccess::WRITE;
+
+    fn message(fd: BorrowedFd<'_>, region: &RegionPlan) -> String {
+        check_memfd(fd, region)
+            .expect_err("should be refused")
+            .to_string()
+    }
+
+    #[test]
+    fn test_check_memfd_accepts_sealed_memfd() -> std::io::Result<()> {
+        let f = memfd::sealed("ok", 3 * 4096)?;
+        assert!(check_memfd(f.as_fd(), &plan(2 * 4096, 4096, RW)).is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn test_check_memfd_refuses_bad_memory() -> std::io::Result<()> {
+        let unsealed = memfd::create("unsealed", 4096)?;
+        assert!(message(unsealed.as_fd(), &plan(4096, 0, RW))
+            .starts_with("memoryRegions[3].memory: not sealed against shrinking"));
+
+        let small = memfd::sealed("small", 4096)?;
+        assert!(message(small.as_fd(), &plan(4096, 4096, RW))
+            .starts_with("memoryRegions[3].memoryOffset: memoryOffset + size (0x2000) exceeds the memfd's size (0x1000)"));
+
+        let ro = memfd::create("ro", 4096)?;
+        gunyah_sys::fd::add_seals(ro.as_fd(), SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_WRITE)?;
+        assert!(message(ro.as_fd(), &plan(4096, 0, RW)).contains("sealed against writes"));
+        // Read-only guest access to a write-sealed memfd is fine.
+        assert!(check_memfd(ro.as_fd(), &plan(4096, 0, MemAccess::READ)).is_ok());
+
+        let (pipe_r, _pipe_w) = nix::unistd::pipe()?;
+        assert!(message(pipe_r.as_fd(), &plan(4096, 0, RW)).contains("not a memfd"));
+        let null = File::open("/dev/null")?;
+        assert!(message(null.as_fd(), &plan(4096, 0, RW)).contains("not a memfd"));
+        let dir = File::open("/")?;
+        assert!(message(dir.as_fd(), &plan(4096, 0, RW)).contains("not a memfd"));
+        let regular = File::open("/proc/self/exe")?;
+        assert!(message(regular.as_fd(), &plan(4096, 0, RW)).contains("not a memfd (F_GET_SEALS"));
+        Ok(())
+    }
+}

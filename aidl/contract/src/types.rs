@@ -141,3 +141,41 @@ impl BootReg {
         (index <= Self::max_index(set)).then_some(BootReg { set, index })
     }
 }
+
+/// How an irqfd's doorbell fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TriggerMode {
+    /// Each write to the eventfd rings the doorbell once.
+    Edge,
+    /// The doorbell stays asserted until the guest acknowledges it.
+    Level,
+}
+
+/// An irqfd: writing its eventfd rings doorbell `label`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Irqfd {
+    /// The doorbell label, unique among the VM's irqfds.
+    pub label: u32,
+    /// Edge or level.
+    pub trigger: TriggerMode,
+}
+
+/// Which guest writes an ioeventfd takes (crosvm's `Datamatch`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Datamatch {
+    /// Any value.
+    Any,
+    /// Only this value (the access's bytes, zero-extended to 64 bits).
+    Value(u64),
+}
+
+/// An ioeventfd: guest writes at `addr` that match signal its eventfd instead of exiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoEventfd {
+    /// Guest physical address.
+    pub addr: u64,
+    /// Access size in bytes: 1, 2, 4 or 8, or 0 for any (not with a datamatch value).
+    pub len: u32,
+    /// Which written values it takes.
+    pub datamatch: Datamatch,
+}

@@ -1,8 +1,9 @@
-//! Validation of a client's `VmConfig` into a `VmPlan`: every rule of the AIDL contract that
-//! can be checked without touching file descriptors or the driver. The memfds are checked
-//! (and mapped) by `memory`.
+//! Validation of a client's `VmConfig`: `validate` checks every rule that needs no file
+//! descriptor into a `VmPlan`; `accept` also takes a duplicate of each region's memfd and
+//! checks it (`memfd`), giving a `VmSpec` that owns everything the VM is built from.
 
 use std::collections::HashMap;
+use std::os::fd::{AsFd, OwnedFd};
 
 use crate::aidl::{
     BootRegisterSet::BootRegisterSet, Capabilities::Capabilities,
@@ -10,7 +11,9 @@ use crate::aidl::{
     VmConfig::VmConfig,
 };
 
+use crate::binder;
 use crate::error::{ConfigError as Error, Result};
+use crate::memfd::check_memfd;
 use crate::types::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode};
 
 /// Limits the service enforces on every config (reported in `Capabilities`).
@@ -69,10 +72,10 @@ pub enum VmKind {
     QcomTrustedVm(QtvmAuthArg),
 }
 
-/// A validated memory region (the fd stays in the config, at the same index).
+/// A validated memory region (its memfd is in the `VmSpec`, at the same position).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RegionPlan {
-    /// Index in `VmConfig.memoryRegions` (for field paths).
+    /// Index in `VmConfig.memoryRegions` (for field paths in the driver's errors).
     pub index: usize,
     /// Driver label.
     pub label: u32,
@@ -418,6 +421,39 @@ pub fn validate(config: &VmConfig, limits: &Limits) -> Result<VmPlan> {
     })
 }
 
+/// A config that passed every check, with the memory behind each region: what a VM is built
+/// from, owning its fds (duplicated from the parcel, so it outlives the call).
+#[derive(Debug)]
+pub struct VmSpec {
+    /// The checked config.
+    pub plan: VmPlan,
+    /// One memfd per region, in `plan.regions` order, each checked against its region.
+    pub memory: Vec<OwnedFd>,
+}
+
+/// Checks `config` (see [`validate`]), then takes and checks each region's memfd.
+pub fn accept(config: &VmConfig, limits: &Limits) -> Result<VmSpec> {
+    let plan = validate(config, limits)?;
+    let memory = plan
+        .regions
+        .iter()
+        .zip(&config.memoryRegions)
+        .map(|(region, parcel)| {
+            let field = format!("memoryRegions[{}].memory", region.index);
+            let pfd = parcel
+                .memory
+                .as_ref()
+                .ok_or_else(|| Error::invalid(&field, "missing"))?;
+            let fd = binder::pfd_as_fd(pfd)
+                .try_clone_to_owned()
+                .map_err(|e| Error::invalid(&field, format!("cannot be duplicated: {e}")))?;
+            check_memfd(fd.as_fd(), region)?;
+            Ok(fd)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(VmSpec { plan, memory })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -747,6 +783,39 @@ mod tests {
         let mut c = config();
         c.memoryRegions.push(ram_region(7, 0x1_0000_0000, 4096)?);
         assert!(validate(&c, &Limits::default()).is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn test_accept_owns_and_checks_each_memfd() -> std::io::Result<()> {
+        let mut c = config();
+        c.memoryRegions.push(ram_region(7, 0x1_0000_0000, 4096)?);
+        let spec = accept(&c, &Limits::default()).expect("accepted");
+        assert_eq!(spec.memory.len(), 2);
+        // The spec's fds are its own: the config's can go.
+        drop(c);
+        assert!(gunyah_sys::fd::stat(spec.memory[1].as_fd()).is_ok());
+
+        let mut missing = config();
+        missing.memoryRegions[0].memory = None;
+        assert_eq!(
+            accept(&missing, &Limits::default())
+                .expect_err("no memfd")
+                .to_string(),
+            "memoryRegions[0].memory: missing"
+        );
+        let mut short = config();
+        short
+            .memoryRegions
+            .push(ram_region(7, 0x1_0000_0000, 4096)?);
+        short.memoryRegions[1].size = 8192;
+        let message = accept(&short, &Limits::default())
+            .expect_err("memfd too small")
+            .to_string();
+        assert!(
+            message.starts_with("memoryRegions[1].memoryOffset: "),
+            "{message}"
+        );
         Ok(())
     }
 }

@@ -9,7 +9,8 @@
 
 // The VM model the traits take: defined by the contract crate, which validates configs into it.
 pub use gunyah_contract::types::{
-    BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode,
+    BootReg, BootRegSet, Datamatch, GuestRange, IoEventfd, Irqfd, MemAccess, QtvmAuthArg,
+    ShareMode, TriggerMode,
 };
 
 pub mod gunyah;

@@ -12,18 +12,17 @@ use clap::{Parser, ValueEnum};
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
 
-use gunyah_binder::aidl::IGunyahVmManager::BnGunyahVmManager;
 use gunyah_binder::host::{diagnostics, socket};
-use gunyah_binder::{self as binder, ServeConfig};
+use gunyah_binder::{ServeOptions, Target};
 use gunyah_contract::size::parse_size;
 use gunyah_contract::vm_config::Limits;
 use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
 use gunyah_hypervisor::Hypervisor;
 use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
-use gunyah_vm::aidl_manager::GunyahVmManager;
-use gunyah_vm::manager::{ManagerConfig, VmManager};
+use gunyah_vm::manager::ManagerConfig;
 use gunyah_vm::quota::QuotaLimits;
+use gunyah_vm::serve;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum BackendChoice {
@@ -162,6 +161,7 @@ fn init_logging(verbose: u8) {
     env_logger::Builder::new()
         .filter_level(level)
         .filter_module(module_path!(), level.max(log::LevelFilter::Info))
+        .filter_module("gunyah_vm::serve", level.max(log::LevelFilter::Info))
         .filter_module("rsbinder", rsbinder)
         .parse_env("GUNYAH_VM_LOG")
         .format_timestamp_millis()
@@ -247,7 +247,7 @@ fn inner_main(args: Args) -> Result<()> {
         "mock" => "the userspace mock driver".to_string(),
         _ => format!("the driver at {}", args.device.display()),
     };
-    let manager = Arc::new(VmManager::new(ManagerConfig {
+    let config = ManagerConfig {
         hypervisor,
         policy: policy.clone(),
         limits: Limits {
@@ -263,18 +263,12 @@ fn inner_main(args: Args) -> Result<()> {
             max_vcpus: args.max_vcpus_per_client,
             max_memory: args.max_memory_per_client,
         },
-    }));
-
-    let service =
-        gunyah_binder::new_binder!(BnGunyahVmManager, GunyahVmManager::new(manager.clone()));
+    };
+    let options = ServeOptions {
+        max_threads: args.threads,
+    };
     if args.binder == BinderChoice::Kernel {
-        let _server = binder::serve_manager_kernel(service.as_binder()).map_err(|e| {
-            anyhow::anyhow!("cannot register with the kernel binder service manager: {e:?}")
-        })?;
-        log::info!(
-            "serving {} on kernel binder, with {driver}",
-            binder::MANAGER_INSTANCE
-        );
+        let _service = serve::start(config, &Target::ServiceManager, &options, &driver)?;
         let signal = signals.wait().context("waiting for a signal")?;
         log::info!("{signal:?}: shutting down");
         return Ok(());
@@ -284,19 +278,18 @@ fn inner_main(args: Args) -> Result<()> {
     // Every connection is accepted (the socket's mode limits who can connect); each manager
     // call is checked, so a caller not on the allowlist gets EX_SECURITY with a reason instead
     // of a dropped connection it cannot interpret.
-    let server = binder::serve_manager(
-        service.as_binder(),
-        ServeConfig {
-            socket: &socket_path,
-            max_threads: args.threads,
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("cannot serve on {}: {e:?}", socket_path.display()))?;
+    let service = serve::start(
+        config,
+        &Target::Socket(socket_path.clone()),
+        &options,
+        &driver,
+    )?;
     socket::set_mode(&socket_path, args.socket_mode)
         .with_context(|| format!("chmod {}", socket_path.display()))?;
-    let listener = binder::bind_diagnostics(&diag_path)
+    let listener = diagnostics::bind(&diag_path)
         .with_context(|| format!("binding {}", diag_path.display()))?;
     socket::set_mode(&diag_path, args.socket_mode)?;
+    let manager = service.manager.clone();
     diagnostics::spawn(
         listener,
         Box::new(move |uid| {
@@ -307,16 +300,11 @@ fn inner_main(args: Args) -> Result<()> {
             }
         }),
     )?;
-    log::info!(
-        "serving {} on {}, with {driver}",
-        binder::MANAGER_INSTANCE,
-        socket_path.display()
-    );
 
     let signal = signals.wait().context("waiting for a signal")?;
     log::info!("{signal:?}: shutting down");
     // Ends every client session; their VMs are torn down as the sessions' objects drop.
-    drop(server);
+    drop(service);
     remove_socket(&socket_path);
     remove_socket(&diag_path);
     Ok(())

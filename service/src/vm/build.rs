@@ -1,12 +1,10 @@
-//! Builds a VM from a validated plan, in the boot order of a VMM (GUNYAH_ABI.md). Every
+//! Builds a VM from an accepted spec (the checked plan and its memfds), in the boot order of a VMM (GUNYAH_ABI.md). Every
 //! resource is owned as soon as it exists, so an error at any step releases everything built
 //! so far: no half-built VM and no leaked fd.
 
 use std::os::fd::{AsFd, OwnedFd};
 
-use crate::aidl::VmConfig::VmConfig;
-
-use crate::config::{VmKind, VmPlan};
+use crate::config::{VmKind, VmSpec};
 use crate::error::{Error, Result};
 use crate::memory;
 use crate::quota::Reservation;
@@ -29,26 +27,15 @@ pub struct Resources {
     pub reservation: Reservation,
 }
 
-/// Maps the client's memory and configures a new driver VM per `plan`.
-pub fn build(
-    plan: &VmPlan,
-    config: &VmConfig,
-    hyp: &dyn Hypervisor,
-    reservation: Reservation,
-) -> Result<Resources> {
-    // Client-supplied memory is checked and mapped before the driver is touched.
+/// Maps the client's memory and configures a new driver VM per `spec`.
+pub fn build(spec: &VmSpec, hyp: &dyn Hypervisor, reservation: Reservation) -> Result<Resources> {
+    let plan = &spec.plan;
+    // Client-supplied memory is mapped before the driver is touched.
     let memory = plan
         .regions
         .iter()
-        .map(|r| {
-            let pfd = config.memoryRegions[r.index]
-                .memory
-                .as_ref()
-                .ok_or_else(|| {
-                    Error::invalid(format!("memoryRegions[{}].memory", r.index), "missing")
-                })?;
-            memory::map_region(crate::binder::pfd_as_fd(pfd).as_fd(), r)
-        })
+        .zip(&spec.memory)
+        .map(|(r, fd)| memory::map_region(fd.as_fd(), r))
         .collect::<Result<Vec<_>>>()?;
 
     let backend = hyp

@@ -27,18 +27,13 @@ pub struct MmioRouter {
 const UNHANDLED_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 impl MmioRouter {
-    /// Sets (`Some`) or removes (`None`) the handler of `range`.
+    /// Sets (`Some`) or removes (`None`) the handler of `range` (checked by the contract:
+    /// not empty, no overflow).
     pub fn set(
         &self,
         range: GuestRange,
         handler: Option<Strong<dyn IGunyahMmioHandler>>,
     ) -> Result<()> {
-        if range.size == 0 {
-            return Err(Error::invalid("range.size", "must not be 0"));
-        }
-        if range.end().is_none() {
-            return Err(Error::invalid("range", "guestPhysAddr + size overflows"));
-        }
         let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
         match handler {
             None => {

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::aidl::{
     IGunyahMmioHandler::IGunyahMmioHandler, IGunyahVmCallback::IGunyahVmCallback,
-    VmConfig::VmConfig, VmExitInfo::VmExitInfo, VmState::VmState,
+    VmExitInfo::VmExitInfo, VmState::VmState,
 };
 
 pub use build::Resources;
@@ -22,14 +22,16 @@ use mmio::MmioRouter;
 use vcpu_thread::{VcpuContext, VcpuThreads};
 
 use crate::binder::Strong;
-use crate::config::VmPlan;
+use crate::config::VmSpec;
 use crate::error::{Error, Result};
 use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use crate::names;
 use crate::quota::Reservation;
-use gunyah_hypervisor::{GuestRange, Hypervisor, VmBackend, VmStatus};
+use gunyah_hypervisor::{
+    Datamatch, GuestRange, Hypervisor, IoEventfd, Irqfd, TriggerMode, VmBackend, VmStatus,
+};
 use gunyah_sys::a14::{GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL};
 
 /// How long teardown waits for vCPU threads before detaching them.
@@ -78,12 +80,12 @@ impl Vm {
     pub fn build(
         id: i32,
         owner_uid: u32,
-        plan: &VmPlan,
-        config: &VmConfig,
+        spec: &VmSpec,
         hyp: &dyn Hypervisor,
         reservation: Reservation,
     ) -> Result<Arc<Vm>> {
-        let resources = build::build(plan, config, hyp, reservation)?;
+        let plan = &spec.plan;
+        let resources = build::build(spec, hyp, reservation)?;
         let info = VmInfo {
             id,
             name: plan.name.clone(),
@@ -260,12 +262,12 @@ impl Vm {
         Ok(client_copy)
     }
 
-    /// See `IGunyahVm.createIrqfd`: `label` must be unique among this VM's doorbells.
-    pub fn create_irqfd(&self, label: u32, level_triggered: bool) -> Result<OwnedFd> {
-        let flags = if level_triggered {
-            GH_IRQFD_FLAGS_LEVEL
-        } else {
-            0
+    /// See `IGunyahVm.createIrqfd`: the label must be unique among this VM's doorbells.
+    pub fn create_irqfd(&self, irqfd: Irqfd) -> Result<OwnedFd> {
+        let Irqfd { label, trigger } = irqfd;
+        let flags = match trigger {
+            TriggerMode::Level => GH_IRQFD_FLAGS_LEVEL,
+            TriggerMode::Edge => 0,
         };
         self.bind_eventfd("createIrqfd", |backend, fd| {
             backend
@@ -280,16 +282,15 @@ impl Vm {
     }
 
     /// See `IGunyahVm.createIoeventfd`.
-    pub fn create_ioeventfd(
-        &self,
-        addr: u64,
-        size: u32,
-        datamatch: Option<u64>,
-    ) -> Result<OwnedFd> {
-        let flags = if datamatch.is_some() {
-            GH_IOEVENTFD_FLAGS_DATAMATCH
-        } else {
-            0
+    pub fn create_ioeventfd(&self, ioeventfd: IoEventfd) -> Result<OwnedFd> {
+        let IoEventfd {
+            addr,
+            len: size,
+            datamatch,
+        } = ioeventfd;
+        let (flags, datamatch) = match datamatch {
+            Datamatch::Value(value) => (GH_IOEVENTFD_FLAGS_DATAMATCH, Some(value)),
+            Datamatch::Any => (0, None),
         };
         self.bind_eventfd("createIoeventfd", |backend, fd| {
             backend.add_ioeventfd(fd, addr, size, datamatch.unwrap_or(0), flags).map_err(|e| match e.errno {

@@ -27,6 +27,11 @@ fn serve_one(mut stream: UnixStream, answer: &Answer) -> std::io::Result<()> {
     }
 }
 
+/// Binds the diagnostics route's listener at `path` (`<socket>.dump`).
+pub fn bind(path: &std::path::Path) -> std::io::Result<UnixListener> {
+    UnixListener::bind(path)
+}
+
 /// Serves diagnostics on `listener` from a background thread, for the life of the process.
 pub fn spawn(listener: UnixListener, answer: Box<Answer>) -> std::io::Result<()> {
     std::thread::Builder::new()

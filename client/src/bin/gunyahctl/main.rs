@@ -4,7 +4,7 @@
 
 mod abi;
 mod console;
-#[cfg(not(aosp))]
+#[cfg(feature = "docs")]
 mod generate;
 mod output;
 mod query;
@@ -62,13 +62,13 @@ enum Command {
     /// driver generation — to diff against a kernel header (no service needed).
     Abi,
     /// Print a shell completion script for gunyahctl.
-    #[cfg(not(aosp))]
+    #[cfg(feature = "docs")]
     Completions {
         /// The shell.
         shell: clap_complete::Shell,
     },
     /// Print gunyahctl's man page (roff).
-    #[cfg(not(aosp))]
+    #[cfg(feature = "docs")]
     Man,
 }
 
@@ -115,9 +115,9 @@ fn main() {
         Command::Dump => query::dump(&cli, &out),
         Command::Abi => abi::abi(&out),
         Command::Run(args) => run::run(&cli, args, &out),
-        #[cfg(not(aosp))]
+        #[cfg(feature = "docs")]
         Command::Completions { shell } => generate::completions(*shell, &out),
-        #[cfg(not(aosp))]
+        #[cfg(feature = "docs")]
         Command::Man => generate::man(&out),
     };
     match result {
