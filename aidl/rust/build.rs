@@ -17,22 +17,31 @@ fn aidl_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The latest frozen version and its hash.
-fn latest_frozen(api_dir: &Path) -> (i32, String) {
-    let version = std::fs::read_dir(api_dir)
+/// The frozen versions, oldest first.
+fn frozen_versions(api_dir: &Path) -> Vec<i32> {
+    let mut versions: Vec<i32> = std::fs::read_dir(api_dir)
         .unwrap_or_else(|e| panic!("{}: {e}", api_dir.display()))
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .max()
-        .expect("a frozen version");
+        .collect();
+    versions.sort();
+    assert!(
+        !versions.is_empty(),
+        "no frozen version in {}",
+        api_dir.display()
+    );
+    versions
+}
+
+/// A frozen version's hash.
+fn frozen_hash(api_dir: &Path, version: i32) -> String {
     let hash_file = api_dir.join(version.to_string()).join(".hash");
-    let hash = std::fs::read_to_string(&hash_file)
+    std::fs::read_to_string(&hash_file)
         .unwrap_or_else(|e| panic!("{}: {e}", hash_file.display()))
         .lines()
         .last()
         .expect("a hash")
         .trim()
-        .to_string();
-    (version, hash)
+        .to_string()
 }
 
 fn generate(root: &Path, output: &str, version: i32, hash: &str) {
@@ -58,14 +67,26 @@ fn main() {
     let aidl = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let api_dir = aidl.join("aidl_api").join(PACKAGE);
     println!("cargo:rerun-if-changed={}", api_dir.display());
-    let (version, hash) = latest_frozen(&api_dir);
+    let versions = frozen_versions(&api_dir);
+    let version = *versions.last().expect("a version");
+    let hash = frozen_hash(&api_dir, version);
     println!("cargo:rustc-env=GUNYAH_AIDL_VERSION={version}");
     println!("cargo:rustc-env=GUNYAH_AIDL_HASH={hash}");
     generate(&aidl, "vendor_gunyahvm_hardware_gunyah.rs", version, &hash);
-    generate(
-        &api_dir.join(version.to_string()),
-        "vendor_gunyahvm_hardware_gunyah_frozen.rs",
-        version,
-        &hash,
-    );
+    // Every frozen version on its own (module `frozen::v<N>`), stamped with its own hash.
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let mut modules = String::new();
+    for v in versions {
+        let file = format!("vendor_gunyahvm_hardware_gunyah_v{v}.rs");
+        generate(
+            &api_dir.join(v.to_string()),
+            &file,
+            v,
+            &frozen_hash(&api_dir, v),
+        );
+        modules.push_str(&format!(
+            "/// Frozen V{v}.\npub mod v{v} {{ include!(concat!(env!(\"OUT_DIR\"), \"/{file}\")); }}\n"
+        ));
+    }
+    std::fs::write(out.join("frozen_versions.rs"), modules).expect("frozen_versions.rs");
 }

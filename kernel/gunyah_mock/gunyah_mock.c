@@ -108,6 +108,11 @@ struct gh_auth_desc {
 	__u64 arg;
 };
 
+struct gunyah_address_range {
+	__u64 guest_phys_addr;
+	__u64 size;
+};
+
 #define GH_IOCTL_TYPE 'G'
 #define GH_ANDROID_IOCTL_TYPE 'A'
 #define GH_CREATE_VM _IO(GH_IOCTL_TYPE, 0x0)
@@ -123,6 +128,7 @@ struct gh_auth_desc {
 #define GH_VM_ANDROID_LEND_USER_MEM _IOW(GH_ANDROID_IOCTL_TYPE, 0x11, struct gh_userspace_memory_region)
 #define GH_VM_ANDROID_SET_FW_CONFIG _IOW(GH_ANDROID_IOCTL_TYPE, 0x12, struct gh_vm_dtb_config)
 #define GH_VM_ANDROID_SET_AUTH_TYPE _IOW(GH_ANDROID_IOCTL_TYPE, 0x16, struct gh_auth_desc)
+#define GH_VM_RECLAIM_REGION _IOW(GH_ANDROID_IOCTL_TYPE, 0x13, struct gunyah_address_range)
 
 #define GH_MEM_ALLOW_READ (1U << 0)
 #define GH_MEM_ALLOW_WRITE (1U << 1)
@@ -248,6 +254,24 @@ static const struct kernel_param_ops gh_live_vms_ops = {
 };
 module_param_cb(live_vms, &gh_live_vms_ops, NULL, 0444);
 MODULE_PARM_DESC(live_vms, "VMs not yet freed (read-only)");
+
+/*
+ * The driver generation modelled (docs/GENERATIONS.md). So far the generations differ here in
+ * which ioctls exist, which is what the service's start-up probe reads: a14 has
+ * GH_ANDROID_TENTATIVE_UAPI and neither SET_BOOT_CONTEXT nor SET_AUTH_TYPE; ack66-late has
+ * SET_BOOT_CONTEXT, RECLAIM_REGION and SET_AUTH_TYPE, answers ENOTTY to TENTATIVE_UAPI and to
+ * unknown vCPU ioctls.
+ */
+enum gh_generation { GH_GEN_A14, GH_GEN_ACK66_LATE };
+static char *generation = "a14";
+module_param(generation, charp, 0444);
+MODULE_PARM_DESC(generation, "driver generation to model: a14 (default) or ack66-late");
+static enum gh_generation gh_gen;
+
+static bool gh_gen_is_a14(void)
+{
+	return gh_gen == GH_GEN_A14;
+}
 
 /* Releases what a function slot holds: the irqfd's wait-queue entry first (no wake-up can
  * reach the VM after it), then the eventfd references. */
@@ -716,7 +740,8 @@ static long gh_vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg
 	case GH_VCPU_MMAP_SIZE:
 		return PAGE_SIZE;
 	default:
-		return -EINVAL;	/* a14: unknown commands on a vCPU fd are EINVAL */
+		/* a14: unknown commands on a vCPU fd are EINVAL; later generations: ENOTTY */
+		return gh_gen_is_a14() ? -EINVAL : -ENOTTY;
 	}
 }
 
@@ -1152,6 +1177,24 @@ static long gh_vm_function(struct gh_vm *vm, void __user *argp, bool add)
 	return 0;
 }
 
+/*
+ * ack66-late GH_VM_RECLAIM_REGION: the real driver unpins demand-paged pages of the range and
+ * faults them in again on the next access. This mock pins a region's pages for its whole life,
+ * so after the same checks there is nothing to give back.
+ */
+static long gh_vm_reclaim(struct gh_vm *vm, void __user *argp)
+{
+	struct gunyah_address_range range;
+
+	if (current->mm != vm->mm)
+		return -EPERM;
+	if (copy_from_user(&range, argp, sizeof(range)))
+		return -EFAULT;
+	if (!PAGE_ALIGNED(range.size) || !PAGE_ALIGNED(range.guest_phys_addr))
+		return -EINVAL;
+	return 0;
+}
+
 static long gh_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 {
 	struct gh_vm *vm = filp->private_data;
@@ -1182,13 +1225,21 @@ static long gh_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 			return -EOVERFLOW;
 		return 0;	/* recorded by the real driver; the scripted guest has no firmware */
 	case GH_VM_ANDROID_SET_AUTH_TYPE:
+		if (gh_gen_is_a14())
+			return -ENOTTY;
 		if (copy_from_user(&auth, argp, sizeof(auth)))
 			return -EFAULT;
 		if (auth.arg_size > GH_FN_MAX_ARG_SIZE)
 			return -EINVAL;
 		return 0;
 	case GH_VM_SET_BOOT_CONTEXT:
+		if (gh_gen_is_a14())
+			return -ENOTTY;
 		return gh_vm_set_boot_context(vm, argp);
+	case GH_VM_RECLAIM_REGION:
+		if (gh_gen_is_a14())
+			return -ENOTTY;
+		return gh_vm_reclaim(vm, argp);
 	case GH_VM_START:
 		return gh_vm_start(vm);
 	case GH_VM_ADD_FUNCTION:
@@ -1249,7 +1300,7 @@ static long gh_dev_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	case GH_CREATE_VM:
 		return gh_create_vm(arg);
 	case GH_ANDROID_TENTATIVE_UAPI:
-		return 0;
+		return gh_gen_is_a14() ? 0 : -ENOTTY;
 	default:
 		return -ENOTTY;
 	}
@@ -1282,6 +1333,16 @@ static int __init gh_mock_init(void)
 	BUILD_BUG_ON(GH_VM_SET_USER_MEM_REGION != 0x40204701);
 	BUILD_BUG_ON(GH_VM_ANDROID_LEND_USER_MEM != 0x40204111);
 	BUILD_BUG_ON(GH_VM_SET_BOOT_CONTEXT != 0x4010470a);
+	BUILD_BUG_ON(GH_VM_RECLAIM_REGION != 0x40104113);
+	if (!strcmp(generation, "a14")) {
+		gh_gen = GH_GEN_A14;
+	} else if (!strcmp(generation, "ack66-late")) {
+		gh_gen = GH_GEN_ACK66_LATE;
+	} else {
+		pr_err("gunyah_mock: generation=%s: expected a14 or ack66-late\n", generation);
+		return -EINVAL;
+	}
+	pr_info("gunyah_mock: modelling the %s driver\n", generation);
 	return misc_register(&gh_dev);
 }
 

@@ -12,6 +12,11 @@ PRODUCT_PACKAGES += \
 # Which driver the service uses: "gunyah" (/dev/gunyah) or "mock" (the userspace mock).
 PRODUCT_VENDOR_PROPERTIES += \
     ro.vendor.gunyah.backend=$(GUNYAH_VM_HAL_BACKEND)
+# With the mock: the driver generation it models (a14, ack66-early, ack66-late, ack-newest).
+ifneq ($(GUNYAH_VM_HAL_MOCK_GENERATION),)
+PRODUCT_VENDOR_PROPERTIES += \
+    ro.vendor.gunyah.mock_generation=$(GUNYAH_VM_HAL_MOCK_GENERATION)
+endif
 
 BOARD_VENDOR_SEPOLICY_DIRS += $(GUNYAH_VM_HAL_DIR)/sepolicy/vendor
 SYSTEM_EXT_PUBLIC_SEPOLICY_DIRS += $(GUNYAH_VM_HAL_DIR)/sepolicy/system_ext/public

@@ -3,7 +3,8 @@
 //! service manager and serves on the binder thread pool.
 //!
 //! The driver comes from `ro.vendor.gunyah.backend`: `gunyah` (the default: `/dev/gunyah`, or
-//! `ro.vendor.gunyah.device`) or `mock` (Cuttlefish and other devices without Gunyah). A
+//! `ro.vendor.gunyah.device`) or `mock` (Cuttlefish and other devices without Gunyah; it models
+//! the generation `ro.vendor.gunyah.mock_generation` names, default ack66-late). A
 //! device whose driver cannot be opened fails loudly and is restarted by init: there is never a
 //! silent fall-back to the mock.
 
@@ -18,7 +19,7 @@ use rustutils::system_properties;
 use gunyah_binder::{self as binder, ServeOptions, Target};
 use gunyah_contract::vm_config::Limits;
 use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_hypervisor::Hypervisor;
+use gunyah_hypervisor::{Generation, Hypervisor};
 use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::manager::ManagerConfig;
@@ -28,8 +29,10 @@ use gunyah_vm::serve;
 const LOG_TAG: &str = "vendor.gunyahvm.hardware.gunyah-service";
 const BACKEND_PROPERTY: &str = "ro.vendor.gunyah.backend";
 const DEVICE_PROPERTY: &str = "ro.vendor.gunyah.device";
+const MOCK_GENERATION_PROPERTY: &str = "ro.vendor.gunyah.mock_generation";
 
-fn hypervisor() -> Result<Arc<dyn Hypervisor>> {
+/// The driver, and the device path it was opened at ("-" for the mock).
+fn hypervisor() -> Result<(Arc<dyn Hypervisor>, String)> {
     let backend = system_properties::read(BACKEND_PROPERTY)
         .context(BACKEND_PROPERTY)?
         .unwrap_or_else(|| "gunyah".to_string());
@@ -40,22 +43,30 @@ fn hypervisor() -> Result<Arc<dyn Hypervisor>> {
                 .unwrap_or_else(|| DEFAULT_DEVICE.to_string());
             let hyp =
                 GunyahHypervisor::open(Path::new(&device)).map_err(|e| anyhow!("{device}: {e}"))?;
-            Ok(Arc::new(hyp))
+            Ok((Arc::new(hyp), device))
         }
         "mock" => {
             log::warn!("{BACKEND_PROPERTY}=mock: serving the userspace mock driver, not Gunyah");
-            Ok(Arc::new(MockHypervisor::new()))
+            let generation = match system_properties::read(MOCK_GENERATION_PROPERTY)
+                .context(MOCK_GENERATION_PROPERTY)?
+            {
+                None => gunyah_mock::DEFAULT_GENERATION,
+                Some(name) => Generation::from_name(&name).ok_or_else(|| {
+                    anyhow!("{MOCK_GENERATION_PROPERTY}={name:?}: not a driver generation")
+                })?,
+            };
+            let mock = MockHypervisor::new()
+                .with_generation(generation)
+                .map_err(|e| anyhow!("{MOCK_GENERATION_PROPERTY}: {e}"))?;
+            Ok((Arc::new(mock), "-".to_string()))
         }
         other => bail!("{BACKEND_PROPERTY}={other:?}: expected \"gunyah\" or \"mock\""),
     }
 }
 
 fn inner_main() -> Result<()> {
-    let hypervisor = hypervisor()?;
-    let driver = match hypervisor.capabilities().backend {
-        "mock" => "the userspace mock driver".to_string(),
-        _ => "the /dev/gunyah driver".to_string(),
-    };
+    let (hypervisor, device) = hypervisor()?;
+    let driver = serve::driver_description(hypervisor.as_ref(), &device);
     let config = ManagerConfig {
         hypervisor,
         policy: AccessPolicy::selinux_only(),

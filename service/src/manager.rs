@@ -12,12 +12,13 @@ use crate::aidl::{
 
 use crate::access::AccessPolicy;
 use crate::binder::Caller;
-use crate::config::{self, Limits, VmKind};
+use crate::config::{self, Limits, VmKind, VmPlan};
 use crate::diag;
 use crate::error::{Error, Result};
 use crate::quota::{QuotaLimits, Quotas};
 use crate::vm::Vm;
-use gunyah_hypervisor::{DriverAuth, DriverGeneration, Hypervisor};
+use gunyah_contract::generation::driver_abi;
+use gunyah_hypervisor::{DriverAuth, Hypervisor};
 
 /// Everything the manager is configured with.
 pub struct ManagerConfig {
@@ -95,6 +96,24 @@ impl VmManager {
         }
     }
 
+    /// Boot registers where the driver has no `GH_VM_SET_BOOT_CONTEXT` (a14) would be lost:
+    /// refused, naming the field, instead of dropped.
+    fn check_boot_context_supported(&self, plan: &VmPlan) -> Result<()> {
+        let generation = self.hyp.capabilities().generation;
+        if plan.boot_context.is_empty() || generation.handles("GH_VM_SET_BOOT_CONTEXT") {
+            return Ok(());
+        }
+        Err(Error::unsupported(
+            "bootContext",
+            format!(
+                "the {generation} driver ({}) has no GH_VM_SET_BOOT_CONTEXT, so boot registers \
+                 cannot be set; leave bootContext empty (the guest starts at the base of the \
+                 DTB's region)",
+                generation.kernels()
+            ),
+        ))
+    }
+
     /// Validates `config` and builds a VM for `caller`: either all of it or nothing.
     pub fn create_vm(&self, caller: &Caller, config: &VmConfig) -> Result<Arc<Vm>> {
         self.check_access(caller, "createVm")?;
@@ -110,6 +129,7 @@ impl VmManager {
         let spec = config::accept(config, &self.limits)?;
         let plan = &spec.plan;
         self.check_kind_supported(&plan.kind)?;
+        self.check_boot_context_supported(plan)?;
         let reservation = self
             .quotas
             .reserve(caller.uid, plan.vcpu_count, plan.memory_bytes())?;
@@ -133,11 +153,12 @@ impl VmManager {
         let q = self.quotas.limits();
         Ok(Capabilities {
             backend: caps.backend.to_string(),
-            driverAbi: match caps.generation {
-                DriverGeneration::Mock => DriverAbi::MOCK,
-                DriverGeneration::Android14 => DriverAbi::GH_ANDROID14,
-                DriverGeneration::Upstream => DriverAbi::GUNYAH_UPSTREAM,
+            driverAbi: if caps.backend == "mock" {
+                DriverAbi::MOCK
+            } else {
+                driver_abi(caps.generation)
             },
+            driverGeneration: driver_abi(caps.generation),
             authTypes: auth_types,
             maxVcpusPerVm: self.limits.max_vcpus_per_vm as i32,
             maxVmsPerClient: q.max_vms as i32,
@@ -178,7 +199,13 @@ impl VmManager {
         let process = diag::process_counts();
         let vms = self.live_vms();
         let mut out = String::new();
-        let _ = writeln!(out, "backend: {} ({:?})", caps.backend, caps.generation);
+        let _ = writeln!(out, "backend: {}", caps.backend);
+        let _ = writeln!(
+            out,
+            "driver.generation: {} ({})",
+            caps.generation,
+            caps.generation.kernels()
+        );
         let _ = writeln!(out, "process.open_fds: {}", process.open_fds);
         let _ = writeln!(out, "process.threads: {}", process.threads);
         let _ = writeln!(out, "process.mappings: {}", process.mappings);

@@ -21,7 +21,7 @@ use gunyah_hypervisor::Hypervisor;
 fn test_device_conforms() {
     let hyp = GunyahHypervisor::open(Path::new(DEFAULT_DEVICE)).expect("open /dev/gunyah");
     let caps = hyp.capabilities();
-    eprintln!("conformance: {} ({:?})", caps.backend, caps.generation);
+    eprintln!("conformance: {} ({})", caps.backend, caps.generation);
     let mut results = conformance::run(&hyp, "");
     // The corpus ships beside the test binary (Android.bp `data`), or comes from the source
     // tree on a host.

@@ -56,7 +56,7 @@ binder_ko=$(find "/lib/modules/$kver/kernel/drivers/android" -name 'binder_linux
 root="$work/root"
 mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules}
 cp /bin/busybox "$root/bin/busybox"
-for tool in sh mount insmod poweroff cat echo mkdir ls ln sleep usleep dmesg grep kill head tail xz wc; do
+for tool in sh mount insmod rmmod poweroff cat echo mkdir ls ln sleep usleep dmesg grep kill head tail xz wc; do
     ln -s busybox "$root/bin/$tool"
 done
 cp "$repo/kernel/gunyah_mock/gunyah_mock.ko" "$root/lib/modules/"
@@ -75,19 +75,37 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 echo "QEMU-TIER: booted $(cat /proc/sys/kernel/osrelease)"
-if insmod /lib/modules/gunyah_mock.ko; then
-    echo "QEMU-TIER: gunyah_mock loaded"
-else
-    echo "QEMU-TIER: FAIL insmod gunyah_mock"
-fi
-ls -l /dev/gunyah
-if /bin/gunyah-conformance --device /dev/gunyah --corpus /corpus; then
-    echo "QEMU-TIER: PASS conformance"
-else
-    echo "QEMU-TIER: FAIL conformance"
-fi
+# The conformance suite in each generation the kernel mock models, the module reloaded per
+# generation; in a14, the service's start-up probe too (it must name the generation).
+for gen in a14 ack66-late; do
+    if insmod /lib/modules/gunyah_mock.ko generation=$gen; then
+        echo "QEMU-TIER: gunyah_mock loaded, generation=$gen"
+    else
+        echo "QEMU-TIER: FAIL insmod gunyah_mock generation=$gen"
+    fi
+    ls -l /dev/gunyah
+    if /bin/gunyah-conformance --device /dev/gunyah --corpus /corpus > /tmp/conformance-$gen.txt 2>&1; then
+        head -1 /tmp/conformance-$gen.txt; tail -1 /tmp/conformance-$gen.txt
+        echo "QEMU-TIER: PASS conformance ($gen)"
+    else
+        cat /tmp/conformance-$gen.txt
+        echo "QEMU-TIER: FAIL conformance ($gen)"
+    fi
+    gunyah-vm-service --backend gunyah --socket /tmp/probe-$gen.sock > /tmp/probe-$gen.log 2>&1 &
+    probe_service=$!
+    i=0; while [ ! -S /tmp/probe-$gen.sock ] && [ $i -lt 100 ]; do usleep 50000; i=$((i+1)); done
+    gunyahctl --socket /tmp/probe-$gen.sock info > /tmp/probe-$gen.txt 2>&1
+    kill $probe_service; wait $probe_service
+    if grep -q "driver generation: *$gen (" /tmp/probe-$gen.txt; then
+        grep 'driver' /tmp/probe-$gen.txt
+        echo "QEMU-TIER: PASS the service probes generation $gen"
+    else
+        cat /tmp/probe-$gen.txt /tmp/probe-$gen.log
+        echo "QEMU-TIER: FAIL the service probes generation $gen"
+    fi
+    [ $gen = ack66-late ] || rmmod gunyah_mock || echo "QEMU-TIER: FAIL rmmod gunyah_mock"
+done
 
-# The product on kernel binder.
 insmod /lib/modules/binder_linux.ko devices=binder,hwbinder,vndbinder
 mkdir -p /dev/binderfs && ln -s /dev/binder /dev/binderfs/binder
 rsb_hub --insecure-allow-all > /tmp/hub.log 2>&1 &
@@ -97,7 +115,7 @@ service=$!
 sleep 2
 gunyahctl --kernel-binder info > /tmp/info.txt 2>&1
 cat /tmp/info.txt
-if grep -q 'driver ABI: *GH_ANDROID14' /tmp/info.txt && grep -q 'backend: *gunyah' /tmp/info.txt; then
+if grep -q 'driver ABI: *GH_ACK66_LATE' /tmp/info.txt && grep -q 'backend: *gunyah' /tmp/info.txt; then
     echo "QEMU-TIER: PASS info over kernel binder"
 else
     echo "QEMU-TIER: FAIL info over kernel binder"
@@ -191,7 +209,9 @@ if grep -q 'QEMU-TIER: FAIL' "$work/console.log"; then
     echo "qemu tier: FAILED" >&2
     exit 1
 fi
-for check in 'PASS conformance' 'PASS info over kernel binder' 'PASS hello guest over kernel binder' \
+for check in 'PASS conformance (a14)' 'PASS conformance (ack66-late)' \
+        'PASS the service probes generation a14' 'PASS the service probes generation ack66-late' \
+        'PASS info over kernel binder' 'PASS hello guest over kernel binder' \
         'PASS dump over kernel binder' 'PASS VtsHalGunyahTargetTest over kernel binder' \
         'PASS data path over kernel binder' "PASS SIGKILLed client's VM freed, no fd leak"; do
     grep -q "QEMU-TIER: $check" "$work/console.log" || { echo "qemu tier: missing: $check" >&2; exit 1; }

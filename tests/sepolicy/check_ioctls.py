@@ -2,7 +2,10 @@
 """Cross-checks the ioctls the service issues (`gunyahctl abi --json`, "issued": the Rust
 constants themselves) against sepolicy/vendor/ioctl_defines and the allowlists in
 sepolicy/vendor/ioctl_macros: every issued ioctl is defined with the same number and allowed on
-the fd it is issued on (device, or the VM/vCPU anon inodes), and nothing else is allowed.
+the fd it is issued on (device, or the VM/vCPU anon inodes), and nothing else is allowed. Every
+ioctl of the driver-generation probe table must be issued, so it is defined and allowed too: on a
+device an ioctl outside the allowlist answers EACCES, which the probe would read as an unknown
+driver.
 
   gunyahctl abi --json | check_ioctls.py
 """
@@ -16,7 +19,9 @@ POLICY = Path(__file__).resolve().parents[2] / "sepolicy" / "vendor"
 
 
 def main() -> int:
-    issued = json.load(sys.stdin)["issued"]
+    abi = json.load(sys.stdin)
+    issued = abi["issued"]
+    probes = {name for g in abi["generations"].values() for name in g["probe"]}
     defines = dict(re.findall(r"define\(`(\w+)', `(0x[0-9a-fA-F]+)'\)", (POLICY / "ioctl_defines").read_text()))
     macros = dict(re.findall(r"define\(`(\w+)', `\{(.*?)\}'\)", (POLICY / "ioctl_macros").read_text(), re.S))
     allowed = {name: set(body.split()) for name, body in macros.items()}
@@ -30,6 +35,8 @@ def main() -> int:
             errors.append(f"{name}: ioctl_defines says {number}, the code issues {info['number']}")
         if name not in allowed.get(sets[info["fd"]], set()):
             errors.append(f"{name}: issued on the {info['fd']} fd but not in {sets[info['fd']]}")
+    for name in sorted(probes - set(issued)):
+        errors.append(f"{name}: a generation probe, but not in the issued table (ioctl::ISSUED)")
     for macro, names in allowed.items():
         for name in sorted(names - set(issued)):
             errors.append(f"{macro} allows {name}, which the service never issues")
@@ -38,7 +45,8 @@ def main() -> int:
     for e in errors:
         print(f"ioctls: {e}", file=sys.stderr)
     if not errors:
-        print(f"ioctls: {len(issued)} issued ioctls match ioctl_defines and the allowlists")
+        print(f"ioctls: {len(issued)} issued ioctls (the {len(probes)} probe ioctls among them) "
+              "match ioctl_defines and the allowlists")
     return 1 if errors else 0
 
 

@@ -5,7 +5,7 @@ use anyhow::Result;
 
 use gunyah_contract::demo::demo_config;
 use gunyah_vm_tests::Service;
-use vendor_gunyahvm_hardware_gunyah::frozen::vendor::gunyahvm::hardware::gunyah as v1;
+use vendor_gunyahvm_hardware_gunyah::frozen::v1::vendor::gunyahvm::hardware::gunyah as v1;
 
 #[test]
 fn test_interface_version_and_hash() -> Result<()> {
@@ -44,6 +44,13 @@ fn test_frozen_v1_client_creates_and_runs_a_vm() -> Result<()> {
     let manager = connection
         .manager::<dyn v1::IGunyahVmManager::IGunyahVmManager>()
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    // The service speaks the latest version; the V1 client reads its V2 parcelables (the
+    // fields it does not know are skipped).
+    assert_eq!(
+        manager.getInterfaceVersion().unwrap(),
+        vendor_gunyahvm_hardware_gunyah::VERSION
+    );
+    const { assert!(vendor_gunyahvm_hardware_gunyah::VERSION >= 2) };
     let caps = manager.getCapabilities().expect("getCapabilities");
     assert_eq!(caps.backend, "mock");
     // Build the V1 config field by field from the current one.
@@ -73,5 +80,10 @@ fn test_frozen_v1_client_creates_and_runs_a_vm() -> Result<()> {
     vm.start().expect("start");
     assert_eq!(vm.getState().unwrap(), v1::VmState::VmState::RUNNING);
     assert_eq!(manager.listVms().unwrap().len(), 1);
+    vm.destroy().expect("destroy");
+    assert_eq!(
+        vm.getExitInfo().expect("getExitInfo from a V1 client"),
+        None
+    );
     Ok(())
 }

@@ -52,6 +52,41 @@ fn live_vms(service: &Service) -> u64 {
         .map_or(u64::MAX, |d| d.count("backend.live_vms"))
 }
 
+/// Each generation the mock models shows in `info`, with the VM kinds that generation has.
+#[test]
+fn test_info_shows_the_generation() -> Result<()> {
+    for (name, kinds) in [
+        ("a14", "UNAUTHENTICATED, ANDROID_PVM\n"),
+        ("ack66-early", "UNAUTHENTICATED, ANDROID_PVM\n"),
+        ("ack-newest", "ANDROID_PVM, QCOM_TRUSTED_VM\n"),
+    ] {
+        let service = Service::start(&["--mock-generation", name])?;
+        let info = gunyahctl(&service, &["info"])?;
+        let text = stdout(&info);
+        assert!(
+            text.contains(&format!("driver generation:          {name} (")),
+            "{name}: {text}"
+        );
+        assert!(text.contains(kinds), "{name}: {text}");
+        let json: Value =
+            serde_json::from_slice(&gunyahctl(&service, &["info", "--json"])?.stdout)?;
+        assert_eq!(json["driver_generation"], name);
+        assert_eq!(json["driver_abi"], "MOCK", "the backend is still the mock");
+        let dump = stdout(&gunyahctl(&service, &["dump"])?);
+        assert!(
+            dump.contains(&format!("driver.generation: {name} (")),
+            "{name}: {dump}"
+        );
+        // `abi` lists every generation's probe row, naming this one.
+        let abi_text = stdout(&gunyahctl(&service, &["abi"])?);
+        assert!(
+            abi_text.contains(&format!("[generation {name}]")),
+            "{abi_text}"
+        );
+    }
+    Ok(())
+}
+
 #[test]
 fn test_info_human_and_json() -> Result<()> {
     let service = Service::start(&["--max-vcpus-per-vm", "4"])?;
@@ -60,6 +95,12 @@ fn test_info_human_and_json() -> Result<()> {
     let text = stdout(&info);
     assert!(text.contains("backend:                    mock"), "{text}");
     assert!(text.contains("driver ABI:                 MOCK"), "{text}");
+    assert!(
+        text.contains(
+            "driver generation:          ack66-late (android15-6.6 (later), android16-6.12)"
+        ),
+        "{text}"
+    );
     assert!(
         text.contains("UNAUTHENTICATED, ANDROID_PVM, QCOM_TRUSTED_VM"),
         "{text}"
@@ -71,6 +112,7 @@ fn test_info_human_and_json() -> Result<()> {
     let caps: Value = serde_json::from_slice(&info.stdout)?;
     assert_eq!(caps["backend"], "mock");
     assert_eq!(caps["driver_abi"], "MOCK");
+    assert_eq!(caps["driver_generation"], "ack66-late");
     assert_eq!(caps["max_vcpus_per_vm"], 4);
     assert_eq!(caps["page_size"], 4096);
     assert_eq!(caps["vm_kinds"][2], "QCOM_TRUSTED_VM");
@@ -140,7 +182,7 @@ fn test_default_log_is_one_start_line_and_no_warnings() -> Result<()> {
         lines[0].contains(" INFO ")
             && lines[0].contains("serving ")
             && lines[0].contains(" on ")
-            && lines[0].ends_with("with the userspace mock driver"),
+            && lines[0].ends_with("with the userspace mock driver, modelling ack66-late"),
         "{log}"
     );
     assert!(

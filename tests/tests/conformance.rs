@@ -1,6 +1,7 @@
 //! The conformance suite and the scripted-guest corpus against the userspace mock (the same
 //! suite `gunyah-conformance` runs against gunyah_mock.ko under QEMU and a real /dev/gunyah).
 
+use gunyah_hypervisor::Generation;
 use gunyah_mock::MockHypervisor;
 use gunyah_vm_tests::conformance;
 
@@ -14,4 +15,23 @@ fn test_userspace_mock_replays_the_corpus() {
 #[test]
 fn test_userspace_mock_conforms() {
     conformance::assert_all_pass(&conformance::run(&MockHypervisor::new(), ""), 20);
+}
+
+/// Every generation the mock models passes the suite with that generation's expectations.
+#[test]
+fn test_userspace_mock_conforms_in_every_generation() {
+    for generation in Generation::ALL {
+        let Ok(mock) = MockHypervisor::new().with_generation(generation) else {
+            assert_eq!(
+                generation,
+                Generation::Upstream,
+                "only upstream is not modelled"
+            );
+            continue;
+        };
+        let results = conformance::run(&mock, "");
+        let failed = conformance::failures(&results);
+        assert!(failed.is_empty(), "{generation}:\n{}", failed.join("\n"));
+        assert!(results.len() >= 20, "{generation}: {} cases", results.len());
+    }
 }

@@ -6,9 +6,9 @@ use std::time::Duration;
 use anyhow::Result;
 
 use gunyah_binder::aidl::{
-    BootRegister::BootRegister, BootRegisterSet::BootRegisterSet, ErrorCode::ErrorCode,
-    GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig,
-    VmAuthType::VmAuthType, VmState::VmState,
+    BootRegister::BootRegister, BootRegisterSet::BootRegisterSet, DriverAbi::DriverAbi,
+    ErrorCode::ErrorCode, GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig,
+    IrqfdConfig::IrqfdConfig, QtvmAuth::QtvmAuth, VmAuthType::VmAuthType, VmState::VmState,
 };
 use gunyah_contract::demo::{demo_config, ram_region};
 use gunyah_sys::memfd;
@@ -263,6 +263,52 @@ fn test_unsupported_vm_kind() -> Result<()> {
         ErrorCode::UNSUPPORTED.0,
         "authType: the driver does not support ANDROID_PVM VMs",
     );
+    Ok(())
+}
+
+/// The a14 driver has no SET_BOOT_CONTEXT and no SET_AUTH_TYPE: boot registers and QTVMs are
+/// refused at createVm, naming the field, not dropped or left to fail in the driver.
+#[test]
+fn test_a14_refuses_boot_registers_and_qtvms() -> Result<()> {
+    let service = Service::start(&["--mock-generation", "a14"])?;
+    let client = service.connect(0)?;
+    let caps = client.manager().getCapabilities().unwrap();
+    assert_eq!(caps.driverGeneration, DriverAbi::GH_ANDROID14);
+    assert_eq!(
+        caps.authTypes,
+        vec![VmAuthType::UNAUTHENTICATED, VmAuthType::ANDROID_PVM]
+    );
+    let mut c = demo_config("boot", MIB, 1)?;
+    c.bootContext = vec![BootRegister {
+        set: BootRegisterSet::PC,
+        index: 0,
+        value: c.dtb.guestPhysAddr,
+    }];
+    assert_service_error(
+        client.manager().createVm(&c).map(|_| ()),
+        ErrorCode::UNSUPPORTED.0,
+        "bootContext: the a14 driver (android14-6.1) has no GH_VM_SET_BOOT_CONTEXT",
+    );
+    let mut q = demo_config("qtvm", MIB, 1)?;
+    q.authType = VmAuthType::QCOM_TRUSTED_VM;
+    q.qtvmAuth = Some(QtvmAuth {
+        vmId: 1,
+        pasId: 2,
+        image: q.dtb.clone(),
+    });
+    assert_service_error(
+        client.manager().createVm(&q).map(|_| ()),
+        ErrorCode::UNSUPPORTED.0,
+        "authType: the driver does not support QCOM_TRUSTED_VM VMs",
+    );
+    // Without boot registers an a14 VM is built and runs.
+    let vm = client
+        .manager()
+        .createVm(&demo_config("plain", MIB, 1)?)
+        .expect("createVm");
+    vm.start().expect("start");
+    // Nothing was left behind by the refusals.
+    assert_eq!(service.diagnostics()?.count("backend.live_vms"), 1);
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 pub mod demo;
 pub mod diagnostics;
 pub mod error;
+pub mod generation;
 pub mod memfd;
 pub mod names;
 pub mod size;

@@ -39,6 +39,7 @@ pub fn exit_type(t: VmExitType) -> Cow<'static, str> {
         VmExitType::ASYNC_EXT_ABORT => Some("ASYNC_EXT_ABORT"),
         VmExitType::VM_FORCE_STOPPED => Some("VM_FORCE_STOPPED"),
         VmExitType::UNKNOWN => Some("UNKNOWN"),
+        VmExitType::GUEST_FAULT => Some("GUEST_FAULT"),
         _ => None,
     };
     named(name, "VmExitType", t.0)
@@ -61,6 +62,9 @@ pub fn driver_abi(d: DriverAbi) -> Cow<'static, str> {
         DriverAbi::MOCK => Some("MOCK"),
         DriverAbi::GH_ANDROID14 => Some("GH_ANDROID14"),
         DriverAbi::GUNYAH_UPSTREAM => Some("GUNYAH_UPSTREAM"),
+        DriverAbi::GH_ACK66_EARLY => Some("GH_ACK66_EARLY"),
+        DriverAbi::GH_ACK66_LATE => Some("GH_ACK66_LATE"),
+        DriverAbi::GH_ACK_CHECK_EXTENSION => Some("GH_ACK_CHECK_EXTENSION"),
         _ => None,
     };
     named(name, "DriverAbi", d.0)

@@ -13,16 +13,13 @@ pub mod aidl {
     ));
 }
 
-/// The latest frozen version, compiled from its snapshot in `aidl/aidl_api/` (what AOSP
-/// builds the versioned crate from): proves the snapshot stands on its own, and serves as the
-/// "old client" in compatibility tests.
+/// Every frozen version (`frozen::v1`, `frozen::v2`, ...), each compiled from its snapshot in
+/// `aidl/aidl_api/` (what AOSP builds the `-V<N>` crates from): proves each snapshot stands on
+/// its own, and serves as the "old client" in compatibility tests.
 #[doc(hidden)]
 #[allow(missing_docs, clippy::all, unused)]
 pub mod frozen {
-    include!(concat!(
-        env!("OUT_DIR"),
-        "/vendor_gunyahvm_hardware_gunyah_frozen.rs"
-    ));
+    include!(concat!(env!("OUT_DIR"), "/frozen_versions.rs"));
 }
 
 /// The latest frozen version number (`getInterfaceVersion()`).

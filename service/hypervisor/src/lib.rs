@@ -33,16 +33,8 @@ pub struct HypError {
 /// Result of a driver call.
 pub type HypResult<T> = Result<T, HypError>;
 
-/// Which ABI generation a backend speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DriverGeneration {
-    /// The userspace mock.
-    Mock,
-    /// android14-6.1 `GH_*` plus the Android additions.
-    Android14,
-    /// Upstream `GUNYAH_*`.
-    Upstream,
-}
+// The driver generations (data from the fact sheet, in the OS-facing crate).
+pub use gunyah_sys::generation::Generation;
 
 /// VM kinds at the driver level (besides a plain VM, which needs no call).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +45,28 @@ pub enum DriverAuth {
     QcomTrustedVm,
 }
 
+impl DriverAuth {
+    /// The kinds a driver generation supports: Android pVMs through SET_FW_CONFIG everywhere;
+    /// QTVMs through SET_AUTH_TYPE, which exists from ack66-late.
+    pub fn of(generation: Generation) -> Vec<DriverAuth> {
+        let mut kinds = vec![];
+        if generation.handles("GH_VM_ANDROID_SET_FW_CONFIG") {
+            kinds.push(DriverAuth::AndroidPvm);
+        }
+        if generation.handles("GH_VM_ANDROID_SET_AUTH_TYPE") {
+            kinds.push(DriverAuth::QcomTrustedVm);
+        }
+        kinds
+    }
+}
+
 /// What a backend offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HypCapabilities {
     /// `"mock"` or `"gunyah"`.
     pub backend: &'static str,
-    /// The driver generation.
-    pub generation: DriverGeneration,
+    /// The driver generation: probed for `/dev/gunyah`, modelled by the mock.
+    pub generation: Generation,
     /// Authenticated VM kinds the driver supports.
     pub auth: Vec<DriverAuth>,
 }

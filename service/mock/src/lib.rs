@@ -1,5 +1,6 @@
-//! The userspace mock of the a14 Gunyah driver: the same state machine and errno table as
-//! `/dev/gunyah` (GUNYAH_ABI.md), in-process. Each VM and vCPU owns a real file descriptor (the
+//! The userspace mock of the Gunyah driver: the a14 state machine and errno table of
+//! `/dev/gunyah` (GUNYAH_ABI.md), in-process, answering ENOTTY for the ioctls the modelled
+//! generation lacks (docs/GENERATIONS.md says what else differs per generation). Each VM and vCPU owns a real file descriptor (the
 //! VM an empty memfd named like the driver's anon inode, a vCPU the eventfd that wakes it) so
 //! leaks show in `/proc/<pid>/fd`. A second implementation of `gunyah-hypervisor`'s traits, in
 //! a crate of its own so that only what serves a mock links it.
@@ -19,7 +20,7 @@ use std::sync::Arc;
 use nix::errno::Errno;
 
 use gunyah_hypervisor::{
-    BackendStats, DriverAuth, DriverGeneration, HypCapabilities, HypError, HypResult, Hypervisor,
+    BackendStats, DriverAuth, Generation, HypCapabilities, HypError, HypResult, Hypervisor,
     VmBackend,
 };
 
@@ -55,12 +56,17 @@ pub const FAULTABLE_IOCTLS: &[&str] = &[
     "GH_VM_START",
 ];
 
+/// The generation a mock models unless told otherwise: the one Qualcomm devices launched
+/// since 2024 run.
+pub const DEFAULT_GENERATION: Generation = Generation::Ack66Late;
+
 /// The mock driver.
 pub struct MockHypervisor {
     counters: Arc<Counters>,
     memlock_limit: u64,
     faults: Arc<Faults>,
     android_ext: bool,
+    generation: Generation,
 }
 
 impl MockHypervisor {
@@ -77,7 +83,20 @@ impl MockHypervisor {
             memlock_limit: limit,
             faults: Arc::default(),
             android_ext: true,
+            generation: DEFAULT_GENERATION,
         }
+    }
+
+    /// Models `generation`: ioctls it does not have answer ENOTTY, and only its VM kinds are
+    /// offered. The upstream series is not modelled (the service refuses it).
+    pub fn with_generation(mut self, generation: Generation) -> Result<Self, String> {
+        if generation == Generation::Upstream {
+            return Err(format!(
+                "the mock models the Android common kernel drivers, not {generation}"
+            ));
+        }
+        self.generation = generation;
+        Ok(self)
     }
 
     /// Models a driver without the Android additions: no Android pVM or QTVM VMs.
@@ -130,9 +149,9 @@ impl Hypervisor for MockHypervisor {
     fn capabilities(&self) -> HypCapabilities {
         HypCapabilities {
             backend: "mock",
-            generation: DriverGeneration::Mock,
+            generation: self.generation,
             auth: if self.android_ext {
-                vec![DriverAuth::AndroidPvm, DriverAuth::QcomTrustedVm]
+                DriverAuth::of(self.generation)
             } else {
                 vec![]
             },
@@ -145,6 +164,7 @@ impl Hypervisor for MockHypervisor {
             self.counters.clone(),
             self.memlock_limit,
             self.faults.clone(),
+            self.generation,
         )
         .map_err(|errno| HypError {
             ioctl: "GH_CREATE_VM",

@@ -13,8 +13,8 @@ use super::memory::GuestMemory;
 use super::vcpu::MockVcpu;
 use super::{anon_fd, check_fault, Counters, Faults};
 use gunyah_hypervisor::{
-    BootReg, FunctionArg, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg, ShareMode,
-    UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
+    BootReg, FunctionArg, Generation, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg,
+    ShareMode, UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
 };
 use gunyah_sys::mman;
 
@@ -135,6 +135,7 @@ pub struct MockVm {
     memlock_limit: u64,
     counters: Arc<Counters>,
     faults: Arc<Faults>,
+    generation: Generation,
 }
 
 impl MockVm {
@@ -142,6 +143,7 @@ impl MockVm {
         counters: Arc<Counters>,
         memlock_limit: u64,
         faults: Arc<Faults>,
+        generation: Generation,
     ) -> Result<Self, Errno> {
         let fd = anon_fd("gunyah-vm")?;
         counters.live_vms.fetch_add(1, Ordering::SeqCst);
@@ -167,7 +169,17 @@ impl MockVm {
             memlock_limit,
             counters,
             faults,
+            generation,
         })
+    }
+
+    /// ENOTTY where the modelled generation has no such ioctl, as its driver answers.
+    fn check_handled(&self, ioctl: &'static str) -> HypResult<()> {
+        if self.generation.handles(ioctl) {
+            Ok(())
+        } else {
+            Err(Self::err(ioctl, Errno::ENOTTY))
+        }
     }
 
     fn err(ioctl: &'static str, errno: Errno) -> HypError {
@@ -273,6 +285,7 @@ impl VmBackend for MockVm {
     }
 
     fn set_qtvm_auth(&self, arg: &QtvmAuthArg) -> HypResult<()> {
+        self.check_handled("GH_VM_ANDROID_SET_AUTH_TYPE")?;
         check_fault(&self.faults, "GH_VM_ANDROID_SET_AUTH_TYPE")?;
         if arg.image.end().is_none() {
             return Err(Self::err("GH_VM_ANDROID_SET_AUTH_TYPE", Errno::EOVERFLOW));
@@ -283,6 +296,7 @@ impl VmBackend for MockVm {
 
     fn set_boot_context(&self, reg: BootReg, value: u64) -> HypResult<()> {
         let ioctl = "GH_VM_SET_BOOT_CONTEXT";
+        self.check_handled(ioctl)?;
         check_fault(&self.faults, ioctl)?;
         // The driver decodes the raw encoding; a BootReg built by the service always decodes.
         let reg = BootReg::decode(reg.encode()).ok_or(Self::err(ioctl, Errno::EINVAL))?;

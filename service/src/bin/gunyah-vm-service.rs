@@ -17,7 +17,7 @@ use gunyah_binder::{ServeOptions, Target};
 use gunyah_contract::size::parse_size;
 use gunyah_contract::vm_config::Limits;
 use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_hypervisor::Hypervisor;
+use gunyah_hypervisor::{Generation, Hypervisor};
 use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::manager::ManagerConfig;
@@ -98,6 +98,10 @@ struct Args {
     /// QCOM_TRUSTED_VM VMs).
     #[arg(long)]
     mock_no_android_ext: bool,
+    /// Mock backend: the driver generation to model (a14, ack66-early, ack66-late,
+    /// ack-newest); see docs/GENERATIONS.md.
+    #[arg(long, value_parser = parse_generation, default_value = gunyah_mock::DEFAULT_GENERATION.name())]
+    mock_generation: Generation,
     /// Binder threads serving calls.
     #[arg(long, default_value_t = 16)]
     threads: u32,
@@ -111,6 +115,13 @@ fn parse_mode(s: &str) -> Result<u32, String> {
         .ok()
         .filter(|m| *m <= 0o777)
         .ok_or_else(|| format!("not an octal permission mode: {s:?}"))
+}
+
+fn parse_generation(s: &str) -> Result<Generation, String> {
+    Generation::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Generation::ALL.iter().map(|g| g.name()).collect();
+        format!("unknown generation {s:?}; one of {}", names.join(", "))
+    })
 }
 
 fn parse_page_size(s: &str) -> Result<u64, String> {
@@ -193,6 +204,7 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
             || args.mock_memlock_limit.is_some()
             || args.mock_page_size.is_some()
             || args.mock_no_android_ext
+            || args.mock_generation != gunyah_mock::DEFAULT_GENERATION
         {
             bail!("--mock-* options apply to the mock backend only");
         }
@@ -200,7 +212,9 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
             .map_err(|e| anyhow::anyhow!("{}: {e}", args.device.display()))?;
         return Ok(Arc::new(hyp));
     }
-    let mut mock = MockHypervisor::with_memlock_limit(args.mock_memlock_limit.unwrap_or(u64::MAX));
+    let mut mock = MockHypervisor::with_memlock_limit(args.mock_memlock_limit.unwrap_or(u64::MAX))
+        .with_generation(args.mock_generation)
+        .map_err(anyhow::Error::msg)?;
     if args.mock_no_android_ext {
         mock = mock.without_android_ext();
     }
@@ -243,10 +257,7 @@ fn inner_main(args: Args) -> Result<()> {
         AccessPolicy::allow_uids(args.allow_uids.iter().copied())
     };
     let hypervisor = select_backend(&args)?;
-    let driver = match hypervisor.capabilities().backend {
-        "mock" => "the userspace mock driver".to_string(),
-        _ => format!("the driver at {}", args.device.display()),
-    };
+    let driver = serve::driver_description(hypervisor.as_ref(), &args.device.to_string_lossy());
     let config = ManagerConfig {
         hypervisor,
         policy: policy.clone(),

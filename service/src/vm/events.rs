@@ -76,6 +76,7 @@ pub fn exit_info_of(status: &VmStatus) -> VmExitInfo {
                 VmExitType::UNKNOWN
             },
             reason: reason.clone(),
+            fault: None,
         },
     }
 }

@@ -8,6 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::a14::*;
 use super::android::*;
+use super::generation::{Generation, Probe};
 use super::upstream::*;
 use super::Ioctl;
 
@@ -21,8 +22,10 @@ pub struct StructLayout {
     pub fields: Vec<(&'static str, usize)>,
 }
 
-/// One driver generation.
-pub struct Generation {
+/// One header family's numbers and layouts: the a14 header, the Android additions of the
+/// later ACK headers (`ack-ext`), or the upstream series' header. Which generation handles
+/// which of them is in `generation`.
+pub struct Header {
     /// `a14`, `ack-ext` or `upstream`.
     pub name: &'static str,
     /// (kernel name, number).
@@ -78,10 +81,10 @@ fn vcpu_run_layout() -> StructLayout {
     }
 }
 
-/// Every generation the code knows.
-pub fn generations() -> Vec<Generation> {
+/// Every header family the code knows.
+pub fn headers() -> Vec<Header> {
     vec![
-        Generation {
+        Header {
             name: "a14",
             ioctls: ioctls![
                 GH_CREATE_VM,
@@ -134,7 +137,7 @@ pub fn generations() -> Vec<Generation> {
                 vcpu_run_layout(),
             ],
         },
-        Generation {
+        Header {
             name: "ack-ext",
             ioctls: ioctls![
                 GH_VM_SET_BOOT_CONTEXT,
@@ -145,6 +148,7 @@ pub fn generations() -> Vec<Generation> {
                 GH_ANDROID_CREATE_CMA_MEM_FD,
                 GH_VM_ANDROID_MAP_CMA_MEM,
                 GH_VM_ANDROID_SET_AUTH_TYPE,
+                GH_VM_CHECK_EXTENSION,
             ],
             structs: vec![
                 layout!(gh_vm_boot_context {
@@ -181,7 +185,7 @@ pub fn generations() -> Vec<Generation> {
                 }),
             ],
         },
-        Generation {
+        Header {
             name: "upstream",
             ioctls: ioctls![
                 GUNYAH_CREATE_VM,
@@ -217,7 +221,7 @@ pub fn generations() -> Vec<Generation> {
 /// "fields": {field: offset}}}}, "issued": {name: {"number": "0x…", "fd": "device"|"vm"|"vcpu"}}}`.
 pub fn to_json() -> Value {
     let mut out = Map::new();
-    for g in generations() {
+    for g in headers() {
         let ioctls: Map<String, Value> = g
             .ioctls
             .iter()
@@ -258,6 +262,30 @@ pub fn to_json() -> Value {
         })
         .collect();
     out.insert("issued".to_string(), Value::Object(issued));
+    out.insert("generations".to_string(), generations_json());
+    Value::Object(out)
+}
+
+/// Each driver generation: its kernels, the ioctls it handles and its probe answers
+/// (`{name: {"kernels": "...", "handled": [...], "probe": {ioctl: "EFAULT" | "0" ...}}}`).
+fn generations_json() -> Value {
+    let mut out = Map::new();
+    for g in Generation::ALL {
+        let answers = g.probe_answers();
+        let probe: Map<String, Value> = Probe::ALL
+            .iter()
+            .map(|p| {
+                (
+                    p.ioctl_name().to_string(),
+                    json!(answers.get(*p).to_string()),
+                )
+            })
+            .collect();
+        out.insert(
+            g.name().to_string(),
+            json!({ "kernels": g.kernels(), "handled": g.handled(), "probe": probe }),
+        );
+    }
     Value::Object(out)
 }
 
@@ -299,10 +327,22 @@ mod tests {
                 expected["structs"].as_object().unwrap().len()
             );
         }
-        // The generations, plus the "issued" table.
+        // The ABI tables, plus the "issued" and "generations" tables.
         assert_eq!(
             ours.as_object().unwrap().len(),
-            reference.as_object().unwrap().len() + 1
+            reference.as_object().unwrap().len() + 2
         );
+        // Every ioctl a generation handles has a number in the tables.
+        for (generation, g) in ours["generations"].as_object().expect("generations") {
+            for name in g["handled"].as_array().expect("handled") {
+                let name = name.as_str().unwrap();
+                let known = reference
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .any(|t| t["ioctls"].get(name).is_some());
+                assert!(known, "{generation} handles {name}, which has no number");
+            }
+        }
     }
 }

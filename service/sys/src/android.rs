@@ -47,6 +47,12 @@ pub const GH_VM_ANDROID_MAP_CMA_MEM: Ioctl = request_code_write!(
 pub const GH_VM_ANDROID_SET_AUTH_TYPE: Ioctl =
     request_code_write!(GH_ANDROID_IOCTL_TYPE, 0x16, size_of::<gunyah_auth_desc>());
 
+/// `GH_VM_CHECK_EXTENSION` on the VM fd (newest ACK): the argument is a capability id by
+/// value; answers 1 where the capability exists, 0 where it does not.
+pub const GH_VM_CHECK_EXTENSION: Ioctl = request_code_none!(GH_ANDROID_IOCTL_TYPE, 0x17);
+/// `GH_CAP_VCPU_TIMER_WAKEUP`: the kernel wakes a vCPU at its timer deadline.
+pub const GH_CAP_VCPU_TIMER_WAKEUP: u32 = 0;
+
 /// Boot context register set X (index 0..=31).
 pub const GH_VM_BOOT_CONTEXT_REG_SET_X: u32 = 0;
 /// Boot context register set PC (index 0).

@@ -9,6 +9,8 @@ use nix::{ioctl_none_bad, ioctl_write_int_bad, ioctl_write_ptr_bad};
 
 use super::a14::*;
 use super::android::*;
+use super::generation::{Probe, ProbeAnswer};
+use super::upstream::{gunyah_create_mem_args, GUNYAH_CREATE_GUEST_MEM};
 
 ioctl_write_int_bad!(raw_create_vm, GH_CREATE_VM);
 ioctl_write_ptr_bad!(
@@ -43,6 +45,17 @@ ioctl_write_ptr_bad!(raw_remove_function, GH_VM_REMOVE_FUNCTION, gh_fn_desc);
 ioctl_none_bad!(raw_vcpu_run, GH_VCPU_RUN);
 ioctl_none_bad!(raw_vcpu_mmap_size, GH_VCPU_MMAP_SIZE);
 ioctl_none_bad!(raw_tentative_uapi, GH_ANDROID_TENTATIVE_UAPI);
+ioctl_write_int_bad!(raw_check_extension, GH_VM_CHECK_EXTENSION);
+ioctl_write_ptr_bad!(
+    raw_create_guest_mem,
+    GUNYAH_CREATE_GUEST_MEM,
+    gunyah_create_mem_args
+);
+ioctl_write_ptr_bad!(
+    raw_reclaim_region,
+    GH_VM_RECLAIM_REGION,
+    gunyah_address_range
+);
 
 /// Which fd an ioctl is issued on: `/dev/gunyah` itself, or the anon-inode VM and vCPU fds
 /// it hands out (the sepolicy allowlists them separately).
@@ -92,6 +105,14 @@ pub const ISSUED: &[(&str, super::Ioctl, Target)] = &[
     ("GH_VM_REMOVE_FUNCTION", GH_VM_REMOVE_FUNCTION, Target::Vm),
     ("GH_VCPU_RUN", GH_VCPU_RUN, Target::Vcpu),
     ("GH_VCPU_MMAP_SIZE", GH_VCPU_MMAP_SIZE, Target::Vcpu),
+    // The generation probes (`probe`) beyond the ioctls above.
+    (
+        "GUNYAH_CREATE_GUEST_MEM",
+        GUNYAH_CREATE_GUEST_MEM,
+        Target::Device,
+    ),
+    ("GH_VM_CHECK_EXTENSION", GH_VM_CHECK_EXTENSION, Target::Vm),
+    ("GH_VM_RECLAIM_REGION", GH_VM_RECLAIM_REGION, Target::Vm),
 ];
 
 /// `GH_CREATE_VM`: a new VM fd.
@@ -106,6 +127,34 @@ pub fn create_vm(dev: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 pub fn android_tentative_uapi(dev: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: no argument; the driver only answers.
     unsafe { raw_tentative_uapi(dev.as_raw_fd()) }.map(drop)
+}
+
+/// Issues one generation probe: `dev` is `/dev/gunyah`, `vm` a VM fd this process created
+/// (the owner-mm checks of later drivers come before the copy). Pointer probes pass NULL, so
+/// a driver that handles the ioctl fails its copy with EFAULT and changes nothing.
+pub fn probe(probe: Probe, dev: BorrowedFd<'_>, vm: BorrowedFd<'_>) -> ProbeAnswer {
+    let fd = if probe.on_vm() { vm } else { dev }.as_raw_fd();
+    let result = match probe {
+        // SAFETY: no argument; the driver only answers.
+        Probe::TentativeUapi => unsafe { raw_tentative_uapi(fd) },
+        // SAFETY: an integer argument (the capability id), no pointer.
+        Probe::CheckExtension => unsafe {
+            raw_check_extension(fd, GH_CAP_VCPU_TIMER_WAKEUP as nix::libc::c_int)
+        },
+        // SAFETY: a NULL argument: the driver's copy_from_user fails (EFAULT) before anything
+        // happens, and nothing is ever written through it (the ioctl is write-only, _IOW).
+        Probe::CreateGuestMem => unsafe { raw_create_guest_mem(fd, std::ptr::null()) },
+        // SAFETY: as above: NULL into a write-only (_IOW) ioctl.
+        Probe::SetBootContext => unsafe { raw_set_boot_context(fd, std::ptr::null()) },
+        // SAFETY: as above: NULL into a write-only (_IOW) ioctl.
+        Probe::ReclaimRegion => unsafe { raw_reclaim_region(fd, std::ptr::null()) },
+        // SAFETY: as above: NULL into a write-only (_IOW) ioctl.
+        Probe::SetUserMemRegion => unsafe { raw_set_user_mem_region(fd, std::ptr::null()) },
+    };
+    match result {
+        Ok(value) => ProbeAnswer::Value(value),
+        Err(errno) => ProbeAnswer::Errno(errno),
+    }
 }
 
 /// `GH_VM_SET_USER_MEM_REGION`, or `GH_VM_ANDROID_LEND_USER_MEM` when `lend`.

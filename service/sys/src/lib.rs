@@ -1,6 +1,6 @@
 //! The OS-facing layer of the Gunyah VM service, and the only crate with `unsafe`: the Gunyah
 //! driver's structs and ioctl numbers per driver generation (`a14`, `android`, `upstream`, the
-//! data-only ABI table `abi`) with their ioctl wrappers, vCPU run pages, the kick signal,
+//! data-only ABI table `abi`, the generations and their probe table `generation`) with their ioctl wrappers, vCPU run pages, the kick signal,
 //! shared memory mappings, memfds and plain fd calls. Every `unsafe` block sits behind a safe
 //! function and carries a `// SAFETY:` line; every other crate forbids `unsafe`. The client
 //! library uses it for memfds and eventfds without linking a hypervisor backend.
@@ -9,6 +9,7 @@ pub mod a14;
 pub mod abi;
 pub mod android;
 pub mod fd;
+pub mod generation;
 pub mod ioctl;
 pub mod kick;
 pub mod memfd;

@@ -52,8 +52,10 @@ fn main() -> Result<()> {
     };
     let caps = hyp.capabilities();
     println!(
-        "conformance: backend {} ({:?})",
-        caps.backend, caps.generation
+        "conformance: backend {}, generation {} ({})",
+        caps.backend,
+        caps.generation,
+        caps.generation.kernels()
     );
     let mut results = conformance::run(hyp.as_ref(), &args.filter);
     if let Some(dir) = &args.corpus {

@@ -9,7 +9,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::table::Backing;
-use super::{ensure, expect_ok, Case, Outcome};
+use super::{ensure, expect_errno, expect_ok, has_boot_context, Case, Outcome};
 use gunyah_guest::asm::assemble;
 use gunyah_hypervisor::{
     GuestRange, Hypervisor, ShareMode, VcpuBackend, VcpuExit, VmBackend, VmStatus,
@@ -174,6 +174,15 @@ fn stops_with(
     boot_pc: Option<u64>,
     status: VmStatus,
 ) -> Outcome {
+    if boot_pc.is_some() && !has_boot_context(hyp) {
+        // a14: no boot registers, so there is no entry point to get wrong.
+        let vm = expect_ok("create_vm", hyp.create_vm())?;
+        return expect_errno(
+            "boot PC (a14: no SET_BOOT_CONTEXT)",
+            vm.set_boot_context(gunyah_hypervisor::BootReg::PC, RAM),
+            Errno::ENOTTY,
+        );
+    }
     let mut b = boot(hyp, program, 1, |vm, _| match boot_pc {
         Some(pc) => expect_ok(
             "boot PC",
@@ -260,23 +269,29 @@ fn vcpu_keeps_vm(hyp: &dyn Hypervisor) -> Outcome {
 }
 
 fn boot_pc_selects_entry(hyp: &dyn Hypervisor) -> Outcome {
-    // The program at the start of RAM crashes; the one the PC points at exits cleanly.
+    // The program at the start of RAM crashes; the one the PC points at exits cleanly. a14 has
+    // no boot registers: the call is ENOTTY and the guest starts at the start of RAM.
     let second = RAM + 0x1000;
     let image = assemble("exit VM_EXIT, \"second\"", second).map_err(|e| e.to_string())?;
+    let with_pc = has_boot_context(hyp);
     let mut b = boot(hyp, "crash", 1, |vm, ram| {
         ram.write(0x1000, &image)?;
-        expect_ok(
-            "boot PC",
-            vm.set_boot_context(gunyah_hypervisor::BootReg::PC, second),
-        )
+        let set = vm.set_boot_context(gunyah_hypervisor::BootReg::PC, second);
+        if with_pc {
+            expect_ok("boot PC", set)
+        } else {
+            expect_errno("boot PC (a14: no SET_BOOT_CONTEXT)", set, Errno::ENOTTY)
+        }
     })?;
-    expect_exit(
-        run(&mut b.vcpus[0])?,
-        VcpuExit::Status(VmStatus::Exited {
+    let expected = if with_pc {
+        VmStatus::Exited {
             exit_type: 0,
             reason: b"second".to_vec(),
-        }),
-    )
+        }
+    } else {
+        VmStatus::Crashed
+    };
+    expect_exit(run(&mut b.vcpus[0])?, VcpuExit::Status(expected))
 }
 
 pub(super) fn cases() -> Vec<Case> {

@@ -1,5 +1,6 @@
 //! The conformance suite: the a14 semantics table and boot order of GUNYAH_ABI.md, errno for
-//! errno, plus end-to-end guest scenarios, against any `Hypervisor` — the userspace mock, the
+//! errno, with the expectations of the driver's generation where it differs (so far: which
+//! ioctls exist), plus end-to-end guest scenarios, against any `Hypervisor` — the userspace mock, the
 //! kernel mock (`gunyah_mock.ko`) or a real `/dev/gunyah`. Guest memory is real (memfds mapped
 //! here), so a device driver can pin it.
 
@@ -91,6 +92,13 @@ pub fn assert_all_pass(results: &[CaseResult], min: usize) {
         results.len(),
         failed.join("\n")
     );
+}
+
+/// Whether the driver's generation has `GH_VM_SET_BOOT_CONTEXT` (a14 answers ENOTTY).
+pub(crate) fn has_boot_context(hyp: &dyn Hypervisor) -> bool {
+    hyp.capabilities()
+        .generation
+        .handles("GH_VM_SET_BOOT_CONTEXT")
 }
 
 /// Fails the case with a message unless `cond`.

@@ -1,9 +1,11 @@
-//! `gunyahctl abi`: the driver ABI this build uses.
+//! `gunyahctl abi`: the driver ABI this build uses: each header's numbers and layouts, and
+//! each driver generation's ioctls and probe answers.
 
 use anyhow::Result;
 use std::fmt::Write;
 
 use gunyah_sys::abi;
+use gunyah_sys::generation::Generation;
 
 use crate::output::Output;
 
@@ -11,7 +13,7 @@ pub fn abi(out: &Output) -> Result<i32> {
     out.document(
         || {
             let mut text = String::new();
-            for g in abi::generations() {
+            for g in abi::headers() {
                 let _ = writeln!(text, "[{}]", g.name);
                 for (name, number) in &g.ioctls {
                     let _ = writeln!(text, "  {name:<32} {number:#010x}");
@@ -27,6 +29,11 @@ pub fn abi(out: &Output) -> Result<i32> {
                         fields.join(", ")
                     );
                 }
+            }
+            for g in Generation::ALL {
+                let _ = writeln!(text, "[generation {}] {}", g.name(), g.kernels());
+                let _ = writeln!(text, "  handles: {}", g.handled().join(" "));
+                let _ = writeln!(text, "  probe:   {}", g.probe_answers());
             }
             text
         },

@@ -21,11 +21,23 @@ pub fn info(client: &Client, out: &Output) -> Result<i32> {
         .map(|a| names::auth_type(*a).into_owned())
         .collect();
     let abi = names::driver_abi(caps.driverAbi);
+    // A V1 service leaves driverGeneration at its default, MOCK, which no V2 service sends.
+    let generation = gunyah_contract::generation::generation(caps.driverGeneration);
     out.document(
         || {
             let rows = [
                 ("backend", caps.backend.clone()),
                 ("driver ABI", abi.to_string()),
+                (
+                    "driver generation",
+                    match generation {
+                        Some(g) => format!("{g} ({})", g.kernels()),
+                        None => format!(
+                            "not reported ({})",
+                            names::driver_abi(caps.driverGeneration)
+                        ),
+                    },
+                ),
                 ("VM kinds", kinds.join(", ")),
                 ("page size", caps.pageSize.to_string()),
                 ("max vCPUs per VM", caps.maxVcpusPerVm.to_string()),
@@ -51,6 +63,7 @@ pub fn info(client: &Client, out: &Output) -> Result<i32> {
             json!({
                 "backend": caps.backend,
                 "driver_abi": abi,
+                "driver_generation": generation.map(|g| g.name()),
                 "vm_kinds": kinds,
                 "page_size": caps.pageSize,
                 "max_vcpus_per_vm": caps.maxVcpusPerVm,

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use nix::errno::Errno;
 
 use super::{
-    BackendStats, BootReg, DriverAuth, DriverGeneration, FunctionArg, GuestRange, HypCapabilities,
+    BackendStats, BootReg, DriverAuth, FunctionArg, Generation, GuestRange, HypCapabilities,
     HypError, HypResult, Hypervisor, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend,
     VmBackend,
 };
@@ -21,6 +21,7 @@ use gunyah_sys::a14::{
     GH_FN_IOEVENTFD, GH_FN_IRQFD,
 };
 use gunyah_sys::android::{gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg};
+use gunyah_sys::generation::{Probe, ProbeAnswer, ProbeAnswers};
 use gunyah_sys::{ioctl, kick};
 
 /// The default device path.
@@ -35,37 +36,66 @@ fn err(ioctl: &'static str) -> impl Fn(Errno) -> HypError {
 pub struct GunyahHypervisor {
     dev: OwnedFd,
     path: PathBuf,
-    generation: DriverGeneration,
-    android_ext: bool,
+    generation: Generation,
     counters: Arc<counters::Counters>,
 }
 
-/// Which generation a device speaks: the Android additions answer
-/// `GH_ANDROID_TENTATIVE_UAPI`; an a14 VM fd knows `GH_VM_SET_USER_MEM_REGION` (a region of
-/// size 0 is refused with EINVAL) where the upstream driver answers ENOTTY.
-fn probe(dev: &OwnedFd) -> HypResult<(DriverGeneration, bool)> {
-    let android_ext = match ioctl::android_tentative_uapi(dev.as_fd()) {
-        Ok(()) => true,
-        Err(Errno::ENOTTY) => false,
-        Err(e) => {
-            return Err(HypError {
-                ioctl: "GH_ANDROID_TENTATIVE_UAPI",
-                errno: e,
-            })
-        }
-    };
+/// Why a device cannot be served.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// Opening it or creating the probe VM failed.
+    #[error(transparent)]
+    Call(#[from] HypError),
+    /// Its answers to the probes match no known generation (see `gunyahctl abi`).
+    #[error(
+        "unknown Gunyah driver: its probe answers match no known generation \
+         (`gunyahctl abi` lists each generation's): {answers}"
+    )]
+    Unknown {
+        /// What it answered.
+        answers: ProbeAnswers,
+    },
+    /// A generation this service does not drive.
+    #[error(
+        "UNSUPPORTED: the {generation} Gunyah driver ({}) is recognised but not supported: \
+         this service drives the Android common kernel drivers (a14, ack66-early, ack66-late, \
+         ack-newest)",
+        generation.kernels()
+    )]
+    Unsupported {
+        /// The generation.
+        generation: Generation,
+    },
+}
+
+/// Which generation the device is: every probe of the fact sheet's table, from a VM this
+/// process creates (and closes), matched against every generation's row.
+fn probe(dev: &OwnedFd) -> Result<Generation, OpenError> {
     let vm = ioctl::create_vm(dev.as_fd()).map_err(err("GH_CREATE_VM"))?;
-    let empty = gh_userspace_memory_region::default();
-    let generation = match ioctl::set_user_memory(vm.as_fd(), &empty, false) {
-        Err(Errno::ENOTTY) => DriverGeneration::Upstream,
-        _ => DriverGeneration::Android14,
-    };
-    Ok((generation, android_ext))
+    let mut answers = [ProbeAnswer::Value(0); 6];
+    for (answer, p) in answers.iter_mut().zip(Probe::ALL) {
+        *answer = ioctl::probe(p, dev.as_fd(), vm.as_fd());
+    }
+    drop(vm);
+    let answers = ProbeAnswers(answers);
+    log::debug!("probe answers: {answers}");
+    served_generation(answers)
+}
+
+/// The generation whose row `answers` match, if the service drives it.
+fn served_generation(answers: ProbeAnswers) -> Result<Generation, OpenError> {
+    match Generation::identify(&answers) {
+        None => Err(OpenError::Unknown { answers }),
+        Some(Generation::Upstream) => Err(OpenError::Unsupported {
+            generation: Generation::Upstream,
+        }),
+        Some(generation) => Ok(generation),
+    }
 }
 
 impl GunyahHypervisor {
-    /// Opens and probes the device at `path`.
-    pub fn open(path: &Path) -> HypResult<Self> {
+    /// Opens the device at `path` and identifies its generation.
+    pub fn open(path: &Path) -> Result<Self, OpenError> {
         let dev: OwnedFd = OpenOptions::new()
             .read(true)
             .write(true)
@@ -76,16 +106,16 @@ impl GunyahHypervisor {
             })?
             .into();
         kick::install_kick_handler().map_err(err("sigaction"))?;
-        let (generation, android_ext) = probe(&dev)?;
+        let generation = probe(&dev)?;
         log::info!(
-            "{}: driver generation {generation:?}, Android additions: {android_ext}",
-            path.display()
+            "{}: the {generation} driver ({})",
+            path.display(),
+            generation.kernels()
         );
         Ok(Self {
             dev,
             path: path.to_path_buf(),
             generation,
-            android_ext,
             counters: Arc::default(),
         })
     }
@@ -101,11 +131,7 @@ impl Hypervisor for GunyahHypervisor {
         HypCapabilities {
             backend: "gunyah",
             generation: self.generation,
-            auth: if self.android_ext {
-                vec![DriverAuth::AndroidPvm, DriverAuth::QcomTrustedVm]
-            } else {
-                vec![]
-            },
+            auth: DriverAuth::of(self.generation),
         }
     }
 
@@ -113,7 +139,6 @@ impl Hypervisor for GunyahHypervisor {
         let fd = ioctl::create_vm(self.dev.as_fd()).map_err(err("GH_CREATE_VM"))?;
         Ok(Box::new(GunyahVmFd {
             fd,
-            generation: self.generation,
             counted: self.counters.new_vm(),
         }))
     }
@@ -156,21 +181,12 @@ fn ioeventfd_arg(
 #[derive(Debug)]
 pub struct GunyahVmFd {
     fd: OwnedFd,
-    generation: DriverGeneration,
     // After `fd`: counts the VM until the fd and every vCPU fd are closed.
     counted: Arc<counters::VmRef>,
 }
 
 impl VmBackend for GunyahVmFd {
     fn set_user_memory(&self, region: &UserMemoryRegion, mode: ShareMode) -> HypResult<()> {
-        if self.generation == DriverGeneration::Upstream {
-            // Upstream memory is guest_memfd + GUNYAH_VM_MAP_MEM, which this backend does not
-            // drive yet.
-            return Err(HypError {
-                ioctl: "GUNYAH_VM_MAP_MEM",
-                errno: Errno::ENOSYS,
-            });
-        }
         let raw = gh_userspace_memory_region {
             label: region.label,
             flags: region.access.0,
@@ -273,5 +289,49 @@ impl VmBackend for GunyahVmFd {
             ),
         }
         .map_err(err("GH_VM_REMOVE_FUNCTION"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_every_ack_generation_is_served() {
+        for g in [
+            Generation::A14,
+            Generation::Ack66Early,
+            Generation::Ack66Late,
+            Generation::AckNewest,
+        ] {
+            assert_eq!(served_generation(g.probe_answers()), Ok(g));
+        }
+    }
+
+    #[test]
+    fn test_upstream_is_recognised_and_refused() {
+        let e = served_generation(Generation::Upstream.probe_answers()).unwrap_err();
+        assert_eq!(
+            e,
+            OpenError::Unsupported {
+                generation: Generation::Upstream
+            }
+        );
+        assert!(e
+            .to_string()
+            .starts_with("UNSUPPORTED: the upstream Gunyah driver"));
+    }
+
+    #[test]
+    fn test_an_unknown_pattern_lists_every_answer() {
+        // An ack66-late driver whose policy lacks RECLAIM_REGION: EACCES, not a guess.
+        let mut answers = Generation::Ack66Late.probe_answers();
+        answers.0[4] = ProbeAnswer::Errno(Errno::EACCES);
+        let message = served_generation(answers).unwrap_err().to_string();
+        assert!(message.starts_with("unknown Gunyah driver"), "{message}");
+        for p in Probe::ALL {
+            assert!(message.contains(p.ioctl_name()), "{message}");
+        }
+        assert!(message.contains("GH_VM_RECLAIM_REGION=EACCES"), "{message}");
     }
 }

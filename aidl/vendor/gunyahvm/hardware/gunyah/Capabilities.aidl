@@ -32,4 +32,10 @@ parcelable Capabilities {
     int maxNameLength;
     /** How many vCPUs one caller uid may hold across its live VMs. */
     int maxVcpusPerClient;
+    /**
+     * The driver generation whose behaviour VMs get: for a /dev/gunyah driver the probed one
+     * (equal to driverAbi); for the userspace mock (driverAbi MOCK) the one it models.
+     * @since 2
+     */
+    DriverAbi driverGeneration = DriverAbi.MOCK;
 }

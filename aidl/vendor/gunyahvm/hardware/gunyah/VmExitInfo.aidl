@@ -5,6 +5,7 @@
 
 package vendor.gunyahvm.hardware.gunyah;
 
+import vendor.gunyahvm.hardware.gunyah.GuestFault;
 import vendor.gunyahvm.hardware.gunyah.VmExitType;
 import vendor.gunyahvm.hardware.gunyah.VmState;
 
@@ -18,4 +19,9 @@ parcelable VmExitInfo {
     VmExitType type = VmExitType.UNKNOWN;
     /** The driver's exit reason bytes (at most 8), empty where it gave none. */
     byte[] reason;
+    /**
+     * The guest fault that stopped the VM, when type is GUEST_FAULT; null otherwise.
+     * @since 2
+     */
+    @nullable GuestFault fault;
 }

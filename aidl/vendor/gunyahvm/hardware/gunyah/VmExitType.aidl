@@ -7,7 +7,7 @@ package vendor.gunyahvm.hardware.gunyah;
 
 /**
  * Why the guest stopped: the driver's gh_vm_exit_info.type, value for value, plus UNKNOWN for
- * exits where the driver gave no type.
+ * exits where the driver gave no type and GUEST_FAULT for a stop the service decided.
  */
 @VintfStability
 @Backing(type="int")
@@ -30,4 +30,10 @@ enum VmExitType {
     VM_FORCE_STOPPED = 7,
     /** The driver reported no exit type (e.g. a load failure or a crash). */
     UNKNOWN = 255,
+    /**
+     * The service stopped the VM: the guest touched memory the driver could not back (see
+     * VmExitInfo.fault). Outside the driver's 16-bit exit types.
+     * @since 2
+     */
+    GUEST_FAULT = 65536,
 }

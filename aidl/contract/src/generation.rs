@@ -1,0 +1,36 @@
+//! The driver generations as the interface names them: `DriverAbi` for each `Generation`
+//! (the OS-facing crate's model of the drivers) and back.
+
+use crate::aidl::DriverAbi::DriverAbi;
+use gunyah_sys::generation::Generation;
+
+/// The `DriverAbi` value of `generation`.
+pub fn driver_abi(generation: Generation) -> DriverAbi {
+    match generation {
+        Generation::A14 => DriverAbi::GH_ANDROID14,
+        Generation::Ack66Early => DriverAbi::GH_ACK66_EARLY,
+        Generation::Ack66Late => DriverAbi::GH_ACK66_LATE,
+        Generation::AckNewest => DriverAbi::GH_ACK_CHECK_EXTENSION,
+        Generation::Upstream => DriverAbi::GUNYAH_UPSTREAM,
+    }
+}
+
+/// The generation a `DriverAbi` value names; `None` for MOCK and for values this build does
+/// not know (a newer service).
+pub fn generation(abi: DriverAbi) -> Option<Generation> {
+    Generation::ALL.into_iter().find(|g| driver_abi(*g) == abi)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_round_trip() {
+        for g in Generation::ALL {
+            assert_eq!(generation(driver_abi(g)), Some(g));
+        }
+        assert_eq!(generation(DriverAbi::MOCK), None);
+        assert_eq!(generation(DriverAbi(99)), None);
+    }
+}

@@ -1,0 +1,298 @@
+//! The generations of the Gunyah driver and how to tell them apart (`GUNYAH_LATER_GENERATIONS`
+//! §1): which ioctls each one handles, and the probe table — the answer each generation gives
+//! to each probe ioctl. Data only; `ioctl::probe` issues the probes.
+
+use std::fmt;
+
+use nix::errno::Errno;
+
+/// A generation of the `/dev/gunyah` driver. They share ioctl numbers and structs but differ
+/// in what the calls do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Generation {
+    /// android14-6.1: `GH_*`, memory pinned at the ioctl, no `SET_BOOT_CONTEXT`.
+    A14,
+    /// The first android15-6.6 driver: demand paging, PAGE_FAULT exits, `SET_BOOT_CONTEXT`.
+    Ack66Early,
+    /// Later android15-6.6 and android16-6.12: adds RECLAIM, CMA memory and SET_AUTH_TYPE.
+    Ack66Late,
+    /// The newest Android common kernel (6.12 base): adds `GH_VM_CHECK_EXTENSION`.
+    AckNewest,
+    /// The upstream patch series (guest_memfd), which no Android kernel carries.
+    Upstream,
+}
+
+impl Generation {
+    /// Every generation, oldest first.
+    pub const ALL: [Generation; 5] = [
+        Generation::A14,
+        Generation::Ack66Early,
+        Generation::Ack66Late,
+        Generation::AckNewest,
+        Generation::Upstream,
+    ];
+
+    /// Short name, as `gunyahctl abi` and the diagnostics print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Generation::A14 => "a14",
+            Generation::Ack66Early => "ack66-early",
+            Generation::Ack66Late => "ack66-late",
+            Generation::AckNewest => "ack-newest",
+            Generation::Upstream => "upstream",
+        }
+    }
+
+    /// The generation called `name` (see [`Generation::name`]).
+    pub fn from_name(name: &str) -> Option<Generation> {
+        Self::ALL.into_iter().find(|g| g.name() == name)
+    }
+
+    /// The kernels that carry it.
+    pub fn kernels(self) -> &'static str {
+        match self {
+            Generation::A14 => "android14-6.1",
+            Generation::Ack66Early => "android15-6.6 (early)",
+            Generation::Ack66Late => "android15-6.6 (later), android16-6.12",
+            Generation::AckNewest => "the newest android16-6.12 and later",
+            Generation::Upstream => "the upstream patch series (no Android kernel)",
+        }
+    }
+
+    /// The ioctls it handles, by kernel name (the numbers are in `abi`).
+    pub fn handled(self) -> Vec<&'static str> {
+        // What every Android common kernel driver handles.
+        const ACK: &[&str] = &[
+            "GH_CREATE_VM",
+            "GH_VM_SET_USER_MEM_REGION",
+            "GH_VM_ANDROID_LEND_USER_MEM",
+            "GH_VM_SET_DTB_CONFIG",
+            "GH_VM_ANDROID_SET_FW_CONFIG",
+            "GH_VM_START",
+            "GH_VM_ADD_FUNCTION",
+            "GH_VM_REMOVE_FUNCTION",
+            "GH_VCPU_RUN",
+            "GH_VCPU_MMAP_SIZE",
+        ];
+        const UPSTREAM: &[&str] = &[
+            "GUNYAH_CREATE_VM",
+            "GUNYAH_CREATE_GUEST_MEM",
+            "GUNYAH_VM_SET_DTB_CONFIG",
+            "GUNYAH_VM_START",
+            "GUNYAH_VM_ADD_FUNCTION",
+            "GUNYAH_VM_REMOVE_FUNCTION",
+            "GUNYAH_VM_MAP_MEM",
+            "GUNYAH_VM_SET_BOOT_CONTEXT",
+            "GUNYAH_VCPU_RUN",
+            "GUNYAH_VCPU_MMAP_SIZE",
+        ];
+        if self == Generation::Upstream {
+            return UPSTREAM.to_vec();
+        }
+        let mut handled = ACK.to_vec();
+        if self == Generation::A14 {
+            handled.push("GH_ANDROID_TENTATIVE_UAPI");
+        }
+        if self >= Generation::Ack66Early {
+            handled.push("GH_VM_SET_BOOT_CONTEXT");
+        }
+        if self >= Generation::Ack66Late {
+            handled.extend([
+                "GH_VM_RECLAIM_REGION",
+                "GH_ANDROID_CREATE_CMA_MEM_FD",
+                "GH_VM_ANDROID_MAP_CMA_MEM",
+                "GH_VM_ANDROID_SET_AUTH_TYPE",
+            ]);
+        }
+        if self >= Generation::AckNewest {
+            handled.push("GH_VM_CHECK_EXTENSION");
+        }
+        handled
+    }
+
+    /// Whether it handles the ioctl called `name`.
+    pub fn handles(self, name: &str) -> bool {
+        self.handled().contains(&name)
+    }
+
+    /// Its row of the probe table (GUNYAH_LATER_GENERATIONS §1.2): what it answers to each
+    /// probe, in [`Probe::ALL`] order.
+    pub fn probe_answers(self) -> ProbeAnswers {
+        const NOTTY: ProbeAnswer = ProbeAnswer::Errno(Errno::ENOTTY);
+        const FAULT: ProbeAnswer = ProbeAnswer::Errno(Errno::EFAULT);
+        const ZERO: ProbeAnswer = ProbeAnswer::Value(0);
+        const ONE: ProbeAnswer = ProbeAnswer::Value(1);
+        #[rustfmt::skip]
+        let row = match self {
+            //                       TENTATIVE CREATE_GM CHECK_EXT BOOT_CTX RECLAIM SET_MEM
+            Generation::A14 =>        [ZERO,  NOTTY, NOTTY, NOTTY, NOTTY, FAULT],
+            Generation::Ack66Early => [NOTTY, NOTTY, NOTTY, FAULT, NOTTY, FAULT],
+            Generation::Ack66Late =>  [NOTTY, NOTTY, NOTTY, FAULT, FAULT, FAULT],
+            Generation::AckNewest =>  [NOTTY, NOTTY, ONE,   FAULT, FAULT, FAULT],
+            Generation::Upstream =>   [NOTTY, FAULT, NOTTY, FAULT, NOTTY, NOTTY],
+        };
+        ProbeAnswers(row)
+    }
+
+    /// The generation whose probe row equals `answers` in every probe; `None` for any other
+    /// pattern (never a guess).
+    pub fn identify(answers: &ProbeAnswers) -> Option<Generation> {
+        Self::ALL
+            .into_iter()
+            .find(|g| g.probe_answers() == *answers)
+    }
+}
+
+impl fmt::Display for Generation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One probe: an ioctl issued with a NULL pointer (or a plain integer), so a driver that
+/// handles it fails in `copy_from_user` with EFAULT and changes nothing. Every probe is an ioctl
+/// of the ABI table and of the SELinux allowlist: an ioctl outside the allowlist gets EACCES
+/// on a device, which would read as a pattern no generation gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Probe {
+    /// `GH_ANDROID_TENTATIVE_UAPI` on `/dev/gunyah`.
+    TentativeUapi,
+    /// `GUNYAH_CREATE_GUEST_MEM(NULL)` on `/dev/gunyah`.
+    CreateGuestMem,
+    /// `GH_VM_CHECK_EXTENSION(GH_CAP_VCPU_TIMER_WAKEUP)` on a VM fd.
+    CheckExtension,
+    /// `GH_VM_SET_BOOT_CONTEXT(NULL)` on a VM fd.
+    SetBootContext,
+    /// `GH_VM_RECLAIM_REGION(NULL)` on a VM fd.
+    ReclaimRegion,
+    /// `GH_VM_SET_USER_MEM_REGION(NULL)` on a VM fd.
+    SetUserMemRegion,
+}
+
+impl Probe {
+    /// Every probe, in the order they are issued.
+    pub const ALL: [Probe; 6] = [
+        Probe::TentativeUapi,
+        Probe::CreateGuestMem,
+        Probe::CheckExtension,
+        Probe::SetBootContext,
+        Probe::ReclaimRegion,
+        Probe::SetUserMemRegion,
+    ];
+
+    /// The ioctl's kernel name.
+    pub fn ioctl_name(self) -> &'static str {
+        match self {
+            Probe::TentativeUapi => "GH_ANDROID_TENTATIVE_UAPI",
+            Probe::CreateGuestMem => "GUNYAH_CREATE_GUEST_MEM",
+            Probe::CheckExtension => "GH_VM_CHECK_EXTENSION",
+            Probe::SetBootContext => "GH_VM_SET_BOOT_CONTEXT",
+            Probe::ReclaimRegion => "GH_VM_RECLAIM_REGION",
+            Probe::SetUserMemRegion => "GH_VM_SET_USER_MEM_REGION",
+        }
+    }
+
+    /// Whether it is issued on a VM fd (else on `/dev/gunyah`).
+    pub fn on_vm(self) -> bool {
+        !matches!(self, Probe::TentativeUapi | Probe::CreateGuestMem)
+    }
+}
+
+/// What one probe returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeAnswer {
+    /// A non-negative return value.
+    Value(i32),
+    /// An errno.
+    Errno(Errno),
+}
+
+impl fmt::Display for ProbeAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProbeAnswer::Value(v) => write!(f, "{v}"),
+            ProbeAnswer::Errno(e) => write!(f, "{e:?}"),
+        }
+    }
+}
+
+/// The answers to every probe, in [`Probe::ALL`] order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProbeAnswers(pub [ProbeAnswer; 6]);
+
+impl ProbeAnswers {
+    /// The answer to `probe`.
+    pub fn get(&self, probe: Probe) -> ProbeAnswer {
+        let index = Probe::ALL
+            .iter()
+            .position(|p| *p == probe)
+            .expect("every probe is in ALL");
+        self.0[index]
+    }
+}
+
+impl fmt::Display for ProbeAnswers {
+    /// `GH_ANDROID_TENTATIVE_UAPI=0 GUNYAH_CREATE_GUEST_MEM=ENOTTY ...`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, (probe, answer)) in Probe::ALL.iter().zip(self.0).enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{}={answer}", probe.ioctl_name())?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_every_generation_has_its_own_probe_row() {
+        for g in Generation::ALL {
+            assert_eq!(Generation::identify(&g.probe_answers()), Some(g), "{g}");
+        }
+    }
+
+    #[test]
+    fn test_an_unknown_pattern_is_no_generation() {
+        // Today's a14 row, but with SET_BOOT_CONTEXT handled: no driver answers so.
+        let mut answers = Generation::A14.probe_answers();
+        answers.0[3] = ProbeAnswer::Errno(Errno::EFAULT);
+        assert_eq!(Generation::identify(&answers), None);
+        // SELinux refusing a probe (EACCES) is no generation either.
+        let mut denied = Generation::Ack66Late.probe_answers();
+        denied.0[4] = ProbeAnswer::Errno(Errno::EACCES);
+        assert_eq!(Generation::identify(&denied), None);
+        assert_eq!(
+            denied.to_string(),
+            "GH_ANDROID_TENTATIVE_UAPI=ENOTTY GUNYAH_CREATE_GUEST_MEM=ENOTTY \
+             GH_VM_CHECK_EXTENSION=ENOTTY GH_VM_SET_BOOT_CONTEXT=EFAULT \
+             GH_VM_RECLAIM_REGION=EACCES GH_VM_SET_USER_MEM_REGION=EFAULT"
+        );
+    }
+
+    #[test]
+    fn test_names_round_trip() {
+        for g in Generation::ALL {
+            assert_eq!(Generation::from_name(g.name()), Some(g));
+        }
+        assert_eq!(Generation::from_name("a15"), None);
+    }
+
+    #[test]
+    fn test_each_probe_is_handled_exactly_where_its_row_says() {
+        // A probe answers EFAULT or a value exactly where the generation handles its ioctl.
+        for g in Generation::ALL {
+            for probe in Probe::ALL {
+                let handled = g.handles(probe.ioctl_name())
+                    || (g == Generation::Upstream
+                        && probe == Probe::SetBootContext
+                        && g.handles("GUNYAH_VM_SET_BOOT_CONTEXT"));
+                let answered = g.probe_answers().get(probe) != ProbeAnswer::Errno(Errno::ENOTTY);
+                assert_eq!(handled, answered, "{g} {probe:?}");
+            }
+        }
+    }
+}
