@@ -9,11 +9,22 @@ use libfuzzer_sys::fuzz_target;
 use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
-use gunyah_mock::MockHypervisor;
 use gunyah_hypervisor::{
-    BootReg, FunctionArg, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion,
-    VcpuBackend, VmBackend,
+    BootReg, Datamatch, Function, GuestRange, Hypervisor, IoEventfd, Irqfd, MemAccess, ShareMode,
+    TriggerMode, UserMemoryRegion, VcpuBackend, VmBackend,
 };
+use gunyah_mock::MockHypervisor;
+
+fn irqfd(label: u8, level: bool) -> Irqfd {
+    Irqfd {
+        label: u32::from(label % 4),
+        trigger: if level {
+            TriggerMode::Level
+        } else {
+            TriggerMode::Edge
+        },
+    }
+}
 use gunyah_sys::mman::SharedMapping;
 
 #[derive(Arbitrary, Debug)]
@@ -117,7 +128,11 @@ fuzz_target!(|ops: Vec<Op>| {
                 if let Some(vm) = pick(&vms, vm) {
                     let region = UserMemoryRegion {
                         label: u32::from(label % 8),
-                        access: MemAccess(u32::from(flags % 16)),
+                        access: MemAccess {
+                            read: flags & 1 != 0,
+                            write: flags & 2 != 0,
+                            exec: flags & 4 != 0,
+                        },
                         guest_phys_addr: u64::from(gpa_pages) * 4096 + u64::from(misalign),
                         size: u64::from(pages) * 4096,
                         userspace_addr: guest_ram(),
@@ -169,11 +184,7 @@ fuzz_target!(|ops: Vec<Op>| {
             }
             Op::Irqfd { vm, label, flags } => {
                 if let Some(vm) = pick(&vms, vm) {
-                    check(vm.add_irqfd(
-                        eventfd.as_fd(),
-                        u32::from(label % 4),
-                        u32::from(flags % 4),
-                    ));
+                    check(vm.add_irqfd(eventfd.as_fd(), irqfd(label, flags & 1 != 0)));
                 }
             }
             Op::Ioeventfd {
@@ -186,22 +197,23 @@ fuzz_target!(|ops: Vec<Op>| {
                 if let Some(vm) = pick(&vms, vm) {
                     check(vm.add_ioeventfd(
                         eventfd.as_fd(),
-                        u64::from(addr),
-                        u32::from(len % 10),
-                        u64::from(datamatch),
-                        u32::from(flags % 4),
+                        IoEventfd {
+                            addr: u64::from(addr),
+                            len: u32::from(len % 10),
+                            datamatch: if flags & 1 != 0 {
+                                Datamatch::Value(u64::from(datamatch))
+                            } else {
+                                Datamatch::Any
+                            },
+                        },
                     ));
                 }
             }
             Op::Remove { vm, label } => {
                 if let Some(vm) = pick(&vms, vm) {
-                    check(vm.remove_function(
-                        eventfd.as_fd(),
-                        FunctionArg::Irqfd {
-                            label: u32::from(label % 4),
-                            flags: 0,
-                        },
-                    ));
+                    check(
+                        vm.remove_function(eventfd.as_fd(), Function::Irqfd(irqfd(label, false))),
+                    );
                 }
             }
         }

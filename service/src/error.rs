@@ -165,6 +165,7 @@ impl From<gunyah_contract::error::ConfigError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gunyah_hypervisor::DriverIoctl;
 
     #[test]
     fn test_display_names_the_field() {
@@ -185,7 +186,7 @@ mod tests {
             Error::hypervisor(
                 "start",
                 HypError {
-                    ioctl: "GH_VM_START",
+                    call: DriverIoctl::Start.into(),
                     errno,
                 },
             )

@@ -1,7 +1,6 @@
 //! The VM manager's logic, independent of binder: access checks, validation, quotas, building
 //! VMs and the weak registry behind `listVms` and diagnostics.
 
-use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -13,12 +12,12 @@ use crate::aidl::{
 use crate::access::AccessPolicy;
 use crate::binder::Caller;
 use crate::config::{self, Limits, VmKind, VmPlan};
-use crate::diag;
+use crate::diag::{self, Counter, Diagnostics};
 use crate::error::{Error, Result};
 use crate::quota::{QuotaLimits, Quotas};
 use crate::vm::Vm;
 use gunyah_contract::generation::driver_abi;
-use gunyah_hypervisor::{DriverAuth, Hypervisor};
+use gunyah_hypervisor::{DriverAuth, DriverIoctl, Hypervisor};
 
 /// Everything the manager is configured with.
 pub struct ManagerConfig {
@@ -100,7 +99,7 @@ impl VmManager {
     /// refused, naming the field, instead of dropped.
     fn check_boot_context_supported(&self, plan: &VmPlan) -> Result<()> {
         let generation = self.hyp.capabilities().generation;
-        if plan.boot_context.is_empty() || generation.handles("GH_VM_SET_BOOT_CONTEXT") {
+        if plan.boot_context.is_empty() || generation.handles(DriverIoctl::SetBootContext) {
             return Ok(());
         }
         Err(Error::unsupported(
@@ -198,51 +197,43 @@ impl VmManager {
         let stats = self.hyp.stats();
         let process = diag::process_counts();
         let vms = self.live_vms();
-        let mut out = String::new();
-        let _ = writeln!(out, "backend: {}", caps.backend);
-        let _ = writeln!(
-            out,
-            "driver.generation: {} ({})",
-            caps.generation,
-            caps.generation.kernels()
-        );
-        let _ = writeln!(out, "process.open_fds: {}", process.open_fds);
-        let _ = writeln!(out, "process.threads: {}", process.threads);
-        let _ = writeln!(out, "process.mappings: {}", process.mappings);
-        let _ = writeln!(out, "backend.live_vms: {}", stats.live_vms);
-        let _ = writeln!(out, "backend.live_vcpus: {}", stats.live_vcpus);
-        let _ = writeln!(out, "backend.registered_bytes: {}", stats.registered_bytes);
-        let _ = writeln!(out, "vms.objects: {}", vms.len());
-        let _ = writeln!(
-            out,
-            "vms.live: {}",
-            vms.iter()
-                .filter(|vm| vm.state() != VmState::DESTROYED)
-                .count()
-        );
-        let _ = writeln!(
-            out,
-            "vms.created_total: {}",
-            self.created_total.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            out,
-            "vms.failed_total: {}",
-            self.failed_total.load(Ordering::Relaxed)
-        );
-        let uids = match self.policy.allowed_uids() {
-            Some(uids) => uids
-                .iter()
-                .map(u32::to_string)
-                .collect::<Vec<_>>()
-                .join(","),
-            None => "any (SELinux decides)".to_string(),
-        };
-        let _ = writeln!(out, "access.allowed_uids: {uids}");
-        for vm in &vms {
-            let _ = writeln!(out, "{}", vm.dump_line());
+        let live = vms
+            .iter()
+            .filter(|vm| vm.state() != VmState::DESTROYED)
+            .count();
+        let counters = [
+            (Counter::OpenFds, process.open_fds as u64),
+            (Counter::Threads, process.threads as u64),
+            (Counter::Mappings, process.mappings as u64),
+            (Counter::BackendLiveVms, stats.live_vms as u64),
+            (Counter::BackendLiveVcpus, stats.live_vcpus as u64),
+            (Counter::BackendRegisteredBytes, stats.registered_bytes),
+            (Counter::VmObjects, vms.len() as u64),
+            (Counter::LiveVms, live as u64),
+            (
+                Counter::CreatedTotal,
+                self.created_total.load(Ordering::Relaxed),
+            ),
+            (
+                Counter::FailedTotal,
+                self.failed_total.load(Ordering::Relaxed),
+            ),
+        ];
+        Diagnostics {
+            backend: caps.backend.to_string(),
+            generation: format!("{} ({})", caps.generation, caps.generation.kernels()),
+            counters: counters.into_iter().collect(),
+            allowed_uids: match self.policy.allowed_uids() {
+                Some(uids) => uids
+                    .iter()
+                    .map(u32::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+                None => "any (SELinux decides)".to_string(),
+            },
+            vm_lines: vms.iter().map(|vm| vm.dump_line()).collect(),
         }
-        out
+        .format()
     }
 }
 
@@ -289,7 +280,10 @@ mod tests {
         assert_eq!(hyp.stats().live_vms, 1);
         drop(b);
         assert_eq!(hyp.stats(), Default::default());
-        assert!(m.dump_text().contains("vms.created_total: 2"));
+        assert_eq!(
+            Diagnostics::parse(&m.dump_text()).count(Counter::CreatedTotal),
+            2
+        );
         Ok(())
     }
 

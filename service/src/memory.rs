@@ -43,7 +43,7 @@ mod tests {
                 guest_phys_addr: 0,
                 size: 2 * 4096,
             },
-            access: MemAccess(MemAccess::READ | MemAccess::WRITE),
+            access: MemAccess::READ_WRITE,
             share: ShareMode::Share,
             memory_offset: 4096,
         };

@@ -58,7 +58,7 @@ pub fn read_eventfd(fd: &std::os::fd::OwnedFd, timeout: Duration) -> Option<u64>
     gunyah_vm_client::EventFd::new(fd.try_clone().ok()?).wait(timeout)
 }
 
-pub use gunyah_contract::diagnostics::Diagnostics;
+pub use gunyah_contract::diagnostics::{Counter, Diagnostics};
 
 /// What must return to its earlier value after teardown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,8 +206,8 @@ impl Service {
             fds,
             threads,
             guest_mappings,
-            backend_vms: d.count("backend.live_vms"),
-            backend_vcpus: d.count("backend.live_vcpus"),
+            backend_vms: d.count(Counter::BackendLiveVms),
+            backend_vcpus: d.count(Counter::BackendLiveVcpus),
         })
     }
 

@@ -11,6 +11,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde_json::Value;
 
+use gunyah_contract::diagnostics::{Counter, Diagnostics};
 use gunyah_vm_tests::{wait_until, workspace_bin, Service};
 
 fn gunyahctl(service: &Service, args: &[&str]) -> Result<Output> {
@@ -49,7 +50,7 @@ fn events(o: &Output) -> Vec<Value> {
 fn live_vms(service: &Service) -> u64 {
     service
         .diagnostics()
-        .map_or(u64::MAX, |d| d.count("backend.live_vms"))
+        .map_or(u64::MAX, |d| d.count(Counter::BackendLiveVms))
 }
 
 /// Each generation the mock models shows in `info`, with the VM kinds that generation has.
@@ -148,15 +149,11 @@ fn test_list_and_dump_show_a_held_vm() -> Result<()> {
     assert_eq!(list[0]["vcpus"], 2);
     assert_eq!(list[0]["memory_bytes"], 2097152);
 
-    let dump = gunyahctl(&service, &["dump"])?;
-    assert!(
-        stdout(&dump).contains("backend.live_vms: 1"),
-        "{}",
-        stdout(&dump)
-    );
+    let dump = Diagnostics::parse(&stdout(&gunyahctl(&service, &["dump"])?));
+    assert_eq!(dump.count(Counter::BackendLiveVms), 1, "{dump:?}");
     let dump: Value = serde_json::from_slice(&gunyahctl(&service, &["dump", "--json"])?.stdout)?;
-    assert_eq!(dump["values"]["backend.live_vms"], 1);
-    assert_eq!(dump["values"]["backend.live_vcpus"], 2);
+    assert_eq!(dump["values"][Counter::BackendLiveVms.key()], 1);
+    assert_eq!(dump["values"][Counter::BackendLiveVcpus.key()], 2);
     assert_eq!(dump["vms"].as_array().map(Vec::len), Some(1));
 
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT)?;
@@ -409,7 +406,7 @@ fn test_config_file_errors_name_the_key() -> Result<()> {
     assert!(stderr(&missing).starts_with("gunyahctl: config /nonexistent/vm.toml: No such file"));
     assert_eq!(live_vms(&service), 0);
     assert_eq!(
-        service.diagnostics()?.count("vms.created_total"),
+        service.diagnostics()?.count(Counter::CreatedTotal),
         0,
         "rejected before the call"
     );

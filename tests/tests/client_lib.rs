@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use gunyah_binder::aidl::{ErrorCode::ErrorCode, VmExitType::VmExitType, VmState::VmState};
 use gunyah_vm_client::{Error, MmioHandler, VmBuilder, VmEvent};
-use gunyah_vm_tests::Service;
+use gunyah_vm_tests::{Counter, Service};
 
 const RAM: u64 = 0x8000_0000;
 const MIB: u64 = 1 << 20;
@@ -154,9 +154,9 @@ fn test_invalid_requests_fail_before_the_call() -> Result<()> {
         .err()
         .expect("rejected");
     assert_eq!(err.to_string(), "memory: the VM has no memory");
-    assert_eq!(service.diagnostics()?.count("vms.created_total"), 0);
+    assert_eq!(service.diagnostics()?.count(Counter::CreatedTotal), 0);
     assert_eq!(
-        service.diagnostics()?.count("vms.failed_total"),
+        service.diagnostics()?.count(Counter::FailedTotal),
         0,
         "never sent"
     );

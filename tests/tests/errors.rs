@@ -11,6 +11,7 @@ use gunyah_binder::aidl::{
     IrqfdConfig::IrqfdConfig, QtvmAuth::QtvmAuth, VmAuthType::VmAuthType, VmState::VmState,
 };
 use gunyah_contract::demo::{demo_config, ram_region};
+use gunyah_contract::diagnostics::Counter;
 use gunyah_sys::memfd;
 use gunyah_vm_client::VmBuilder;
 use gunyah_vm_tests::{assert_service_error, Service};
@@ -147,7 +148,7 @@ fn test_invalid_arguments_name_the_field() -> Result<()> {
 
     // Nothing was built, nothing leaked.
     service.wait_for_footprint(baseline, Duration::from_secs(2))?;
-    assert_eq!(service.diagnostics()?.count("vms.failed_total"), 11);
+    assert_eq!(service.diagnostics()?.count(Counter::FailedTotal), 11);
     Ok(())
 }
 
@@ -243,7 +244,7 @@ fn test_resource_exhausted_quota_and_driver() -> Result<()> {
         "memoryRegions[0]: GH_VM_SET_USER_MEM_REGION failed: ENOMEM",
     );
     let d = service.diagnostics()?;
-    assert_eq!(d.count("backend.live_vms"), 0);
+    assert_eq!(d.count(Counter::BackendLiveVms), 0);
     Ok(())
 }
 
@@ -308,7 +309,7 @@ fn test_a14_refuses_boot_registers_and_qtvms() -> Result<()> {
         .expect("createVm");
     vm.start().expect("start");
     // Nothing was left behind by the refusals.
-    assert_eq!(service.diagnostics()?.count("backend.live_vms"), 1);
+    assert_eq!(service.diagnostics()?.count(Counter::BackendLiveVms), 1);
     Ok(())
 }
 

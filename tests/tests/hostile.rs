@@ -16,6 +16,7 @@ use gunyah_binder::aidl::{
 };
 use gunyah_binder::{self as binder, BinderResult, CallError, Interface};
 use gunyah_contract::demo::{demo_config, demo_config_with_program, ram_region};
+use gunyah_contract::diagnostics::Counter;
 use gunyah_sys::memfd;
 use gunyah_vm_tests::{assert_service_error, Service};
 
@@ -98,7 +99,9 @@ fn test_one_memfd_in_many_regions_and_grown_memfds() -> Result<()> {
     let vm = client.manager().createVm(&config).expect("createVm");
     vm.start().expect("start");
     assert_eq!(
-        service.diagnostics()?.count("backend.registered_bytes"),
+        service
+            .diagnostics()?
+            .count(Counter::BackendRegisteredBytes),
         5 * MIB + 8192
     );
     Ok(())
@@ -123,7 +126,7 @@ fn test_sockets_and_unsealed_memory_are_refused() -> Result<()> {
         ErrorCode::INVALID_ARGUMENT.0,
         "memoryRegions[0].memory: not a memfd",
     );
-    assert_eq!(service.diagnostics()?.count("backend.live_vms"), 0);
+    assert_eq!(service.diagnostics()?.count(Counter::BackendLiveVms), 0);
     Ok(())
 }
 
@@ -266,14 +269,14 @@ fn test_a_uid_sees_only_its_own_vms() -> Result<()> {
         .collect();
     assert_eq!(mine_listed, vec![my_id], "root lists only its own VM");
     let d = service.diagnostics()?;
-    assert_eq!(d.count("vms.live"), 3);
+    assert_eq!(d.count(Counter::LiveVms), 3);
     assert!(d.vm_lines.iter().filter(|l| l.contains("uid=4242")).count() == 2);
     other.kill()?;
     other.wait()?;
     assert!(gunyah_vm_tests::wait_until(Duration::from_secs(2), || {
         service
             .diagnostics()
-            .is_ok_and(|d| d.count("vms.live") == 1)
+            .is_ok_and(|d| d.count(Counter::LiveVms) == 1)
     }));
     Ok(())
 }
@@ -309,7 +312,7 @@ fn test_low_fd_limit_is_resource_exhausted() -> Result<()> {
     assert!(gunyah_vm_tests::wait_until(Duration::from_secs(2), || {
         service
             .diagnostics()
-            .is_ok_and(|d| d.count("backend.live_vms") == 0)
+            .is_ok_and(|d| d.count(Counter::BackendLiveVms) == 0)
     }));
     client
         .manager()

@@ -14,6 +14,7 @@ use gunyah_binder::aidl::{
     IrqfdConfig::IrqfdConfig, VmState::VmState,
 };
 use gunyah_contract::demo::demo_config;
+use gunyah_contract::diagnostics::Counter;
 use gunyah_vm_tests::{assert_service_error, Service};
 
 const MIB: u64 = 1 << 20;
@@ -57,7 +58,10 @@ fn test_create_start_state_destroy() -> Result<()> {
     vm.start().expect("start is idempotent while running");
     let d = service.diagnostics()?;
     assert_eq!(
-        (d.count("backend.live_vms"), d.count("backend.live_vcpus")),
+        (
+            d.count(Counter::BackendLiveVms),
+            d.count(Counter::BackendLiveVcpus)
+        ),
         (1, 2)
     );
 
@@ -66,7 +70,10 @@ fn test_create_start_state_destroy() -> Result<()> {
     assert!(client.manager().listVms().unwrap().is_empty());
     let d = service.diagnostics()?;
     assert_eq!(
-        (d.count("backend.live_vms"), d.count("backend.live_vcpus")),
+        (
+            d.count(Counter::BackendLiveVms),
+            d.count(Counter::BackendLiveVcpus)
+        ),
         (0, 0)
     );
     Ok(())

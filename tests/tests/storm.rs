@@ -17,6 +17,7 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use gunyah_contract::demo::demo_config;
+use gunyah_contract::diagnostics::Counter;
 use gunyah_vm_tests::Service;
 
 fn env_or(name: &str, default: u64) -> u64 {
@@ -97,8 +98,8 @@ fn test_sigkill_storm_leaves_nothing_behind() -> Result<()> {
          {settle:?} after the last kill",
         kills.load(Ordering::Relaxed),
         completed.load(Ordering::Relaxed),
-        d.count("vms.created_total"),
-        d.count("vms.failed_total"),
+        d.count(Counter::CreatedTotal),
+        d.count(Counter::FailedTotal),
     );
     assert!(
         !service.log().contains("did not stop"),

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use gunyah_binder::aidl::VmState::VmState;
 use gunyah_contract::demo::demo_config;
+use gunyah_contract::diagnostics::Counter;
 use gunyah_vm_tests::Service;
 
 const CLIENTS: usize = 16;
@@ -48,8 +49,11 @@ fn test_parallel_clients_leave_no_leak() -> Result<()> {
     service.wait_for_footprint(baseline, Duration::from_secs(5))?;
     let end = service.footprint()?;
     let d = service.diagnostics()?;
-    assert_eq!(d.count("vms.created_total"), (CLIENTS * CYCLES + 1) as u64);
-    assert_eq!(d.count("vms.failed_total"), 0);
+    assert_eq!(
+        d.count(Counter::CreatedTotal),
+        (CLIENTS * CYCLES + 1) as u64
+    );
+    assert_eq!(d.count(Counter::FailedTotal), 0);
     eprintln!(
         "{CLIENTS} clients x {CYCLES} create/start/destroy cycles: {took:?}; footprint {baseline:?} -> {end:?}"
     );

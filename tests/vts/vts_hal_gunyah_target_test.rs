@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use gunyah_binder::aidl::{ErrorCode::ErrorCode, VmState::VmState};
 use gunyah_binder::{self as binder, CallError};
+use gunyah_contract::diagnostics::{Counter, Diagnostics};
 use gunyah_vm_client::{Client, Error, Target, Vm, VmBuilder, VmEvent};
 
 const MIB: u64 = 1 << 20;
@@ -180,10 +181,12 @@ fn dumpsys_reports_counters() {
         let text = client
             .dump(&[])
             .unwrap_or_else(|e| panic!("{instance}: dump: {e}"));
-        for key in ["backend.live_vms:", "process.open_fds:", "vms.live:"] {
+        let dump = Diagnostics::parse(&text);
+        for counter in [Counter::BackendLiveVms, Counter::OpenFds, Counter::LiveVms] {
             assert!(
-                text.contains(key),
-                "{instance}: dumpsys lacks {key}:\n{text}"
+                dump.counters.contains_key(&counter),
+                "{instance}: dumpsys lacks {}:\n{text}",
+                counter.key()
             );
         }
     }

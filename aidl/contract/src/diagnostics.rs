@@ -1,6 +1,6 @@
-//! Diagnostics: process-level counters (open fds, threads and mappings of this process, read
-//! from /proc) for the service's dump, and the parser of that dump for its readers (gunyahctl,
-//! the leak tests).
+//! Diagnostics: the one model of the service's dump (`Diagnostics`, its `Counter`s and their
+//! keys), which the service formats and its readers parse, and the process-level counters (open
+//! fds, threads and mappings, read from /proc) it reports.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -36,35 +36,158 @@ pub fn process_counts() -> ProcessCounts {
     }
 }
 
-/// The service's dump (`key: value` lines, then one line per VM), parsed.
-#[derive(Debug, Clone, Default)]
+/// A counter of the service's dump. Its key (`backend.live_vms`, ...) is written and read
+/// only here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Counter {
+    /// Open fds of the service process.
+    OpenFds,
+    /// Threads of the service process.
+    Threads,
+    /// Memory mappings of the service process.
+    Mappings,
+    /// VMs the backend holds (fd open, or a vCPU fd still holding it).
+    BackendLiveVms,
+    /// vCPU fds the backend holds.
+    BackendLiveVcpus,
+    /// Bytes of guest memory registered with live VMs.
+    BackendRegisteredBytes,
+    /// `Vm` objects the manager still references.
+    VmObjects,
+    /// Of those, the ones not destroyed.
+    LiveVms,
+    /// `createVm` calls that succeeded since start-up.
+    CreatedTotal,
+    /// `createVm` calls that failed since start-up.
+    FailedTotal,
+}
+
+impl Counter {
+    /// Every counter, in dump order.
+    pub const ALL: [Counter; 10] = [
+        Counter::OpenFds,
+        Counter::Threads,
+        Counter::Mappings,
+        Counter::BackendLiveVms,
+        Counter::BackendLiveVcpus,
+        Counter::BackendRegisteredBytes,
+        Counter::VmObjects,
+        Counter::LiveVms,
+        Counter::CreatedTotal,
+        Counter::FailedTotal,
+    ];
+
+    /// Its key in the dump.
+    pub fn key(self) -> &'static str {
+        match self {
+            Counter::OpenFds => "process.open_fds",
+            Counter::Threads => "process.threads",
+            Counter::Mappings => "process.mappings",
+            Counter::BackendLiveVms => "backend.live_vms",
+            Counter::BackendLiveVcpus => "backend.live_vcpus",
+            Counter::BackendRegisteredBytes => "backend.registered_bytes",
+            Counter::VmObjects => "vms.objects",
+            Counter::LiveVms => "vms.live",
+            Counter::CreatedTotal => "vms.created_total",
+            Counter::FailedTotal => "vms.failed_total",
+        }
+    }
+
+    fn from_key(key: &str) -> Option<Counter> {
+        Self::ALL.into_iter().find(|c| c.key() == key)
+    }
+}
+
+const BACKEND: &str = "backend";
+const GENERATION: &str = "driver.generation";
+const ALLOWED_UIDS: &str = "access.allowed_uids";
+const VM_LINE: &str = "vm ";
+
+/// The service's dump (binder `dump()`, `dumpsys`, the host diagnostics socket): `key: value`
+/// lines, then one line per VM. The service fills and formats it; readers (gunyahctl, VTS, the
+/// leak tests) parse it back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Diagnostics {
-    /// `key: value` lines.
-    pub values: BTreeMap<String, String>,
-    /// One line per VM object.
+    /// `"mock"` or `"gunyah"`.
+    pub backend: String,
+    /// The driver generation and its kernels, e.g. `ack66-late (android15-6.6 ...)`.
+    pub generation: String,
+    /// The counters present.
+    pub counters: BTreeMap<Counter, u64>,
+    /// Who may call: uids, or a sentence where SELinux decides.
+    pub allowed_uids: String,
+    /// One line per VM object, each starting `vm <id>`.
     pub vm_lines: Vec<String>,
 }
 
 impl Diagnostics {
-    /// Parses the text of the service's dump.
+    /// The dump text.
+    pub fn format(&self) -> String {
+        let mut out = String::new();
+        let mut line = |key: &str, value: &dyn std::fmt::Display| {
+            out.push_str(&format!("{key}: {value}\n"));
+        };
+        line(BACKEND, &self.backend);
+        line(GENERATION, &self.generation);
+        for (counter, value) in &self.counters {
+            line(counter.key(), value);
+        }
+        line(ALLOWED_UIDS, &self.allowed_uids);
+        for vm in &self.vm_lines {
+            out.push_str(vm);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Parses a dump. Keys this build does not know (a newer service's) are skipped.
     pub fn parse(text: &str) -> Self {
         let mut d = Diagnostics::default();
         for line in text.lines() {
-            if line.starts_with("vm ") {
+            if line.starts_with(VM_LINE) {
                 d.vm_lines.push(line.to_string());
-            } else if let Some((k, v)) = line.split_once(": ") {
-                d.values.insert(k.to_string(), v.to_string());
+                continue;
+            }
+            let Some((key, value)) = line.split_once(": ") else {
+                continue;
+            };
+            match key {
+                BACKEND => d.backend = value.to_string(),
+                GENERATION => d.generation = value.to_string(),
+                ALLOWED_UIDS => d.allowed_uids = value.to_string(),
+                _ => {
+                    if let (Some(c), Ok(n)) = (Counter::from_key(key), value.parse()) {
+                        d.counters.insert(c, n);
+                    }
+                }
             }
         }
         d
     }
 
-    /// A numeric counter; panics if absent.
-    pub fn count(&self, key: &str) -> u64 {
-        self.values
-            .get(key)
-            .and_then(|v| v.parse().ok())
-            .unwrap_or_else(|| panic!("diagnostics have no counter {key:?}: {self:?}"))
+    /// A counter; panics if the dump had none (a reader's bug or a broken service).
+    pub fn count(&self, counter: Counter) -> u64 {
+        *self
+            .counters
+            .get(&counter)
+            .unwrap_or_else(|| panic!("the dump has no {}: {self:?}", counter.key()))
+    }
+
+    /// The dump as JSON: `{"backend", "driver_generation", "values": {key: n}, "access":
+    /// {"allowed_uids"}, "vms": [line]}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        let values: serde_json::Map<String, serde_json::Value> = self
+            .counters
+            .iter()
+            .map(|(c, n)| (c.key().to_string(), serde_json::json!(n)))
+            .collect();
+        serde_json::json!({
+            "backend": self.backend,
+            "driver_generation": self.generation,
+            "values": values,
+            "access": { "allowed_uids": self.allowed_uids },
+            "vms": self.vm_lines,
+        })
     }
 }
 
@@ -87,5 +210,27 @@ mod tests {
             "{before:?} -> {during:?}"
         );
         Ok(())
+    }
+
+    #[test]
+    fn test_format_and_parse_round_trip() {
+        let mut d = Diagnostics {
+            backend: "mock".into(),
+            generation: "a14 (android14-6.1)".into(),
+            allowed_uids: "0,1000".into(),
+            vm_lines: vec!["vm 1 \"a\": state=RUNNING uid=0".into()],
+            ..Default::default()
+        };
+        for (i, c) in Counter::ALL.into_iter().enumerate() {
+            d.counters.insert(c, i as u64 * 7);
+        }
+        let text = d.format();
+        assert!(text.contains("backend.live_vms: 21\n"), "{text}");
+        assert_eq!(Diagnostics::parse(&text), d);
+        assert_eq!(d.count(Counter::FailedTotal), 63);
+        assert_eq!(d.to_json()["values"]["vms.created_total"], 56);
+        // A newer service's key is skipped, not an error.
+        let newer = Diagnostics::parse(&format!("{text}backend.new_thing: 3\n"));
+        assert_eq!(newer, d);
     }
 }

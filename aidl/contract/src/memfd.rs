@@ -58,7 +58,7 @@ mod tests {
     use gunyah_sys::memfd;
     use nix::fcntl::SealFlag;
 
-    fn plan(size: u64, offset: u64, access: u32) -> RegionPlan {
+    fn plan(size: u64, offset: u64, access: MemAccess) -> RegionPlan {
         RegionPlan {
             index: 3,
             label: 0,
@@ -66,13 +66,13 @@ mod tests {
                 guest_phys_addr: 0,
                 size,
             },
-            access: MemAccess(access),
+            access,
             share: ShareMode::Share,
             memory_offset: offset,
         }
     }
 
-    const RW: u32 = MemAccess::READ | MemAccess::WRITE;
+    const RW: MemAccess = MemAccess::READ_WRITE;
 
     fn message(fd: BorrowedFd<'_>, region: &RegionPlan) -> String {
         check_memfd(fd, region)
@@ -101,7 +101,18 @@ mod tests {
         gunyah_sys::fd::add_seals(ro.as_fd(), SealFlag::F_SEAL_SHRINK | SealFlag::F_SEAL_WRITE)?;
         assert!(message(ro.as_fd(), &plan(4096, 0, RW)).contains("sealed against writes"));
         // Read-only guest access to a write-sealed memfd is fine.
-        assert!(check_memfd(ro.as_fd(), &plan(4096, 0, MemAccess::READ)).is_ok());
+        assert!(check_memfd(
+            ro.as_fd(),
+            &plan(
+                4096,
+                0,
+                MemAccess {
+                    read: true,
+                    ..MemAccess::default()
+                },
+            )
+        )
+        .is_ok());
 
         let (pipe_r, _pipe_w) = nix::unistd::pipe()?;
         assert!(message(pipe_r.as_fd(), &plan(4096, 0, RW)).contains("not a memfd"));

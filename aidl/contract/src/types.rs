@@ -1,23 +1,34 @@
 //! The typed VM model a validated config is made of, and what the hypervisor traits take:
 //! guest ranges, memory access and sharing, boot registers, Qualcomm trusted-VM authentication.
 
-/// Guest access rights of a memory region (the a14 `GH_MEM_ALLOW_*` bits).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MemAccess(pub u32);
+/// What the guest may do with a region.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemAccess {
+    /// Read.
+    pub read: bool,
+    /// Write.
+    pub write: bool,
+    /// Execute.
+    pub exec: bool,
+}
 
 impl MemAccess {
-    /// GH_MEM_ALLOW_READ.
-    pub const READ: u32 = 1;
-    /// GH_MEM_ALLOW_WRITE.
-    pub const WRITE: u32 = 2;
-    /// GH_MEM_ALLOW_EXEC.
-    pub const EXEC: u32 = 4;
-    /// Every defined bit.
-    pub const ALL: u32 = Self::READ | Self::WRITE | Self::EXEC;
+    /// Read and write.
+    pub const READ_WRITE: MemAccess = MemAccess {
+        read: true,
+        write: true,
+        exec: false,
+    };
+    /// Read, write and execute.
+    pub const ALL: MemAccess = MemAccess {
+        read: true,
+        write: true,
+        exec: true,
+    };
 
     /// Whether the guest may write.
     pub fn writable(self) -> bool {
-        self.0 & Self::WRITE != 0
+        self.write
     }
 }
 

@@ -11,6 +11,7 @@ use crate::aidl::{
     VmConfig::VmConfig,
 };
 
+use crate::aidl::MemoryRegion as region_access;
 use crate::binder;
 use crate::error::{ConfigError as Error, Result};
 use crate::memfd::check_memfd;
@@ -210,9 +211,15 @@ fn validate_region(
         return Err(Error::invalid(field("size"), "must not be 0"));
     }
     let memory_offset = aligned(&field("memoryOffset"), region.memoryOffset, page)?;
-    let access = u32::try_from(region.access)
-        .ok()
-        .filter(|a| a & !MemAccess::ALL == 0)
+    const ALL_ACCESS: i32 =
+        region_access::ACCESS_READ | region_access::ACCESS_WRITE | region_access::ACCESS_EXEC;
+    let access = Some(region.access)
+        .filter(|a| a & !ALL_ACCESS == 0)
+        .map(|a| MemAccess {
+            read: a & region_access::ACCESS_READ != 0,
+            write: a & region_access::ACCESS_WRITE != 0,
+            exec: a & region_access::ACCESS_EXEC != 0,
+        })
         .ok_or_else(|| {
             Error::invalid(
                 field("access"),
@@ -252,7 +259,7 @@ fn validate_region(
         index,
         label,
         range,
-        access: MemAccess(access),
+        access,
         share,
         memory_offset,
     })

@@ -20,14 +20,27 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
-/// A failed driver call: the ioctl (by its kernel name) and the errno it returned.
+// Every driver call by name.
+pub use gunyah_sys::driver_call::{DriverCall, DriverIoctl};
+
+/// A failed driver call (usually an ioctl) and the errno it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("{ioctl} failed: {errno}")]
+#[error("{call} failed: {errno}")]
 pub struct HypError {
-    /// Kernel name of the ioctl, e.g. `GH_VM_SET_USER_MEM_REGION`.
-    pub ioctl: &'static str,
+    /// The call, e.g. `GH_VM_SET_USER_MEM_REGION`.
+    pub call: DriverCall,
     /// The errno.
     pub errno: Errno,
+}
+
+impl HypError {
+    /// `call` failed with `errno`.
+    pub fn new(call: impl Into<DriverCall>, errno: Errno) -> Self {
+        Self {
+            call: call.into(),
+            errno,
+        }
+    }
 }
 
 /// Result of a driver call.
@@ -50,10 +63,10 @@ impl DriverAuth {
     /// QTVMs through SET_AUTH_TYPE, which exists from ack66-late.
     pub fn of(generation: Generation) -> Vec<DriverAuth> {
         let mut kinds = vec![];
-        if generation.handles("GH_VM_ANDROID_SET_FW_CONFIG") {
+        if generation.handles(DriverIoctl::SetFwConfig) {
             kinds.push(DriverAuth::AndroidPvm);
         }
-        if generation.handles("GH_VM_ANDROID_SET_AUTH_TYPE") {
+        if generation.handles(DriverIoctl::SetAuthType) {
             kinds.push(DriverAuth::QcomTrustedVm);
         }
         kinds
@@ -87,7 +100,7 @@ pub struct BackendStats {
 pub struct UserMemoryRegion {
     /// Unique label.
     pub label: u32,
-    /// Access bits.
+    /// What the guest may do.
     pub access: MemAccess,
     /// Guest physical address.
     pub guest_phys_addr: u64,
@@ -164,45 +177,24 @@ pub trait VmBackend: Send + Sync {
     fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>>;
     /// GH_VM_START.
     fn start(&self) -> HypResult<()>;
-    /// GH_VM_ADD_FUNCTION(IRQFD): writing `eventfd` rings doorbell `label`. `flags` are the
-    /// raw `GH_IRQFD_FLAGS_*`. The driver keeps its own reference to the eventfd.
-    fn add_irqfd(&self, eventfd: BorrowedFd<'_>, label: u32, flags: u32) -> HypResult<()>;
-    /// GH_VM_ADD_FUNCTION(IOEVENTFD): guest writes of `len` bytes (0: any) at `addr` — equal
-    /// to `datamatch` when `flags` has DATAMATCH — signal `eventfd` instead of exiting.
-    fn add_ioeventfd(
-        &self,
-        eventfd: BorrowedFd<'_>,
-        addr: u64,
-        len: u32,
-        datamatch: u64,
-        flags: u32,
-    ) -> HypResult<()>;
-    /// GH_VM_REMOVE_FUNCTION: removes every function of `arg`'s type whose argument (the fd
-    /// number included) equals it. The a14 driver answers 0 even when none matched.
-    fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: FunctionArg) -> HypResult<()>;
+    /// GH_VM_ADD_FUNCTION(IRQFD): writing `eventfd` rings the doorbell. The driver keeps its
+    /// own reference to the eventfd.
+    fn add_irqfd(&self, eventfd: BorrowedFd<'_>, irqfd: Irqfd) -> HypResult<()>;
+    /// GH_VM_ADD_FUNCTION(IOEVENTFD): guest writes that match signal `eventfd` instead of
+    /// exiting.
+    fn add_ioeventfd(&self, eventfd: BorrowedFd<'_>, ioeventfd: IoEventfd) -> HypResult<()>;
+    /// GH_VM_REMOVE_FUNCTION: removes the function `function` added with `eventfd`, as the
+    /// driver matches it. The a14 driver answers 0 even when none matched.
+    fn remove_function(&self, eventfd: BorrowedFd<'_>, function: Function) -> HypResult<()>;
 }
 
-/// The argument of an irqfd or ioeventfd function, as the driver compares it (with the fd).
+/// An irqfd or ioeventfd function, as added (REMOVE_FUNCTION names one by these arguments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FunctionArg {
-    /// `gh_fn_irqfd_arg`.
-    Irqfd {
-        /// Doorbell label.
-        label: u32,
-        /// `GH_IRQFD_FLAGS_*`.
-        flags: u32,
-    },
-    /// `gh_fn_ioeventfd_arg`.
-    Ioeventfd {
-        /// Guest address.
-        addr: u64,
-        /// Access length.
-        len: u32,
-        /// Data to match.
-        datamatch: u64,
-        /// `GH_IOEVENTFD_FLAGS_*`.
-        flags: u32,
-    },
+pub enum Function {
+    /// An irqfd.
+    Irqfd(Irqfd),
+    /// An ioeventfd.
+    Ioeventfd(IoEventfd),
 }
 
 /// A hypervisor driver.

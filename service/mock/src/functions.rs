@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use nix::errno::Errno;
 
-use gunyah_hypervisor::FunctionArg;
-use gunyah_sys::a14::{GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL};
+use gunyah_hypervisor::{Datamatch, Function, IoEventfd};
 
 /// A doorbell the guest can wait for.
 #[derive(Debug)]
 pub(super) struct Irqfd {
     /// The arguments it was added with (fd number included), for REMOVE_FUNCTION.
-    pub arg: (RawFd, FunctionArg),
+    pub arg: (RawFd, Function),
     pub label: u32,
     pub eventfd: Arc<OwnedFd>,
 }
@@ -21,7 +20,7 @@ pub(super) struct Irqfd {
 #[derive(Debug)]
 pub(super) struct Ioeventfd {
     /// The arguments it was added with (fd number included), for REMOVE_FUNCTION.
-    pub arg: (RawFd, FunctionArg),
+    pub arg: (RawFd, Function),
     pub addr: u64,
     pub len: u32,
     pub datamatch: Option<u64>,
@@ -49,15 +48,17 @@ fn take_eventfd(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 
 impl Functions {
     /// GH_FN_IRQFD.
-    pub fn add_irqfd(&mut self, fd: BorrowedFd<'_>, label: u32, flags: u32) -> Result<(), Errno> {
-        if flags & !GH_IRQFD_FLAGS_LEVEL != 0 {
-            return Err(Errno::EINVAL);
-        }
+    pub fn add_irqfd(
+        &mut self,
+        fd: BorrowedFd<'_>,
+        irqfd: gunyah_hypervisor::Irqfd,
+    ) -> Result<(), Errno> {
+        let label = irqfd.label;
         let eventfd = take_eventfd(fd)?;
         if self.irqfds.iter().any(|i| i.label == label) {
             return Err(Errno::EEXIST);
         }
-        let arg = (fd.as_raw_fd(), FunctionArg::Irqfd { label, flags });
+        let arg = (fd.as_raw_fd(), Function::Irqfd(irqfd));
         self.irqfds.push(Irqfd {
             arg,
             label,
@@ -67,35 +68,23 @@ impl Functions {
     }
 
     /// GH_FN_IOEVENTFD.
-    pub fn add_ioeventfd(
-        &mut self,
-        fd: BorrowedFd<'_>,
-        addr: u64,
-        len: u32,
-        datamatch: u64,
-        flags: u32,
-    ) -> Result<(), Errno> {
-        if flags & !GH_IOEVENTFD_FLAGS_DATAMATCH != 0 || !matches!(len, 0 | 1 | 2 | 4 | 8) {
+    pub fn add_ioeventfd(&mut self, fd: BorrowedFd<'_>, ioeventfd: IoEventfd) -> Result<(), Errno> {
+        let IoEventfd { addr, len, .. } = ioeventfd;
+        if !matches!(len, 0 | 1 | 2 | 4 | 8) {
             return Err(Errno::EINVAL);
         }
         if addr.checked_add(u64::from(len)).is_none() {
             return Err(Errno::EINVAL);
         }
-        let matching = flags & GH_IOEVENTFD_FLAGS_DATAMATCH != 0;
-        if matching && len == 0 {
+        let datamatch = match ioeventfd.datamatch {
+            Datamatch::Value(value) => Some(value),
+            Datamatch::Any => None,
+        };
+        if datamatch.is_some() && len == 0 {
             return Err(Errno::EINVAL);
         }
         let eventfd = take_eventfd(fd)?;
-        let arg = (
-            fd.as_raw_fd(),
-            FunctionArg::Ioeventfd {
-                addr,
-                len,
-                datamatch,
-                flags,
-            },
-        );
-        let datamatch = matching.then_some(datamatch);
+        let arg = (fd.as_raw_fd(), Function::Ioeventfd(ioeventfd));
         if self
             .ioeventfds
             .iter()
@@ -115,7 +104,7 @@ impl Functions {
 
     /// GH_VM_REMOVE_FUNCTION: drops every function added with exactly these arguments; a14
     /// succeeds when none matched.
-    pub fn remove(&mut self, fd: RawFd, arg: FunctionArg) {
+    pub fn remove(&mut self, fd: RawFd, arg: Function) {
         let key = (fd, arg);
         self.irqfds.retain(|i| i.arg != key);
         self.ioeventfds.retain(|e| e.arg != key);

@@ -20,8 +20,8 @@ use std::sync::Arc;
 use nix::errno::Errno;
 
 use gunyah_hypervisor::{
-    BackendStats, DriverAuth, Generation, HypCapabilities, HypError, HypResult, Hypervisor,
-    VmBackend,
+    BackendStats, DriverAuth, DriverIoctl, Generation, HypCapabilities, HypError, HypResult,
+    Hypervisor, VmBackend,
 };
 
 pub use vm::MockVm;
@@ -40,20 +40,20 @@ struct Counters {
     idle_wakeups: AtomicU64,
 }
 
-/// Injected failures: ioctl name -> errno it fails with.
-pub type Faults = HashMap<&'static str, Errno>;
+/// Injected failures: ioctl -> errno it fails with.
+pub type Faults = HashMap<DriverIoctl, Errno>;
 
 /// The ioctls the mock can be told to fail (`inject_fault`).
-pub const FAULTABLE_IOCTLS: &[&str] = &[
-    "GH_CREATE_VM",
-    "GH_VM_SET_USER_MEM_REGION",
-    "GH_VM_ANDROID_LEND_USER_MEM",
-    "GH_VM_SET_DTB_CONFIG",
-    "GH_VM_ANDROID_SET_FW_CONFIG",
-    "GH_VM_ANDROID_SET_AUTH_TYPE",
-    "GH_VM_SET_BOOT_CONTEXT",
-    "GH_VM_ADD_FUNCTION",
-    "GH_VM_START",
+pub const FAULTABLE_IOCTLS: &[DriverIoctl] = &[
+    DriverIoctl::CreateVm,
+    DriverIoctl::SetUserMemRegion,
+    DriverIoctl::LendUserMem,
+    DriverIoctl::SetDtbConfig,
+    DriverIoctl::SetFwConfig,
+    DriverIoctl::SetAuthType,
+    DriverIoctl::SetBootContext,
+    DriverIoctl::AddFunction,
+    DriverIoctl::Start,
 ];
 
 /// The generation a mock models unless told otherwise: the one Qualcomm devices launched
@@ -108,16 +108,16 @@ impl MockHypervisor {
     /// Makes every later call of `ioctl` fail with `errno` (for testing error paths). Unknown
     /// ioctl names are refused.
     pub fn inject_fault(&mut self, ioctl: &str, errno: Errno) -> Result<(), String> {
-        let name = FAULTABLE_IOCTLS
-            .iter()
-            .find(|n| **n == ioctl)
+        let ioctl = DriverIoctl::from_name(ioctl)
+            .filter(|i| FAULTABLE_IOCTLS.contains(i))
             .ok_or_else(|| {
+                let names: Vec<&str> = FAULTABLE_IOCTLS.iter().map(|i| i.name()).collect();
                 format!(
                     "the mock cannot fail {ioctl:?}; one of {}",
-                    FAULTABLE_IOCTLS.join(", ")
+                    names.join(", ")
                 )
             })?;
-        Arc::make_mut(&mut self.faults).insert(name, errno);
+        Arc::make_mut(&mut self.faults).insert(ioctl, errno);
         Ok(())
     }
 
@@ -129,12 +129,9 @@ impl MockHypervisor {
 }
 
 /// Fails `ioctl` if a fault was injected for it.
-fn check_fault(faults: &Faults, ioctl: &'static str) -> HypResult<()> {
-    match faults.get(ioctl) {
-        Some(errno) => Err(HypError {
-            ioctl,
-            errno: *errno,
-        }),
+fn check_fault(faults: &Faults, ioctl: DriverIoctl) -> HypResult<()> {
+    match faults.get(&ioctl) {
+        Some(errno) => Err(HypError::new(ioctl, *errno)),
         None => Ok(()),
     }
 }
@@ -159,7 +156,7 @@ impl Hypervisor for MockHypervisor {
     }
 
     fn create_vm(&self) -> HypResult<Box<dyn VmBackend>> {
-        check_fault(&self.faults, "GH_CREATE_VM")?;
+        check_fault(&self.faults, DriverIoctl::CreateVm)?;
         let vm = MockVm::new(
             self.counters.clone(),
             self.memlock_limit,
@@ -167,7 +164,7 @@ impl Hypervisor for MockHypervisor {
             self.generation,
         )
         .map_err(|errno| HypError {
-            ioctl: "GH_CREATE_VM",
+            call: DriverIoctl::CreateVm.into(),
             errno,
         })?;
         Ok(Box::new(vm))

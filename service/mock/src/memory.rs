@@ -7,7 +7,7 @@ use std::io::{IoSlice, IoSliceMut};
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
 
-use gunyah_hypervisor::{GuestRange, MemAccess, UserMemoryRegion};
+use gunyah_hypervisor::{GuestRange, UserMemoryRegion};
 
 /// A guest access outside every region, across a region's end, or refused by the mapping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +41,7 @@ impl GuestMemory {
             guest_phys_addr: region.guest_phys_addr,
             size: region.size,
         };
-        if !whole.contains(&access) || (write && region.access.0 & MemAccess::WRITE == 0) {
+        if !whole.contains(&access) || (write && !region.access.write) {
             return Some(Err(Fault));
         }
         Some(Ok(

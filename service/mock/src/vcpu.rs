@@ -14,7 +14,9 @@ use super::interp::{Bus, Cpu, Step};
 use super::memory::{Fault, GuestMemory};
 use super::vm::{MockStatus, VmShared};
 use super::Counters;
-use gunyah_hypervisor::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
+use gunyah_hypervisor::{
+    DriverIoctl, HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus,
+};
 
 /// Instructions executed between checks for kicks.
 const SLICE: usize = 4096;
@@ -73,7 +75,7 @@ pub(super) struct MockVcpu {
 
 fn eintr() -> HypError {
     HypError {
-        ioctl: "GH_VCPU_RUN",
+        call: DriverIoctl::VcpuRun.into(),
         errno: Errno::EINTR,
     }
 }
@@ -111,7 +113,7 @@ impl MockVcpu {
         let state = self.vm.lock();
         match &state.status {
             MockStatus::Load => Err(HypError {
-                ioctl: "GH_VCPU_RUN",
+                call: DriverIoctl::VcpuRun.into(),
                 errno: Errno::ENODEV,
             }),
             MockStatus::InitFailed => Ok(Some(VcpuExit::Status(VmStatus::LoadFailed))),
@@ -181,7 +183,7 @@ impl MockVcpu {
                 }
                 Err(e) => {
                     return Err(HypError {
-                        ioctl: "GH_VCPU_RUN",
+                        call: DriverIoctl::VcpuRun.into(),
                         errno: e,
                     })
                 }

@@ -13,8 +13,8 @@ use super::memory::GuestMemory;
 use super::vcpu::MockVcpu;
 use super::{anon_fd, check_fault, Counters, Faults};
 use gunyah_hypervisor::{
-    BootReg, FunctionArg, Generation, GuestRange, HypError, HypResult, MemAccess, QtvmAuthArg,
-    ShareMode, UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
+    BootReg, DriverIoctl, Function, Generation, GuestRange, HypError, HypResult, IoEventfd, Irqfd,
+    QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
 };
 use gunyah_sys::mman;
 
@@ -174,7 +174,7 @@ impl MockVm {
     }
 
     /// ENOTTY where the modelled generation has no such ioctl, as its driver answers.
-    fn check_handled(&self, ioctl: &'static str) -> HypResult<()> {
+    fn check_handled(&self, ioctl: DriverIoctl) -> HypResult<()> {
         if self.generation.handles(ioctl) {
             Ok(())
         } else {
@@ -182,8 +182,8 @@ impl MockVm {
         }
     }
 
-    fn err(ioctl: &'static str, errno: Errno) -> HypError {
-        HypError { ioctl, errno }
+    fn err(ioctl: DriverIoctl, errno: Errno) -> HypError {
+        HypError::new(ioctl, errno)
     }
 }
 
@@ -197,11 +197,9 @@ impl Drop for MockVm {
     }
 }
 
-/// The a14 checks of SET_USER_MEM_REGION / LEND_USER_MEM, in the driver's order.
+/// The a14 checks of SET_USER_MEM_REGION / LEND_USER_MEM, in the driver's order (the flags
+/// check, `flags & ~RWX`, cannot fail: `MemAccess` has no other bits).
 fn check_region(state: &VmState, r: &UserMemoryRegion) -> Result<(), Errno> {
-    if r.access.0 & !MemAccess::ALL != 0 {
-        return Err(Errno::EINVAL);
-    }
     if r.size == 0
         || r.size % PAGE != 0
         || r.userspace_addr % PAGE != 0
@@ -234,8 +232,8 @@ fn check_region(state: &VmState, r: &UserMemoryRegion) -> Result<(), Errno> {
 impl VmBackend for MockVm {
     fn set_user_memory(&self, region: &UserMemoryRegion, mode: ShareMode) -> HypResult<()> {
         let ioctl = match mode {
-            ShareMode::Share => "GH_VM_SET_USER_MEM_REGION",
-            ShareMode::Lend => "GH_VM_ANDROID_LEND_USER_MEM",
+            ShareMode::Share => DriverIoctl::SetUserMemRegion,
+            ShareMode::Lend => DriverIoctl::LendUserMem,
         };
         check_fault(&self.faults, ioctl)?;
         let mut state = self.shared.lock();
@@ -262,9 +260,9 @@ impl VmBackend for MockVm {
     }
 
     fn set_dtb_config(&self, range: GuestRange) -> HypResult<()> {
-        check_fault(&self.faults, "GH_VM_SET_DTB_CONFIG")?;
+        check_fault(&self.faults, DriverIoctl::SetDtbConfig)?;
         if range.end().is_none() {
-            return Err(Self::err("GH_VM_SET_DTB_CONFIG", Errno::EOVERFLOW));
+            return Err(Self::err(DriverIoctl::SetDtbConfig, Errno::EOVERFLOW));
         }
         // Stored with its size rounded up to a page; checked against the regions at START.
         let size = range.size.div_ceil(PAGE) * PAGE;
@@ -276,26 +274,26 @@ impl VmBackend for MockVm {
     }
 
     fn set_firmware_config(&self, range: GuestRange) -> HypResult<()> {
-        check_fault(&self.faults, "GH_VM_ANDROID_SET_FW_CONFIG")?;
+        check_fault(&self.faults, DriverIoctl::SetFwConfig)?;
         if range.end().is_none() {
-            return Err(Self::err("GH_VM_ANDROID_SET_FW_CONFIG", Errno::EOVERFLOW));
+            return Err(Self::err(DriverIoctl::SetFwConfig, Errno::EOVERFLOW));
         }
         self.shared.lock().firmware = Some(range);
         Ok(())
     }
 
     fn set_qtvm_auth(&self, arg: &QtvmAuthArg) -> HypResult<()> {
-        self.check_handled("GH_VM_ANDROID_SET_AUTH_TYPE")?;
-        check_fault(&self.faults, "GH_VM_ANDROID_SET_AUTH_TYPE")?;
+        self.check_handled(DriverIoctl::SetAuthType)?;
+        check_fault(&self.faults, DriverIoctl::SetAuthType)?;
         if arg.image.end().is_none() {
-            return Err(Self::err("GH_VM_ANDROID_SET_AUTH_TYPE", Errno::EOVERFLOW));
+            return Err(Self::err(DriverIoctl::SetAuthType, Errno::EOVERFLOW));
         }
         self.shared.lock().qtvm = Some(*arg);
         Ok(())
     }
 
     fn set_boot_context(&self, reg: BootReg, value: u64) -> HypResult<()> {
-        let ioctl = "GH_VM_SET_BOOT_CONTEXT";
+        let ioctl = DriverIoctl::SetBootContext;
         self.check_handled(ioctl)?;
         check_fault(&self.faults, ioctl)?;
         // The driver decodes the raw encoding; a BootReg built by the service always decodes.
@@ -309,7 +307,7 @@ impl VmBackend for MockVm {
     }
 
     fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>> {
-        let ioctl = "GH_VM_ADD_FUNCTION";
+        let ioctl = DriverIoctl::AddFunction;
         check_fault(&self.faults, ioctl)?;
         let mut state = self.shared.lock();
         if state.vcpus.contains_key(&id) {
@@ -322,7 +320,7 @@ impl VmBackend for MockVm {
     }
 
     fn start(&self) -> HypResult<()> {
-        let ioctl = "GH_VM_START";
+        let ioctl = DriverIoctl::Start;
         let mut state = self.shared.lock();
         match state.status {
             MockStatus::Running => return Ok(()),
@@ -382,12 +380,12 @@ impl VmBackend for MockVm {
         Ok(())
     }
 
-    fn add_irqfd(&self, eventfd: BorrowedFd<'_>, label: u32, flags: u32) -> HypResult<()> {
-        let ioctl = "GH_VM_ADD_FUNCTION";
+    fn add_irqfd(&self, eventfd: BorrowedFd<'_>, irqfd: Irqfd) -> HypResult<()> {
+        let ioctl = DriverIoctl::AddFunction;
         check_fault(&self.faults, ioctl)?;
         self.shared
             .functions()
-            .add_irqfd(eventfd, label, flags)
+            .add_irqfd(eventfd, irqfd)
             .map_err(|e| Self::err(ioctl, e))?;
         // A vCPU waiting for this doorbell before it was bound now has one to poll.
         let state = self.shared.lock();
@@ -395,23 +393,16 @@ impl VmBackend for MockVm {
         Ok(())
     }
 
-    fn add_ioeventfd(
-        &self,
-        eventfd: BorrowedFd<'_>,
-        addr: u64,
-        len: u32,
-        datamatch: u64,
-        flags: u32,
-    ) -> HypResult<()> {
-        let ioctl = "GH_VM_ADD_FUNCTION";
+    fn add_ioeventfd(&self, eventfd: BorrowedFd<'_>, ioeventfd: IoEventfd) -> HypResult<()> {
+        let ioctl = DriverIoctl::AddFunction;
         check_fault(&self.faults, ioctl)?;
         self.shared
             .functions()
-            .add_ioeventfd(eventfd, addr, len, datamatch, flags)
+            .add_ioeventfd(eventfd, ioeventfd)
             .map_err(|e| Self::err(ioctl, e))
     }
 
-    fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: FunctionArg) -> HypResult<()> {
+    fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: Function) -> HypResult<()> {
         self.shared.functions().remove(eventfd.as_raw_fd(), arg);
         // A vCPU waiting on a doorbell that was just unbound stops polling its eventfd.
         let state = self.shared.lock();

@@ -29,10 +29,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use crate::names;
 use crate::quota::Reservation;
-use gunyah_hypervisor::{
-    Datamatch, GuestRange, Hypervisor, IoEventfd, Irqfd, TriggerMode, VmBackend, VmStatus,
-};
-use gunyah_sys::a14::{GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL};
+use gunyah_hypervisor::{GuestRange, Hypervisor, IoEventfd, Irqfd, VmBackend, VmStatus};
 
 /// How long teardown waits for vCPU threads before detaching them.
 pub const VCPU_JOIN_BOUND: Duration = Duration::from_secs(2);
@@ -264,42 +261,32 @@ impl Vm {
 
     /// See `IGunyahVm.createIrqfd`: the label must be unique among this VM's doorbells.
     pub fn create_irqfd(&self, irqfd: Irqfd) -> Result<OwnedFd> {
-        let Irqfd { label, trigger } = irqfd;
-        let flags = match trigger {
-            TriggerMode::Level => GH_IRQFD_FLAGS_LEVEL,
-            TriggerMode::Edge => 0,
-        };
         self.bind_eventfd("createIrqfd", |backend, fd| {
-            backend
-                .add_irqfd(fd, label, flags)
-                .map_err(|e| match e.errno {
-                    Errno::EEXIST => {
-                        Error::invalid("config.label", format!("doorbell {label} is already bound"))
-                    }
-                    _ => Error::hypervisor("config", e),
-                })
+            backend.add_irqfd(fd, irqfd).map_err(|e| match e.errno {
+                Errno::EEXIST => Error::invalid(
+                    "config.label",
+                    format!("doorbell {} is already bound", irqfd.label),
+                ),
+                _ => Error::hypervisor("config", e),
+            })
         })
     }
 
     /// See `IGunyahVm.createIoeventfd`.
     pub fn create_ioeventfd(&self, ioeventfd: IoEventfd) -> Result<OwnedFd> {
-        let IoEventfd {
-            addr,
-            len: size,
-            datamatch,
-        } = ioeventfd;
-        let (flags, datamatch) = match datamatch {
-            Datamatch::Value(value) => (GH_IOEVENTFD_FLAGS_DATAMATCH, Some(value)),
-            Datamatch::Any => (0, None),
-        };
         self.bind_eventfd("createIoeventfd", |backend, fd| {
-            backend.add_ioeventfd(fd, addr, size, datamatch.unwrap_or(0), flags).map_err(|e| match e.errno {
-                Errno::EEXIST => Error::invalid(
-                    "config",
-                    format!("an ioeventfd for {addr:#x} (size {size}) with this data match already exists"),
-                ),
-                _ => Error::hypervisor("config", e),
-            })
+            backend
+                .add_ioeventfd(fd, ioeventfd)
+                .map_err(|e| match e.errno {
+                    Errno::EEXIST => Error::invalid(
+                        "config",
+                        format!(
+                            "an ioeventfd for {:#x} (size {}) with this data match already exists",
+                            ioeventfd.addr, ioeventfd.len
+                        ),
+                    ),
+                    _ => Error::hypervisor("config", e),
+                })
         })
     }
 

@@ -215,7 +215,7 @@ mod tests {
     use std::sync::{Condvar, Mutex};
 
     use super::*;
-    use gunyah_hypervisor::{HypError, HypResult};
+    use gunyah_hypervisor::{DriverIoctl, HypError, HypResult};
 
     /// A vCPU that blocks in `run` until kicked, and counts itself while it exists.
     struct FakeVcpu {
@@ -245,7 +245,7 @@ mod tests {
             let kicked = self.kick.kicked.lock().unwrap();
             drop(self.kick.wake.wait_while(kicked, |k| !*k).unwrap());
             Err(HypError {
-                ioctl: "GH_VCPU_RUN",
+                call: DriverIoctl::VcpuRun.into(),
                 errno: Errno::EINTR,
             })
         }

@@ -249,7 +249,8 @@ pub fn to_json() -> Value {
     }
     let issued: Map<String, Value> = super::ioctl::ISSUED
         .iter()
-        .map(|(name, number, target)| {
+        .map(|(ioctl, target)| {
+            let (name, number) = (ioctl.name(), ioctl.number());
             let fd = match target {
                 super::ioctl::Target::Device => "device",
                 super::ioctl::Target::Vm => "vm",
@@ -276,14 +277,18 @@ fn generations_json() -> Value {
             .iter()
             .map(|p| {
                 (
-                    p.ioctl_name().to_string(),
+                    p.ioctl().name().to_string(),
                     json!(answers.get(*p).to_string()),
                 )
             })
             .collect();
         out.insert(
             g.name().to_string(),
-            json!({ "kernels": g.kernels(), "handled": g.handled(), "probe": probe }),
+            json!({
+                "kernels": g.kernels(),
+                "handled": g.handled().iter().map(|i| i.name()).collect::<Vec<_>>(),
+                "probe": probe,
+            }),
         );
     }
     Value::Object(out)

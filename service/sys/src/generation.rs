@@ -6,6 +6,8 @@ use std::fmt;
 
 use nix::errno::Errno;
 
+use super::driver_call::DriverIoctl;
+
 /// A generation of the `/dev/gunyah` driver. They share ioctl numbers and structs but differ
 /// in what the calls do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -59,60 +61,56 @@ impl Generation {
         }
     }
 
-    /// The ioctls it handles, by kernel name (the numbers are in `abi`).
-    pub fn handled(self) -> Vec<&'static str> {
+    /// The ioctls it handles.
+    pub fn handled(self) -> Vec<DriverIoctl> {
+        use DriverIoctl::*;
         // What every Android common kernel driver handles.
-        const ACK: &[&str] = &[
-            "GH_CREATE_VM",
-            "GH_VM_SET_USER_MEM_REGION",
-            "GH_VM_ANDROID_LEND_USER_MEM",
-            "GH_VM_SET_DTB_CONFIG",
-            "GH_VM_ANDROID_SET_FW_CONFIG",
-            "GH_VM_START",
-            "GH_VM_ADD_FUNCTION",
-            "GH_VM_REMOVE_FUNCTION",
-            "GH_VCPU_RUN",
-            "GH_VCPU_MMAP_SIZE",
+        const ACK: &[DriverIoctl] = &[
+            CreateVm,
+            SetUserMemRegion,
+            LendUserMem,
+            SetDtbConfig,
+            SetFwConfig,
+            Start,
+            AddFunction,
+            RemoveFunction,
+            VcpuRun,
+            VcpuMmapSize,
         ];
-        const UPSTREAM: &[&str] = &[
-            "GUNYAH_CREATE_VM",
-            "GUNYAH_CREATE_GUEST_MEM",
-            "GUNYAH_VM_SET_DTB_CONFIG",
-            "GUNYAH_VM_START",
-            "GUNYAH_VM_ADD_FUNCTION",
-            "GUNYAH_VM_REMOVE_FUNCTION",
-            "GUNYAH_VM_MAP_MEM",
-            "GUNYAH_VM_SET_BOOT_CONTEXT",
-            "GUNYAH_VCPU_RUN",
-            "GUNYAH_VCPU_MMAP_SIZE",
+        const UPSTREAM: &[DriverIoctl] = &[
+            CreateVm,
+            CreateGuestMem,
+            SetDtbConfig,
+            Start,
+            AddFunction,
+            RemoveFunction,
+            MapMem,
+            SetBootContext,
+            VcpuRun,
+            VcpuMmapSize,
         ];
         if self == Generation::Upstream {
             return UPSTREAM.to_vec();
         }
         let mut handled = ACK.to_vec();
         if self == Generation::A14 {
-            handled.push("GH_ANDROID_TENTATIVE_UAPI");
+            handled.push(TentativeUapi);
         }
         if self >= Generation::Ack66Early {
-            handled.push("GH_VM_SET_BOOT_CONTEXT");
+            handled.push(SetBootContext);
         }
         if self >= Generation::Ack66Late {
-            handled.extend([
-                "GH_VM_RECLAIM_REGION",
-                "GH_ANDROID_CREATE_CMA_MEM_FD",
-                "GH_VM_ANDROID_MAP_CMA_MEM",
-                "GH_VM_ANDROID_SET_AUTH_TYPE",
-            ]);
+            handled.extend([ReclaimRegion, CreateCmaMemFd, MapCmaMem, SetAuthType]);
         }
         if self >= Generation::AckNewest {
-            handled.push("GH_VM_CHECK_EXTENSION");
+            handled.push(CheckExtension);
         }
         handled
     }
 
-    /// Whether it handles the ioctl called `name`.
-    pub fn handles(self, name: &str) -> bool {
-        self.handled().contains(&name)
+    /// Whether it handles `ioctl`.
+    pub fn handles(self, ioctl: DriverIoctl) -> bool {
+        self.handled().contains(&ioctl)
     }
 
     /// Its row of the probe table (GUNYAH_LATER_GENERATIONS §1.2): what it answers to each
@@ -180,15 +178,15 @@ impl Probe {
         Probe::SetUserMemRegion,
     ];
 
-    /// The ioctl's kernel name.
-    pub fn ioctl_name(self) -> &'static str {
+    /// The ioctl it issues.
+    pub fn ioctl(self) -> DriverIoctl {
         match self {
-            Probe::TentativeUapi => "GH_ANDROID_TENTATIVE_UAPI",
-            Probe::CreateGuestMem => "GUNYAH_CREATE_GUEST_MEM",
-            Probe::CheckExtension => "GH_VM_CHECK_EXTENSION",
-            Probe::SetBootContext => "GH_VM_SET_BOOT_CONTEXT",
-            Probe::ReclaimRegion => "GH_VM_RECLAIM_REGION",
-            Probe::SetUserMemRegion => "GH_VM_SET_USER_MEM_REGION",
+            Probe::TentativeUapi => DriverIoctl::TentativeUapi,
+            Probe::CreateGuestMem => DriverIoctl::CreateGuestMem,
+            Probe::CheckExtension => DriverIoctl::CheckExtension,
+            Probe::SetBootContext => DriverIoctl::SetBootContext,
+            Probe::ReclaimRegion => DriverIoctl::ReclaimRegion,
+            Probe::SetUserMemRegion => DriverIoctl::SetUserMemRegion,
         }
     }
 
@@ -238,7 +236,7 @@ impl fmt::Display for ProbeAnswers {
             if i > 0 {
                 f.write_str(" ")?;
             }
-            write!(f, "{}={answer}", probe.ioctl_name())?;
+            write!(f, "{}={answer}", probe.ioctl())?;
         }
         Ok(())
     }
@@ -286,10 +284,7 @@ mod tests {
         // A probe answers EFAULT or a value exactly where the generation handles its ioctl.
         for g in Generation::ALL {
             for probe in Probe::ALL {
-                let handled = g.handles(probe.ioctl_name())
-                    || (g == Generation::Upstream
-                        && probe == Probe::SetBootContext
-                        && g.handles("GUNYAH_VM_SET_BOOT_CONTEXT"));
+                let handled = g.handles(probe.ioctl());
                 let answered = g.probe_answers().get(probe) != ProbeAnswer::Errno(Errno::ENOTTY);
                 assert_eq!(handled, answered, "{g} {probe:?}");
             }

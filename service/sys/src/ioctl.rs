@@ -9,6 +9,7 @@ use nix::{ioctl_none_bad, ioctl_write_int_bad, ioctl_write_ptr_bad};
 
 use super::a14::*;
 use super::android::*;
+use super::driver_call::DriverIoctl;
 use super::generation::{Probe, ProbeAnswer};
 use super::upstream::{gunyah_create_mem_args, GUNYAH_CREATE_GUEST_MEM};
 
@@ -69,50 +70,26 @@ pub enum Target {
     Vcpu,
 }
 
-/// Every ioctl this module issues, by kernel name, number and fd: the single source of truth
+/// Every ioctl this module issues, with the fd it is issued on: the single source of truth
 /// that `sepolicy/vendor/ioctl_defines` and its allowlists are checked against in CI.
-pub const ISSUED: &[(&str, super::Ioctl, Target)] = &[
-    ("GH_CREATE_VM", GH_CREATE_VM, Target::Device),
-    (
-        "GH_ANDROID_TENTATIVE_UAPI",
-        GH_ANDROID_TENTATIVE_UAPI,
-        Target::Device,
-    ),
-    (
-        "GH_VM_SET_USER_MEM_REGION",
-        GH_VM_SET_USER_MEM_REGION,
-        Target::Vm,
-    ),
-    (
-        "GH_VM_ANDROID_LEND_USER_MEM",
-        GH_VM_ANDROID_LEND_USER_MEM,
-        Target::Vm,
-    ),
-    ("GH_VM_SET_DTB_CONFIG", GH_VM_SET_DTB_CONFIG, Target::Vm),
-    (
-        "GH_VM_ANDROID_SET_FW_CONFIG",
-        GH_VM_ANDROID_SET_FW_CONFIG,
-        Target::Vm,
-    ),
-    (
-        "GH_VM_ANDROID_SET_AUTH_TYPE",
-        GH_VM_ANDROID_SET_AUTH_TYPE,
-        Target::Vm,
-    ),
-    ("GH_VM_SET_BOOT_CONTEXT", GH_VM_SET_BOOT_CONTEXT, Target::Vm),
-    ("GH_VM_START", GH_VM_START, Target::Vm),
-    ("GH_VM_ADD_FUNCTION", GH_VM_ADD_FUNCTION, Target::Vm),
-    ("GH_VM_REMOVE_FUNCTION", GH_VM_REMOVE_FUNCTION, Target::Vm),
-    ("GH_VCPU_RUN", GH_VCPU_RUN, Target::Vcpu),
-    ("GH_VCPU_MMAP_SIZE", GH_VCPU_MMAP_SIZE, Target::Vcpu),
+pub const ISSUED: &[(DriverIoctl, Target)] = &[
+    (DriverIoctl::CreateVm, Target::Device),
+    (DriverIoctl::TentativeUapi, Target::Device),
+    (DriverIoctl::SetUserMemRegion, Target::Vm),
+    (DriverIoctl::LendUserMem, Target::Vm),
+    (DriverIoctl::SetDtbConfig, Target::Vm),
+    (DriverIoctl::SetFwConfig, Target::Vm),
+    (DriverIoctl::SetAuthType, Target::Vm),
+    (DriverIoctl::SetBootContext, Target::Vm),
+    (DriverIoctl::Start, Target::Vm),
+    (DriverIoctl::AddFunction, Target::Vm),
+    (DriverIoctl::RemoveFunction, Target::Vm),
+    (DriverIoctl::VcpuRun, Target::Vcpu),
+    (DriverIoctl::VcpuMmapSize, Target::Vcpu),
     // The generation probes (`probe`) beyond the ioctls above.
-    (
-        "GUNYAH_CREATE_GUEST_MEM",
-        GUNYAH_CREATE_GUEST_MEM,
-        Target::Device,
-    ),
-    ("GH_VM_CHECK_EXTENSION", GH_VM_CHECK_EXTENSION, Target::Vm),
-    ("GH_VM_RECLAIM_REGION", GH_VM_RECLAIM_REGION, Target::Vm),
+    (DriverIoctl::CreateGuestMem, Target::Device),
+    (DriverIoctl::CheckExtension, Target::Vm),
+    (DriverIoctl::ReclaimRegion, Target::Vm),
 ];
 
 /// `GH_CREATE_VM`: a new VM fd.

@@ -8,6 +8,7 @@
 pub mod a14;
 pub mod abi;
 pub mod android;
+pub mod driver_call;
 pub mod fd;
 pub mod generation;
 pub mod ioctl;

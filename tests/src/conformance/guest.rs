@@ -9,7 +9,9 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::table::Backing;
-use super::{ensure, expect_errno, expect_ok, has_boot_context, Case, Outcome};
+use super::{
+    ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, Case, Outcome,
+};
 use gunyah_guest::asm::assemble;
 use gunyah_hypervisor::{
     GuestRange, Hypervisor, ShareMode, VcpuBackend, VcpuExit, VmBackend, VmStatus,
@@ -130,11 +132,11 @@ fn doorbell(hyp: &dyn Hypervisor) -> Outcome {
         "wait 1\nstore4 [0x90001000], 9\nstore4 [0x90001000], 10\nexit VM_EXIT",
         1,
         |vm, _| {
-            expect_ok("irqfd", vm.add_irqfd(irq.as_fd(), 1, 0))?;
+            expect_ok("irqfd", vm.add_irqfd(irq.as_fd(), irqfd_on(1, false)))?;
             // Matches only the value 9: the second write is an ordinary MMIO exit.
             expect_ok(
                 "ioeventfd",
-                vm.add_ioeventfd(ioe.as_fd(), 0x9000_1000, 4, 9, 1),
+                vm.add_ioeventfd(ioe.as_fd(), ioeventfd_at(0x9000_1000, 4, Some(9))),
             )
         },
     )?;

@@ -10,7 +10,7 @@ mod table;
 
 use std::time::Instant;
 
-use gunyah_hypervisor::Hypervisor;
+use gunyah_hypervisor::{Datamatch, DriverIoctl, Hypervisor, IoEventfd, Irqfd, TriggerMode};
 
 /// One case: Ok, or what went wrong.
 pub type Outcome = Result<(), String>;
@@ -94,11 +94,32 @@ pub fn assert_all_pass(results: &[CaseResult], min: usize) {
     );
 }
 
+/// An irqfd on doorbell `label`, level-triggered or edge-triggered.
+pub(crate) fn irqfd_on(label: u32, level: bool) -> Irqfd {
+    Irqfd {
+        label,
+        trigger: if level {
+            TriggerMode::Level
+        } else {
+            TriggerMode::Edge
+        },
+    }
+}
+
+/// An ioeventfd at `addr` for writes of `len` bytes (0: any), of value `datamatch` if given.
+pub(crate) fn ioeventfd_at(addr: u64, len: u32, datamatch: Option<u64>) -> IoEventfd {
+    IoEventfd {
+        addr,
+        len,
+        datamatch: datamatch.map_or(Datamatch::Any, Datamatch::Value),
+    }
+}
+
 /// Whether the driver's generation has `GH_VM_SET_BOOT_CONTEXT` (a14 answers ENOTTY).
 pub(crate) fn has_boot_context(hyp: &dyn Hypervisor) -> bool {
     hyp.capabilities()
         .generation
-        .handles("GH_VM_SET_BOOT_CONTEXT")
+        .handles(DriverIoctl::SetBootContext)
 }
 
 /// Fails the case with a message unless `cond`.

@@ -5,14 +5,15 @@ use std::os::fd::AsFd;
 use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
-use super::{ensure, expect_errno, expect_ok, has_boot_context, Case, Outcome};
+use super::{
+    ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, Case, Outcome,
+};
 use gunyah_hypervisor::{
-    BootReg, BootRegSet, FunctionArg, GuestRange, Hypervisor, MemAccess, ShareMode,
-    UserMemoryRegion,
+    BootReg, BootRegSet, Function, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion,
 };
 
 const PAGE: u64 = 4096;
-const RW: MemAccess = MemAccess(MemAccess::READ | MemAccess::WRITE);
+const RW: MemAccess = MemAccess::READ_WRITE;
 
 /// A region of real memory (a fresh anonymous memfd mapping), so a device can pin it.
 pub(super) struct Backing {
@@ -52,11 +53,6 @@ fn memory_checks(hyp: &dyn Hypervisor, mode: ShareMode) -> Outcome {
         f(&mut r);
         r
     };
-    expect_errno(
-        "flags outside RWX",
-        vm.set_user_memory(&with(&|r| r.access = MemAccess(8)), mode),
-        Errno::EINVAL,
-    )?;
     expect_errno(
         "size 0",
         vm.set_user_memory(&with(&|r| r.size = 0), mode),
@@ -201,26 +197,21 @@ fn eventfd() -> Result<std::os::fd::OwnedFd, String> {
 fn irqfd_checks(hyp: &dyn Hypervisor) -> Outcome {
     let vm = expect_ok("create_vm", hyp.create_vm())?;
     let fd = eventfd()?;
-    expect_errno(
-        "irqfd flags outside LEVEL",
-        vm.add_irqfd(fd.as_fd(), 1, 2),
-        Errno::EINVAL,
-    )?;
     let not_eventfd = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
     expect_errno(
         "irqfd on a non-eventfd",
-        vm.add_irqfd(not_eventfd.as_fd(), 1, 0),
+        vm.add_irqfd(not_eventfd.as_fd(), irqfd_on(1, false)),
         Errno::EINVAL,
     )?;
-    expect_ok("irqfd", vm.add_irqfd(fd.as_fd(), 1, 0))?;
+    expect_ok("irqfd", vm.add_irqfd(fd.as_fd(), irqfd_on(1, false)))?;
     expect_errno(
         "duplicate irqfd label",
-        vm.add_irqfd(eventfd()?.as_fd(), 1, 1),
+        vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(1, true)),
         Errno::EEXIST,
     )?;
     expect_ok(
         "level-triggered irqfd",
-        vm.add_irqfd(eventfd()?.as_fd(), 2, 1),
+        vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(2, true)),
     )?;
     Ok(())
 }
@@ -230,44 +221,42 @@ fn ioeventfd_checks(hyp: &dyn Hypervisor) -> Outcome {
     let fd = eventfd()?;
     let addr = 0x9000_0000;
     expect_errno(
-        "ioeventfd flags outside DATAMATCH",
-        vm.add_ioeventfd(fd.as_fd(), addr, 4, 0, 2),
-        Errno::EINVAL,
-    )?;
-    expect_errno(
         "ioeventfd len 3",
-        vm.add_ioeventfd(fd.as_fd(), addr, 3, 0, 0),
+        vm.add_ioeventfd(fd.as_fd(), ioeventfd_at(addr, 3, None)),
         Errno::EINVAL,
     )?;
     expect_errno(
         "len 0 with DATAMATCH",
-        vm.add_ioeventfd(fd.as_fd(), addr, 0, 7, 1),
+        vm.add_ioeventfd(fd.as_fd(), ioeventfd_at(addr, 0, Some(7))),
         Errno::EINVAL,
     )?;
     expect_errno(
         "addr + len overflows",
-        vm.add_ioeventfd(fd.as_fd(), u64::MAX - 1, 4, 0, 0),
+        vm.add_ioeventfd(fd.as_fd(), ioeventfd_at(u64::MAX - 1, 4, None)),
         Errno::EINVAL,
     )?;
     let not_eventfd = std::fs::File::open("/dev/null").map_err(|e| e.to_string())?;
     expect_errno(
         "ioeventfd on a non-eventfd",
-        vm.add_ioeventfd(not_eventfd.as_fd(), addr, 4, 0, 0),
+        vm.add_ioeventfd(not_eventfd.as_fd(), ioeventfd_at(addr, 4, None)),
         Errno::EINVAL,
     )?;
-    expect_ok("ioeventfd", vm.add_ioeventfd(fd.as_fd(), addr, 4, 7, 1))?;
+    expect_ok(
+        "ioeventfd",
+        vm.add_ioeventfd(fd.as_fd(), ioeventfd_at(addr, 4, Some(7))),
+    )?;
     expect_errno(
         "same addr, len and datamatch",
-        vm.add_ioeventfd(eventfd()?.as_fd(), addr, 4, 7, 1),
+        vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr, 4, Some(7))),
         Errno::EEXIST,
     )?;
     expect_ok(
         "same addr, other datamatch",
-        vm.add_ioeventfd(eventfd()?.as_fd(), addr, 4, 8, 1),
+        vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr, 4, Some(8))),
     )?;
     expect_ok(
         "same addr, any size",
-        vm.add_ioeventfd(eventfd()?.as_fd(), addr, 0, 0, 0),
+        vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr, 0, None)),
     )?;
     Ok(())
 }
@@ -275,32 +264,30 @@ fn ioeventfd_checks(hyp: &dyn Hypervisor) -> Outcome {
 fn remove_function(hyp: &dyn Hypervisor) -> Outcome {
     let vm = expect_ok("create_vm", hyp.create_vm())?;
     let fd = eventfd()?;
-    expect_ok("irqfd", vm.add_irqfd(fd.as_fd(), 3, 0))?;
+    expect_ok("irqfd", vm.add_irqfd(fd.as_fd(), irqfd_on(3, false)))?;
     // No match (other label): still 0, and the irqfd stays bound.
     expect_ok(
         "REMOVE_FUNCTION without a match",
-        vm.remove_function(fd.as_fd(), FunctionArg::Irqfd { label: 4, flags: 0 }),
+        vm.remove_function(fd.as_fd(), Function::Irqfd(irqfd_on(4, false))),
     )?;
     expect_errno(
         "label still bound",
-        vm.add_irqfd(eventfd()?.as_fd(), 3, 0),
+        vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(3, false)),
         Errno::EEXIST,
     )?;
     expect_ok(
         "REMOVE_FUNCTION",
-        vm.remove_function(fd.as_fd(), FunctionArg::Irqfd { label: 3, flags: 0 }),
+        vm.remove_function(fd.as_fd(), Function::Irqfd(irqfd_on(3, false))),
     )?;
-    expect_ok("label free again", vm.add_irqfd(eventfd()?.as_fd(), 3, 0))?;
+    expect_ok(
+        "label free again",
+        vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(3, false)),
+    )?;
     let ioe = eventfd()?;
-    let arg = FunctionArg::Ioeventfd {
-        addr: 0x9000_0000,
-        len: 4,
-        datamatch: 0,
-        flags: 0,
-    };
+    let arg = Function::Ioeventfd(ioeventfd_at(0x9000_0000, 4, None));
     expect_ok(
         "ioeventfd",
-        vm.add_ioeventfd(ioe.as_fd(), 0x9000_0000, 4, 0, 0),
+        vm.add_ioeventfd(ioe.as_fd(), ioeventfd_at(0x9000_0000, 4, None)),
     )?;
     expect_ok(
         "REMOVE_FUNCTION(ioeventfd)",
@@ -308,7 +295,7 @@ fn remove_function(hyp: &dyn Hypervisor) -> Outcome {
     )?;
     expect_ok(
         "ioeventfd again",
-        vm.add_ioeventfd(ioe.as_fd(), 0x9000_0000, 4, 0, 0),
+        vm.add_ioeventfd(ioe.as_fd(), ioeventfd_at(0x9000_0000, 4, None)),
     )?;
     Ok(())
 }

@@ -32,7 +32,8 @@ pub fn abi(out: &Output) -> Result<i32> {
             }
             for g in Generation::ALL {
                 let _ = writeln!(text, "[generation {}] {}", g.name(), g.kernels());
-                let _ = writeln!(text, "  handles: {}", g.handled().join(" "));
+                let handled: Vec<&str> = g.handled().iter().map(|i| i.name()).collect();
+                let _ = writeln!(text, "  handles: {}", handled.join(" "));
                 let _ = writeln!(text, "  probe:   {}", g.probe_answers());
             }
             text

@@ -123,25 +123,7 @@ pub fn list(client: &Client, out: &Output) -> Result<i32> {
 /// `gunyahctl dump`.
 pub fn dump(cli: &Cli, out: &Output) -> Result<i32> {
     let text = dump_text(cli)?;
-    out.document(
-        || text.clone(),
-        || {
-            let d = Diagnostics::parse(&text);
-            let values: serde_json::Map<String, Value> = d
-                .values
-                .iter()
-                .map(|(k, v)| {
-                    // Counters are numbers; `access.*` are lists and stay text.
-                    let value = match v.parse::<u64>() {
-                        Ok(n) if !k.starts_with("access.") => json!(n),
-                        _ => json!(v),
-                    };
-                    (k.clone(), value)
-                })
-                .collect();
-            json!({ "values": values, "vms": d.vm_lines })
-        },
-    );
+    out.document(|| text.clone(), || Diagnostics::parse(&text).to_json());
     Ok(EXIT_OK)
 }
 

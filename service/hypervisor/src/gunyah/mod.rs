@@ -12,13 +12,14 @@ use std::sync::Arc;
 use nix::errno::Errno;
 
 use super::{
-    BackendStats, BootReg, DriverAuth, FunctionArg, Generation, GuestRange, HypCapabilities,
-    HypError, HypResult, Hypervisor, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend,
-    VmBackend,
+    BackendStats, BootReg, Datamatch, DriverAuth, DriverCall, DriverIoctl, Function, Generation,
+    GuestRange, HypCapabilities, HypError, HypResult, Hypervisor, IoEventfd, Irqfd, MemAccess,
+    QtvmAuthArg, ShareMode, TriggerMode, UserMemoryRegion, VcpuBackend, VmBackend,
 };
 use gunyah_sys::a14::{
     gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_userspace_memory_region, gh_vm_dtb_config,
-    GH_FN_IOEVENTFD, GH_FN_IRQFD,
+    GH_FN_IOEVENTFD, GH_FN_IRQFD, GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL,
+    GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE,
 };
 use gunyah_sys::android::{gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg};
 use gunyah_sys::generation::{Probe, ProbeAnswer, ProbeAnswers};
@@ -27,8 +28,9 @@ use gunyah_sys::{ioctl, kick};
 /// The default device path.
 pub const DEFAULT_DEVICE: &str = "/dev/gunyah";
 
-fn err(ioctl: &'static str) -> impl Fn(Errno) -> HypError {
-    move |errno| HypError { ioctl, errno }
+fn err(call: impl Into<DriverCall>) -> impl Fn(Errno) -> HypError {
+    let call = call.into();
+    move |errno| HypError { call, errno }
 }
 
 /// An open Gunyah device.
@@ -71,7 +73,7 @@ pub enum OpenError {
 /// Which generation the device is: every probe of the fact sheet's table, from a VM this
 /// process creates (and closes), matched against every generation's row.
 fn probe(dev: &OwnedFd) -> Result<Generation, OpenError> {
-    let vm = ioctl::create_vm(dev.as_fd()).map_err(err("GH_CREATE_VM"))?;
+    let vm = ioctl::create_vm(dev.as_fd()).map_err(err(DriverIoctl::CreateVm))?;
     let mut answers = [ProbeAnswer::Value(0); 6];
     for (answer, p) in answers.iter_mut().zip(Probe::ALL) {
         *answer = ioctl::probe(p, dev.as_fd(), vm.as_fd());
@@ -101,11 +103,11 @@ impl GunyahHypervisor {
             .write(true)
             .open(path)
             .map_err(|e| HypError {
-                ioctl: "open",
+                call: DriverCall::Open,
                 errno: Errno::from_raw(e.raw_os_error().unwrap_or(0)),
             })?
             .into();
-        kick::install_kick_handler().map_err(err("sigaction"))?;
+        kick::install_kick_handler().map_err(err(DriverCall::Sigaction))?;
         let generation = probe(&dev)?;
         log::info!(
             "{}: the {generation} driver ({})",
@@ -136,7 +138,7 @@ impl Hypervisor for GunyahHypervisor {
     }
 
     fn create_vm(&self) -> HypResult<Box<dyn VmBackend>> {
-        let fd = ioctl::create_vm(self.dev.as_fd()).map_err(err("GH_CREATE_VM"))?;
+        let fd = ioctl::create_vm(self.dev.as_fd()).map_err(err(DriverIoctl::CreateVm))?;
         Ok(Box::new(GunyahVmFd {
             fd,
             counted: self.counters.new_vm(),
@@ -150,31 +152,44 @@ impl Hypervisor for GunyahHypervisor {
 }
 
 /// `gh_fn_irqfd_arg`, the same bytes for ADD_FUNCTION and REMOVE_FUNCTION.
-fn irqfd_arg(eventfd: BorrowedFd<'_>, label: u32, flags: u32) -> gh_fn_irqfd_arg {
+fn irqfd_arg(eventfd: BorrowedFd<'_>, irqfd: Irqfd) -> gh_fn_irqfd_arg {
     gh_fn_irqfd_arg {
         fd: eventfd.as_raw_fd() as u32,
-        label,
-        flags,
+        label: irqfd.label,
+        flags: match irqfd.trigger {
+            TriggerMode::Level => GH_IRQFD_FLAGS_LEVEL,
+            TriggerMode::Edge => 0,
+        },
         padding: 0,
     }
 }
 
 /// `gh_fn_ioeventfd_arg`, the same bytes for ADD_FUNCTION and REMOVE_FUNCTION.
-fn ioeventfd_arg(
-    eventfd: BorrowedFd<'_>,
-    addr: u64,
-    len: u32,
-    datamatch: u64,
-    flags: u32,
-) -> gh_fn_ioeventfd_arg {
+fn ioeventfd_arg(eventfd: BorrowedFd<'_>, ioeventfd: IoEventfd) -> gh_fn_ioeventfd_arg {
+    let (flags, datamatch) = match ioeventfd.datamatch {
+        Datamatch::Value(value) => (GH_IOEVENTFD_FLAGS_DATAMATCH, value),
+        Datamatch::Any => (0, 0),
+    };
     gh_fn_ioeventfd_arg {
         datamatch,
-        addr,
-        len,
+        addr: ioeventfd.addr,
+        len: ioeventfd.len,
         fd: eventfd.as_raw_fd(),
         flags,
         padding: 0,
     }
+}
+
+/// `GH_MEM_ALLOW_*` bits of `access`.
+fn access_bits(access: MemAccess) -> u32 {
+    [
+        (access.read, GH_MEM_ALLOW_READ),
+        (access.write, GH_MEM_ALLOW_WRITE),
+        (access.exec, GH_MEM_ALLOW_EXEC),
+    ]
+    .into_iter()
+    .filter(|(allowed, _)| *allowed)
+    .fold(0, |bits, (_, bit)| bits | bit)
 }
 
 /// A VM fd of the device (not to be confused with the service's `IGunyahVm` binder object).
@@ -189,14 +204,14 @@ impl VmBackend for GunyahVmFd {
     fn set_user_memory(&self, region: &UserMemoryRegion, mode: ShareMode) -> HypResult<()> {
         let raw = gh_userspace_memory_region {
             label: region.label,
-            flags: region.access.0,
+            flags: access_bits(region.access),
             guest_phys_addr: region.guest_phys_addr,
             memory_size: region.size,
             userspace_addr: region.userspace_addr,
         };
         let (lend, name) = match mode {
-            ShareMode::Share => (false, "GH_VM_SET_USER_MEM_REGION"),
-            ShareMode::Lend => (true, "GH_VM_ANDROID_LEND_USER_MEM"),
+            ShareMode::Share => (false, DriverIoctl::SetUserMemRegion),
+            ShareMode::Lend => (true, DriverIoctl::LendUserMem),
         };
         ioctl::set_user_memory(self.fd.as_fd(), &raw, lend).map_err(err(name))?;
         self.counted.registered(region.size);
@@ -208,7 +223,7 @@ impl VmBackend for GunyahVmFd {
             guest_phys_addr: range.guest_phys_addr,
             size: range.size,
         };
-        ioctl::set_dtb_config(self.fd.as_fd(), &raw).map_err(err("GH_VM_SET_DTB_CONFIG"))
+        ioctl::set_dtb_config(self.fd.as_fd(), &raw).map_err(err(DriverIoctl::SetDtbConfig))
     }
 
     fn set_firmware_config(&self, range: GuestRange) -> HypResult<()> {
@@ -216,7 +231,7 @@ impl VmBackend for GunyahVmFd {
             guest_phys_addr: range.guest_phys_addr,
             size: range.size,
         };
-        ioctl::set_fw_config(self.fd.as_fd(), &raw).map_err(err("GH_VM_ANDROID_SET_FW_CONFIG"))
+        ioctl::set_fw_config(self.fd.as_fd(), &raw).map_err(err(DriverIoctl::SetFwConfig))
     }
 
     fn set_qtvm_auth(&self, arg: &QtvmAuthArg) -> HypResult<()> {
@@ -226,7 +241,7 @@ impl VmBackend for GunyahVmFd {
             guest_phys_addr: arg.image.guest_phys_addr,
             size: arg.image.size,
         };
-        ioctl::set_qtvm_auth(self.fd.as_fd(), &raw).map_err(err("GH_VM_ANDROID_SET_AUTH_TYPE"))
+        ioctl::set_qtvm_auth(self.fd.as_fd(), &raw).map_err(err(DriverIoctl::SetAuthType))
     }
 
     fn set_boot_context(&self, reg: BootReg, value: u64) -> HypResult<()> {
@@ -235,7 +250,7 @@ impl VmBackend for GunyahVmFd {
             reserved: 0,
             value,
         };
-        ioctl::set_boot_context(self.fd.as_fd(), &raw).map_err(err("GH_VM_SET_BOOT_CONTEXT"))
+        ioctl::set_boot_context(self.fd.as_fd(), &raw).map_err(err(DriverIoctl::SetBootContext))
     }
 
     fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>> {
@@ -244,51 +259,33 @@ impl VmBackend for GunyahVmFd {
     }
 
     fn start(&self) -> HypResult<()> {
-        ioctl::start(self.fd.as_fd()).map_err(err("GH_VM_START"))
+        ioctl::start(self.fd.as_fd()).map_err(err(DriverIoctl::Start))
     }
 
-    fn add_irqfd(&self, eventfd: BorrowedFd<'_>, label: u32, flags: u32) -> HypResult<()> {
-        ioctl::add_function(
-            self.fd.as_fd(),
-            GH_FN_IRQFD,
-            &irqfd_arg(eventfd, label, flags),
-        )
-        .map(drop)
-        .map_err(err("GH_VM_ADD_FUNCTION"))
+    fn add_irqfd(&self, eventfd: BorrowedFd<'_>, irqfd: Irqfd) -> HypResult<()> {
+        ioctl::add_function(self.fd.as_fd(), GH_FN_IRQFD, &irqfd_arg(eventfd, irqfd))
+            .map(drop)
+            .map_err(err(DriverIoctl::AddFunction))
     }
 
-    fn add_ioeventfd(
-        &self,
-        eventfd: BorrowedFd<'_>,
-        addr: u64,
-        len: u32,
-        datamatch: u64,
-        flags: u32,
-    ) -> HypResult<()> {
-        let arg = ioeventfd_arg(eventfd, addr, len, datamatch, flags);
+    fn add_ioeventfd(&self, eventfd: BorrowedFd<'_>, ioeventfd: IoEventfd) -> HypResult<()> {
+        let arg = ioeventfd_arg(eventfd, ioeventfd);
         ioctl::add_function(self.fd.as_fd(), GH_FN_IOEVENTFD, &arg)
             .map(drop)
-            .map_err(err("GH_VM_ADD_FUNCTION"))
+            .map_err(err(DriverIoctl::AddFunction))
     }
 
-    fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: FunctionArg) -> HypResult<()> {
+    fn remove_function(&self, eventfd: BorrowedFd<'_>, function: Function) -> HypResult<()> {
         let vm = self.fd.as_fd();
-        match arg {
-            FunctionArg::Irqfd { label, flags } => {
-                ioctl::remove_function(vm, GH_FN_IRQFD, &irqfd_arg(eventfd, label, flags))
+        match function {
+            Function::Irqfd(irqfd) => {
+                ioctl::remove_function(vm, GH_FN_IRQFD, &irqfd_arg(eventfd, irqfd))
             }
-            FunctionArg::Ioeventfd {
-                addr,
-                len,
-                datamatch,
-                flags,
-            } => ioctl::remove_function(
-                vm,
-                GH_FN_IOEVENTFD,
-                &ioeventfd_arg(eventfd, addr, len, datamatch, flags),
-            ),
+            Function::Ioeventfd(ioeventfd) => {
+                ioctl::remove_function(vm, GH_FN_IOEVENTFD, &ioeventfd_arg(eventfd, ioeventfd))
+            }
         }
-        .map_err(err("GH_VM_REMOVE_FUNCTION"))
+        .map_err(err(DriverIoctl::RemoveFunction))
     }
 }
 
@@ -330,7 +327,7 @@ mod tests {
         let message = served_generation(answers).unwrap_err().to_string();
         assert!(message.starts_with("unknown Gunyah driver"), "{message}");
         for p in Probe::ALL {
-            assert!(message.contains(p.ioctl_name()), "{message}");
+            assert!(message.contains(p.ioctl().name()), "{message}");
         }
         assert!(message.contains("GH_VM_RECLAIM_REGION=EACCES"), "{message}");
     }

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 use nix::errno::Errno;
 
 use super::err;
-use crate::{HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus};
+use crate::{
+    DriverCall, DriverIoctl, HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus,
+};
 use gunyah_sys::a14::{
     GH_VCPU_EXIT_MMIO, GH_VCPU_EXIT_STATUS, GH_VM_MAX_EXIT_REASON_SIZE, GH_VM_STATUS_CRASHED,
     GH_VM_STATUS_EXITED, GH_VM_STATUS_LOAD_FAILED,
@@ -47,9 +49,9 @@ pub(super) struct GunyahVcpu {
 
 impl GunyahVcpu {
     pub fn new(vm: BorrowedFd<'_>, id: u32, counted: super::counters::VcpuRef) -> HypResult<Self> {
-        let fd = ioctl::add_vcpu(vm, id).map_err(err("GH_VM_ADD_FUNCTION"))?;
-        let size = ioctl::vcpu_mmap_size(fd.as_fd()).map_err(err("GH_VCPU_MMAP_SIZE"))?;
-        let page = Arc::new(RunPage::map(fd.as_fd(), size).map_err(err("mmap(vcpu)"))?);
+        let fd = ioctl::add_vcpu(vm, id).map_err(err(DriverIoctl::AddFunction))?;
+        let size = ioctl::vcpu_mmap_size(fd.as_fd()).map_err(err(DriverIoctl::VcpuMmapSize))?;
+        let page = Arc::new(RunPage::map(fd.as_fd(), size).map_err(err(DriverCall::MmapRunPage))?);
         let kicker = Arc::new(Kicker {
             page: page.clone(),
             thread: Mutex::new(None),
@@ -104,7 +106,7 @@ impl GunyahVcpu {
             other => {
                 log::error!("vcpu {}: unknown exit reason {other}", self.id);
                 Err(HypError {
-                    ioctl: "GH_VCPU_RUN",
+                    call: DriverIoctl::VcpuRun.into(),
                     errno: Errno::EPROTO,
                 })
             }
@@ -120,7 +122,7 @@ impl VcpuBackend for GunyahVcpu {
     fn run(&mut self) -> HypResult<VcpuExit> {
         *self.kicker.thread.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(kick::current_thread());
-        ioctl::vcpu_run(self.fd.as_fd()).map_err(err("GH_VCPU_RUN"))?;
+        ioctl::vcpu_run(self.fd.as_fd()).map_err(err(DriverIoctl::VcpuRun))?;
         self.exit()
     }
 
