@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gunyah_mock: a mock of the Gunyah driver (/dev/gunyah) for machines without the Gunyah
+ * hypervisor (Cuttlefish, CI under QEMU). It follows the a14 driver's ABI and semantics
+ * (GUNYAH_ABI.md of the gunyah-vm-hal project), with the ioctls of the generation chosen by the
+ * `generation` parameter (docs/GENERATIONS.md): anon-inode VM and vCPU fds, pinned guest
+ * memory, irqfd/ioeventfd on eventfds, an mmap'able vCPU run page, and reference counting in
+ * which every vCPU fd keeps its VM alive. Instead of a real guest, a vCPU runs the "scripted
+ * guest" (docs/GUEST_ISA.md) read from guest memory, exactly as the service's userspace mock.
+ *
+ * Files: main.c (this: the device, the module parameters, init), vm.c (VM lifetime and VM
+ * ioctls), vcpu.c (guest memory, the scripted guest, the vCPU fd), uapi.h (the ABI, checked
+ * against tests/data/gunyah_abi.json), gunyah_mock.h (shared state).
+ *
+ * Copyright (C) 2026 The gunyah-vm-hal Authors
+ */
+
+#include "gunyah_mock.h"
+
+/* VMs whose last reference is not gone yet: /sys/module/gunyah_mock/parameters/live_vms. */
+atomic_t gh_live_vms = ATOMIC_INIT(0);
+
+static int gh_live_vms_get(char *buffer, const struct kernel_param *kp)
+{
+	return sysfs_emit(buffer, "%d\n", atomic_read(&gh_live_vms));
+}
+
+static const struct kernel_param_ops gh_live_vms_ops = {
+	.get = gh_live_vms_get,
+};
+module_param_cb(live_vms, &gh_live_vms_ops, NULL, 0444);
+MODULE_PARM_DESC(live_vms, "VMs not yet freed (read-only)");
+
+/*
+ * The driver generation modelled (docs/GENERATIONS.md). So far the generations differ here in
+ * which ioctls exist, which is what the service's start-up probe reads: a14 has
+ * GH_ANDROID_TENTATIVE_UAPI and neither SET_BOOT_CONTEXT nor SET_AUTH_TYPE; ack66-late has
+ * SET_BOOT_CONTEXT, RECLAIM_REGION and SET_AUTH_TYPE, answers ENOTTY to TENTATIVE_UAPI and to
+ * unknown vCPU ioctls.
+ */
+enum gh_generation { GH_GEN_A14, GH_GEN_ACK66_LATE };
+static char *generation = "a14";
+module_param(generation, charp, 0444);
+MODULE_PARM_DESC(generation, "driver generation to model: a14 (default) or ack66-late");
+static enum gh_generation gh_gen;
+
+bool gh_gen_is_a14(void)
+{
+	return gh_gen == GH_GEN_A14;
+}
+
+/* ---- /dev/gunyah ---- */
+
+static long gh_dev_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	switch (cmd) {
+	case GH_CREATE_VM:
+		return gh_vm_create(arg);
+	case GH_ANDROID_TENTATIVE_UAPI:
+		return gh_gen_is_a14() ? 0 : -ENOTTY;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations gh_dev_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = gh_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice gh_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "gunyah",
+	.fops = &gh_dev_fops,
+};
+
+static int __init gh_mock_init(void)
+{
+	BUILD_BUG_ON(sizeof(struct gh_userspace_memory_region) != 32);
+	BUILD_BUG_ON(sizeof(struct gh_fn_desc) != 16);
+	BUILD_BUG_ON(sizeof(struct gh_fn_irqfd_arg) != 16);
+	BUILD_BUG_ON(sizeof(struct gh_fn_ioeventfd_arg) != 32);
+	BUILD_BUG_ON(sizeof(struct gh_vm_exit_info) != 16);
+	BUILD_BUG_ON(sizeof(struct gh_vcpu_run) != 40);
+	BUILD_BUG_ON(offsetof(struct gh_vcpu_run, mmio.phys_addr) != 16);
+	BUILD_BUG_ON(offsetof(struct gh_vcpu_run, status.exit_info) != 20);
+	BUILD_BUG_ON(sizeof(struct gh_vm_boot_context) != 16);
+	BUILD_BUG_ON(GH_VM_SET_USER_MEM_REGION != 0x40204701);
+	BUILD_BUG_ON(GH_VM_ANDROID_LEND_USER_MEM != 0x40204111);
+	BUILD_BUG_ON(GH_VM_SET_BOOT_CONTEXT != 0x4010470a);
+	BUILD_BUG_ON(GH_VM_RECLAIM_REGION != 0x40104113);
+	if (!strcmp(generation, "a14")) {
+		gh_gen = GH_GEN_A14;
+	} else if (!strcmp(generation, "ack66-late")) {
+		gh_gen = GH_GEN_ACK66_LATE;
+	} else {
+		pr_err("gunyah_mock: generation=%s: expected a14 or ack66-late\n", generation);
+		return -EINVAL;
+	}
+	pr_info("gunyah_mock: modelling the %s driver\n", generation);
+	return misc_register(&gh_dev);
+}
+
+static void __exit gh_mock_exit(void)
+{
+	/* Every VM and vCPU fd holds a module reference: no VM can outlive the module. */
+	misc_deregister(&gh_dev);
+}
+
+module_init(gh_mock_init);
+module_exit(gh_mock_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Mock of the Gunyah hypervisor driver (/dev/gunyah) running scripted guests");

@@ -1,0 +1,455 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * gunyah_mock: guest memory as the guest sees it, the scripted guest (docs/GUEST_ISA.md)
+ * running on a vCPU, and the vCPU fd (RUN, MMAP_SIZE, the run page).
+ *
+ * Copyright (C) 2026 The gunyah-vm-hal Authors
+ */
+
+#include "gunyah_mock.h"
+
+/* ---- Guest memory: the regions that reached the guest at START ---- */
+
+enum { MEM_OK = 0, MEM_MMIO = 1, MEM_FAULT = -1 };
+
+static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool write)
+{
+	unsigned int i;
+
+	for (i = 0; i < vm->nr_boot_regions; i++) {
+		struct gh_region *r = &vm->regions[i];
+		u64 start = r->desc.guest_phys_addr, end = start + r->desc.memory_size;
+		u64 off;
+
+		if (gpa + len <= start || gpa >= end)
+			continue;
+		if (gpa < start || gpa + len > end || gpa + len < gpa)
+			return MEM_FAULT;
+		if (write && !(r->desc.flags & GH_MEM_ALLOW_WRITE))
+			return MEM_FAULT;
+		off = gpa - start;
+		while (len) {
+			unsigned long idx = off >> PAGE_SHIFT;
+			u32 in_page = off & ~PAGE_MASK;
+			u32 n = min_t(u32, len, PAGE_SIZE - in_page);
+			u8 *p = kmap_local_page(r->pages[array_index_nospec(idx, r->npages)]);
+
+			if (write)
+				memcpy(p + in_page, buf, n);
+			else
+				memcpy(buf, p + in_page, n);
+			kunmap_local(p);
+			buf = (u8 *)buf + n;
+			off += n;
+			len -= n;
+		}
+		return MEM_OK;
+	}
+	return MEM_MMIO;
+}
+
+/* ---- vCPU: running the scripted guest ---- */
+
+static bool vcpu_kicked(struct gh_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->run->immediate_exit) != 0;
+}
+
+/* The VM's stop status as RUN reports it, or 0 while it runs. Caller holds vm->lock. */
+static int vcpu_report_stop_locked(struct gh_vcpu *vcpu)
+{
+	struct gh_vm *vm = vcpu->vm;
+
+	if (vm->state == VM_INIT_FAILED) {
+		vcpu->run->exit_reason = GH_VCPU_EXIT_STATUS;
+		vcpu->run->status.status = GH_VM_STATUS_LOAD_FAILED;
+		memset(&vcpu->run->status.exit_info, 0, sizeof(vcpu->run->status.exit_info));
+		return 1;
+	}
+	if (vm->state == VM_STOPPED) {
+		vcpu->run->exit_reason = GH_VCPU_EXIT_STATUS;
+		vcpu->run->status.status = vm->stop_status;
+		vcpu->run->status.exit_info = vm->exit_info;
+		return 1;
+	}
+	return 0;
+}
+
+static int vcpu_report_stop(struct gh_vcpu *vcpu)
+{
+	int ret;
+
+	mutex_lock(&vcpu->vm->lock);
+	ret = vcpu_report_stop_locked(vcpu);
+	mutex_unlock(&vcpu->vm->lock);
+	return ret;
+}
+
+static bool vm_not_running(struct gh_vm *vm)
+{
+	return READ_ONCE(vm->state) != VM_RUNNING;
+}
+
+/* Blocks until `timeout` jiffies pass (MAX_SCHEDULE_TIMEOUT: forever), a kick, a signal, a
+ * stop or — with `on_doorbell` — any doorbell rung since vm->doorbells read `doorbells`.
+ * Returns -EINTR on a kick or signal, 0 otherwise. */
+static int vcpu_block_on(struct gh_vcpu *vcpu, long timeout, bool on_doorbell, int doorbells)
+{
+	struct gh_vm *vm = vcpu->vm;
+	long ret = wait_event_interruptible_timeout(vm->wq,
+			vcpu_kicked(vcpu) || vm_not_running(vm) ||
+			(on_doorbell && atomic_read(&vm->doorbells) != doorbells), timeout);
+
+	if (ret < 0 || vcpu_kicked(vcpu))
+		return -EINTR;
+	return 0;
+}
+
+static int vcpu_block(struct gh_vcpu *vcpu, long timeout)
+{
+	return vcpu_block_on(vcpu, timeout, false, 0);
+}
+
+/* WAIT: 1 when doorbell `label` rang (consumed), 0 when the VM stopped, -EINTR. */
+static int vcpu_wait_doorbell(struct gh_vcpu *vcpu, u32 label)
+{
+	struct gh_vm *vm = vcpu->vm;
+
+	for (;;) {
+		/* Read before the eventfd is: a ring after this is never missed. */
+		int doorbells = atomic_read(&vm->doorbells);
+		struct file *file = NULL;
+		unsigned int i;
+		int ret;
+
+		if (vm_not_running(vm))
+			return 0;
+		mutex_lock(&vm->lock);
+		for (i = 0; i < vm->nr_functions; i++) {
+			if (vm->functions[i].type == GH_FN_IRQFD && vm->functions[i].label == label) {
+				file = get_file(vm->functions[i].file);
+				break;
+			}
+		}
+		mutex_unlock(&vm->lock);
+		if (file) {
+			bool ready = vfs_poll(file, NULL) & EPOLLIN;
+
+			if (ready) {
+				u64 count;
+				loff_t pos = 0;
+
+				kernel_read(file, &count, sizeof(count), &pos);
+				fput(file);
+				return 1;
+			}
+			fput(file);
+		}
+		/* Until a ring (the irqfd's wake-up), a kick, a signal or a stop: each of them
+		 * wakes vm->wq, so no polling slice is needed. */
+		ret = vcpu_block_on(vcpu, MAX_SCHEDULE_TIMEOUT, true, doorbells);
+		if (ret)
+			return ret;
+	}
+}
+
+static bool vcpu_signal_ioeventfd(struct gh_vm *vm, u64 addr, u32 len, u64 value)
+{
+	bool hit = false;
+	unsigned int i;
+
+	mutex_lock(&vm->lock);
+	for (i = 0; i < vm->nr_functions; i++) {
+		struct gh_function *f = &vm->functions[i];
+
+		if (f->type != GH_FN_IOEVENTFD || f->addr != addr)
+			continue;
+		if (f->len && f->len != len)
+			continue;
+		if (f->match && f->datamatch != value)
+			continue;
+		eventfd_signal(f->ctx, 1);
+		hit = true;
+		break;
+	}
+	mutex_unlock(&vm->lock);
+	return hit;
+}
+
+static u64 size_mask(u32 size)
+{
+	return size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
+}
+
+static bool valid_size(u8 size)
+{
+	return size == 1 || size == 2 || size == 4 || size == 8;
+}
+
+enum step { STEP_NEXT, STEP_EXIT, STEP_STOPPED, STEP_WAIT, STEP_SLEEP, STEP_IDLE };
+
+static enum step vcpu_crash(struct gh_vcpu *vcpu)
+{
+	gh_vm_stop(vcpu->vm, GH_VM_STATUS_CRASHED, 0, NULL, 0);
+	return STEP_STOPPED;
+}
+
+/* Executes one instruction. *arg receives the doorbell label of a WAIT. */
+static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
+{
+	struct gh_vm *vm = vcpu->vm;
+	u8 raw[INSN_SIZE];
+	u8 op, a, b, c;
+	u32 imm32;
+	u64 imm64, next, addr, value = 0;
+	bool taken;
+	int mem;
+
+	if (guest_access(vm, vcpu->pc, raw, sizeof(raw), false) != MEM_OK)
+		return vcpu_crash(vcpu);	/* fetch fault */
+	op = raw[0];
+	a = raw[1];
+	b = raw[2];
+	c = raw[3];
+	imm32 = get_unaligned_le32(raw + 4);
+	imm64 = get_unaligned_le64(raw + 8);
+	next = vcpu->pc + INSN_SIZE;
+	/* Register fields must name a register: a everywhere but EXIT (a length there), b wherever
+	 * it is used (MOVR's source; an address's base unless NO_REG). */
+	if ((a >= NUM_REGS && op != OP_EXIT) || (b != NO_REG && b >= NUM_REGS) ||
+	    (op == OP_MOVR && b == NO_REG))
+		return vcpu_crash(vcpu);
+	addr = (b == NO_REG ? 0 : vcpu->regs[b]) + imm64;
+
+	switch (op) {
+	case OP_MOV:
+		vcpu->regs[a] = imm64;
+		break;
+	case OP_ADD:
+		vcpu->regs[a] += imm64;
+		break;
+	case OP_SUB:
+		vcpu->regs[a] -= imm64;
+		break;
+	case OP_MOVR:
+		vcpu->regs[a] = vcpu->regs[array_index_nospec(b, NUM_REGS)];
+		break;
+	case OP_LOAD:
+		if (!valid_size(c))
+			return vcpu_crash(vcpu);
+		mem = guest_access(vm, addr, &value, c, false);
+		if (mem == MEM_FAULT)
+			return vcpu_crash(vcpu);
+		if (mem == MEM_MMIO) {
+			vcpu->pending_read = true;
+			vcpu->pending_reg = a;
+			vcpu->pending_size = c;
+			vcpu->run->exit_reason = GH_VCPU_EXIT_MMIO;
+			vcpu->run->mmio.phys_addr = addr;
+			vcpu->run->mmio.len = c;
+			vcpu->run->mmio.is_write = 0;
+			memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
+			return STEP_EXIT;
+		}
+		vcpu->regs[a] = le64_to_cpu(value);
+		break;
+	case OP_STORE:
+	case OP_STOREI:
+		if (!valid_size(c))
+			return vcpu_crash(vcpu);
+		value = (op == OP_STORE ? vcpu->regs[a] : imm32) & size_mask(c);
+		{
+			__le64 le = cpu_to_le64(value);
+
+			mem = guest_access(vm, addr, &le, c, true);
+			if (mem == MEM_FAULT)
+				return vcpu_crash(vcpu);
+			if (mem == MEM_MMIO) {
+				vcpu->pc = next;
+				if (vcpu_signal_ioeventfd(vm, addr, c, value))
+					return STEP_NEXT;
+				vcpu->run->exit_reason = GH_VCPU_EXIT_MMIO;
+				vcpu->run->mmio.phys_addr = addr;
+				vcpu->run->mmio.len = c;
+				vcpu->run->mmio.is_write = 1;
+				memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
+				memcpy(vcpu->run->mmio.data, &le, c);
+				return STEP_EXIT;
+			}
+		}
+		break;
+	case OP_JMP:
+		vcpu->pc = imm64;
+		return STEP_NEXT;
+	case OP_JZ:
+	case OP_JNZ:
+	case OP_JEQ:
+	case OP_JNE:
+		value = vcpu->regs[a];
+		taken = op == OP_JZ ? value == 0 : op == OP_JNZ ? value != 0 :
+			op == OP_JEQ ? value == imm32 : value != imm32;
+		vcpu->pc = taken ? imm64 : next;
+		return STEP_NEXT;
+	case OP_WAIT:
+		*arg = imm32;
+		return STEP_WAIT;
+	case OP_SLEEP:
+		if (!vcpu->sleep_until)
+			vcpu->sleep_until = jiffies + msecs_to_jiffies(imm32) + 1;
+		if (time_after_eq(jiffies, vcpu->sleep_until)) {
+			vcpu->sleep_until = 0;
+			break;
+		}
+		return STEP_SLEEP;
+	case OP_IDLE:
+		return STEP_IDLE;
+	case OP_EXIT: {
+		u8 reason[8];
+
+		put_unaligned_le64(imm64, reason);
+		gh_vm_stop(vm, GH_VM_STATUS_EXITED, (u16)imm32, reason, min_t(u32, a, 8));
+		return STEP_STOPPED;
+	}
+	default: /* OP_CRASH and undefined opcodes */
+		return vcpu_crash(vcpu);
+	}
+	vcpu->pc = next;
+	return STEP_NEXT;
+}
+
+static long vcpu_run(struct gh_vcpu *vcpu)
+{
+	struct gh_vm *vm = vcpu->vm;
+	int ret;
+
+	mutex_lock(&vm->lock);
+	if (vm->state == VM_LOAD) {
+		mutex_unlock(&vm->lock);
+		return -ENODEV;
+	}
+	if (vcpu_report_stop_locked(vcpu)) {
+		mutex_unlock(&vm->lock);
+		return 0;
+	}
+	mutex_unlock(&vm->lock);
+	if (vcpu_kicked(vcpu))
+		return -EINTR;
+
+	if (vcpu->pending_read) {
+		u64 data = get_unaligned_le64(vcpu->run->mmio.data);
+
+		vcpu->regs[vcpu->pending_reg] = data & size_mask(vcpu->pending_size);
+		vcpu->pending_read = false;
+		vcpu->pc += INSN_SIZE;
+	}
+
+	if (vcpu->id != 0) {
+		/* Secondary vCPUs idle until the VM stops. */
+		ret = vcpu_block(vcpu, MAX_SCHEDULE_TIMEOUT);
+		if (ret)
+			return ret;
+		return vcpu_report_stop(vcpu) ? 0 : -EINTR;
+	}
+
+	if (!vcpu->booted) {
+		u8 magic[8];
+
+		if (guest_access(vm, vm->entry, magic, sizeof(magic), false) != MEM_OK ||
+		    memcmp(magic, GUEST_MAGIC, sizeof(magic))) {
+			gh_vm_stop(vm, GH_VM_STATUS_LOAD_FAILED, 0, NULL, 0);
+			return vcpu_report_stop(vcpu) ? 0 : -EINTR;
+		}
+		vcpu->booted = true;
+		vcpu->pc = vm->entry + sizeof(magic);
+	}
+
+	for (;;) {
+		enum step step = STEP_NEXT;
+		u32 arg = 0;
+		int i;
+
+		if (vcpu_report_stop(vcpu))
+			return 0;
+		if (vcpu_kicked(vcpu) || signal_pending(current))
+			return -EINTR;
+		for (i = 0; i < SLICE && step == STEP_NEXT; i++)
+			step = vcpu_step(vcpu, &arg);
+		switch (step) {
+		case STEP_NEXT:
+		case STEP_STOPPED:
+			cond_resched();
+			break;
+		case STEP_EXIT:
+			return 0;
+		case STEP_WAIT:
+			ret = vcpu_wait_doorbell(vcpu, arg);
+			if (ret < 0)
+				return ret;
+			if (ret > 0)
+				vcpu->pc += INSN_SIZE;
+			break;
+		case STEP_SLEEP:
+			ret = vcpu_block(vcpu, max_t(long, (long)vcpu->sleep_until - (long)jiffies, 1));
+			if (ret)
+				return ret;
+			break;
+		case STEP_IDLE:
+			ret = vcpu_block(vcpu, MAX_SCHEDULE_TIMEOUT);
+			if (ret)
+				return ret;
+			break;
+		}
+	}
+}
+
+static long gh_vcpu_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
+{
+	struct gh_vcpu *vcpu = filp->private_data;
+	long ret;
+
+	switch (cmd) {
+	case GH_VCPU_RUN:
+		if (!mutex_trylock(&vcpu->run_lock))
+			return -EBUSY;
+		ret = vcpu_run(vcpu);
+		mutex_unlock(&vcpu->run_lock);
+		return ret;
+	case GH_VCPU_MMAP_SIZE:
+		return PAGE_SIZE;
+	default:
+		/* a14: unknown commands on a vCPU fd are EINVAL; later generations: ENOTTY */
+		return gh_gen_is_a14() ? -EINVAL : -ENOTTY;
+	}
+}
+
+static int gh_vcpu_mmap(struct file *filp, struct vm_area_struct *vma)
+{
+	struct gh_vcpu *vcpu = filp->private_data;
+
+	if (vma->vm_pgoff || vma->vm_end - vma->vm_start > PAGE_SIZE)
+		return -EINVAL;
+	return vm_insert_page(vma, vma->vm_start, virt_to_page(vcpu->run));
+}
+
+static int gh_vcpu_release(struct inode *inode, struct file *filp)
+{
+	struct gh_vcpu *vcpu = filp->private_data;
+	struct gh_vm *vm = vcpu->vm;
+
+	mutex_lock(&vm->lock);
+	clear_bit(vcpu->id, vm->vcpu_ids);
+	mutex_unlock(&vm->lock);
+	free_page((unsigned long)vcpu->run);
+	kfree(vcpu);
+	gh_vm_put(vm);
+	return 0;
+}
+
+const struct file_operations gh_vcpu_fops = {
+	.owner = THIS_MODULE,
+	.unlocked_ioctl = gh_vcpu_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = gh_vcpu_mmap,
+	.release = gh_vcpu_release,
+	.llseek = noop_llseek,
+};
