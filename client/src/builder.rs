@@ -289,7 +289,7 @@ impl VmBuilder {
                 )?),
                 None => None,
             },
-            bootContext: self.boot_context(dtb.0),
+            bootContext: self.boot_context(dtb.0, limits),
             vcpuCount: self.vcpus,
             qtvmAuth: match self.auth {
                 Auth::QcomTrustedVm {
@@ -366,12 +366,16 @@ impl VmBuilder {
         Ok(memory)
     }
 
-    /// The boot registers given, plus PC at the entry image and X0 at the DTB.
-    fn boot_context(&self, dtb_addr: u64) -> Vec<BootRegister> {
+    /// The boot registers given, plus PC at the entry image and X0 at the DTB where the driver
+    /// applies them (an unauthenticated VM on a driver with `SET_BOOT_CONTEXT`; elsewhere the
+    /// guest starts at the base of the DTB's region, or where its firmware says).
+    fn boot_context(&self, dtb_addr: u64, limits: &Limits) -> Vec<BootRegister> {
         let mut boot = self.boot.clone();
+        let applied = limits.boot_registers && self.auth == Auth::Unauthenticated;
         let entry = self
             .images
             .iter()
+            .filter(|_| applied)
             .find(|(key, _)| key == "kernel" || key == "program");
         if let Some((_, image)) = entry {
             if !self.has_boot(BootRegisterSet::PC, 0) {

@@ -30,6 +30,9 @@ pub struct ExitInfo {
     pub exit_type: VmExitType,
     /// The driver's reason bytes.
     pub reason: Vec<u8>,
+    /// The guest fault that stopped the VM (V2 services, demand-paging drivers): the guest
+    /// physical address and the errno.
+    pub fault: Option<(u64, nix::errno::Errno)>,
 }
 
 impl ExitInfo {
@@ -43,7 +46,8 @@ impl ExitInfo {
     }
 }
 
-/// `EXITED type PSCI_POWER_OFF reason "bye"`.
+/// `EXITED type PSCI_POWER_OFF reason "bye"`, or `CRASHED type GUEST_FAULT reason "" fault at
+/// 0x81000000: EPERM`.
 impl std::fmt::Display for ExitInfo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -52,7 +56,11 @@ impl std::fmt::Display for ExitInfo {
             gunyah_contract::names::vm_state(self.state),
             gunyah_contract::names::exit_type(self.exit_type),
             String::from_utf8_lossy(&self.reason)
-        )
+        )?;
+        if let Some((addr, errno)) = self.fault {
+            write!(f, " fault at {addr:#x}: {errno}")?;
+        }
+        Ok(())
     }
 }
 
@@ -62,6 +70,10 @@ impl From<&VmExitInfo> for ExitInfo {
             state: info.state,
             exit_type: info.r#type,
             reason: info.reason.clone(),
+            fault: info
+                .fault
+                .as_ref()
+                .map(|f| (f.guestPhysAddr as u64, nix::errno::Errno::from_raw(f.errno))),
         }
     }
 }

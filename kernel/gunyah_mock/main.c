@@ -86,6 +86,8 @@ static int __init gh_mock_init(void)
 	BUILD_BUG_ON(sizeof(struct gh_vcpu_run) != 40);
 	BUILD_BUG_ON(offsetof(struct gh_vcpu_run, mmio.phys_addr) != 16);
 	BUILD_BUG_ON(offsetof(struct gh_vcpu_run, status.exit_info) != 20);
+	BUILD_BUG_ON(offsetof(struct gh_vcpu_run, page_fault.attempt) != 24);
+	BUILD_BUG_ON(offsetof(struct gh_vcpu_run, page_fault.resume_action) != 28);
 	BUILD_BUG_ON(sizeof(struct gh_vm_boot_context) != 16);
 	BUILD_BUG_ON(GH_VM_SET_USER_MEM_REGION != 0x40204701);
 	BUILD_BUG_ON(GH_VM_ANDROID_LEND_USER_MEM != 0x40204111);

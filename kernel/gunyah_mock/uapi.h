@@ -79,6 +79,12 @@ struct gh_vcpu_run {
 			__u32 status;
 			struct gh_vm_exit_info exit_info;
 		} status;
+		/* ack66-early and later (GUNYAH_VCPU_EXIT_PAGE_FAULT) */
+		struct {
+			__u64 phys_addr;
+			__s32 attempt;
+			__u8 resume_action;
+		} page_fault;
 	};
 };
 
@@ -130,6 +136,8 @@ struct gunyah_address_range {
 
 #define GH_VCPU_EXIT_MMIO 1
 #define GH_VCPU_EXIT_STATUS 2
+#define GUNYAH_VCPU_EXIT_PAGE_FAULT 3
+#define GUNYAH_VCPU_RESUME_FAULT 1
 #define GH_VM_STATUS_LOAD_FAILED 1
 #define GH_VM_STATUS_EXITED 2
 #define GH_VM_STATUS_CRASHED 3

@@ -10,7 +10,7 @@
 
 /* ---- Guest memory: the regions that reached the guest at START ---- */
 
-enum { MEM_OK = 0, MEM_MMIO = 1, MEM_FAULT = -1 };
+enum { MEM_OK = 0, MEM_MMIO = 1, MEM_FAULT = -1, MEM_READ_ONLY = -2 };
 
 static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool write)
 {
@@ -26,7 +26,7 @@ static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool writ
 		if (gpa < start || gpa + len > end || gpa + len < gpa)
 			return MEM_FAULT;
 		if (write && !(r->desc.flags & GH_MEM_ALLOW_WRITE))
-			return MEM_FAULT;
+			return MEM_READ_ONLY;
 		off = gpa - start;
 		while (len) {
 			unsigned long idx = off >> PAGE_SHIFT;
@@ -195,6 +195,20 @@ static enum step vcpu_crash(struct gh_vcpu *vcpu)
 }
 
 /* Executes one instruction. *arg receives the doorbell label of a WAIT. */
+/*
+ * ack66-early and later: an access the driver cannot back is a PAGE_FAULT exit with the
+ * negative errno in `attempt` and `resume_action` preset to FAULT. The PC stays: the next RUN
+ * retries the access (and faults again unless memory now covers it).
+ */
+static enum step vcpu_page_fault(struct gh_vcpu *vcpu, u64 addr, int err)
+{
+	vcpu->run->exit_reason = GUNYAH_VCPU_EXIT_PAGE_FAULT;
+	vcpu->run->page_fault.phys_addr = addr;
+	vcpu->run->page_fault.attempt = err;
+	vcpu->run->page_fault.resume_action = GUNYAH_VCPU_RESUME_FAULT;
+	return STEP_EXIT;
+}
+
 static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 {
 	struct gh_vm *vm = vcpu->vm;
@@ -238,7 +252,7 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 		if (!valid_size(c))
 			return vcpu_crash(vcpu);
 		mem = guest_access(vm, addr, &value, c, false);
-		if (mem == MEM_FAULT)
+		if (mem != MEM_OK && mem != MEM_MMIO)
 			return vcpu_crash(vcpu);
 		if (mem == MEM_MMIO) {
 			vcpu->pending_read = true;
@@ -262,7 +276,9 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 			__le64 le = cpu_to_le64(value);
 
 			mem = guest_access(vm, addr, &le, c, true);
-			if (mem == MEM_FAULT)
+			if (mem == MEM_READ_ONLY && !gh_gen_is_a14())
+				return vcpu_page_fault(vcpu, addr, -EPERM);
+			if (mem != MEM_OK && mem != MEM_MMIO)
 				return vcpu_crash(vcpu);
 			if (mem == MEM_MMIO) {
 				vcpu->pc = next;

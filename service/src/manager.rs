@@ -95,22 +95,35 @@ impl VmManager {
         }
     }
 
-    /// Boot registers where the driver has no `GH_VM_SET_BOOT_CONTEXT` (a14) would be lost:
-    /// refused, naming the field, instead of dropped.
+    /// Boot registers the driver would not apply are refused, naming the field, instead of
+    /// dropped: a14 has no `GH_VM_SET_BOOT_CONTEXT`, and the later drivers apply boot
+    /// registers only to unauthenticated VMs (a pVM's or QTVM's firmware picks its entry).
     fn check_boot_context_supported(&self, plan: &VmPlan) -> Result<()> {
-        let generation = self.hyp.capabilities().generation;
-        if plan.boot_context.is_empty() || generation.handles(DriverIoctl::SetBootContext) {
+        if plan.boot_context.is_empty() {
             return Ok(());
         }
-        Err(Error::unsupported(
-            "bootContext",
-            format!(
-                "the {generation} driver ({}) has no GH_VM_SET_BOOT_CONTEXT, so boot registers \
-                 cannot be set; leave bootContext empty (the guest starts at the base of the \
-                 DTB's region)",
-                generation.kernels()
-            ),
-        ))
+        let generation = self.hyp.capabilities().generation;
+        if !generation.handles(DriverIoctl::SetBootContext) {
+            return Err(Error::unsupported(
+                "bootContext",
+                format!(
+                    "the {generation} driver ({}) has no GH_VM_SET_BOOT_CONTEXT, so boot \
+                     registers cannot be set; leave bootContext empty (the guest starts at the \
+                     base of the DTB's region)",
+                    generation.kernels()
+                ),
+            ));
+        }
+        if plan.kind != VmKind::Unauthenticated {
+            return Err(Error::unsupported(
+                "bootContext",
+                format!(
+                    "the {generation} driver ignores boot registers of authenticated VMs (their \
+                     firmware chooses the entry); leave bootContext empty"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Validates `config` and builds a VM for `caller`: either all of it or nothing.

@@ -302,6 +302,18 @@ fn test_a14_refuses_boot_registers_and_qtvms() -> Result<()> {
         ErrorCode::UNSUPPORTED.0,
         "authType: the driver does not support QCOM_TRUSTED_VM VMs",
     );
+    // The later drivers ignore boot registers of authenticated VMs: refused there too.
+    let later = Service::start(&[])?;
+    let later_client = later.connect(0)?;
+    let mut pvm = demo_config("pvm-boot", MIB, 1)?;
+    pvm.authType = VmAuthType::ANDROID_PVM;
+    pvm.firmware = Some(pvm.dtb.clone());
+    pvm.bootContext = c.bootContext.clone();
+    assert_service_error(
+        later_client.manager().createVm(&pvm).map(|_| ()),
+        ErrorCode::UNSUPPORTED.0,
+        "bootContext: the ack66-late driver ignores boot registers of authenticated VMs",
+    );
     // Without boot registers an a14 VM is built and runs.
     let vm = client
         .manager()

@@ -10,18 +10,20 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use gunyah_binder::aidl::{
+    GuestFault::GuestFault,
     GuestRange::GuestRange,
     IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
     IGunyahVm::IGunyahVm,
     IGunyahVmCallback::{BnGunyahVmCallback, IGunyahVmCallback},
     IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig,
+    MemoryRegion,
     VmExitInfo::VmExitInfo,
     VmExitType::VmExitType,
     VmState::VmState,
 };
 use gunyah_binder::{BinderResult, Interface, Strong};
-use gunyah_contract::demo::{demo_config, demo_config_with_program};
+use gunyah_contract::demo::{demo_config, demo_config_with_program, ram_region};
 use gunyah_vm_tests::Service;
 
 const MIB: u64 = 1 << 20;
@@ -230,6 +232,49 @@ fn test_doorbell_rings_guest_which_signals_ioeventfd() -> Result<()> {
     // The ioeventfd writes never reached the MMIO handler; the command reads did.
     assert!(device.writes.lock().unwrap().is_empty());
     assert_eq!(*device.reads.lock().unwrap(), vec![0x9000_2000; 3]);
+    Ok(())
+}
+
+/// A guest that writes to its read-only region. On a demand-paging driver (the default mock,
+/// ack66-late) that is a PAGE_FAULT: the service stops the VM (both vCPUs, no spinning) and
+/// reports CRASHED / GUEST_FAULT with the address and EPERM; on a14 the guest crashes.
+#[test]
+fn test_guest_fault_reaches_on_exit_per_generation() -> Result<()> {
+    const ROM: i64 = 0x8100_0000;
+    for (generation, want_type, want_fault) in [
+        (
+            "ack66-late",
+            VmExitType::GUEST_FAULT,
+            Some(GuestFault {
+                guestPhysAddr: ROM,
+                errno: nix::errno::Errno::EPERM as i32,
+            }),
+        ),
+        ("a14", VmExitType::UNKNOWN, None),
+    ] {
+        let service = Service::start(&["--mock-generation", generation])?;
+        let client = service.connect(2)?;
+        let mut config = demo_config_with_program("rom", MIB, 2, "store4 [0x81000000], 7\nidle")?;
+        let mut rom = ram_region(1, ROM, 4096)?;
+        rom.access = MemoryRegion::ACCESS_READ;
+        config.memoryRegions.push(rom);
+        let vm = client.manager().createVm(&config).expect("createVm");
+        let (_cb, events) = watch(&vm);
+        vm.start().expect("start");
+        let (states, info) = wait_exit(&events);
+        assert_eq!(states.last(), Some(&VmState::CRASHED), "{generation}");
+        assert_eq!(info.state, VmState::CRASHED, "{generation}");
+        assert_eq!(info.r#type, want_type, "{generation}");
+        assert_eq!(info.fault, want_fault, "{generation}");
+        assert_eq!(vm.getExitInfo().unwrap(), Some(info), "{generation}");
+        // One onExit, and the VM stays stopped: no vCPU spins on the fault.
+        assert!(
+            events.recv_timeout(Duration::from_millis(200)).is_err(),
+            "{generation}: a second event"
+        );
+        assert_eq!(vm.getState().unwrap(), VmState::CRASHED);
+        vm.destroy().unwrap();
+    }
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use crate::binder;
 use crate::error::{ConfigError as Error, Result};
 use crate::memfd::check_memfd;
 use crate::types::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode};
+use gunyah_sys::driver_call::DriverIoctl;
 
 /// Limits the service enforces on every config (reported in `Capabilities`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub struct Limits {
     pub max_memory_regions: usize,
     /// Longest name in bytes.
     pub max_name_length: usize,
+    /// Whether the driver applies boot registers (a14 has no `GH_VM_SET_BOOT_CONTEXT`; the
+    /// later drivers apply them to unauthenticated VMs only).
+    pub boot_registers: bool,
 }
 
 impl Default for Limits {
@@ -37,6 +41,7 @@ impl Default for Limits {
             max_vcpus_per_vm: 8,
             max_memory_regions: 32,
             max_name_length: 64,
+            boot_registers: true,
         }
     }
 }
@@ -55,6 +60,9 @@ impl Limits {
                 .map_or(default.max_memory_regions, |v| v as usize),
             max_name_length: positive(caps.maxNameLength.into())
                 .map_or(default.max_name_length, |v| v as usize),
+            // A V1 service reports no generation: assume boot registers work, as V1 did.
+            boot_registers: crate::generation::generation(caps.driverGeneration)
+                .is_none_or(|g| g.handles(DriverIoctl::SetBootContext)),
         }
     }
 }
@@ -156,6 +164,23 @@ fn range(field: &str, r: &AidlRange) -> Result<GuestRange> {
         return Err(Error::invalid(field, "guestPhysAddr + size overflows"));
     }
     Ok(g)
+}
+
+/// `r` widened to whole pages. The later drivers share the DTB with the guest as whole pages,
+/// truncating a size that is not a multiple of the page size (a DTB under one page would be
+/// zero pages and fail START), so the service gives the driver the page-rounded range.
+fn whole_pages(r: GuestRange, page: u64) -> GuestRange {
+    let start = r.guest_phys_addr - r.guest_phys_addr % page;
+    // `range` checked that the end fits; rounding it up can overflow only past the last page.
+    let end = r
+        .guest_phys_addr
+        .saturating_add(r.size)
+        .div_ceil(page)
+        .saturating_mul(page);
+    GuestRange {
+        guest_phys_addr: start,
+        size: end - start,
+    }
 }
 
 fn inside_a_region(field: &str, r: GuestRange, regions: &[RegionPlan]) -> Result<()> {
@@ -414,7 +439,7 @@ pub fn validate(config: &VmConfig, limits: &Limits) -> Result<VmPlan> {
             )
         })?;
     let regions = validate_regions(config, limits)?;
-    let dtb = range("dtb", &config.dtb)?;
+    let dtb = whole_pages(range("dtb", &config.dtb)?, limits.page_size);
     inside_a_region("dtb", dtb, &regions)?;
     let kind = validate_kind(config, &regions)?;
     let boot_context = validate_boot_context(config)?;
@@ -674,6 +699,22 @@ mod tests {
             size: 8192,
         };
         assert_rejected(&c, "dtb: ");
+        // 100 bytes in the last page: the driver gets that whole page.
+        c.dtb = AidlRange {
+            guestPhysAddr: DEMO_RAM_BASE + 2 * MIB as i64 - 4096,
+            size: 100,
+        };
+        let plan = validate(&c, &Limits::default()).expect("a DTB inside the last page");
+        assert_eq!(
+            (plan.dtb.guest_phys_addr, plan.dtb.size),
+            ((DEMO_RAM_BASE + 2 * MIB as i64 - 4096) as u64, 4096)
+        );
+        // 100 bytes that end 50 bytes past the region: refused, naming the rounded range.
+        c.dtb = AidlRange {
+            guestPhysAddr: DEMO_RAM_BASE + 2 * MIB as i64 - 50,
+            size: 100,
+        };
+        assert_rejected(&c, "dtb: [0x801ff000, 0x80201000) does not lie inside");
     }
 
     #[test]

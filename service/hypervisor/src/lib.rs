@@ -141,6 +141,15 @@ pub enum VcpuExit {
     },
     /// The VM stopped; every later `run` returns the same status.
     Status(VmStatus),
+    /// A guest access the driver could not back with memory (PAGE_FAULT, ack66-early and
+    /// later): no region covers `phys_addr`, a write hit a read-only region, or the page could
+    /// not be pinned. The next `run` retries the same access.
+    PageFault {
+        /// Guest physical address.
+        phys_addr: u64,
+        /// Why (the driver's negative `attempt`, as a positive errno).
+        errno: Errno,
+    },
 }
 
 /// Interrupts a vCPU's `run` from another thread (immediate_exit + a wake-up).

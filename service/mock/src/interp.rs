@@ -15,6 +15,11 @@ pub(super) trait Bus {
     fn write(&self, gpa: u64, bytes: &[u8]) -> Option<Result<(), Fault>>;
     /// Signals a matching ioeventfd; whether one matched.
     fn signal_ioeventfd(&self, addr: u64, len: u32, value: u64) -> bool;
+    /// Whether a faulting load or store is a PAGE_FAULT exit (a demand-paging driver: the next
+    /// run retries the access) rather than a crash of the guest (a14).
+    fn fault_exits(&self) -> bool {
+        false
+    }
 }
 
 /// What one step did.
@@ -90,6 +95,21 @@ impl Cpu {
         Step::Stop(VmStatus::Crashed)
     }
 
+    /// A load or store at `addr` faulted: a write to a read-only region is a PAGE_FAULT exit
+    /// (EPERM) where the driver has them (the PC stays, so the next run retries); anything
+    /// else, and every fault on a14, crashes the guest. (What a demand-paging driver does with an
+    /// access that straddles a region's end is not known; both mocks crash the guest.)
+    fn faulted(bus: &dyn Bus, addr: u64, fault: Fault) -> Step {
+        if bus.fault_exits() && fault == Fault::READ_ONLY {
+            Step::Exit(VcpuExit::PageFault {
+                phys_addr: addr,
+                errno: fault.errno,
+            })
+        } else {
+            Self::crash()
+        }
+    }
+
     fn address(&self, insn: &Insn) -> u64 {
         let base = if insn.b == NO_REG {
             0
@@ -133,7 +153,7 @@ impl Cpu {
                 let mut buf = [0u8; 8];
                 match bus.read(addr, &mut buf[..insn.c as usize]) {
                     Some(Ok(())) => self.regs[a] = u64::from_le_bytes(buf),
-                    Some(Err(Fault)) => return Self::crash(),
+                    Some(Err(fault)) => return Self::faulted(bus, addr, fault),
                     None => {
                         self.pending_read = Some((insn.a, u32::from(insn.c)));
                         return Step::Exit(VcpuExit::Mmio {
@@ -157,7 +177,7 @@ impl Cpu {
                 let addr = self.address(&insn);
                 match bus.write(addr, &value.to_le_bytes()[..size as usize]) {
                     Some(Ok(())) => {}
-                    Some(Err(Fault)) => return Self::crash(),
+                    Some(Err(fault)) => return Self::faulted(bus, addr, fault),
                     None => {
                         self.pc = next;
                         if bus.signal_ioeventfd(addr, size, value) {
@@ -246,7 +266,7 @@ mod tests {
             if off >= mem.len() {
                 return None;
             }
-            buf.copy_from_slice(mem.get(off..off + buf.len()).ok_or(Fault).ok()?);
+            buf.copy_from_slice(mem.get(off..off + buf.len()).ok_or(Fault::UNBACKED).ok()?);
             Some(Ok(()))
         }
         fn write(&self, gpa: u64, bytes: &[u8]) -> Option<Result<(), Fault>> {
@@ -421,7 +441,7 @@ pub fn fuzz_run(program: &[u8], steps: usize) {
             Some(
                 mem.get(off..off.checked_add(buf.len())?)
                     .map(|s| buf.copy_from_slice(s))
-                    .ok_or(Fault),
+                    .ok_or(Fault::UNBACKED),
             )
         }
         fn write(&self, gpa: u64, bytes: &[u8]) -> Option<Result<(), Fault>> {
@@ -433,7 +453,7 @@ pub fn fuzz_run(program: &[u8], steps: usize) {
             Some(
                 mem.get_mut(off..off.checked_add(bytes.len())?)
                     .map(|s| s.copy_from_slice(bytes))
-                    .ok_or(Fault),
+                    .ok_or(Fault::UNBACKED),
             )
         }
         fn signal_ioeventfd(&self, addr: u64, _len: u32, _value: u64) -> bool {

@@ -4,14 +4,29 @@
 
 use std::io::{IoSlice, IoSliceMut};
 
+use nix::errno::Errno;
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
 
 use gunyah_hypervisor::{GuestRange, UserMemoryRegion};
 
-/// A guest access outside every region, across a region's end, or refused by the mapping.
+/// A guest access across a region's end, refused by the region's access rights, or refused by
+/// the mapping. `errno` is what a demand-paging driver puts in a PAGE_FAULT exit's `attempt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Fault;
+pub(super) struct Fault {
+    pub errno: Errno,
+}
+
+impl Fault {
+    /// The access cannot be backed (EFAULT).
+    pub const UNBACKED: Fault = Fault {
+        errno: Errno::EFAULT,
+    };
+    /// A write to a region without write access (EPERM).
+    pub const READ_ONLY: Fault = Fault {
+        errno: Errno::EPERM,
+    };
+}
 
 /// Where guest physical addresses live in this process.
 #[derive(Debug, Default)]
@@ -41,8 +56,11 @@ impl GuestMemory {
             guest_phys_addr: region.guest_phys_addr,
             size: region.size,
         };
-        if !whole.contains(&access) || (write && !region.access.write) {
-            return Some(Err(Fault));
+        if !whole.contains(&access) {
+            return Some(Err(Fault::UNBACKED));
+        }
+        if write && !region.access.write {
+            return Some(Err(Fault::READ_ONLY));
         }
         Some(Ok(
             (region.userspace_addr + (gpa - region.guest_phys_addr)) as usize
@@ -58,7 +76,11 @@ impl GuestMemory {
         let len = buf.len();
         let remote = [RemoteIoVec { base: addr, len }];
         let done = process_vm_readv(Pid::this(), &mut [IoSliceMut::new(buf)], &remote);
-        Some(if done == Ok(len) { Ok(()) } else { Err(Fault) })
+        Some(if done == Ok(len) {
+            Ok(())
+        } else {
+            Err(Fault::UNBACKED)
+        })
     }
 
     /// Writes guest memory; `None` when the range is not memory (an MMIO access).
@@ -75,7 +97,7 @@ impl GuestMemory {
         Some(if done == Ok(bytes.len()) {
             Ok(())
         } else {
-            Err(Fault)
+            Err(Fault::UNBACKED)
         })
     }
 }

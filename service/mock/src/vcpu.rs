@@ -15,7 +15,7 @@ use super::memory::{Fault, GuestMemory};
 use super::vm::{MockStatus, VmShared};
 use super::Counters;
 use gunyah_hypervisor::{
-    DriverIoctl, HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus,
+    DriverIoctl, Generation, HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus,
 };
 
 /// Instructions executed between checks for kicks.
@@ -52,6 +52,10 @@ impl Bus for MockBus<'_> {
     }
     fn signal_ioeventfd(&self, addr: u64, len: u32, value: u64) -> bool {
         self.vm.functions().signal_write(addr, len, value)
+    }
+    fn fault_exits(&self) -> bool {
+        // Demand paging (ack66-early and later) reports what it cannot back as PAGE_FAULT.
+        self.vm.generation >= Generation::Ack66Early
     }
 }
 

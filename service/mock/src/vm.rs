@@ -73,6 +73,8 @@ pub(super) struct VmShared {
     /// Signalled on every status change, kick and new binding (see `notify`).
     pub wake: Condvar,
     counters: Arc<Counters>,
+    /// The modelled driver generation.
+    pub generation: Generation,
 }
 
 impl VmShared {
@@ -163,6 +165,7 @@ impl MockVm {
             boot: OnceLock::new(),
             wake: Condvar::new(),
             counters: counters.clone(),
+            generation,
         });
         Ok(Self {
             shared,

@@ -6,14 +6,15 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::aidl::{
-    IGunyahVmCallback::IGunyahVmCallback, VmExitInfo::VmExitInfo, VmExitType::VmExitType,
-    VmState::VmState,
+    GuestFault::GuestFault, IGunyahVmCallback::IGunyahVmCallback, VmExitInfo::VmExitInfo,
+    VmExitType::VmExitType, VmState::VmState,
 };
 
 use crate::binder::{DeathLink, Strong};
 use crate::error::{Error, Result};
 use crate::names;
 use gunyah_hypervisor::VmStatus;
+use nix::errno::Errno;
 
 enum Event {
     State(VmState),
@@ -131,6 +132,26 @@ impl VmEvents {
     /// Records that the guest stopped (once) and queues onStateChanged + onExit.
     pub fn guest_stopped(&self, status: &VmStatus) {
         let info = exit_info_of(status);
+        if self.set_state(info.state) {
+            let mut s = lock(&self.status);
+            s.exit = Some(info.clone());
+            s.queue.push_back(Event::Exit(info));
+        }
+    }
+
+    /// The service stopped the VM on a guest fault at `phys_addr` (`errno`: why the driver
+    /// could not back it): CRASHED, with the fault in the exit info.
+    pub fn guest_faulted(&self, phys_addr: u64, errno: Errno) {
+        let info = VmExitInfo {
+            state: VmState::CRASHED,
+            r#type: VmExitType::GUEST_FAULT,
+            reason: Vec::new(),
+            fault: Some(GuestFault {
+                // AIDL longs carry the 64-bit address's bits.
+                guestPhysAddr: phys_addr as i64,
+                errno: errno as i32,
+            }),
+        };
         if self.set_state(info.state) {
             let mut s = lock(&self.status);
             s.exit = Some(info.clone());

@@ -7,7 +7,6 @@ pub mod mmio;
 mod vcpu_thread;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -167,12 +166,11 @@ impl Vm {
         self.events.set_state(VmState::RUNNING);
         let mut resources = resources;
         let vcpus = std::mem::take(&mut resources.vcpus);
-        let ctx = Arc::new(VcpuContext {
-            vm_id: self.info.id,
-            events: self.events.clone(),
-            mmio: self.mmio.clone(),
-            stop: AtomicBool::new(false),
-        });
+        let ctx = Arc::new(VcpuContext::new(
+            self.info.id,
+            self.events.clone(),
+            self.mmio.clone(),
+        ));
         match VcpuThreads::spawn(ctx, vcpus) {
             Ok(vcpus) => {
                 *lifecycle = Lifecycle::Started { resources, vcpus };

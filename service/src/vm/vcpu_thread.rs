@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -22,8 +22,36 @@ pub struct VcpuContext {
     pub events: Arc<VmEvents>,
     /// Where MMIO exits go.
     pub mmio: Arc<MmioRouter>,
-    /// Set before the threads are kicked for teardown.
+    /// Set before the threads are kicked for teardown (or when a guest fault stops the VM).
     pub stop: AtomicBool,
+    /// Every vCPU's kicker, so that any vCPU thread can stop its siblings.
+    kickers: Mutex<Vec<Arc<dyn VcpuKicker>>>,
+}
+
+impl VcpuContext {
+    /// The context of VM `vm_id`'s vCPU threads.
+    pub fn new(vm_id: i32, events: Arc<VmEvents>, mmio: Arc<MmioRouter>) -> Self {
+        Self {
+            vm_id,
+            events,
+            mmio,
+            stop: AtomicBool::new(false),
+            kickers: Mutex::default(),
+        }
+    }
+
+    /// Stops every vCPU thread of the VM: each returns from its run loop.
+    fn stop_all(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        for kicker in self
+            .kickers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+        {
+            kicker.kick();
+        }
+    }
 }
 
 thread_local! {
@@ -72,6 +100,10 @@ impl Drop for DoneGuard {
     }
 }
 
+fn ctx_kickers(ctx: &VcpuContext) -> std::sync::MutexGuard<'_, Vec<Arc<dyn VcpuKicker>>> {
+    ctx.kickers.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// How a vCPU thread is started: `Builder::spawn`, or a failing one in tests.
 type Spawner<'a> =
     &'a dyn Fn(std::thread::Builder, Box<dyn FnOnce() + Send>) -> std::io::Result<JoinHandle<()>>;
@@ -98,6 +130,19 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
             Ok(VcpuExit::Status(status)) => {
                 log::info!("vm {} vcpu {id}: guest stopped: {status:?}", ctx.vm_id);
                 ctx.events.guest_stopped(&status);
+                ctx.events.deliver();
+                return;
+            }
+            // Memory the driver could not back. The service adds no memory after createVm, so
+            // running again would meet the same fault: the VM stops (CRASHED, with the fault in
+            // its exit info) instead of spinning on it.
+            Ok(VcpuExit::PageFault { phys_addr, errno }) => {
+                log::warn!(
+                    "vm {} vcpu {id}: guest fault at {phys_addr:#x} ({errno}); stopping the VM",
+                    ctx.vm_id
+                );
+                ctx.events.guest_faulted(phys_addr, errno);
+                ctx.stop_all();
                 ctx.events.deliver();
                 return;
             }
@@ -147,7 +192,10 @@ impl VcpuThreads {
                 }),
             );
             match spawned {
-                Ok(handle) => threads.threads.push(VcpuThread { id, handle, kicker }),
+                Ok(handle) => {
+                    ctx_kickers(&threads.ctx).push(kicker.clone());
+                    threads.threads.push(VcpuThread { id, handle, kicker });
+                }
                 Err(e) => {
                     // The vCPUs not yet started are dropped with the iterator.
                     threads.stop_and_join(super::VCPU_JOIN_BOUND);
@@ -275,12 +323,7 @@ mod tests {
     }
 
     fn context() -> Arc<VcpuContext> {
-        Arc::new(VcpuContext {
-            vm_id: 1,
-            events: VmEvents::new(1),
-            mmio: Arc::default(),
-            stop: AtomicBool::new(false),
-        })
+        Arc::new(VcpuContext::new(1, VmEvents::new(1), Arc::default()))
     }
 
     #[test]

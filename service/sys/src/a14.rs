@@ -193,6 +193,9 @@ pub union gh_vcpu_run_exit {
     pub mmio: gh_vcpu_run_mmio,
     /// For `GH_VCPU_EXIT_STATUS`.
     pub status: gh_vcpu_run_status,
+    /// For `GUNYAH_VCPU_EXIT_PAGE_FAULT` (ack66-early and later; the a14 page is a prefix of
+    /// theirs).
+    pub page_fault: super::android::gunyah_vcpu_run_page_fault,
 }
 
 /// `struct gh_vcpu_run`: the page a vCPU fd maps.

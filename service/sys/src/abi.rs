@@ -50,34 +50,55 @@ macro_rules! layout {
     };
 }
 
+// Fields of a member of `gh_vcpu_run`'s union, named `member.field`, at their page offsets.
+macro_rules! run_member {
+    ($member:literal, $ty:ident { $($field:ident),* $(,)? }) => {
+        vec![$((
+            concat!($member, ".", stringify!($field)),
+            offset_of!(gh_vcpu_run, exit) + offset_of!($ty, $field),
+        )),*]
+    };
+}
+
 fn vcpu_run_layout() -> StructLayout {
-    let exit = offset_of!(gh_vcpu_run, exit);
+    let mut fields = vec![
+        ("immediate_exit", offset_of!(gh_vcpu_run, immediate_exit)),
+        ("padding", offset_of!(gh_vcpu_run, padding)),
+        ("exit_reason", offset_of!(gh_vcpu_run, exit_reason)),
+    ];
+    fields.extend(run_member!(
+        "mmio",
+        gh_vcpu_run_mmio {
+            phys_addr,
+            data,
+            len,
+            is_write
+        }
+    ));
+    fields.extend(run_member!(
+        "status",
+        gh_vcpu_run_status { status, exit_info }
+    ));
     StructLayout {
         name: "gh_vcpu_run",
         size: size_of::<gh_vcpu_run>(),
-        fields: vec![
-            ("immediate_exit", offset_of!(gh_vcpu_run, immediate_exit)),
-            ("padding", offset_of!(gh_vcpu_run, padding)),
-            ("exit_reason", offset_of!(gh_vcpu_run, exit_reason)),
-            (
-                "mmio.phys_addr",
-                exit + offset_of!(gh_vcpu_run_mmio, phys_addr),
-            ),
-            ("mmio.data", exit + offset_of!(gh_vcpu_run_mmio, data)),
-            ("mmio.len", exit + offset_of!(gh_vcpu_run_mmio, len)),
-            (
-                "mmio.is_write",
-                exit + offset_of!(gh_vcpu_run_mmio, is_write),
-            ),
-            (
-                "status.status",
-                exit + offset_of!(gh_vcpu_run_status, status),
-            ),
-            (
-                "status.exit_info",
-                exit + offset_of!(gh_vcpu_run_status, exit_info),
-            ),
-        ],
+        fields,
+    }
+}
+
+/// The later generations' `gunyah_vcpu_run`: the a14 page plus the PAGE_FAULT member.
+fn page_fault_run_layout() -> StructLayout {
+    StructLayout {
+        name: "gunyah_vcpu_run",
+        size: size_of::<gh_vcpu_run>(),
+        fields: run_member!(
+            "page_fault",
+            gunyah_vcpu_run_page_fault {
+                phys_addr,
+                attempt,
+                resume_action
+            }
+        ),
     }
 }
 
@@ -183,6 +204,7 @@ pub fn headers() -> Vec<Header> {
                     guest_phys_addr,
                     size
                 }),
+                page_fault_run_layout(),
             ],
         },
         Header {

@@ -53,6 +53,23 @@ pub const GH_VM_CHECK_EXTENSION: Ioctl = request_code_none!(GH_ANDROID_IOCTL_TYP
 /// `GH_CAP_VCPU_TIMER_WAKEUP`: the kernel wakes a vCPU at its timer deadline.
 pub const GH_CAP_VCPU_TIMER_WAKEUP: u32 = 0;
 
+/// `GUNYAH_VCPU_EXIT_PAGE_FAULT` (ack66-early and later): a guest access the driver could not
+/// back with memory.
+pub const GUNYAH_VCPU_EXIT_PAGE_FAULT: u32 = 3;
+
+/// The `page_fault` member of the later generations' `gunyah_vcpu_run` union (offset 16 of the
+/// run page).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct gunyah_vcpu_run_page_fault {
+    /// Guest physical address of the access.
+    pub phys_addr: u64,
+    /// Negative errno of the driver's attempt to back it.
+    pub attempt: i32,
+    /// Preset to FAULT (1) by the driver; the next RUN does not read it.
+    pub resume_action: u8,
+}
+
 /// Boot context register set X (index 0..=31).
 pub const GH_VM_BOOT_CONTEXT_REG_SET_X: u32 = 0;
 /// Boot context register set PC (index 0).

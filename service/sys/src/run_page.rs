@@ -10,6 +10,7 @@ use nix::errno::Errno;
 use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
 
 use super::a14::{gh_vcpu_run, gh_vcpu_run_mmio, gh_vcpu_run_status};
+use super::android::gunyah_vcpu_run_page_fault;
 
 /// A vCPU's run page.
 #[derive(Debug)]
@@ -80,6 +81,12 @@ impl RunPage {
     pub fn status(&self) -> gh_vcpu_run_status {
         // SAFETY: as in `mmio`.
         unsafe { addr_of!((*self.page.as_ptr()).exit.status).read_volatile() }
+    }
+
+    /// The `page_fault` member (valid when `exit_reason` is PAGE_FAULT).
+    pub fn page_fault(&self) -> gunyah_vcpu_run_page_fault {
+        // SAFETY: as in `mmio`.
+        unsafe { addr_of!((*self.page.as_ptr()).exit.page_fault).read_volatile() }
     }
 }
 

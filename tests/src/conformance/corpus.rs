@@ -37,6 +37,7 @@ fn line(exit: &VcpuExit) -> String {
         }
         VcpuExit::Status(VmStatus::Crashed) => "crashed".into(),
         VcpuExit::Status(VmStatus::LoadFailed) => "load-failed".into(),
+        VcpuExit::PageFault { phys_addr, errno } => format!("page-fault {phys_addr:#x} {errno}"),
     }
 }
 
@@ -49,7 +50,8 @@ pub fn trace(hyp: &dyn Hypervisor, source: &str) -> Result<Vec<String>, String> 
         let exit = vcpu.run().map_err(|e| e.to_string())?;
         lines.push(line(&exit));
         match exit {
-            VcpuExit::Status(_) => return Ok(lines),
+            // A page fault repeats on every run: it ends the trace as a stop does.
+            VcpuExit::Status(_) | VcpuExit::PageFault { .. } => return Ok(lines),
             VcpuExit::Mmio {
                 phys_addr,
                 write: None,

@@ -14,7 +14,8 @@ use super::{
 };
 use gunyah_guest::asm::assemble;
 use gunyah_hypervisor::{
-    GuestRange, Hypervisor, ShareMode, VcpuBackend, VcpuExit, VmBackend, VmStatus,
+    Generation, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion, VcpuBackend,
+    VcpuExit, VmBackend, VmStatus,
 };
 
 const RAM: u64 = 0x8000_0000;
@@ -296,6 +297,37 @@ fn boot_pc_selects_entry(hyp: &dyn Hypervisor) -> Outcome {
     expect_exit(run(&mut b.vcpus[0])?, VcpuExit::Status(expected))
 }
 
+/// A guest write to a region without write access: a14 crashes the guest; a demand-paging
+/// driver (ack66-early and later) exits with PAGE_FAULT (EPERM), and the next run retries the
+/// same access and faults again.
+fn write_to_read_only_region(hyp: &dyn Hypervisor) -> Outcome {
+    const ROM: u64 = 0x8100_0000;
+    let rom = Backing::new(4096)?;
+    let mut b = boot(hyp, "store4 [0x81000000], 7\nexit VM_EXIT", 1, |vm, _| {
+        let region = UserMemoryRegion {
+            access: MemAccess {
+                read: true,
+                ..MemAccess::default()
+            },
+            ..rom.region(1, ROM)
+        };
+        expect_ok(
+            "read-only region",
+            vm.set_user_memory(&region, ShareMode::Share),
+        )
+    })?;
+    let demand_paged = hyp.capabilities().generation >= Generation::Ack66Early;
+    if !demand_paged {
+        return expect_exit(run(&mut b.vcpus[0])?, VcpuExit::Status(VmStatus::Crashed));
+    }
+    let fault = VcpuExit::PageFault {
+        phys_addr: ROM,
+        errno: Errno::EPERM,
+    };
+    expect_exit(run(&mut b.vcpus[0])?, fault.clone())?;
+    expect_exit(run(&mut b.vcpus[0])?, fault)
+}
+
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -309,6 +341,10 @@ pub(super) fn cases() -> Vec<Case> {
         Case {
             name: "guest/doorbell-ioeventfd-datamatch",
             run: doorbell,
+        },
+        Case {
+            name: "guest/write-to-read-only-region",
+            run: write_to_read_only_region,
         },
         Case {
             name: "guest/crash",

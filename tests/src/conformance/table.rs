@@ -94,8 +94,13 @@ fn memory_checks(hyp: &dyn Hypervisor, mode: ShareMode) -> Outcome {
         "an adjacent range",
         vm.set_user_memory(&other.region(1, 0x8000_0000 + 16 * PAGE), mode),
     )?;
-    // Valid in every field, but nothing is mapped there any more: pinning fails.
-    let gone = Backing::new(PAGE)?.region(2, 0xa000_0000);
+    // Valid in every field, but nothing can be mapped there (the kernel's half of the address
+    // space): pinning fails. (A mapping made and dropped here could be reused at once by
+    // another test thread's mmap.)
+    let gone = UserMemoryRegion {
+        userspace_addr: 0xffff_ffff_fff0_0000,
+        ..Backing::new(PAGE)?.region(2, 0xa000_0000)
+    };
     expect_errno(
         "memory the caller has not mapped",
         vm.set_user_memory(&gone, mode),

@@ -14,6 +14,7 @@ use gunyah_sys::a14::{
     GH_VCPU_EXIT_MMIO, GH_VCPU_EXIT_STATUS, GH_VM_MAX_EXIT_REASON_SIZE, GH_VM_STATUS_CRASHED,
     GH_VM_STATUS_EXITED, GH_VM_STATUS_LOAD_FAILED,
 };
+use gunyah_sys::android::GUNYAH_VCPU_EXIT_PAGE_FAULT;
 use gunyah_sys::run_page::RunPage;
 use gunyah_sys::{ioctl, kick};
 
@@ -102,6 +103,18 @@ impl GunyahVcpu {
                         VmStatus::Crashed
                     }
                 }))
+            }
+            GUNYAH_VCPU_EXIT_PAGE_FAULT => {
+                let fault = self.page.page_fault();
+                // `attempt` is a negative errno; anything else is reported as EFAULT.
+                let errno = match fault.attempt.checked_neg() {
+                    Some(e) if e > 0 => Errno::from_raw(e),
+                    _ => Errno::EFAULT,
+                };
+                Ok(VcpuExit::PageFault {
+                    phys_addr: fault.phys_addr,
+                    errno,
+                })
             }
             other => {
                 log::error!("vcpu {}: unknown exit reason {other}", self.id);
