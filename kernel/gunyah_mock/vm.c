@@ -419,6 +419,64 @@ out:
 	return ret;
 }
 
+/*
+ * The later generations' compare of REMOVE_FUNCTION: the argument must have the type's size;
+ * an irqfd is named by its label, an ioeventfd by addr, len and flags (and datamatch with
+ * DATAMATCH). The fd is not compared.
+ */
+static bool gh_function_has_key(const struct gh_function *f, u32 type, const u8 *arg, u32 size)
+{
+	struct gh_fn_ioeventfd_arg want, have;
+	struct gh_fn_irqfd_arg irq;
+
+	if (f->type != type)
+		return false;
+	switch (type) {
+	case GH_FN_IRQFD:
+		if (size != sizeof(irq))
+			return false;
+		memcpy(&irq, arg, sizeof(irq));
+		return f->label == irq.label;
+	case GH_FN_IOEVENTFD:
+		if (size != sizeof(want))
+			return false;
+		memcpy(&want, arg, sizeof(want));
+		memcpy(&have, f->arg, sizeof(have));
+		if (have.addr != want.addr || have.len != want.len || have.flags != want.flags)
+			return false;
+		return !(want.flags & GH_IOEVENTFD_FLAGS_DATAMATCH) || have.datamatch == want.datamatch;
+	default:
+		return false;
+	}
+}
+
+/* ack66-early and later REMOVE_FUNCTION: what matches by key goes; nothing matched: ENOENT. */
+static long gh_vm_remove_by_key(struct gh_vm *vm, const struct gh_fn_desc *desc)
+{
+	u8 arg[sizeof(struct gh_fn_ioeventfd_arg)];
+	unsigned int i;
+	long ret = -ENOENT;
+
+	if (!desc->arg_size || desc->arg_size > sizeof(arg))
+		return -ENOENT;
+	if (copy_from_user(arg, u64_to_user_ptr(desc->arg), desc->arg_size))
+		return -EFAULT;
+	mutex_lock(&vm->lock);
+	for (i = 0; i < vm->nr_functions;) {
+		struct gh_function *f = &vm->functions[i];
+
+		if (gh_function_has_key(f, desc->type, arg, desc->arg_size)) {
+			gh_function_release(f);
+			vm->functions[i] = vm->functions[--vm->nr_functions];
+			ret = 0;
+			continue;
+		}
+		i++;
+	}
+	mutex_unlock(&vm->lock);
+	return ret;
+}
+
 static long gh_vm_function(struct gh_vm *vm, void __user *argp, bool add)
 {
 	struct gh_fn_desc desc;
@@ -441,6 +499,8 @@ static long gh_vm_function(struct gh_vm *vm, void __user *argp, bool add)
 			return -ENOENT;
 		}
 	}
+	if (!gh_gen_is_a14())
+		return gh_vm_remove_by_key(vm, &desc);
 	/* a14 REMOVE_FUNCTION: every function with the same type, arg_size and arg bytes goes;
 	 * 0 even when none matched. */
 	if (desc.type != GH_FN_IRQFD && desc.type != GH_FN_IOEVENTFD)

@@ -102,12 +102,30 @@ impl Functions {
         Ok(())
     }
 
-    /// GH_VM_REMOVE_FUNCTION: drops every function added with exactly these arguments; a14
-    /// succeeds when none matched.
-    pub fn remove(&mut self, fd: RawFd, arg: Function) {
+    /// a14 GH_VM_REMOVE_FUNCTION: drops every function added with exactly these arguments,
+    /// the fd number included (the driver compares the argument bytes); 0 when none matched.
+    pub fn remove_exact(&mut self, fd: RawFd, arg: Function) {
         let key = (fd, arg);
         self.irqfds.retain(|i| i.arg != key);
         self.ioeventfds.retain(|e| e.arg != key);
+    }
+
+    /// ack66-early and later GH_VM_REMOVE_FUNCTION: drops what matches by key — an irqfd by
+    /// its label, an ioeventfd by address, length and datamatch — whatever the fd; ENOENT when
+    /// nothing matched.
+    pub fn remove_by_key(&mut self, function: Function) -> Result<(), Errno> {
+        let before = self.irqfds.len() + self.ioeventfds.len();
+        match function {
+            Function::Irqfd(irqfd) => self.irqfds.retain(|i| i.label != irqfd.label),
+            Function::Ioeventfd(ioeventfd) => self
+                .ioeventfds
+                .retain(|e| e.arg.1 != Function::Ioeventfd(ioeventfd)),
+        }
+        if self.irqfds.len() + self.ioeventfds.len() == before {
+            Err(Errno::ENOENT)
+        } else {
+            Ok(())
+        }
     }
 
     /// The doorbell `label`, if bound.

@@ -406,7 +406,16 @@ impl VmBackend for MockVm {
     }
 
     fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: Function) -> HypResult<()> {
-        self.shared.functions().remove(eventfd.as_raw_fd(), arg);
+        if self.generation >= Generation::Ack66Early {
+            self.shared
+                .functions()
+                .remove_by_key(arg)
+                .map_err(|e| Self::err(DriverIoctl::RemoveFunction, e))?;
+        } else {
+            self.shared
+                .functions()
+                .remove_exact(eventfd.as_raw_fd(), arg);
+        }
         // A vCPU waiting on a doorbell that was just unbound stops polling its eventfd.
         let state = self.shared.lock();
         self.shared.notify(&state);

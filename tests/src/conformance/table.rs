@@ -9,7 +9,8 @@ use super::{
     ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, Case, Outcome,
 };
 use gunyah_hypervisor::{
-    BootReg, BootRegSet, Function, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion,
+    BootReg, BootRegSet, Function, Generation, GuestRange, Hypervisor, MemAccess, ShareMode,
+    UserMemoryRegion,
 };
 
 const PAGE: u64 = 4096;
@@ -266,13 +267,24 @@ fn ioeventfd_checks(hyp: &dyn Hypervisor) -> Outcome {
     Ok(())
 }
 
+/// REMOVE_FUNCTION: a14 compares the whole argument, the fd number included, and answers 0
+/// whether or not anything matched; the later drivers compare a key per type (an irqfd's label;
+/// an ioeventfd's address, length and datamatch), ignore the fd, and answer ENOENT when nothing
+/// matched.
 fn remove_function(hyp: &dyn Hypervisor) -> Outcome {
+    let by_key = hyp.capabilities().generation >= Generation::Ack66Early;
+    let expect_miss = |what: &str, result| {
+        if by_key {
+            expect_errno(what, result, Errno::ENOENT)
+        } else {
+            expect_ok(what, result)
+        }
+    };
     let vm = expect_ok("create_vm", hyp.create_vm())?;
     let fd = eventfd()?;
     expect_ok("irqfd", vm.add_irqfd(fd.as_fd(), irqfd_on(3, false)))?;
-    // No match (other label): still 0, and the irqfd stays bound.
-    expect_ok(
-        "REMOVE_FUNCTION without a match",
+    expect_miss(
+        "REMOVE_FUNCTION of another label",
         vm.remove_function(fd.as_fd(), Function::Irqfd(irqfd_on(4, false))),
     )?;
     expect_errno(
@@ -280,28 +292,41 @@ fn remove_function(hyp: &dyn Hypervisor) -> Outcome {
         vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(3, false)),
         Errno::EEXIST,
     )?;
-    expect_ok(
-        "REMOVE_FUNCTION",
-        vm.remove_function(fd.as_fd(), Function::Irqfd(irqfd_on(3, false))),
-    )?;
+    let other = eventfd()?;
+    let from_other_fd = vm.remove_function(other.as_fd(), Function::Irqfd(irqfd_on(3, false)));
+    if by_key {
+        expect_ok("REMOVE_FUNCTION by label, from another fd", from_other_fd)?;
+    } else {
+        expect_ok("REMOVE_FUNCTION from another fd (no match)", from_other_fd)?;
+        expect_errno(
+            "a14 compares the fd: label still bound",
+            vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(3, false)),
+            Errno::EEXIST,
+        )?;
+        expect_ok(
+            "REMOVE_FUNCTION with the fd it was added with",
+            vm.remove_function(fd.as_fd(), Function::Irqfd(irqfd_on(3, false))),
+        )?;
+    }
     expect_ok(
         "label free again",
         vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(3, false)),
     )?;
     let ioe = eventfd()?;
-    let arg = Function::Ioeventfd(ioeventfd_at(0x9000_0000, 4, None));
-    expect_ok(
-        "ioeventfd",
-        vm.add_ioeventfd(ioe.as_fd(), ioeventfd_at(0x9000_0000, 4, None)),
+    let added = ioeventfd_at(0x9000_0000, 4, None);
+    expect_ok("ioeventfd", vm.add_ioeventfd(ioe.as_fd(), added))?;
+    expect_miss(
+        "REMOVE_FUNCTION(ioeventfd) of another length",
+        vm.remove_function(
+            ioe.as_fd(),
+            Function::Ioeventfd(ioeventfd_at(0x9000_0000, 0, None)),
+        ),
     )?;
     expect_ok(
         "REMOVE_FUNCTION(ioeventfd)",
-        vm.remove_function(ioe.as_fd(), arg),
+        vm.remove_function(ioe.as_fd(), Function::Ioeventfd(added)),
     )?;
-    expect_ok(
-        "ioeventfd again",
-        vm.add_ioeventfd(ioe.as_fd(), ioeventfd_at(0x9000_0000, 4, None)),
-    )?;
+    expect_ok("ioeventfd again", vm.add_ioeventfd(ioe.as_fd(), added))?;
     Ok(())
 }
 
@@ -340,7 +365,7 @@ pub(super) fn cases() -> Vec<Case> {
             run: ioeventfd_checks,
         },
         Case {
-            name: "table/remove-function-matches-exactly",
+            name: "table/remove-function-per-generation",
             run: remove_function,
         },
     ]
