@@ -395,8 +395,14 @@ static long gh_vm_add_ioeventfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 	for (i = 0; i < vm->nr_functions; i++) {
 		struct gh_function *o = &vm->functions[i];
 
-		if (o->type == GH_FN_IOEVENTFD && o->addr == arg.addr && o->len == arg.len &&
-		    o->match == match && (!match || o->datamatch == arg.datamatch)) {
+		if (o->type != GH_FN_IOEVENTFD || o->addr != arg.addr)
+			continue;
+		/* a14: the same (len, datamatch); later: any handler without datamatch at this
+		 * address collides with every other (GUNYAH_LATER_GENERATIONS §4.3). */
+		if (gh_gen_is_a14() ? o->len == arg.len && o->match == match &&
+				      (!match || o->datamatch == arg.datamatch)
+				    : !o->match || !match ||
+				      (o->len == arg.len && o->datamatch == arg.datamatch)) {
 			ret = -EEXIST;
 			goto out;
 		}
@@ -407,7 +413,8 @@ static long gh_vm_add_ioeventfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 		goto out;
 	}
 	f->addr = arg.addr;
-	f->len = arg.len;
+	/* Later drivers keep a length only with datamatch: without, any width matches. */
+	f->len = match || gh_gen_is_a14() ? arg.len : 0;
 	f->match = match;
 	f->datamatch = arg.datamatch;
 	f->ctx = ctx;

@@ -380,7 +380,7 @@ fn test_doorbell_argument_errors() -> Result<()> {
     assert_service_error(
         vm.createIoeventfd(&ioe(0x9000_0000, 4, false)),
         INVALID_ARGUMENT,
-        "config: an ioeventfd for 0x90000000",
+        "config: collides with an ioeventfd already at 0x90000000",
     );
     Ok(())
 }

@@ -32,6 +32,10 @@ pub(super) struct Ioeventfd {
 pub(super) struct Functions {
     pub irqfds: Vec<Irqfd>,
     pub ioeventfds: Vec<Ioeventfd>,
+    /// The later drivers' ioeventfd rules (GUNYAH_LATER_GENERATIONS §4.3): an ioeventfd without
+    /// datamatch takes a write of any width at its address and collides with every other
+    /// ioeventfd there. a14: the registered width, and only exact duplicates collide.
+    pub later_ioeventfd_rules: bool,
 }
 
 /// The driver takes its own reference to an eventfd (here: a dup), after checking that the fd
@@ -85,13 +89,22 @@ impl Functions {
         }
         let eventfd = take_eventfd(fd)?;
         let arg = (fd.as_raw_fd(), Function::Ioeventfd(ioeventfd));
-        if self
-            .ioeventfds
-            .iter()
-            .any(|e| e.addr == addr && e.len == len && e.datamatch == datamatch)
-        {
+        let later = self.later_ioeventfd_rules;
+        let collides = |e: &Ioeventfd| {
+            e.addr == addr
+                && if later {
+                    e.datamatch.is_none()
+                        || datamatch.is_none()
+                        || (e.len == len && e.datamatch == datamatch)
+                } else {
+                    e.len == len && e.datamatch == datamatch
+                }
+        };
+        if self.ioeventfds.iter().any(collides) {
             return Err(Errno::EEXIST);
         }
+        // Later drivers keep a length only with datamatch: without, any width matches.
+        let len = if later && datamatch.is_none() { 0 } else { len };
         self.ioeventfds.push(Ioeventfd {
             arg,
             addr,

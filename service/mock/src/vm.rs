@@ -161,7 +161,10 @@ impl MockVm {
                 vcpus: BTreeMap::new(),
                 pinned: 0,
             }),
-            functions: Mutex::default(),
+            functions: Mutex::new(Functions {
+                later_ioeventfd_rules: generation >= Generation::Ack66Early,
+                ..Functions::default()
+            }),
             boot: OnceLock::new(),
             wake: Condvar::new(),
             counters: counters.clone(),

@@ -276,11 +276,14 @@ impl Vm {
             backend
                 .add_ioeventfd(fd, ioeventfd)
                 .map_err(|e| match e.errno {
+                    // a14: the same address, size and data match; the later drivers: also
+                    // any ioeventfd without a data match at that address.
                     Errno::EEXIST => Error::invalid(
                         "config",
                         format!(
-                            "an ioeventfd for {:#x} (size {}) with this data match already exists",
-                            ioeventfd.addr, ioeventfd.len
+                            "collides with an ioeventfd already at {:#x} (the same size and data \
+                             match, or one of the two without a data match)",
+                            ioeventfd.addr
                         ),
                     ),
                     _ => Error::hypervisor("config", e),

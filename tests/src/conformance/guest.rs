@@ -328,6 +328,40 @@ fn write_to_read_only_region(hyp: &dyn Hypervisor) -> Outcome {
     expect_exit(run(&mut b.vcpus[0])?, fault)
 }
 
+/// An ioeventfd without datamatch registered for 4-byte writes, and a 1-byte write to it: a14
+/// matches the registered width only (an MMIO exit); the later drivers match any width (the
+/// eventfd is signalled, no exit).
+fn ioeventfd_width(hyp: &dyn Hypervisor) -> Outcome {
+    let ioe = eventfd()?;
+    let mut b = boot(hyp, "store1 [0x90002000], 1\nexit VM_EXIT", 1, |vm, _| {
+        expect_ok(
+            "ioeventfd",
+            vm.add_ioeventfd(ioe.as_fd(), ioeventfd_at(0x9000_2000, 4, None)),
+        )
+    })?;
+    let exited = VcpuExit::Status(VmStatus::Exited {
+        exit_type: 0,
+        reason: vec![],
+    });
+    if hyp.capabilities().generation >= Generation::Ack66Early {
+        expect_exit(run(&mut b.vcpus[0])?, exited)?;
+        let mut fds = [PollFd::new(ioe.as_fd(), PollFlags::POLLIN)];
+        let ready = poll(&mut fds, PollTimeout::ZERO).map_err(|e| e.to_string())?;
+        ensure!(ready == 1, "the 1-byte write did not signal the ioeventfd");
+        Ok(())
+    } else {
+        expect_exit(
+            run(&mut b.vcpus[0])?,
+            VcpuExit::Mmio {
+                phys_addr: 0x9000_2000,
+                len: 1,
+                write: Some(1),
+            },
+        )?;
+        expect_exit(run(&mut b.vcpus[0])?, exited)
+    }
+}
+
 pub(super) fn cases() -> Vec<Case> {
     vec![
         Case {
@@ -341,6 +375,10 @@ pub(super) fn cases() -> Vec<Case> {
         Case {
             name: "guest/doorbell-ioeventfd-datamatch",
             run: doorbell,
+        },
+        Case {
+            name: "guest/ioeventfd-width-per-generation",
+            run: ioeventfd_width,
         },
         Case {
             name: "guest/write-to-read-only-region",
