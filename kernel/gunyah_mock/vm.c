@@ -93,7 +93,8 @@ static long gh_vm_set_memory(struct gh_vm *vm, void __user *argp, bool lend)
 	for (i = 0; i < vm->nr_regions; i++) {
 		struct gh_userspace_memory_region *o = &vm->regions[i].desc;
 
-		if (o->label == desc.label ||
+		/* Labels are unique in a14 only; the later drivers check overlap alone. */
+		if ((gh_gen_is_a14() && o->label == desc.label) ||
 		    (desc.guest_phys_addr < o->guest_phys_addr + o->memory_size &&
 		     o->guest_phys_addr < desc.guest_phys_addr + desc.memory_size)) {
 			ret = -EEXIST;
@@ -202,10 +203,11 @@ static long gh_vm_start(struct gh_vm *vm)
 			break;
 		}
 	}
-	if (!dtb_inside) {
+	if (!dtb_inside || (!gh_gen_is_a14() && !vm->dtb.size)) {
 		vm->state = VM_INIT_FAILED;
 		wake_up_all(&vm->wq);
-		ret = -EINVAL;
+		/* Later drivers: zero DTB pages is EINVAL, a DTB in no binding ENOENT. */
+		ret = gh_gen_is_a14() || !vm->dtb.size ? -EINVAL : -ENOENT;
 		goto out;
 	}
 	if (vm->has_boot_reg[32])
@@ -569,7 +571,9 @@ static long gh_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 			return -EOVERFLOW;
 		mutex_lock(&vm->lock);
 		vm->dtb.guest_phys_addr = cfg.guest_phys_addr;
-		vm->dtb.size = PAGE_ALIGN(cfg.size);
+		/* a14 rounds the size up to a page; the later drivers share size >> PAGE_SHIFT
+		 * pages (truncated), checked at START. */
+		vm->dtb.size = gh_gen_is_a14() ? PAGE_ALIGN(cfg.size) : cfg.size & PAGE_MASK;
 		vm->has_dtb = true;
 		mutex_unlock(&vm->lock);
 		return 0;

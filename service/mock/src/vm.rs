@@ -203,9 +203,14 @@ impl Drop for MockVm {
     }
 }
 
-/// The a14 checks of SET_USER_MEM_REGION / LEND_USER_MEM, in the driver's order (the flags
-/// check, `flags & ~RWX`, cannot fail: `MemAccess` has no other bits).
-fn check_region(state: &VmState, r: &UserMemoryRegion) -> Result<(), Errno> {
+/// The checks of SET_USER_MEM_REGION / LEND_USER_MEM, in the driver's order (the flags check,
+/// `flags & ~RWX`, cannot fail: `MemAccess` has no other bits). Labels are unique in a14 only;
+/// the later drivers check overlap alone.
+fn check_region(
+    state: &VmState,
+    r: &UserMemoryRegion,
+    generation: Generation,
+) -> Result<(), Errno> {
     if r.size == 0
         || r.size % PAGE != 0
         || r.userspace_addr % PAGE != 0
@@ -221,7 +226,7 @@ fn check_region(state: &VmState, r: &UserMemoryRegion) -> Result<(), Errno> {
         return Err(Errno::EOVERFLOW);
     }
     for existing in &state.regions {
-        if existing.region.label == r.label {
+        if generation == Generation::A14 && existing.region.label == r.label {
             return Err(Errno::EEXIST);
         }
         let other = GuestRange {
@@ -243,7 +248,7 @@ impl VmBackend for MockVm {
         };
         check_fault(&self.faults, ioctl)?;
         let mut state = self.shared.lock();
-        check_region(&state, region).map_err(|e| Self::err(ioctl, e))?;
+        check_region(&state, region, self.generation).map_err(|e| Self::err(ioctl, e))?;
         // Pages are pinned and charged to the memlock budget.
         let pinned_total = self.counters.registered_bytes.load(Ordering::SeqCst);
         if pinned_total.saturating_add(region.size) > self.memlock_limit {
@@ -270,8 +275,13 @@ impl VmBackend for MockVm {
         if range.end().is_none() {
             return Err(Self::err(DriverIoctl::SetDtbConfig, Errno::EOVERFLOW));
         }
-        // Stored with its size rounded up to a page; checked against the regions at START.
-        let size = range.size.div_ceil(PAGE) * PAGE;
+        // a14 rounds the size up to a page; the later drivers share `size >> PAGE_SHIFT` pages
+        // (truncated). Checked against the regions at START.
+        let size = if self.generation == Generation::A14 {
+            range.size.div_ceil(PAGE) * PAGE
+        } else {
+            range.size / PAGE * PAGE
+        };
         self.shared.lock().dtb = Some(GuestRange {
             guest_phys_addr: range.guest_phys_addr,
             size,
@@ -350,10 +360,17 @@ impl VmBackend for MockVm {
                 .contains(&dtb)
             })
         });
-        if !dtb_inside {
+        let no_pages = state.dtb.is_none_or(|dtb| dtb.size == 0);
+        if !dtb_inside || no_pages {
             state.status = MockStatus::InitFailed;
             self.shared.notify(&state);
-            return Err(Self::err(ioctl, Errno::EINVAL));
+            // Later drivers: zero DTB pages is EINVAL, a DTB in no binding ENOENT.
+            let errno = if self.generation == Generation::A14 || no_pages {
+                Errno::EINVAL
+            } else {
+                Errno::ENOENT
+            };
+            return Err(Self::err(ioctl, errno));
         }
         let dtb = state.dtb.unwrap_or(GuestRange {
             guest_phys_addr: 0,
