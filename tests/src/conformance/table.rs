@@ -10,7 +10,7 @@ use super::{
 };
 use gunyah_hypervisor::{
     BootReg, BootRegSet, Function, Generation, GuestRange, Hypervisor, MemAccess, ShareMode,
-    UserMemoryRegion,
+    UserMemoryRegion, VmBackend,
 };
 
 const PAGE: u64 = 4096;
@@ -112,15 +112,21 @@ fn memory_checks(hyp: &dyn Hypervisor, mode: ShareMode) -> Outcome {
     Ok(())
 }
 
-fn start_checks(hyp: &dyn Hypervisor) -> Outcome {
-    // DTB outside every region: START fails (a14 EINVAL, later drivers ENOENT), and the VM is
-    // INIT_FAILED for good.
+/// A new VM with four pages of RAM at 0x8000_0000 (keep the `Backing` while the VM lives).
+fn vm_with_ram(hyp: &dyn Hypervisor) -> Result<(Box<dyn VmBackend>, Backing), String> {
     let vm = expect_ok("create_vm", hyp.create_vm())?;
     let mem = Backing::new(4 * PAGE)?;
     expect_ok(
         "region",
         vm.set_user_memory(&mem.region(0, 0x8000_0000), ShareMode::Share),
     )?;
+    Ok((vm, mem))
+}
+
+fn start_checks(hyp: &dyn Hypervisor) -> Outcome {
+    // DTB outside every region: START fails (a14 EINVAL, later drivers ENOENT), and the VM is
+    // INIT_FAILED for good.
+    let (vm, _mem) = vm_with_ram(hyp)?;
     expect_ok(
         "dtb",
         vm.set_dtb_config(GuestRange {
@@ -142,12 +148,7 @@ fn start_checks(hyp: &dyn Hypervisor) -> Outcome {
 }
 
 fn start_idempotent(hyp: &dyn Hypervisor) -> Outcome {
-    let vm = expect_ok("create_vm", hyp.create_vm())?;
-    let mem = Backing::new(4 * PAGE)?;
-    expect_ok(
-        "region",
-        vm.set_user_memory(&mem.region(0, 0x8000_0000), ShareMode::Share),
-    )?;
+    let (vm, _mem) = vm_with_ram(hyp)?;
     // a14 rounds a DTB of 100 bytes up to a page, which still fits (the later drivers would
     // make it zero pages: see dtb_under_a_page).
     expect_ok(
@@ -189,12 +190,7 @@ fn later(hyp: &dyn Hypervisor) -> bool {
 /// A DTB of 100 bytes: a14 rounds it up to a page and starts; the later drivers share
 /// `size >> PAGE_SHIFT` pages, zero, and START fails with EINVAL.
 fn dtb_under_a_page(hyp: &dyn Hypervisor) -> Outcome {
-    let vm = expect_ok("create_vm", hyp.create_vm())?;
-    let mem = Backing::new(4 * PAGE)?;
-    expect_ok(
-        "region",
-        vm.set_user_memory(&mem.region(0, 0x8000_0000), ShareMode::Share),
-    )?;
+    let (vm, _mem) = vm_with_ram(hyp)?;
     expect_ok(
         "dtb of 100 bytes",
         vm.set_dtb_config(GuestRange {
