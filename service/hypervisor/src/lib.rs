@@ -186,6 +186,9 @@ pub trait VmBackend: Send + Sync {
     fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>>;
     /// GH_VM_START.
     fn start(&self) -> HypResult<()>;
+    /// GH_VM_CHECK_EXTENSION (the newest ACK): whether the driver has `extension`. Drivers
+    /// without the ioctl answer ENOTTY, which callers read as "no".
+    fn check_extension(&self, extension: Extension) -> HypResult<bool>;
     /// GH_VM_ADD_FUNCTION(IRQFD): writing `eventfd` rings the doorbell. The driver keeps its
     /// own reference to the eventfd.
     fn add_irqfd(&self, eventfd: BorrowedFd<'_>, irqfd: Irqfd) -> HypResult<()>;
@@ -195,6 +198,13 @@ pub trait VmBackend: Send + Sync {
     /// GH_VM_REMOVE_FUNCTION: removes the function `function` added with `eventfd`, as the
     /// driver matches it. The a14 driver answers 0 even when none matched.
     fn remove_function(&self, eventfd: BorrowedFd<'_>, function: Function) -> HypResult<()>;
+}
+
+/// A capability `GH_VM_CHECK_EXTENSION` asks about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extension {
+    /// `GH_CAP_VCPU_TIMER_WAKEUP`: the kernel wakes a vCPU at its timer deadline.
+    VcpuTimerWakeup,
 }
 
 /// An irqfd or ioeventfd function, as added (REMOVE_FUNCTION names one by these arguments).

@@ -13,8 +13,8 @@ use super::memory::GuestMemory;
 use super::vcpu::MockVcpu;
 use super::{anon_fd, check_fault, Counters, Faults};
 use gunyah_hypervisor::{
-    BootReg, DriverIoctl, Function, Generation, GuestRange, HypError, HypResult, IoEventfd, Irqfd,
-    QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
+    BootReg, DriverIoctl, Extension, Function, Generation, GuestRange, HypError, HypResult,
+    IoEventfd, Irqfd, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
 };
 use gunyah_sys::mman;
 
@@ -401,6 +401,14 @@ impl VmBackend for MockVm {
         state.status = MockStatus::Running;
         self.shared.notify(&state);
         Ok(())
+    }
+
+    fn check_extension(&self, extension: Extension) -> HypResult<bool> {
+        self.check_handled(DriverIoctl::CheckExtension)?;
+        // The newest driver knows one capability, and has it.
+        Ok(match extension {
+            Extension::VcpuTimerWakeup => true,
+        })
     }
 
     fn add_irqfd(&self, eventfd: BorrowedFd<'_>, irqfd: Irqfd) -> HypResult<()> {

@@ -188,6 +188,13 @@ pub fn start(vm: BorrowedFd<'_>) -> Result<(), Errno> {
     unsafe { raw_start(vm.as_raw_fd()) }.map(drop)
 }
 
+/// `GH_VM_CHECK_EXTENSION(cap)` (the newest ACK): 1 where the capability exists, 0 where it
+/// does not; ENOTTY on drivers without the ioctl.
+pub fn check_extension(vm: BorrowedFd<'_>, cap: u32) -> Result<i32, Errno> {
+    // SAFETY: an integer argument (the capability id), no pointer.
+    unsafe { raw_check_extension(vm.as_raw_fd(), cap as nix::libc::c_int) }
+}
+
 /// `GH_VM_ADD_FUNCTION` with a per-type argument `T`; returns the driver's non-negative
 /// answer (a vCPU fd for `GH_FN_VCPU`, 0 otherwise).
 pub fn add_function<T: Copy>(vm: BorrowedFd<'_>, fn_type: u32, arg: &T) -> Result<i32, Errno> {

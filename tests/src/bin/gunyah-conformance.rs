@@ -10,9 +10,13 @@ use anyhow::Result;
 use clap::Parser;
 
 use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_hypervisor::Hypervisor;
+use gunyah_hypervisor::{Generation, Hypervisor};
 use gunyah_mock::MockHypervisor;
 use gunyah_vm_tests::conformance;
+
+fn generation(name: &str) -> Result<Generation, String> {
+    Generation::from_name(name).ok_or_else(|| format!("unknown generation {name:?}"))
+}
 
 #[derive(Parser)]
 #[command(about)]
@@ -23,6 +27,9 @@ struct Args {
     /// Test the userspace mock instead of a device.
     #[arg(long)]
     mock: bool,
+    /// With --mock: the driver generation it models (a14, ack66-early, ack66-late, ack-newest).
+    #[arg(long, requires = "mock", value_parser = generation)]
+    mock_generation: Option<Generation>,
     /// Only cases whose name contains this.
     #[arg(long, default_value = "")]
     filter: String,
@@ -43,7 +50,14 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let hyp: Arc<dyn Hypervisor> = if args.mock {
-        Arc::new(MockHypervisor::new())
+        Arc::new(
+            MockHypervisor::new()
+                .with_generation(
+                    args.mock_generation
+                        .unwrap_or(gunyah_mock::DEFAULT_GENERATION),
+                )
+                .map_err(anyhow::Error::msg)?,
+        )
     } else {
         Arc::new(
             GunyahHypervisor::open(&args.device)

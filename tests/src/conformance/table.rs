@@ -9,8 +9,8 @@ use super::{
     ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, Case, Outcome,
 };
 use gunyah_hypervisor::{
-    BootReg, BootRegSet, Function, Generation, GuestRange, Hypervisor, MemAccess, ShareMode,
-    UserMemoryRegion, VmBackend,
+    BootReg, BootRegSet, Extension, Function, Generation, GuestRange, Hypervisor, MemAccess,
+    ShareMode, UserMemoryRegion, VmBackend,
 };
 
 const PAGE: u64 = 4096;
@@ -205,6 +205,24 @@ fn dtb_under_a_page(hyp: &dyn Hypervisor) -> Outcome {
     }
 }
 
+/// GH_VM_CHECK_EXTENSION: the newest driver answers 1 for GH_CAP_VCPU_TIMER_WAKEUP; every
+/// other generation has no such ioctl (ENOTTY).
+fn check_extension(hyp: &dyn Hypervisor) -> Outcome {
+    let vm = expect_ok("create_vm", hyp.create_vm())?;
+    let answer = vm.check_extension(Extension::VcpuTimerWakeup);
+    if hyp.capabilities().generation == Generation::AckNewest {
+        let has = expect_ok("CHECK_EXTENSION(VCPU_TIMER_WAKEUP)", answer)?;
+        ensure!(has, "the newest driver has GH_CAP_VCPU_TIMER_WAKEUP");
+        Ok(())
+    } else {
+        expect_errno(
+            "CHECK_EXTENSION (not this generation)",
+            answer,
+            Errno::ENOTTY,
+        )
+    }
+}
+
 fn dtb_overflow(hyp: &dyn Hypervisor) -> Outcome {
     let vm = expect_ok("create_vm", hyp.create_vm())?;
     expect_errno(
@@ -377,6 +395,10 @@ fn remove_function(hyp: &dyn Hypervisor) -> Outcome {
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
+        Case {
+            name: "table/check-extension-per-generation",
+            run: check_extension,
+        },
         Case {
             name: "table/dtb-under-a-page-per-generation",
             run: dtb_under_a_page,

@@ -12,16 +12,18 @@ use std::sync::Arc;
 use nix::errno::Errno;
 
 use super::{
-    BackendStats, BootReg, Datamatch, DriverAuth, DriverCall, DriverIoctl, Function, Generation,
-    GuestRange, HypCapabilities, HypError, HypResult, Hypervisor, IoEventfd, Irqfd, MemAccess,
-    QtvmAuthArg, ShareMode, TriggerMode, UserMemoryRegion, VcpuBackend, VmBackend,
+    BackendStats, BootReg, Datamatch, DriverAuth, DriverCall, DriverIoctl, Extension, Function,
+    Generation, GuestRange, HypCapabilities, HypError, HypResult, Hypervisor, IoEventfd, Irqfd,
+    MemAccess, QtvmAuthArg, ShareMode, TriggerMode, UserMemoryRegion, VcpuBackend, VmBackend,
 };
 use gunyah_sys::a14::{
     gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_userspace_memory_region, gh_vm_dtb_config,
     GH_FN_IOEVENTFD, GH_FN_IRQFD, GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL,
     GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE,
 };
-use gunyah_sys::android::{gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg};
+use gunyah_sys::android::{
+    gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg, GH_CAP_VCPU_TIMER_WAKEUP,
+};
 use gunyah_sys::generation::{Probe, ProbeAnswer, ProbeAnswers};
 use gunyah_sys::{ioctl, kick};
 
@@ -260,6 +262,15 @@ impl VmBackend for GunyahVmFd {
 
     fn start(&self) -> HypResult<()> {
         ioctl::start(self.fd.as_fd()).map_err(err(DriverIoctl::Start))
+    }
+
+    fn check_extension(&self, extension: Extension) -> HypResult<bool> {
+        let cap = match extension {
+            Extension::VcpuTimerWakeup => GH_CAP_VCPU_TIMER_WAKEUP,
+        };
+        ioctl::check_extension(self.fd.as_fd(), cap)
+            .map(|answer| answer > 0)
+            .map_err(err(DriverIoctl::CheckExtension))
     }
 
     fn add_irqfd(&self, eventfd: BorrowedFd<'_>, irqfd: Irqfd) -> HypResult<()> {
