@@ -75,6 +75,9 @@ pub struct Footprint {
     pub backend_vcpus: u64,
 }
 
+/// The environment variable that picks the mock generation of the services tests start.
+pub const MOCK_GENERATION_ENV: &str = "GUNYAH_TEST_MOCK_GENERATION";
+
 /// A running `gunyah-vm-service`, stopped with SIGTERM on drop.
 pub struct Service {
     child: Child,
@@ -134,12 +137,22 @@ impl Service {
             }
             None => Command::new(&service_bin),
         };
+        // GUNYAH_TEST_MOCK_GENERATION runs a test binary's services on another generation of
+        // the mock (CI runs the end-to-end guest tests on a14 this way too).
+        let generation = std::env::var(MOCK_GENERATION_ENV)
+            .ok()
+            .filter(|_| !extra.contains(&"--mock-generation"));
         let child = command
             .arg("--socket")
             .arg(&socket)
             .args(["--backend", "mock"])
             .args(verbosity)
             .args(extra)
+            .args(
+                generation
+                    .iter()
+                    .flat_map(|g| ["--mock-generation", g.as_str()]),
+            )
             .env_remove(socket::SOCKET_ENV)
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -303,7 +303,7 @@ fn test_a14_refuses_boot_registers_and_qtvms() -> Result<()> {
         "authType: the driver does not support QCOM_TRUSTED_VM VMs",
     );
     // The later drivers ignore boot registers of authenticated VMs: refused there too.
-    let later = Service::start(&[])?;
+    let later = Service::start(&["--mock-generation", "ack66-late"])?;
     let later_client = later.connect(0)?;
     let mut pvm = demo_config("pvm-boot", MIB, 1)?;
     pvm.authType = VmAuthType::ANDROID_PVM;

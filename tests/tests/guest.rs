@@ -289,12 +289,9 @@ fn test_crash_fault_and_load_failure_reach_on_exit() -> Result<()> {
     ] {
         let mut config = demo_config_with_program(name, MIB, 2, program.unwrap_or("crash"))?;
         if program.is_none() {
-            // Point the boot PC at zeroed memory: there is no program there.
-            config.bootContext = vec![gunyah_binder::aidl::BootRegister::BootRegister {
-                set: gunyah_binder::aidl::BootRegisterSet::BootRegisterSet::PC,
-                index: 0,
-                value: 0x8000_8000,
-            }];
+            // Zeroed memory at the entry: there is no program there. (No boot register: a14
+            // has none.)
+            config.memoryRegions[0] = ram_region(0, 0x8000_0000, MIB)?;
         }
         let vm = client.manager().createVm(&config).expect("createVm");
         let (_cb, events) = watch(&vm);
