@@ -32,21 +32,32 @@ module_param_cb(live_vms, &gh_live_vms_ops, NULL, 0444);
 MODULE_PARM_DESC(live_vms, "VMs not yet freed (read-only)");
 
 /*
- * The driver generation modelled (docs/GENERATIONS.md). So far the generations differ here in
- * which ioctls exist, which is what the service's start-up probe reads: a14 has
- * GH_ANDROID_TENTATIVE_UAPI and neither SET_BOOT_CONTEXT nor SET_AUTH_TYPE; ack66-late has
- * SET_BOOT_CONTEXT, RECLAIM_REGION and SET_AUTH_TYPE, answers ENOTTY to TENTATIVE_UAPI and to
- * unknown vCPU ioctls.
+ * The driver generation modelled (docs/GENERATIONS.md), oldest first: which ioctls exist (what
+ * the service's start-up probe reads) and how the shared ones behave. a14 has
+ * GH_ANDROID_TENTATIVE_UAPI and neither SET_BOOT_CONTEXT nor SET_AUTH_TYPE; ack66-early adds
+ * SET_BOOT_CONTEXT and drops TENTATIVE_UAPI; ack66-late adds RECLAIM_REGION and SET_AUTH_TYPE;
+ * ack-newest adds CHECK_EXTENSION.
  */
-enum gh_generation { GH_GEN_A14, GH_GEN_ACK66_LATE };
+static const char *const gh_generations[] = {
+	[GH_GEN_A14] = "a14",
+	[GH_GEN_ACK66_EARLY] = "ack66-early",
+	[GH_GEN_ACK66_LATE] = "ack66-late",
+	[GH_GEN_ACK_NEWEST] = "ack-newest",
+};
 static char *generation = "a14";
 module_param(generation, charp, 0444);
-MODULE_PARM_DESC(generation, "driver generation to model: a14 (default) or ack66-late");
+MODULE_PARM_DESC(generation,
+		 "driver generation to model: a14 (default), ack66-early, ack66-late, ack-newest");
 static enum gh_generation gh_gen;
 
 bool gh_gen_is_a14(void)
 {
 	return gh_gen == GH_GEN_A14;
+}
+
+bool gh_gen_at_least(enum gh_generation gen)
+{
+	return gh_gen >= gen;
 }
 
 /* ---- /dev/gunyah ---- */
@@ -78,6 +89,8 @@ static struct miscdevice gh_dev = {
 
 static int __init gh_mock_init(void)
 {
+	int ret;
+
 	BUILD_BUG_ON(sizeof(struct gh_userspace_memory_region) != 32);
 	BUILD_BUG_ON(sizeof(struct gh_fn_desc) != 16);
 	BUILD_BUG_ON(sizeof(struct gh_fn_irqfd_arg) != 16);
@@ -93,14 +106,13 @@ static int __init gh_mock_init(void)
 	BUILD_BUG_ON(GH_VM_ANDROID_LEND_USER_MEM != 0x40204111);
 	BUILD_BUG_ON(GH_VM_SET_BOOT_CONTEXT != 0x4010470a);
 	BUILD_BUG_ON(GH_VM_RECLAIM_REGION != 0x40104113);
-	if (!strcmp(generation, "a14")) {
-		gh_gen = GH_GEN_A14;
-	} else if (!strcmp(generation, "ack66-late")) {
-		gh_gen = GH_GEN_ACK66_LATE;
-	} else {
-		pr_err("gunyah_mock: generation=%s: expected a14 or ack66-late\n", generation);
+	ret = match_string(gh_generations, ARRAY_SIZE(gh_generations), generation);
+	if (ret < 0) {
+		pr_err("gunyah_mock: generation=%s: expected a14, ack66-early, ack66-late or ack-newest\n",
+		       generation);
 		return -EINVAL;
 	}
+	gh_gen = ret;
 	pr_info("gunyah_mock: modelling the %s driver\n", generation);
 	return misc_register(&gh_dev);
 }

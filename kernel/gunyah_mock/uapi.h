@@ -121,6 +121,8 @@ struct gunyah_address_range {
 #define GH_VM_ANDROID_SET_FW_CONFIG _IOW(GH_ANDROID_IOCTL_TYPE, 0x12, struct gh_vm_firmware_config)
 #define GH_VM_ANDROID_SET_AUTH_TYPE _IOW(GH_ANDROID_IOCTL_TYPE, 0x16, struct gunyah_auth_desc)
 #define GH_VM_RECLAIM_REGION _IOW(GH_ANDROID_IOCTL_TYPE, 0x13, struct gunyah_address_range)
+#define GH_VM_CHECK_EXTENSION _IO(GH_ANDROID_IOCTL_TYPE, 0x17)
+#define GH_CAP_VCPU_TIMER_WAKEUP 0
 
 #define GH_MEM_ALLOW_READ (1U << 0)
 #define GH_MEM_ALLOW_WRITE (1U << 1)

@@ -584,7 +584,7 @@ static long gh_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 			return -EOVERFLOW;
 		return 0;	/* recorded by the real driver; the scripted guest has no firmware */
 	case GH_VM_ANDROID_SET_AUTH_TYPE:
-		if (gh_gen_is_a14())
+		if (!gh_gen_at_least(GH_GEN_ACK66_LATE))
 			return -ENOTTY;
 		if (copy_from_user(&auth, argp, sizeof(auth)))
 			return -EFAULT;
@@ -596,9 +596,14 @@ static long gh_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 			return -ENOTTY;
 		return gh_vm_set_boot_context(vm, argp);
 	case GH_VM_RECLAIM_REGION:
-		if (gh_gen_is_a14())
+		if (!gh_gen_at_least(GH_GEN_ACK66_LATE))
 			return -ENOTTY;
 		return gh_vm_reclaim(vm, argp);
+	case GH_VM_CHECK_EXTENSION:
+		if (!gh_gen_at_least(GH_GEN_ACK_NEWEST))
+			return -ENOTTY;
+		/* The one capability the newest driver knows, GH_CAP_VCPU_TIMER_WAKEUP, it has. */
+		return arg == GH_CAP_VCPU_TIMER_WAKEUP ? 1 : 0;
 	case GH_VM_START:
 		return gh_vm_start(vm);
 	case GH_VM_ADD_FUNCTION:

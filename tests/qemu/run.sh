@@ -77,7 +77,7 @@ mount -t tmpfs tmpfs /tmp
 echo "QEMU-TIER: booted $(cat /proc/sys/kernel/osrelease)"
 # The conformance suite in each generation the kernel mock models, the module reloaded per
 # generation; in a14, the service's start-up probe too (it must name the generation).
-for gen in a14 ack66-late; do
+for gen in a14 ack66-early ack-newest ack66-late; do
     if insmod /lib/modules/gunyah_mock.ko generation=$gen; then
         echo "QEMU-TIER: gunyah_mock loaded, generation=$gen"
     else
@@ -209,8 +209,10 @@ if grep -q 'QEMU-TIER: FAIL' "$work/console.log"; then
     echo "qemu tier: FAILED" >&2
     exit 1
 fi
-for check in 'PASS conformance (a14)' 'PASS conformance (ack66-late)' \
-        'PASS the service probes generation a14' 'PASS the service probes generation ack66-late' \
+for check in 'PASS conformance (a14)' 'PASS conformance (ack66-early)' \
+        'PASS conformance (ack-newest)' 'PASS conformance (ack66-late)' \
+        'PASS the service probes generation a14' 'PASS the service probes generation ack66-early' \
+        'PASS the service probes generation ack-newest' 'PASS the service probes generation ack66-late' \
         'PASS info over kernel binder' 'PASS hello guest over kernel binder' \
         'PASS dump over kernel binder' 'PASS VtsHalGunyahTargetTest over kernel binder' \
         'PASS data path over kernel binder' "PASS SIGKILLed client's VM freed, no fd leak"; do
