@@ -14,9 +14,13 @@
 use std::sync::mpsc::Receiver;
 use std::time::Duration;
 
-use gunyah_binder::aidl::{ErrorCode::ErrorCode, VmState::VmState};
+use gunyah_binder::aidl::{
+    BootRegister::BootRegister, BootRegisterSet::BootRegisterSet, ErrorCode::ErrorCode,
+    VmAuthType::VmAuthType, VmState::VmState,
+};
 use gunyah_binder::{self as binder, CallError};
 use gunyah_contract::diagnostics::{Counter, Diagnostics};
+use gunyah_contract::generation::Generation;
 use gunyah_vm_client::{Client, Error, Target, Vm, VmBuilder, VmEvent};
 
 const MIB: u64 = 1 << 20;
@@ -111,6 +115,54 @@ fn invalid_config_names_the_field() {
                 );
             }
             other => panic!("{instance}: {other:?}"),
+        }
+    }
+}
+
+/// What the service offers follows the driver generation it probed: QTVMs only where
+/// SET_AUTH_TYPE exists (ack66-late and later), and boot registers refused, naming the field, on
+/// a14, which has no SET_BOOT_CONTEXT. Passes on an a14 device and on a 6.6/6.12 device alike.
+#[test]
+#[cfg_attr(not(aosp), ignore = "needs kernel binder with the service registered")]
+fn capabilities_follow_the_driver_generation() {
+    for (instance, client) in clients() {
+        let caps = client.capabilities().unwrap();
+        let Some(generation) = gunyah_contract::generation::generation(caps.driverGeneration)
+        else {
+            // A V1 service reports no generation: nothing to hold it to.
+            assert!(
+                client.manager().getInterfaceVersion().unwrap() < 2,
+                "{instance}: a V2 service must report its driver generation"
+            );
+            continue;
+        };
+        let qtvm = caps.authTypes.contains(&VmAuthType::QCOM_TRUSTED_VM);
+        assert_eq!(
+            qtvm,
+            generation >= Generation::Ack66Late,
+            "{instance}: QTVMs on {generation}"
+        );
+        let mut config = gunyah_contract::demo::demo_config("vts-boot", MIB, 1).unwrap();
+        config.bootContext = vec![BootRegister {
+            set: BootRegisterSet::PC,
+            index: 0,
+            value: config.dtb.guestPhysAddr & !0xfff,
+        }];
+        let created = client.manager().createVm(&config);
+        if generation == Generation::A14 {
+            match created.map(drop).map_err(|s| binder::classify(&s)) {
+                Err(CallError::ServiceSpecific { code, message }) => {
+                    assert_eq!(code, ErrorCode::UNSUPPORTED.0, "{instance}");
+                    assert!(
+                        message.starts_with("bootContext: "),
+                        "{instance}: {message}"
+                    );
+                }
+                other => panic!("{instance}: boot registers on a14: {other:?}"),
+            }
+        } else {
+            let vm = created.unwrap_or_else(|e| panic!("{instance}: {generation}: {e:?}"));
+            vm.destroy().unwrap();
         }
     }
 }

@@ -2,7 +2,10 @@
 //! (the OS-facing crate's model of the drivers) and back.
 
 use crate::aidl::DriverAbi::DriverAbi;
-use gunyah_sys::generation::Generation;
+
+/// The driver generations (the OS-facing crate's model), for clients reading
+/// `Capabilities.driverGeneration`.
+pub use gunyah_sys::generation::Generation;
 
 /// The `DriverAbi` value of `generation`.
 pub fn driver_abi(generation: Generation) -> DriverAbi {
