@@ -38,8 +38,9 @@ tier() {
             tier lint
             need_debs blueprint-tools checkpolicy setools libxml2-utils m4 ;;
         qemu)
+            # libc6-dev: tests/kernel/abi_check.py compiles the kernel mock's uapi.h for userspace.
             need_debs qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio \
-                musl-tools make gcc
+                musl-tools make gcc libc6-dev
             rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 ;;
         arm64)
             # The arm64 cross-build of the kernel mock (tests/kernel_arm64_build.sh).
