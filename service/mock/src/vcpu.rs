@@ -15,7 +15,7 @@ use super::memory::{Fault, GuestMemory};
 use super::vm::{MockStatus, VmShared};
 use super::Counters;
 use gunyah_hypervisor::{
-    DriverIoctl, Generation, HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus,
+    DriverIoctl, HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus,
 };
 
 /// Instructions executed between checks for kicks.
@@ -55,7 +55,7 @@ impl Bus for MockBus<'_> {
     }
     fn fault_exits(&self) -> bool {
         // Demand paging (ack66-early and later) reports what it cannot back as PAGE_FAULT.
-        self.vm.generation >= Generation::Ack66Early
+        self.vm.generation.is_later()
     }
 }
 

@@ -162,7 +162,7 @@ impl MockVm {
                 pinned: 0,
             }),
             functions: Mutex::new(Functions {
-                later_ioeventfd_rules: generation >= Generation::Ack66Early,
+                later_ioeventfd_rules: generation.is_later(),
                 ..Functions::default()
             }),
             boot: OnceLock::new(),
@@ -434,7 +434,7 @@ impl VmBackend for MockVm {
     }
 
     fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: Function) -> HypResult<()> {
-        if self.generation >= Generation::Ack66Early {
+        if self.generation.is_later() {
             self.shared
                 .functions()
                 .remove_by_key(arg)

@@ -40,15 +40,14 @@ impl VcpuContext {
         }
     }
 
+    fn kickers(&self) -> std::sync::MutexGuard<'_, Vec<Arc<dyn VcpuKicker>>> {
+        self.kickers.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Stops every vCPU thread of the VM: each returns from its run loop.
     fn stop_all(&self) {
         self.stop.store(true, Ordering::SeqCst);
-        for kicker in self
-            .kickers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .iter()
-        {
+        for kicker in self.kickers().iter() {
             kicker.kick();
         }
     }
@@ -98,10 +97,6 @@ impl Drop for DoneGuard {
             panicked: std::thread::panicking(),
         });
     }
-}
-
-fn ctx_kickers(ctx: &VcpuContext) -> std::sync::MutexGuard<'_, Vec<Arc<dyn VcpuKicker>>> {
-    ctx.kickers.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// How a vCPU thread is started: `Builder::spawn`, or a failing one in tests.
@@ -193,7 +188,7 @@ impl VcpuThreads {
             );
             match spawned {
                 Ok(handle) => {
-                    ctx_kickers(&threads.ctx).push(kicker.clone());
+                    threads.ctx.kickers().push(kicker.clone());
                     threads.threads.push(VcpuThread { id, handle, kicker });
                 }
                 Err(e) => {

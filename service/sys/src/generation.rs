@@ -96,7 +96,7 @@ impl Generation {
         if self == Generation::A14 {
             handled.push(TentativeUapi);
         }
-        if self >= Generation::Ack66Early {
+        if self.is_later() {
             handled.push(SetBootContext);
         }
         if self >= Generation::Ack66Late {
@@ -106,6 +106,15 @@ impl Generation {
             handled.push(CheckExtension);
         }
         handled
+    }
+
+    /// Whether it is one of the later drivers (ack66-early and after): demand paging with
+    /// PAGE_FAULT exits, key-based REMOVE_FUNCTION, the §4.3 ioeventfd rules, whole DTB pages.
+    pub fn is_later(self) -> bool {
+        matches!(
+            self,
+            Generation::Ack66Early | Generation::Ack66Late | Generation::AckNewest
+        )
     }
 
     /// Whether it handles `ioctl`.
@@ -268,6 +277,22 @@ mod tests {
             "GH_ANDROID_TENTATIVE_UAPI=ENOTTY GUNYAH_CREATE_GUEST_MEM=ENOTTY \
              GH_VM_CHECK_EXTENSION=ENOTTY GH_VM_SET_BOOT_CONTEXT=EFAULT \
              GH_VM_RECLAIM_REGION=EACCES GH_VM_SET_USER_MEM_REGION=EFAULT"
+        );
+    }
+
+    #[test]
+    fn test_later_generations() {
+        let later: Vec<Generation> = Generation::ALL
+            .into_iter()
+            .filter(|g| g.is_later())
+            .collect();
+        assert_eq!(
+            later,
+            [
+                Generation::Ack66Early,
+                Generation::Ack66Late,
+                Generation::AckNewest
+            ]
         );
     }
 

@@ -10,12 +10,12 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::table::Backing;
 use super::{
-    ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, Case, Outcome,
+    ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, later, Case, Outcome,
 };
 use gunyah_guest::asm::assemble;
 use gunyah_hypervisor::{
-    Generation, GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion, VcpuBackend,
-    VcpuExit, VmBackend, VmStatus,
+    GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion, VcpuBackend, VcpuExit,
+    VmBackend, VmStatus,
 };
 
 const RAM: u64 = 0x8000_0000;
@@ -316,7 +316,7 @@ fn write_to_read_only_region(hyp: &dyn Hypervisor) -> Outcome {
             vm.set_user_memory(&region, ShareMode::Share),
         )
     })?;
-    let demand_paged = hyp.capabilities().generation >= Generation::Ack66Early;
+    let demand_paged = later(hyp);
     if !demand_paged {
         return expect_exit(run(&mut b.vcpus[0])?, VcpuExit::Status(VmStatus::Crashed));
     }
@@ -343,7 +343,7 @@ fn ioeventfd_width(hyp: &dyn Hypervisor) -> Outcome {
         exit_type: 0,
         reason: vec![],
     });
-    if hyp.capabilities().generation >= Generation::Ack66Early {
+    if later(hyp) {
         expect_exit(run(&mut b.vcpus[0])?, exited)?;
         let mut fds = [PollFd::new(ioe.as_fd(), PollFlags::POLLIN)];
         let ready = poll(&mut fds, PollTimeout::ZERO).map_err(|e| e.to_string())?;

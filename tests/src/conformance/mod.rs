@@ -115,6 +115,11 @@ pub(crate) fn ioeventfd_at(addr: u64, len: u32, datamatch: Option<u64>) -> IoEve
     }
 }
 
+/// Whether the driver is one of the later generations (ack66-early and after).
+pub(crate) fn later(hyp: &dyn Hypervisor) -> bool {
+    hyp.capabilities().generation.is_later()
+}
+
 /// Whether the driver's generation has `GH_VM_SET_BOOT_CONTEXT` (a14 answers ENOTTY).
 pub(crate) fn has_boot_context(hyp: &dyn Hypervisor) -> bool {
     hyp.capabilities()

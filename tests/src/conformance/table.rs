@@ -6,7 +6,7 @@ use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::{
-    ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, Case, Outcome,
+    ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, later, Case, Outcome,
 };
 use gunyah_hypervisor::{
     BootReg, BootRegSet, Extension, Function, Generation, GuestRange, Hypervisor, MemAccess,
@@ -180,11 +180,6 @@ fn start_idempotent(hyp: &dyn Hypervisor) -> Outcome {
         if boot { Errno::EINVAL } else { Errno::ENOTTY },
     )?;
     Ok(())
-}
-
-/// Whether the driver is one of the later generations (ack66-early and after).
-fn later(hyp: &dyn Hypervisor) -> bool {
-    hyp.capabilities().generation >= Generation::Ack66Early
 }
 
 /// A DTB of 100 bytes: a14 rounds it up to a page and starts; the later drivers share
