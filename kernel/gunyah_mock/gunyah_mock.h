@@ -126,7 +126,13 @@ struct gh_vcpu {
 };
 
 /* main.c */
-enum gh_generation { GH_GEN_A14, GH_GEN_ACK66_EARLY, GH_GEN_ACK66_LATE, GH_GEN_ACK_NEWEST };
+enum gh_generation {
+	GH_GEN_A14_EARLY,
+	GH_GEN_A14_LATE,
+	GH_GEN_ACK66_EARLY,
+	GH_GEN_ACK66_LATE,
+	GH_GEN_ACK_NEWEST,
+};
 extern atomic_t gh_live_vms;
 bool gh_gen_is_a14(void);
 bool gh_gen_at_least(enum gh_generation gen);

@@ -33,26 +33,28 @@ MODULE_PARM_DESC(live_vms, "VMs not yet freed (read-only)");
 
 /*
  * The driver generation modelled (docs/GENERATIONS.md), oldest first: which ioctls exist (what
- * the service's start-up probe reads) and how the shared ones behave. a14 has
+ * the service's start-up probe reads) and how the shared ones behave. a14 (early and late:
+ * they differ in REMOVE_FUNCTION only) has
  * GH_ANDROID_TENTATIVE_UAPI and neither SET_BOOT_CONTEXT nor SET_AUTH_TYPE; ack66-early adds
  * SET_BOOT_CONTEXT and drops TENTATIVE_UAPI; ack66-late adds RECLAIM_REGION and SET_AUTH_TYPE;
  * ack-newest adds CHECK_EXTENSION.
  */
 static const char *const gh_generations[] = {
-	[GH_GEN_A14] = "a14",
+	[GH_GEN_A14_EARLY] = "a14-early",
+	[GH_GEN_A14_LATE] = "a14-late",
 	[GH_GEN_ACK66_EARLY] = "ack66-early",
 	[GH_GEN_ACK66_LATE] = "ack66-late",
 	[GH_GEN_ACK_NEWEST] = "ack-newest",
 };
-static char *generation = "a14";
+static char *generation = "a14-early";
 module_param(generation, charp, 0444);
 MODULE_PARM_DESC(generation,
-		 "driver generation to model: a14 (default), ack66-early, ack66-late, ack-newest");
+		 "driver generation to model: a14-early (default), a14-late, ack66-early, ack66-late, ack-newest");
 static enum gh_generation gh_gen;
 
 bool gh_gen_is_a14(void)
 {
-	return gh_gen == GH_GEN_A14;
+	return gh_gen <= GH_GEN_A14_LATE;
 }
 
 bool gh_gen_at_least(enum gh_generation gen)

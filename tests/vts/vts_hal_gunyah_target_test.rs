@@ -149,7 +149,7 @@ fn capabilities_follow_the_driver_generation() {
             value: config.dtb.guestPhysAddr & !0xfff,
         }];
         let created = client.manager().createVm(&config);
-        if generation == Generation::A14 {
+        if generation.is_a14() {
             match created.map(drop).map_err(|s| binder::classify(&s)) {
                 Err(CallError::ServiceSpecific { code, message }) => {
                     assert_eq!(code, ErrorCode::UNSUPPORTED.0, "{instance}");

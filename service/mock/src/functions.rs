@@ -38,6 +38,15 @@ pub(super) struct Functions {
     pub later_ioeventfd_rules: bool,
 }
 
+/// What REMOVE_FUNCTION compares to find an ioeventfd (GUNYAH_LATER_GENERATIONS §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum IoeventfdKey {
+    /// The address alone (late a14): every ioeventfd there goes.
+    Address,
+    /// Address, length, flags and, with a data match, the value (ack66-early and later).
+    Full,
+}
+
 /// The driver takes its own reference to an eventfd (here: a dup), after checking that the fd
 /// is one.
 fn take_eventfd(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
@@ -115,24 +124,26 @@ impl Functions {
         Ok(())
     }
 
-    /// a14 GH_VM_REMOVE_FUNCTION: drops every function added with exactly these arguments,
-    /// the fd number included (the driver compares the argument bytes); 0 when none matched.
-    pub fn remove_exact(&mut self, fd: RawFd, arg: Function) {
+    /// Early a14 GH_VM_REMOVE_FUNCTION: drops every function added with exactly these
+    /// arguments, the fd number included (the driver compares the argument bytes); 0 whether or
+    /// not one matched.
+    pub fn remove_exact(&mut self, fd: RawFd, arg: Function) -> Result<(), Errno> {
         let key = (fd, arg);
         self.irqfds.retain(|i| i.arg != key);
         self.ioeventfds.retain(|e| e.arg != key);
+        Ok(())
     }
 
-    /// ack66-early and later GH_VM_REMOVE_FUNCTION: drops what matches by key — an irqfd by
-    /// its label, an ioeventfd by address, length and datamatch — whatever the fd; ENOENT when
-    /// nothing matched.
-    pub fn remove_by_key(&mut self, function: Function) -> Result<(), Errno> {
+    /// Late a14 and later GH_VM_REMOVE_FUNCTION: drops what matches by key, whatever the fd —
+    /// an irqfd by its label, an ioeventfd as `key` says; ENOENT when nothing matched.
+    pub fn remove_by_key(&mut self, function: Function, key: IoeventfdKey) -> Result<(), Errno> {
         let before = self.irqfds.len() + self.ioeventfds.len();
         match function {
             Function::Irqfd(irqfd) => self.irqfds.retain(|i| i.label != irqfd.label),
-            Function::Ioeventfd(ioeventfd) => self
-                .ioeventfds
-                .retain(|e| e.arg.1 != Function::Ioeventfd(ioeventfd)),
+            Function::Ioeventfd(ioeventfd) => self.ioeventfds.retain(|e| match key {
+                IoeventfdKey::Address => e.addr != ioeventfd.addr,
+                IoeventfdKey::Full => e.arg.1 != Function::Ioeventfd(ioeventfd),
+            }),
         }
         if self.irqfds.len() + self.ioeventfds.len() == before {
             Err(Errno::ENOENT)

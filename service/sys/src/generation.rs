@@ -12,8 +12,13 @@ use super::driver_call::DriverIoctl;
 /// in what the calls do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Generation {
-    /// android14-6.1: `GH_*`, memory pinned at the ioctl, no `SET_BOOT_CONTEXT`.
-    A14,
+    /// android14-6.1 as GUNYAH_ABI.md gives it: `GH_*`, memory pinned at the ioctl, no
+    /// `SET_BOOT_CONTEXT`; REMOVE_FUNCTION compares the whole argument and answers 0.
+    A14Early,
+    /// android14-6.1 as its later `vm_mgr.c` reads: as [`Generation::A14Early`], but
+    /// REMOVE_FUNCTION answers ENOENT when nothing matched, and finds an ioeventfd by address
+    /// alone.
+    A14Late,
     /// The first android15-6.6 driver: demand paging, PAGE_FAULT exits, `SET_BOOT_CONTEXT`.
     Ack66Early,
     /// Later android15-6.6 and android16-6.12: adds RECLAIM, CMA memory and SET_AUTH_TYPE.
@@ -26,8 +31,9 @@ pub enum Generation {
 
 impl Generation {
     /// Every generation, oldest first.
-    pub const ALL: [Generation; 5] = [
-        Generation::A14,
+    pub const ALL: [Generation; 6] = [
+        Generation::A14Early,
+        Generation::A14Late,
         Generation::Ack66Early,
         Generation::Ack66Late,
         Generation::AckNewest,
@@ -37,7 +43,8 @@ impl Generation {
     /// Short name, as `gunyahctl abi` and the diagnostics print it.
     pub fn name(self) -> &'static str {
         match self {
-            Generation::A14 => "a14",
+            Generation::A14Early => "a14-early",
+            Generation::A14Late => "a14-late",
             Generation::Ack66Early => "ack66-early",
             Generation::Ack66Late => "ack66-late",
             Generation::AckNewest => "ack-newest",
@@ -53,7 +60,8 @@ impl Generation {
     /// The kernels that carry it.
     pub fn kernels(self) -> &'static str {
         match self {
-            Generation::A14 => "android14-6.1",
+            Generation::A14Early => "android14-6.1, early builds",
+            Generation::A14Late => "android14-6.1, later builds",
             Generation::Ack66Early => "android15-6.6 (early)",
             Generation::Ack66Late => "android15-6.6 (later), android16-6.12",
             Generation::AckNewest => "the newest android16-6.12 and later",
@@ -93,7 +101,7 @@ impl Generation {
             return UPSTREAM.to_vec();
         }
         let mut handled = ACK.to_vec();
-        if self == Generation::A14 {
+        if self.is_a14() {
             handled.push(TentativeUapi);
         }
         if self.is_later() {
@@ -106,6 +114,12 @@ impl Generation {
             handled.push(CheckExtension);
         }
         handled
+    }
+
+    /// Whether it is an android14-6.1 driver, early or late: memory pinned at the ioctl, no
+    /// PAGE_FAULT exits, unique memory labels, the DTB rounded up to a page.
+    pub fn is_a14(self) -> bool {
+        matches!(self, Generation::A14Early | Generation::A14Late)
     }
 
     /// Whether it is one of the later drivers (ack66-early and after): demand paging with
@@ -129,14 +143,17 @@ impl Generation {
         const FAULT: ProbeAnswer = ProbeAnswer::Errno(Errno::EFAULT);
         const ZERO: ProbeAnswer = ProbeAnswer::Value(0);
         const ONE: ProbeAnswer = ProbeAnswer::Value(1);
+        const NOENT: ProbeAnswer = ProbeAnswer::Errno(Errno::ENOENT);
         #[rustfmt::skip]
         let row = match self {
-            //                       TENTATIVE CREATE_GM CHECK_EXT BOOT_CTX RECLAIM SET_MEM
-            Generation::A14 =>        [ZERO,  NOTTY, NOTTY, NOTTY, NOTTY, FAULT],
-            Generation::Ack66Early => [NOTTY, NOTTY, NOTTY, FAULT, NOTTY, FAULT],
-            Generation::Ack66Late =>  [NOTTY, NOTTY, NOTTY, FAULT, FAULT, FAULT],
-            Generation::AckNewest =>  [NOTTY, NOTTY, ONE,   FAULT, FAULT, FAULT],
-            Generation::Upstream =>   [NOTTY, FAULT, NOTTY, FAULT, NOTTY, NOTTY],
+            //                       TENTATIVE CREATE_GM CHECK_EXT BOOT_CTX RECLAIM SET_MEM REMOVE
+            Generation::A14Early =>   [ZERO,  NOTTY, NOTTY, NOTTY, NOTTY, FAULT, ZERO],
+            Generation::A14Late =>    [ZERO,  NOTTY, NOTTY, NOTTY, NOTTY, FAULT, NOENT],
+            Generation::Ack66Early => [NOTTY, NOTTY, NOTTY, FAULT, NOTTY, FAULT, NOENT],
+            Generation::Ack66Late =>  [NOTTY, NOTTY, NOTTY, FAULT, FAULT, FAULT, NOENT],
+            Generation::AckNewest =>  [NOTTY, NOTTY, ONE,   FAULT, FAULT, FAULT, NOENT],
+            // The series' REMOVE_FUNCTION is the later drivers' (INFERRED; never served).
+            Generation::Upstream =>   [NOTTY, FAULT, NOTTY, FAULT, NOTTY, NOTTY, NOENT],
         };
         ProbeAnswers(row)
     }
@@ -174,18 +191,26 @@ pub enum Probe {
     ReclaimRegion,
     /// `GH_VM_SET_USER_MEM_REGION(NULL)` on a VM fd.
     SetUserMemRegion,
+    /// `GH_VM_REMOVE_FUNCTION` of vCPU [`Probe::ABSENT_VCPU`] on a VM fd that has no vCPU:
+    /// nothing matches, so nothing is removed. The early a14 driver answers 0, every later
+    /// one (the late a14 driver included) ENOENT.
+    RemoveFunction,
 }
 
 impl Probe {
     /// Every probe, in the order they are issued.
-    pub const ALL: [Probe; 6] = [
+    pub const ALL: [Probe; 7] = [
         Probe::TentativeUapi,
         Probe::CreateGuestMem,
         Probe::CheckExtension,
         Probe::SetBootContext,
         Probe::ReclaimRegion,
         Probe::SetUserMemRegion,
+        Probe::RemoveFunction,
     ];
+
+    /// The vCPU id the REMOVE_FUNCTION probe names (the probe VM has no vCPU at all).
+    pub const ABSENT_VCPU: u32 = u32::MAX;
 
     /// The ioctl it issues.
     pub fn ioctl(self) -> DriverIoctl {
@@ -196,6 +221,7 @@ impl Probe {
             Probe::SetBootContext => DriverIoctl::SetBootContext,
             Probe::ReclaimRegion => DriverIoctl::ReclaimRegion,
             Probe::SetUserMemRegion => DriverIoctl::SetUserMemRegion,
+            Probe::RemoveFunction => DriverIoctl::RemoveFunction,
         }
     }
 
@@ -225,7 +251,7 @@ impl fmt::Display for ProbeAnswer {
 
 /// The answers to every probe, in [`Probe::ALL`] order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProbeAnswers(pub [ProbeAnswer; 6]);
+pub struct ProbeAnswers(pub [ProbeAnswer; Probe::ALL.len()]);
 
 impl ProbeAnswers {
     /// The answer to `probe`.
@@ -264,8 +290,8 @@ mod tests {
 
     #[test]
     fn test_an_unknown_pattern_is_no_generation() {
-        // Today's a14 row, but with SET_BOOT_CONTEXT handled: no driver answers so.
-        let mut answers = Generation::A14.probe_answers();
+        // The a14 row, but with SET_BOOT_CONTEXT handled: no driver answers so.
+        let mut answers = Generation::A14Late.probe_answers();
         answers.0[3] = ProbeAnswer::Errno(Errno::EFAULT);
         assert_eq!(Generation::identify(&answers), None);
         // SELinux refusing a probe (EACCES) is no generation either.
@@ -276,7 +302,8 @@ mod tests {
             denied.to_string(),
             "GH_ANDROID_TENTATIVE_UAPI=ENOTTY GUNYAH_CREATE_GUEST_MEM=ENOTTY \
              GH_VM_CHECK_EXTENSION=ENOTTY GH_VM_SET_BOOT_CONTEXT=EFAULT \
-             GH_VM_RECLAIM_REGION=EACCES GH_VM_SET_USER_MEM_REGION=EFAULT"
+             GH_VM_RECLAIM_REGION=EACCES GH_VM_SET_USER_MEM_REGION=EFAULT \
+             GH_VM_REMOVE_FUNCTION=ENOENT"
         );
     }
 

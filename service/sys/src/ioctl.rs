@@ -108,7 +108,8 @@ pub fn android_tentative_uapi(dev: BorrowedFd<'_>) -> Result<(), Errno> {
 
 /// Issues one generation probe: `dev` is `/dev/gunyah`, `vm` a VM fd this process created
 /// (the owner-mm checks of later drivers come before the copy). Pointer probes pass NULL, so
-/// a driver that handles the ioctl fails its copy with EFAULT and changes nothing.
+/// a driver that handles the ioctl fails its copy with EFAULT and changes nothing; the
+/// REMOVE_FUNCTION probe names a vCPU the VM does not have, so nothing matches.
 pub fn probe(probe: Probe, dev: BorrowedFd<'_>, vm: BorrowedFd<'_>) -> ProbeAnswer {
     let fd = if probe.on_vm() { vm } else { dev }.as_raw_fd();
     let result = match probe {
@@ -127,6 +128,15 @@ pub fn probe(probe: Probe, dev: BorrowedFd<'_>, vm: BorrowedFd<'_>) -> ProbeAnsw
         Probe::ReclaimRegion => unsafe { raw_reclaim_region(fd, std::ptr::null()) },
         // SAFETY: as above: NULL into a write-only (_IOW) ioctl.
         Probe::SetUserMemRegion => unsafe { raw_set_user_mem_region(fd, std::ptr::null()) },
+        Probe::RemoveFunction => {
+            let absent = gh_fn_vcpu_arg {
+                id: Probe::ABSENT_VCPU,
+            };
+            return match remove_function(vm, GH_FN_VCPU, &absent) {
+                Ok(()) => ProbeAnswer::Value(0),
+                Err(errno) => ProbeAnswer::Errno(errno),
+            };
+        }
     };
     match result {
         Ok(value) => ProbeAnswer::Value(value),

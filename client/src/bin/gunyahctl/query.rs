@@ -23,6 +23,13 @@ pub fn info(client: &Client, out: &Output) -> Result<i32> {
     let abi = names::driver_abi(caps.driverAbi);
     // A V1 service leaves driverGeneration at its default, MOCK, which no V2 service sends.
     let generation = gunyah_contract::generation::generation(caps.driverGeneration);
+    // V2 names both a14 revisions GH_ANDROID14 (they differ in nothing a client can call);
+    // the service's dump names the revision.
+    let (name, kernels) = match generation {
+        Some(g) if g.is_a14() => ("a14", "android14-6.1; `gunyahctl dump` names the revision"),
+        Some(g) => (g.name(), g.kernels()),
+        None => ("", ""),
+    };
     out.document(
         || {
             let rows = [
@@ -31,7 +38,7 @@ pub fn info(client: &Client, out: &Output) -> Result<i32> {
                 (
                     "driver generation",
                     match generation {
-                        Some(g) => format!("{g} ({})", g.kernels()),
+                        Some(_) => format!("{name} ({kernels})"),
                         None => format!(
                             "not reported ({})",
                             names::driver_abi(caps.driverGeneration)
@@ -63,7 +70,7 @@ pub fn info(client: &Client, out: &Output) -> Result<i32> {
             json!({
                 "backend": caps.backend,
                 "driver_abi": abi,
-                "driver_generation": generation.map(|g| g.name()),
+                "driver_generation": generation.map(|_| name),
                 "vm_kinds": kinds,
                 "page_size": caps.pageSize,
                 "max_vcpus_per_vm": caps.maxVcpusPerVm,

@@ -62,8 +62,8 @@ pub enum OpenError {
     /// A generation this service does not drive.
     #[error(
         "UNSUPPORTED: the {generation} Gunyah driver ({}) is recognised but not supported: \
-         this service drives the Android common kernel drivers (a14, ack66-early, ack66-late, \
-         ack-newest)",
+         this service drives the Android common kernel drivers (a14-early, a14-late, ack66-early, \
+         ack66-late, ack-newest)",
         generation.kernels()
     )]
     Unsupported {
@@ -76,7 +76,7 @@ pub enum OpenError {
 /// process creates (and closes), matched against every generation's row.
 fn probe(dev: &OwnedFd) -> Result<Generation, OpenError> {
     let vm = ioctl::create_vm(dev.as_fd()).map_err(err(DriverIoctl::CreateVm))?;
-    let mut answers = [ProbeAnswer::Value(0); 6];
+    let mut answers = [ProbeAnswer::Value(0); Probe::ALL.len()];
     for (answer, p) in answers.iter_mut().zip(Probe::ALL) {
         *answer = ioctl::probe(p, dev.as_fd(), vm.as_fd());
     }
@@ -307,7 +307,8 @@ mod tests {
     #[test]
     fn test_every_ack_generation_is_served() {
         for g in [
-            Generation::A14,
+            Generation::A14Early,
+            Generation::A14Late,
             Generation::Ack66Early,
             Generation::Ack66Late,
             Generation::AckNewest,
