@@ -10,7 +10,45 @@
 
 /* ---- Guest memory: the regions that reached the guest at START ---- */
 
-enum { MEM_OK = 0, MEM_MMIO = 1, MEM_FAULT = -1, MEM_READ_ONLY = -2 };
+enum {
+	MEM_OK = 0,
+	MEM_MMIO = 1,
+	MEM_FAULT = -1,		/* the access straddles a region's end */
+	MEM_READ_ONLY = -2,	/* a write to a region without write access */
+	MEM_PIN_NOMEM = -3,	/* demand paging: RLIMIT_MEMLOCK reached */
+	MEM_PIN_FAULT = -4,	/* demand paging: the VMM's memory is not mapped */
+};
+
+/*
+ * Page idx of region r. The a14 driver pinned every page at SET_USER_MEM_REGION; the later
+ * drivers pin a page, and charge it to the owner's RLIMIT_MEMLOCK, when the guest first
+ * touches it. Only the owner process runs vCPUs (RUN checks), so its mm is current's.
+ */
+static int region_page(struct gh_vm *vm, struct gh_region *r, unsigned long idx,
+		       struct page **out)
+{
+	struct page *page = READ_ONCE(r->pages[idx]);
+
+	if (!page) {
+		if (current->mm != vm->mm)
+			return MEM_PIN_FAULT;
+		if (account_locked_vm(vm->mm, 1, true))
+			return MEM_PIN_NOMEM;
+		if (pin_user_pages_fast(r->desc.userspace_addr + (idx << PAGE_SHIFT), 1,
+					FOLL_WRITE | FOLL_LONGTERM, &page) != 1) {
+			account_locked_vm(vm->mm, 1, false);
+			return MEM_PIN_FAULT;
+		}
+		if (cmpxchg(&r->pages[idx], NULL, page)) {
+			/* Another vCPU pinned it first. */
+			unpin_user_page(page);
+			account_locked_vm(vm->mm, 1, false);
+			page = READ_ONCE(r->pages[idx]);
+		}
+	}
+	*out = page;
+	return MEM_OK;
+}
 
 static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool write)
 {
@@ -29,10 +67,16 @@ static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool writ
 			return MEM_READ_ONLY;
 		off = gpa - start;
 		while (len) {
-			unsigned long idx = off >> PAGE_SHIFT;
+			unsigned long idx = array_index_nospec(off >> PAGE_SHIFT, r->npages);
 			u32 in_page = off & ~PAGE_MASK;
 			u32 n = min_t(u32, len, PAGE_SIZE - in_page);
-			u8 *p = kmap_local_page(r->pages[array_index_nospec(idx, r->npages)]);
+			struct page *page;
+			int ret = region_page(vm, r, idx, &page);
+			u8 *p;
+
+			if (ret)
+				return ret;
+			p = kmap_local_page(page);
 
 			if (write)
 				memcpy(p + in_page, buf, n);
@@ -209,6 +253,22 @@ static enum step vcpu_page_fault(struct gh_vcpu *vcpu, u64 addr, int err)
 	return STEP_EXIT;
 }
 
+/*
+ * A fetch, load or store at addr failed with mem (a MEM_* error): where the driver has
+ * PAGE_FAULT exits, a write to a read-only region (EPERM) or a page it cannot pin (ENOMEM,
+ * EFAULT) is one; anything else, and every fault on a14, crashes the guest.
+ */
+static enum step vcpu_fault(struct gh_vcpu *vcpu, u64 addr, int mem)
+{
+	int err = mem == MEM_READ_ONLY ? -EPERM :
+		  mem == MEM_PIN_NOMEM ? -ENOMEM :
+		  mem == MEM_PIN_FAULT ? -EFAULT : 0;
+
+	if (err && !gh_gen_is_a14())
+		return vcpu_page_fault(vcpu, addr, err);
+	return vcpu_crash(vcpu);
+}
+
 static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 {
 	struct gh_vm *vm = vcpu->vm;
@@ -219,8 +279,9 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 	bool taken;
 	int mem;
 
-	if (guest_access(vm, vcpu->pc, raw, sizeof(raw), false) != MEM_OK)
-		return vcpu_crash(vcpu);	/* fetch fault */
+	mem = guest_access(vm, vcpu->pc, raw, sizeof(raw), false);
+	if (mem != MEM_OK)
+		return vcpu_fault(vcpu, vcpu->pc, mem);	/* MMIO fetches crash too */
 	op = raw[0];
 	a = raw[1];
 	b = raw[2];
@@ -253,7 +314,7 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 			return vcpu_crash(vcpu);
 		mem = guest_access(vm, addr, &value, c, false);
 		if (mem != MEM_OK && mem != MEM_MMIO)
-			return vcpu_crash(vcpu);
+			return vcpu_fault(vcpu, addr, mem);
 		if (mem == MEM_MMIO) {
 			vcpu->pending_read = true;
 			vcpu->pending_reg = a;
@@ -276,10 +337,8 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 			__le64 le = cpu_to_le64(value);
 
 			mem = guest_access(vm, addr, &le, c, true);
-			if (mem == MEM_READ_ONLY && !gh_gen_is_a14())
-				return vcpu_page_fault(vcpu, addr, -EPERM);
 			if (mem != MEM_OK && mem != MEM_MMIO)
-				return vcpu_crash(vcpu);
+				return vcpu_fault(vcpu, addr, mem);
 			if (mem == MEM_MMIO) {
 				vcpu->pc = next;
 				if (vcpu_signal_ioeventfd(vm, addr, c, value))
@@ -348,6 +407,10 @@ static long vcpu_run(struct gh_vcpu *vcpu)
 		return 0;
 	}
 	mutex_unlock(&vm->lock);
+	/* The later drivers run a vCPU only for the process that created the VM, after the
+	 * stopped-VM answer above (GUNYAH_LATER_GENERATIONS 4.1, step 5). */
+	if (!gh_gen_is_a14() && current->mm != vm->mm)
+		return -EPERM;
 	if (vcpu_kicked(vcpu))
 		return -EINTR;
 

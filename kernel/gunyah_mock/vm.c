@@ -29,9 +29,18 @@ static void gh_vm_free(struct kref *kref)
 	for (i = 0; i < vm->nr_functions; i++)
 		gh_function_release(&vm->functions[i]);
 	for (i = 0; i < vm->nr_regions; i++) {
-		unpin_user_pages(vm->regions[i].pages, vm->regions[i].npages);
-		account_locked_vm(vm->mm, vm->regions[i].npages, false);
-		kvfree(vm->regions[i].pages);
+		struct gh_region *r = &vm->regions[i];
+		unsigned long j, pinned = 0;
+
+		/* Every page on a14; the pages the guest touched on the later drivers. */
+		for (j = 0; j < r->npages; j++) {
+			if (r->pages[j]) {
+				unpin_user_page(r->pages[j]);
+				pinned++;
+			}
+		}
+		account_locked_vm(vm->mm, pinned, false);
+		kvfree(r->pages);
 	}
 	mmdrop(vm->mm);
 	kfree(vm);
@@ -76,6 +85,9 @@ static long gh_vm_set_memory(struct gh_vm *vm, void __user *argp, bool lend)
 	long pinned;
 	int ret;
 
+	/* From late a14 on, only the process that created the VM may give it memory. */
+	if (gh_gen_at_least(GH_GEN_A14_LATE) && current->mm != vm->mm)
+		return -EPERM;
 	if (copy_from_user(&desc, argp, sizeof(desc)))
 		return -EFAULT;
 	if (desc.flags & ~GH_MEM_ALLOW_ALL)
@@ -111,6 +123,8 @@ static long gh_vm_set_memory(struct gh_vm *vm, void __user *argp, bool lend)
 		ret = -ENOMEM;
 		goto out;
 	}
+	if (!gh_gen_is_a14())
+		goto bind;	/* demand paging: pinned at the guest's first touch (vcpu.c) */
 	ret = account_locked_vm(vm->mm, npages, true);
 	if (ret)
 		goto free_pages;
@@ -122,6 +136,7 @@ static long gh_vm_set_memory(struct gh_vm *vm, void __user *argp, bool lend)
 		ret = pinned < 0 ? pinned : -EFAULT;
 		goto free_pages;
 	}
+bind:
 	r->desc = desc;
 	r->lend = lend;
 	r->npages = npages;
@@ -429,9 +444,9 @@ out:
 }
 
 /*
- * The later generations' compare of REMOVE_FUNCTION: the argument must have the type's size;
- * an irqfd is named by its label, an ioeventfd by addr, len and flags (and datamatch with
- * DATAMATCH). The fd is not compared.
+ * The keyed compare of REMOVE_FUNCTION (late a14 and later): the argument must have the type's
+ * size; an irqfd is named by its label, an ioeventfd by addr, len and flags (and datamatch with
+ * DATAMATCH) — by addr alone on late a14. The fd is not compared.
  */
 static bool gh_function_has_key(const struct gh_function *f, u32 type, const u8 *arg, u32 size)
 {
@@ -451,6 +466,8 @@ static bool gh_function_has_key(const struct gh_function *f, u32 type, const u8 
 			return false;
 		memcpy(&want, arg, sizeof(want));
 		memcpy(&have, f->arg, sizeof(have));
+		if (gh_gen_is_a14())
+			return have.addr == want.addr;
 		if (have.addr != want.addr || have.len != want.len || have.flags != want.flags)
 			return false;
 		return !(want.flags & GH_IOEVENTFD_FLAGS_DATAMATCH) || have.datamatch == want.datamatch;
@@ -459,14 +476,19 @@ static bool gh_function_has_key(const struct gh_function *f, u32 type, const u8 
 	}
 }
 
-/* ack66-early and later REMOVE_FUNCTION: what matches by key goes; nothing matched: ENOENT. */
+/*
+ * Late a14 and later REMOVE_FUNCTION: what matches by key goes; nothing matched: ENOENT. An
+ * empty argument matches nothing: ENOENT, but 0 on late a14 (its loop runs only for arg_size).
+ */
 static long gh_vm_remove_by_key(struct gh_vm *vm, const struct gh_fn_desc *desc)
 {
 	u8 arg[sizeof(struct gh_fn_ioeventfd_arg)];
 	unsigned int i;
 	long ret = -ENOENT;
 
-	if (!desc->arg_size || desc->arg_size > sizeof(arg))
+	if (!desc->arg_size)
+		return gh_gen_is_a14() ? 0 : -ENOENT;
+	if (desc->arg_size > sizeof(arg))
 		return -ENOENT;
 	if (copy_from_user(arg, u64_to_user_ptr(desc->arg), desc->arg_size))
 		return -EFAULT;
@@ -508,10 +530,10 @@ static long gh_vm_function(struct gh_vm *vm, void __user *argp, bool add)
 			return -ENOENT;
 		}
 	}
-	if (!gh_gen_is_a14())
+	if (gh_gen_at_least(GH_GEN_A14_LATE))
 		return gh_vm_remove_by_key(vm, &desc);
-	/* a14 REMOVE_FUNCTION: every function with the same type, arg_size and arg bytes goes;
-	 * 0 even when none matched. */
+	/* Early a14 REMOVE_FUNCTION: every function with the same type, arg_size and arg bytes
+	 * goes; 0 even when none matched. */
 	if (desc.type != GH_FN_IRQFD && desc.type != GH_FN_IOEVENTFD)
 		return 0;
 	if (desc.arg_size > sizeof(arg))
@@ -536,8 +558,9 @@ static long gh_vm_function(struct gh_vm *vm, void __user *argp, bool add)
 
 /*
  * ack66-late GH_VM_RECLAIM_REGION: the real driver unpins demand-paged pages of the range and
- * faults them in again on the next access. This mock pins a region's pages for its whole life,
- * so after the same checks there is nothing to give back.
+ * faults them in again on the next access. This mock keeps a page pinned, once the guest has
+ * touched it, until the VM is freed (a vCPU may be copying through it): after the same checks,
+ * nothing is given back, which a guest cannot tell apart.
  */
 static long gh_vm_reclaim(struct gh_vm *vm, void __user *argp)
 {

@@ -48,6 +48,9 @@ pub struct VmManager {
 impl VmManager {
     /// A manager over `config.hypervisor`.
     pub fn new(config: ManagerConfig) -> Self {
+        // Torn-down VMs are released on the reaper thread: started now, it is part of the
+        // service's idle footprint rather than appearing at the first teardown.
+        crate::vm::reaper::start();
         Self {
             hyp: config.hypervisor,
             policy: config.policy,
@@ -223,6 +226,7 @@ impl VmManager {
             (Counter::BackendRegisteredBytes, stats.registered_bytes),
             (Counter::VmObjects, vms.len() as u64),
             (Counter::LiveVms, live as u64),
+            (Counter::ReleasingVms, crate::vm::reaper::pending() as u64),
             (
                 Counter::CreatedTotal,
                 self.created_total.load(Ordering::Relaxed),
@@ -290,8 +294,14 @@ mod tests {
             m.list_vms(&caller(10))?.is_empty(),
             "destroyed VMs are not listed"
         );
+        assert!(crate::vm::reaper::wait_until_released(
+            std::time::Duration::from_secs(10)
+        ));
         assert_eq!(hyp.stats().live_vms, 1);
         drop(b);
+        assert!(crate::vm::reaper::wait_until_released(
+            std::time::Duration::from_secs(10)
+        ));
         assert_eq!(hyp.stats(), Default::default());
         assert_eq!(
             Diagnostics::parse(&m.dump_text()).count(Counter::CreatedTotal),
@@ -313,9 +323,13 @@ mod tests {
 
     #[test]
     fn test_failed_build_leaves_nothing() {
-        // The driver refuses the second region (memlock): the VM fd, vCPUs and mappings made
+        // The a14 driver refuses the second region (memlock at the ioctl): the VM fd, vCPUs and mappings made
         // so far must all be gone, and the quota released.
-        let hyp = Arc::new(MockHypervisor::with_memlock_limit(1 << 20));
+        let hyp = Arc::new(
+            MockHypervisor::with_memlock_limit(1 << 20)
+                .with_generation(gunyah_hypervisor::Generation::A14Late)
+                .unwrap(),
+        );
         let m = manager_with(hyp.clone(), QuotaLimits::default());
         let mut config = demo_config("big", 1 << 20, 1).unwrap();
         config

@@ -250,7 +250,7 @@ fn test_guest_fault_reaches_on_exit_per_generation() -> Result<()> {
                 errno: nix::errno::Errno::EPERM as i32,
             }),
         ),
-        ("a14", VmExitType::UNKNOWN, None),
+        ("a14-late", VmExitType::UNKNOWN, None),
     ] {
         let service = Service::start(&["--mock-generation", generation])?;
         let client = service.connect(2)?;
@@ -275,6 +275,42 @@ fn test_guest_fault_reaches_on_exit_per_generation() -> Result<()> {
         assert_eq!(vm.getState().unwrap(), VmState::CRASHED);
         vm.destroy().unwrap();
     }
+    Ok(())
+}
+
+/// Memlock moves to run time on the later drivers: a VM with more memory than the driver's
+/// pinned-memory budget is created (nothing is pinned at the ioctl), and the guest's first
+/// touch past the budget stops it as CRASHED / GUEST_FAULT with ENOMEM — named, not a hang and
+/// not a crash without a reason. (a14 refuses the region at createVm: `errors.rs`.)
+#[test]
+fn test_memlock_at_run_time_is_a_guest_fault() -> Result<()> {
+    // The guest touches page after page from the start of RAM: the program's page and the
+    // next 255 fill the 1 MiB budget, so the fault is at 1 MiB.
+    const PAST_BUDGET: i64 = 0x8010_0000;
+    const TOUCH_EVERY_PAGE: &str =
+        "mov r1, 0x80000000\nnext: store4 [r1], 7\nadd r1, 4096\njmp next";
+    let service = Service::start(&[
+        "--mock-generation",
+        "ack66-late",
+        "--mock-memlock-limit",
+        "1M",
+    ])?;
+    let client = service.connect(2)?;
+    let config = demo_config_with_program("big", 2 * MIB, 1, TOUCH_EVERY_PAGE)?;
+    let vm = client.manager().createVm(&config).expect("createVm");
+    let (_cb, events) = watch(&vm);
+    vm.start().expect("start");
+    let (states, info) = wait_exit(&events);
+    assert_eq!(states.last(), Some(&VmState::CRASHED));
+    assert_eq!(info.r#type, VmExitType::GUEST_FAULT);
+    assert_eq!(
+        info.fault,
+        Some(GuestFault {
+            guestPhysAddr: PAST_BUDGET,
+            errno: nix::errno::Errno::ENOMEM as i32,
+        })
+    );
+    vm.destroy().unwrap();
     Ok(())
 }
 

@@ -95,18 +95,17 @@ impl Cpu {
         Step::Stop(VmStatus::Crashed)
     }
 
-    /// A load or store at `addr` faulted: a write to a read-only region is a PAGE_FAULT exit
-    /// (EPERM) where the driver has them (the PC stays, so the next run retries); anything
-    /// else, and every fault on a14, crashes the guest. (What a demand-paging driver does with an
-    /// access that straddles a region's end is not known; both mocks crash the guest.)
+    /// An access at `addr` (a fetch, load or store) faulted: where the driver has PAGE_FAULT
+    /// exits, a write to a read-only region (EPERM) or a page that cannot be pinned (EFAULT,
+    /// ENOMEM) is one, and the PC stays, so the next run retries; anything else, and every
+    /// fault on a14, crashes the guest.
     fn faulted(bus: &dyn Bus, addr: u64, fault: Fault) -> Step {
-        if bus.fault_exits() && fault == Fault::READ_ONLY {
-            Step::Exit(VcpuExit::PageFault {
+        match fault.page_fault_errno() {
+            Some(errno) if bus.fault_exits() => Step::Exit(VcpuExit::PageFault {
                 phys_addr: addr,
-                errno: fault.errno,
-            })
-        } else {
-            Self::crash()
+                errno,
+            }),
+            _ => Self::crash(),
         }
     }
 
@@ -122,9 +121,11 @@ impl Cpu {
     /// Executes one instruction.
     pub fn step(&mut self, bus: &dyn Bus) -> Step {
         let mut raw = [0u8; 16];
-        // Fetching outside guest memory is a fault: the guest crashes.
-        if bus.read(self.pc, &mut raw) != Some(Ok(())) {
-            return Self::crash();
+        // Fetching outside guest memory crashes the guest; a fetch can fault like a load.
+        match bus.read(self.pc, &mut raw) {
+            Some(Ok(())) => {}
+            Some(Err(fault)) => return Self::faulted(bus, self.pc, fault),
+            None => return Self::crash(),
         }
         let insn = Insn::decode(&raw);
         let Some(op) = Op::from_byte(insn.op) else {
@@ -266,7 +267,7 @@ mod tests {
             if off >= mem.len() {
                 return None;
             }
-            buf.copy_from_slice(mem.get(off..off + buf.len()).ok_or(Fault::UNBACKED).ok()?);
+            buf.copy_from_slice(mem.get(off..off + buf.len()).ok_or(Fault::Straddle).ok()?);
             Some(Ok(()))
         }
         fn write(&self, gpa: u64, bytes: &[u8]) -> Option<Result<(), Fault>> {
@@ -441,7 +442,7 @@ pub fn fuzz_run(program: &[u8], steps: usize) {
             Some(
                 mem.get(off..off.checked_add(buf.len())?)
                     .map(|s| buf.copy_from_slice(s))
-                    .ok_or(Fault::UNBACKED),
+                    .ok_or(Fault::Straddle),
             )
         }
         fn write(&self, gpa: u64, bytes: &[u8]) -> Option<Result<(), Fault>> {
@@ -453,7 +454,7 @@ pub fn fuzz_run(program: &[u8], steps: usize) {
             Some(
                 mem.get_mut(off..off.checked_add(bytes.len())?)
                     .map(|s| s.copy_from_slice(bytes))
-                    .ok_or(Fault::UNBACKED),
+                    .ok_or(Fault::Straddle),
             )
         }
         fn signal_ioeventfd(&self, addr: u64, _len: u32, _value: u64) -> bool {

@@ -16,6 +16,7 @@ mod vm;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use nix::errno::Errno;
 
@@ -35,6 +36,9 @@ struct Counters {
     live_vms: AtomicUsize,
     live_vcpus: AtomicUsize,
     registered_bytes: AtomicU64,
+    /// Bytes charged to the memlock budget: every region at its ioctl (a14), else each page
+    /// the guest has touched (demand paging).
+    locked_bytes: AtomicU64,
     /// Times a vCPU waiting on a doorbell woke with nothing behind it (no ring, kick, stop or
     /// binding): a wait should sleep until one of those.
     idle_wakeups: AtomicU64,
@@ -67,6 +71,7 @@ pub struct MockHypervisor {
     faults: Arc<Faults>,
     android_ext: bool,
     generation: Generation,
+    reset_delay: Option<Duration>,
 }
 
 impl MockHypervisor {
@@ -76,7 +81,8 @@ impl MockHypervisor {
     }
 
     /// A mock whose pinned-memory budget (RLIMIT_MEMLOCK of the real driver) is `limit` bytes
-    /// across all its VMs.
+    /// across all its VMs: a14 charges a region at its ioctl (ENOMEM there), the later drivers
+    /// a page when the guest first touches it (a PAGE_FAULT exit with ENOMEM).
     pub fn with_memlock_limit(limit: u64) -> Self {
         Self {
             counters: Arc::default(),
@@ -84,6 +90,7 @@ impl MockHypervisor {
             faults: Arc::default(),
             android_ext: true,
             generation: DEFAULT_GENERATION,
+            reset_delay: None,
         }
     }
 
@@ -97,6 +104,14 @@ impl MockHypervisor {
         }
         self.generation = generation;
         Ok(self)
+    }
+
+    /// Models the hypervisor's reset of a VM taking `delay` once its last fd is closed: the
+    /// later drivers wait for it in the closing thread (GUNYAH_LATER_GENERATIONS §4.4), a14
+    /// frees the VM on a workqueue and returns at once. The VM counts as live until then.
+    pub fn with_reset_delay(mut self, delay: Duration) -> Self {
+        self.reset_delay = Some(delay);
+        self
     }
 
     /// Models a driver without the Android additions: no Android pVM or QTVM VMs.
@@ -162,6 +177,7 @@ impl Hypervisor for MockHypervisor {
             self.memlock_limit,
             self.faults.clone(),
             self.generation,
+            self.reset_delay,
         )
         .map_err(|errno| HypError {
             call: DriverIoctl::CreateVm.into(),

@@ -1,42 +1,117 @@
 //! Guest memory as the mock's "hypervisor" sees it: the regions registered before START, read
 //! and written through the service's own mappings with process_vm_readv/writev, which fail
-//! (like the driver's page pinning) instead of faulting on a bad address.
+//! (like the driver's page pinning) instead of faulting on a bad address. A demand-paging
+//! driver (ack66-early and later) pins each page, and charges it to the memlock budget, when
+//! the guest first touches it; [`Pager`] models that.
 
+use std::collections::BTreeSet;
 use std::io::{IoSlice, IoSliceMut};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
 use nix::errno::Errno;
 use nix::sys::uio::{process_vm_readv, process_vm_writev, RemoteIoVec};
 use nix::unistd::Pid;
 
+use super::Counters;
 use gunyah_hypervisor::{GuestRange, UserMemoryRegion};
 
-/// A guest access across a region's end, refused by the region's access rights, or refused by
-/// the mapping. `errno` is what a demand-paging driver puts in a PAGE_FAULT exit's `attempt`.
+const PAGE: u64 = 4096;
+
+/// Why a guest access to memory failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) struct Fault {
-    pub errno: Errno,
+pub(super) enum Fault {
+    /// The access runs past the end of its region.
+    Straddle,
+    /// A write to a region without write access.
+    ReadOnly,
+    /// The page could not be pinned: its mapping is gone (EFAULT), or the memlock budget is
+    /// spent (ENOMEM).
+    Pin(Errno),
 }
 
 impl Fault {
-    /// The access cannot be backed (EFAULT).
-    pub const UNBACKED: Fault = Fault {
-        errno: Errno::EFAULT,
-    };
-    /// A write to a region without write access (EPERM).
-    pub const READ_ONLY: Fault = Fault {
-        errno: Errno::EPERM,
-    };
+    /// The errno a demand-paging driver reports in a PAGE_FAULT exit's `attempt` for this
+    /// fault; `None` where the guest crashes instead (what such a driver does with an access
+    /// that straddles a region's end is not known; both mocks crash the guest).
+    pub fn page_fault_errno(self) -> Option<Errno> {
+        match self {
+            Fault::Straddle => None,
+            Fault::ReadOnly => Some(Errno::EPERM),
+            Fault::Pin(errno) => Some(errno),
+        }
+    }
+}
+
+/// Demand paging: which guest pages are pinned, each charged to the mock's memlock budget
+/// (the real driver's `account_locked_vm` against RLIMIT_MEMLOCK) until the VM is freed.
+#[derive(Debug)]
+pub(super) struct Pager {
+    counters: Arc<Counters>,
+    memlock_limit: u64,
+    pinned: Mutex<BTreeSet<u64>>,
+}
+
+impl Pager {
+    pub fn new(counters: Arc<Counters>, memlock_limit: u64) -> Self {
+        Self {
+            counters,
+            memlock_limit,
+            pinned: Mutex::default(),
+        }
+    }
+
+    /// Pins every page of `[gpa, gpa + len)` not pinned yet, charging each; ENOMEM when the
+    /// budget cannot take one more page (the pages pinned before it stay pinned).
+    fn pin(&self, gpa: u64, len: u64) -> Result<(), Fault> {
+        let mut pinned = self.pinned.lock().unwrap_or_else(|e| e.into_inner());
+        let last = gpa + len.max(1) - 1;
+        for page in gpa / PAGE..=last / PAGE {
+            if pinned.contains(&page) {
+                continue;
+            }
+            let charged = self.counters.locked_bytes.fetch_update(
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+                |locked| {
+                    locked
+                        .checked_add(PAGE)
+                        .filter(|total| *total <= self.memlock_limit)
+                },
+            );
+            if charged.is_err() {
+                return Err(Fault::Pin(Errno::ENOMEM));
+            }
+            pinned.insert(page);
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Pager {
+    fn drop(&mut self) {
+        let pages = self
+            .pinned
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .len() as u64;
+        self.counters
+            .locked_bytes
+            .fetch_sub(pages * PAGE, Ordering::SeqCst);
+    }
 }
 
 /// Where guest physical addresses live in this process.
 #[derive(Debug, Default)]
 pub(super) struct GuestMemory {
     regions: Vec<UserMemoryRegion>,
+    /// Demand paging; `None` where the driver pinned every region at its ioctl (a14).
+    pager: Option<Pager>,
 }
 
 impl GuestMemory {
-    pub fn new(regions: Vec<UserMemoryRegion>) -> Self {
-        Self { regions }
+    pub fn new(regions: Vec<UserMemoryRegion>, pager: Option<Pager>) -> Self {
+        Self { regions, pager }
     }
 
     /// The host address of `[gpa, gpa + len)`, if one region holds all of it.
@@ -57,10 +132,15 @@ impl GuestMemory {
             size: region.size,
         };
         if !whole.contains(&access) {
-            return Some(Err(Fault::UNBACKED));
+            return Some(Err(Fault::Straddle));
         }
         if write && !region.access.write {
-            return Some(Err(Fault::READ_ONLY));
+            return Some(Err(Fault::ReadOnly));
+        }
+        if let Some(pager) = &self.pager {
+            if let Err(fault) = pager.pin(gpa, len) {
+                return Some(Err(fault));
+            }
         }
         Some(Ok(
             (region.userspace_addr + (gpa - region.guest_phys_addr)) as usize
@@ -79,7 +159,7 @@ impl GuestMemory {
         Some(if done == Ok(len) {
             Ok(())
         } else {
-            Err(Fault::UNBACKED)
+            Err(Fault::Pin(Errno::EFAULT))
         })
     }
 
@@ -97,7 +177,7 @@ impl GuestMemory {
         Some(if done == Ok(bytes.len()) {
             Ok(())
         } else {
-            Err(Fault::UNBACKED)
+            Err(Fault::Pin(Errno::EFAULT))
         })
     }
 }

@@ -40,7 +40,7 @@ fn errno<T: std::fmt::Debug>(r: gunyah_hypervisor::HypResult<T>) -> Errno {
 /// A mock of the a14 driver.
 fn a14() -> MockHypervisor {
     MockHypervisor::new()
-        .with_generation(Generation::A14)
+        .with_generation(Generation::A14Early)
         .expect("a14 is modelled")
 }
 
@@ -97,8 +97,8 @@ fn test_memory_region_checks_in_driver_order() {
 }
 
 #[test]
-fn test_unmapped_memory_is_efault() {
-    let hyp = MockHypervisor::new();
+fn test_unmapped_memory_is_efault_at_the_ioctl_on_a14() {
+    let hyp = a14();
     let vm = hyp.create_vm().unwrap();
     let (_file, mapping) = gunyah_sys::memfd::mapped("gone", PAGE).unwrap();
     let mut r = region(0, 0, PAGE);
@@ -112,8 +112,10 @@ fn test_unmapped_memory_is_efault() {
 }
 
 #[test]
-fn test_memlock_limit_is_enomem() {
-    let hyp = MockHypervisor::with_memlock_limit(2 * PAGE);
+fn test_memlock_limit_is_enomem_at_the_ioctl_on_a14() {
+    let hyp = MockHypervisor::with_memlock_limit(2 * PAGE)
+        .with_generation(Generation::A14Early)
+        .unwrap();
     let vm = hyp.create_vm().unwrap();
     vm.set_user_memory(&region(0, 0, 2 * PAGE), ShareMode::Share)
         .unwrap();
@@ -121,6 +123,62 @@ fn test_memlock_limit_is_enomem() {
         errno(vm.set_user_memory(&region(1, 0x10_0000, PAGE), ShareMode::Share)),
         Errno::ENOMEM
     );
+}
+
+/// A VM of `pages` pages of RAM at 0 running `program`, started, with its one vCPU.
+fn booted(
+    hyp: &MockHypervisor,
+    pages: u64,
+    program: &str,
+) -> (
+    Box<dyn gunyah_hypervisor::VmBackend>,
+    Box<dyn gunyah_hypervisor::VcpuBackend>,
+    SharedMapping,
+) {
+    use std::os::unix::fs::FileExt;
+    let (memory, mapping) = gunyah_sys::memfd::mapped("booted", pages * PAGE).unwrap();
+    let image = gunyah_guest::asm::assemble(program, 0).unwrap();
+    memory.write_all_at(&image, 0).unwrap();
+    let vm = hyp.create_vm().unwrap();
+    let ram = UserMemoryRegion {
+        userspace_addr: mapping.addr(),
+        ..region(0, 0, pages * PAGE)
+    };
+    vm.set_user_memory(&ram, ShareMode::Share).unwrap();
+    vm.set_dtb_config(GuestRange {
+        guest_phys_addr: (pages - 1) * PAGE,
+        size: PAGE,
+    })
+    .unwrap();
+    let vcpu = vm.add_vcpu(0).unwrap();
+    vm.start().unwrap();
+    (vm, vcpu, mapping)
+}
+
+/// The later drivers charge memlock per page at the guest's first touch: registering more
+/// memory than the budget succeeds, and the first page past it is a PAGE_FAULT (ENOMEM),
+/// again on the next run. The budget comes back when the VM is freed.
+#[test]
+fn test_memlock_is_charged_at_first_touch_on_later_generations() {
+    let hyp = MockHypervisor::with_memlock_limit(2 * PAGE);
+    let program = "store4 [0x5000], 1\nstore4 [0x5ffc], 2\nstore4 [0x9000], 3\nexit 1";
+    let (vm, mut vcpu, _mapping) = booted(&hyp, 16, program);
+    // Page 0 (the program) and page 5 fit the budget; page 9 does not.
+    let fault = VcpuExit::PageFault {
+        phys_addr: 0x9000,
+        errno: Errno::ENOMEM,
+    };
+    assert_eq!(vcpu.run().unwrap(), fault);
+    assert_eq!(
+        vcpu.run().unwrap(),
+        fault,
+        "nothing changed: the same fault"
+    );
+    drop((vcpu, vm));
+    assert_eq!(hyp.stats(), Default::default());
+    // The budget is whole again: the same guest gets as far once more.
+    let (_vm, mut vcpu, _mapping) = booted(&hyp, 16, program);
+    assert_eq!(vcpu.run().unwrap(), fault);
 }
 
 #[test]

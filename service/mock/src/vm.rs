@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 
 use nix::errno::Errno;
 
-use super::functions::Functions;
-use super::memory::GuestMemory;
+use super::functions::{Functions, IoeventfdKey as Key};
+use super::memory::{GuestMemory, Pager};
 use super::vcpu::MockVcpu;
 use super::{anon_fd, check_fault, Counters, Faults};
 use gunyah_hypervisor::{
@@ -58,7 +59,10 @@ pub(super) struct VmState {
     pub boot_context: BTreeMap<BootReg, u64>,
     /// The vCPUs by id, each with the eventfd it polls beside a doorbell (see `VmShared::notify`).
     pub vcpus: BTreeMap<u32, Arc<OwnedFd>>,
-    pub pinned: u64,
+    /// Bytes of the regions registered.
+    pub registered: u64,
+    /// Of those, bytes pinned and charged to the memlock budget at the ioctl (a14).
+    pub locked: u64,
 }
 
 /// What the VM fd and every vCPU fd reference; dropped with the last of them.
@@ -75,6 +79,8 @@ pub(super) struct VmShared {
     counters: Arc<Counters>,
     /// The modelled driver generation.
     pub generation: Generation,
+    /// How long the hypervisor takes to reset the VM after its last fd is closed.
+    reset_delay: Option<Duration>,
 }
 
 impl VmShared {
@@ -121,12 +127,48 @@ impl VmShared {
 }
 
 impl Drop for VmShared {
+    /// The driver's last put: the VM is freed, now or once the modelled reset is over.
     fn drop(&mut self) {
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        self.counters
-            .registered_bytes
-            .fetch_sub(state.pinned, Ordering::SeqCst);
-        self.counters.live_vms.fetch_sub(1, Ordering::SeqCst);
+        let freed = Freed {
+            counters: self.counters.clone(),
+            registered: state.registered,
+            locked: state.locked,
+        };
+        let Some(delay) = self.reset_delay else {
+            return drop(freed);
+        };
+        if self.generation.is_a14() {
+            // a14: `schedule_work(gh_vm_free)`; the close returns at once. Should no thread be
+            // had, the closure (and `freed` with it) is dropped: freed now.
+            let _ = std::thread::Builder::new()
+                .name("mock-vm-free".into())
+                .spawn(move || {
+                    std::thread::sleep(delay);
+                    drop(freed);
+                });
+        } else {
+            // The later drivers: the closing thread waits for the reset.
+            std::thread::sleep(delay);
+            drop(freed);
+        }
+    }
+}
+
+/// A freed VM's share of the counters, given back when dropped.
+struct Freed {
+    counters: Arc<Counters>,
+    registered: u64,
+    locked: u64,
+}
+
+impl Drop for Freed {
+    fn drop(&mut self) {
+        let c = &self.counters;
+        c.registered_bytes
+            .fetch_sub(self.registered, Ordering::SeqCst);
+        c.locked_bytes.fetch_sub(self.locked, Ordering::SeqCst);
+        c.live_vms.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -146,6 +188,7 @@ impl MockVm {
         memlock_limit: u64,
         faults: Arc<Faults>,
         generation: Generation,
+        reset_delay: Option<Duration>,
     ) -> Result<Self, Errno> {
         let fd = anon_fd("gunyah-vm")?;
         counters.live_vms.fetch_add(1, Ordering::SeqCst);
@@ -159,7 +202,8 @@ impl MockVm {
                 qtvm: None,
                 boot_context: BTreeMap::new(),
                 vcpus: BTreeMap::new(),
-                pinned: 0,
+                registered: 0,
+                locked: 0,
             }),
             functions: Mutex::new(Functions {
                 later_ioeventfd_rules: generation.is_later(),
@@ -169,6 +213,7 @@ impl MockVm {
             wake: Condvar::new(),
             counters: counters.clone(),
             generation,
+            reset_delay,
         });
         Ok(Self {
             shared,
@@ -226,7 +271,7 @@ fn check_region(
         return Err(Errno::EOVERFLOW);
     }
     for existing in &state.regions {
-        if generation == Generation::A14 && existing.region.label == r.label {
+        if generation.is_a14() && existing.region.label == r.label {
             return Err(Errno::EEXIST);
         }
         let other = GuestRange {
@@ -249,19 +294,34 @@ impl VmBackend for MockVm {
         check_fault(&self.faults, ioctl)?;
         let mut state = self.shared.lock();
         check_region(&state, region, self.generation).map_err(|e| Self::err(ioctl, e))?;
-        // Pages are pinned and charged to the memlock budget.
-        let pinned_total = self.counters.registered_bytes.load(Ordering::SeqCst);
-        if pinned_total.saturating_add(region.size) > self.memlock_limit {
-            return Err(Self::err(ioctl, Errno::ENOMEM));
-        }
-        // Pinning fails on memory the caller has not mapped.
-        if !mman::is_mapped(region.userspace_addr, region.size) {
-            return Err(Self::err(ioctl, Errno::EFAULT));
+        if self.generation.is_a14() {
+            // a14 pins the pages and charges them to the memlock budget here. (The later
+            // drivers record a binding only: see `Pager`.)
+            let charged = self.counters.locked_bytes.fetch_update(
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+                |locked| {
+                    locked
+                        .checked_add(region.size)
+                        .filter(|total| *total <= self.memlock_limit)
+                },
+            );
+            if charged.is_err() {
+                return Err(Self::err(ioctl, Errno::ENOMEM));
+            }
+            // Pinning fails on memory the caller has not mapped.
+            if !mman::is_mapped(region.userspace_addr, region.size) {
+                self.counters
+                    .locked_bytes
+                    .fetch_sub(region.size, Ordering::SeqCst);
+                return Err(Self::err(ioctl, Errno::EFAULT));
+            }
+            state.locked += region.size;
         }
         self.counters
             .registered_bytes
             .fetch_add(region.size, Ordering::SeqCst);
-        state.pinned += region.size;
+        state.registered += region.size;
         // No state check: a region added after START is recorded but never reaches the guest.
         state.regions.push(MockRegion {
             region: *region,
@@ -277,7 +337,7 @@ impl VmBackend for MockVm {
         }
         // a14 rounds the size up to a page; the later drivers share `size >> PAGE_SHIFT` pages
         // (truncated). Checked against the regions at START.
-        let size = if self.generation == Generation::A14 {
+        let size = if self.generation.is_a14() {
             range.size.div_ceil(PAGE) * PAGE
         } else {
             range.size / PAGE * PAGE
@@ -365,7 +425,7 @@ impl VmBackend for MockVm {
             state.status = MockStatus::InitFailed;
             self.shared.notify(&state);
             // Later drivers: zero DTB pages is EINVAL, a DTB in no binding ENOENT.
-            let errno = if self.generation == Generation::A14 || no_pages {
+            let errno = if self.generation.is_a14() || no_pages {
                 Errno::EINVAL
             } else {
                 Errno::ENOENT
@@ -394,7 +454,12 @@ impl VmBackend for MockVm {
                     })
                     .map_or(0, |r| r.guest_phys_addr)
             });
-        let memory = GuestMemory::new(state.regions.iter().map(|r| r.region).collect());
+        // The later drivers pin (and charge) each page when the guest first touches it.
+        let pager = self
+            .generation
+            .is_later()
+            .then(|| Pager::new(self.counters.clone(), self.memlock_limit));
+        let memory = GuestMemory::new(state.regions.iter().map(|r| r.region).collect(), pager);
         // Regions added after START are recorded but never reach the guest: the guest keeps
         // this snapshot.
         let _ = self.shared.boot.set((Arc::new(memory), entry));
@@ -434,16 +499,14 @@ impl VmBackend for MockVm {
     }
 
     fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: Function) -> HypResult<()> {
-        if self.generation.is_later() {
-            self.shared
-                .functions()
-                .remove_by_key(arg)
-                .map_err(|e| Self::err(DriverIoctl::RemoveFunction, e))?;
-        } else {
-            self.shared
-                .functions()
-                .remove_exact(eventfd.as_raw_fd(), arg);
+        let mut functions = self.shared.functions();
+        match self.generation {
+            Generation::A14Early => functions.remove_exact(eventfd.as_raw_fd(), arg),
+            Generation::A14Late => functions.remove_by_key(arg, Key::Address),
+            _ => functions.remove_by_key(arg, Key::Full),
         }
+        .map_err(|e| Self::err(DriverIoctl::RemoveFunction, e))?;
+        drop(functions);
         // A vCPU waiting on a doorbell that was just unbound stops polling its eventfd.
         let state = self.shared.lock();
         self.shared.notify(&state);

@@ -328,6 +328,45 @@ fn write_to_read_only_region(hyp: &dyn Hypervisor) -> Outcome {
     expect_exit(run(&mut b.vcpus[0])?, fault)
 }
 
+/// A region whose memory the VMM has not mapped: a14 refuses it at the ioctl (it pins there);
+/// a demand-paging driver takes it and pins each page when the guest first touches it, so the
+/// guest's load exits with PAGE_FAULT (EFAULT) — again on the next run, as nothing changed.
+fn unmapped_memory_faults_at_first_touch(hyp: &dyn Hypervisor) -> Outcome {
+    const HOLE: u64 = 0x8100_0000;
+    let region = UserMemoryRegion {
+        userspace_addr: 0xffff_ffff_fff0_0000,
+        ..Backing::new(4096)?.region(1, HOLE)
+    };
+    let demand_paged = later(hyp);
+    let mut b = boot(
+        hyp,
+        "load4 r1, [0x81000000]
+exit VM_EXIT",
+        1,
+        |vm, _| {
+            let set = vm.set_user_memory(&region, ShareMode::Share);
+            if demand_paged {
+                expect_ok("unmapped region (a binding only)", set)
+            } else {
+                expect_errno(
+                    "unmapped region (a14 pins at the ioctl)",
+                    set,
+                    Errno::EFAULT,
+                )
+            }
+        },
+    )?;
+    if !demand_paged {
+        return Ok(());
+    }
+    let fault = VcpuExit::PageFault {
+        phys_addr: HOLE,
+        errno: Errno::EFAULT,
+    };
+    expect_exit(run(&mut b.vcpus[0])?, fault.clone())?;
+    expect_exit(run(&mut b.vcpus[0])?, fault)
+}
+
 /// An ioeventfd without datamatch registered for 4-byte writes, and a 1-byte write to it: a14
 /// matches the registered width only (an MMIO exit); the later drivers match any width (the
 /// eventfd is signalled, no exit).
@@ -383,6 +422,10 @@ pub(super) fn cases() -> Vec<Case> {
         Case {
             name: "guest/write-to-read-only-region",
             run: write_to_read_only_region,
+        },
+        Case {
+            name: "guest/unmapped-memory-faults-at-first-touch",
+            run: unmapped_memory_faults_at_first_touch,
         },
         Case {
             name: "guest/crash",
