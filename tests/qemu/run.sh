@@ -76,8 +76,8 @@ mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 echo "QEMU-TIER: booted $(cat /proc/sys/kernel/osrelease)"
 # The conformance suite in each generation the kernel mock models, the module reloaded per
-# generation; in a14, the service's start-up probe too (it must name the generation).
-for gen in a14 ack66-early ack-newest ack66-late; do
+# generation, and the service's start-up probe (it must name the generation).
+for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
     if insmod /lib/modules/gunyah_mock.ko generation=$gen; then
         echo "QEMU-TIER: gunyah_mock loaded, generation=$gen"
     else
@@ -94,9 +94,9 @@ for gen in a14 ack66-early ack-newest ack66-late; do
     gunyah-vm-service --backend gunyah --socket /tmp/probe-$gen.sock > /tmp/probe-$gen.log 2>&1 &
     probe_service=$!
     i=0; while [ ! -S /tmp/probe-$gen.sock ] && [ $i -lt 100 ]; do usleep 50000; i=$((i+1)); done
-    gunyahctl --socket /tmp/probe-$gen.sock info > /tmp/probe-$gen.txt 2>&1
+    gunyahctl --socket /tmp/probe-$gen.sock dump > /tmp/probe-$gen.txt 2>&1
     kill $probe_service; wait $probe_service
-    if grep -q "driver generation: *$gen (" /tmp/probe-$gen.txt; then
+    if grep -q "^driver.generation: $gen (" /tmp/probe-$gen.txt; then
         grep 'driver' /tmp/probe-$gen.txt
         echo "QEMU-TIER: PASS the service probes generation $gen"
     else
@@ -110,34 +110,41 @@ insmod /lib/modules/binder_linux.ko devices=binder,hwbinder,vndbinder
 mkdir -p /dev/binderfs && ln -s /dev/binder /dev/binderfs/binder
 rsb_hub --insecure-allow-all > /tmp/hub.log 2>&1 &
 sleep 1
-gunyah-vm-service --binder kernel --backend gunyah -v > /tmp/service.log 2>&1 &
-service=$!
-sleep 2
-gunyahctl --kernel-binder info > /tmp/info.txt 2>&1
-cat /tmp/info.txt
-if grep -q 'driver ABI: *GH_ACK66_LATE' /tmp/info.txt && grep -q 'backend: *gunyah' /tmp/info.txt; then
-    echo "QEMU-TIER: PASS info over kernel binder"
-else
-    echo "QEMU-TIER: FAIL info over kernel binder"
-fi
-gunyahctl --kernel-binder run --program /hello.s --console 0x90000000 > /tmp/run.txt 2>&1
-status=$?
-cat /tmp/run.txt
-if [ $status -eq 0 ] && grep -q '^Hello from a Gunyah guest!' /tmp/run.txt \
-        && grep -q 'exit: EXITED type PSCI_POWER_OFF reason "bye"' /tmp/run.txt; then
-    echo "QEMU-TIER: PASS hello guest over kernel binder"
-else
-    echo "QEMU-TIER: FAIL hello guest over kernel binder (status $status)"
-fi
-# VtsHalGunyahTargetTest against the instance registered with the service manager.
-if vts_hal_gunyah_target_test --ignored --test-threads=1 > /tmp/vts.txt 2>&1 \
-        && grep -q 'test result: ok. [1-9][0-9]* passed' /tmp/vts.txt; then
-    grep -E '^test |test result' /tmp/vts.txt
-    echo "QEMU-TIER: PASS VtsHalGunyahTargetTest over kernel binder"
-else
-    cat /tmp/vts.txt
-    echo "QEMU-TIER: FAIL VtsHalGunyahTargetTest over kernel binder"
-fi
+# The product over kernel binder on the loaded generation ($1, its DriverAbi $2): the service
+# registered with the service manager, `gunyahctl info`, a guest, and VTS (which picks its
+# expectations from the probed generation).
+product() {
+    gunyah-vm-service --binder kernel --backend gunyah -v > /tmp/service-$1.log 2>&1 &
+    service=$!
+    i=0; while ! gunyahctl --kernel-binder info > /tmp/info-$1.txt 2>&1 && [ $i -lt 100 ]; do usleep 50000; i=$((i+1)); done
+    cat /tmp/info-$1.txt
+    gunyahctl --kernel-binder dump > /tmp/dump-$1.txt 2>&1
+    if grep -q "driver ABI: *$2" /tmp/info-$1.txt && grep -q "^driver.generation: $1 (" /tmp/dump-$1.txt \
+            && grep -q 'backend: *gunyah' /tmp/info-$1.txt; then
+        echo "QEMU-TIER: PASS info over kernel binder ($1)"
+    else
+        echo "QEMU-TIER: FAIL info over kernel binder ($1)"
+    fi
+    gunyahctl --kernel-binder run --program /hello.s --console 0x90000000 > /tmp/run-$1.txt 2>&1
+    status=$?
+    cat /tmp/run-$1.txt
+    if [ $status -eq 0 ] && grep -q '^Hello from a Gunyah guest!' /tmp/run-$1.txt \
+            && grep -q 'exit: EXITED type PSCI_POWER_OFF reason "bye"' /tmp/run-$1.txt; then
+        echo "QEMU-TIER: PASS hello guest over kernel binder ($1)"
+    else
+        echo "QEMU-TIER: FAIL hello guest over kernel binder ($1, status $status)"
+    fi
+    # VtsHalGunyahTargetTest against the instance registered with the service manager.
+    if vts_hal_gunyah_target_test --ignored --test-threads=1 > /tmp/vts-$1.txt 2>&1 \
+            && grep -q 'test result: ok. [1-9][0-9]* passed' /tmp/vts-$1.txt; then
+        grep -E '^test |test result' /tmp/vts-$1.txt
+        echo "QEMU-TIER: PASS VtsHalGunyahTargetTest over kernel binder ($1)"
+    else
+        cat /tmp/vts-$1.txt
+        echo "QEMU-TIER: FAIL VtsHalGunyahTargetTest over kernel binder ($1)"
+    fi
+}
+product ack66-late GH_ACK66_LATE
 
 # The guest data path through the service on kernel binder and the kernel mock: MMIO exits to
 # the client's handler, and doorbell (irqfd) -> guest -> ioeventfd, timed (under TCG).
@@ -185,7 +192,14 @@ if [ "$live_during" = 1 ] && [ "$live_after" = 0 ] && [ "$fds_after" = "$fds_bef
 else
     echo "QEMU-TIER: FAIL SIGKILLed client's VM freed, no fd leak"
 fi
-tail -5 /tmp/service.log
+tail -5 /tmp/service-ack66-late.log
+# The product again on a14-late, the generation before demand paging.
+kill $service; wait $service
+rmmod gunyah_mock || echo "QEMU-TIER: FAIL rmmod gunyah_mock (ack66-late)"
+insmod /lib/modules/gunyah_mock.ko generation=a14-late || echo "QEMU-TIER: FAIL insmod gunyah_mock generation=a14-late"
+product a14-late GH_ANDROID14
+kill $service; wait $service
+tail -5 /tmp/service-a14-late.log
 dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|gunyah' | grep -v 'taint' | head -20
 echo "QEMU-TIER: done"
 poweroff -f
@@ -209,13 +223,16 @@ if grep -q 'QEMU-TIER: FAIL' "$work/console.log"; then
     echo "qemu tier: FAILED" >&2
     exit 1
 fi
-for check in 'PASS conformance (a14)' 'PASS conformance (ack66-early)' \
-        'PASS conformance (ack-newest)' 'PASS conformance (ack66-late)' \
-        'PASS the service probes generation a14' 'PASS the service probes generation ack66-early' \
-        'PASS the service probes generation ack-newest' 'PASS the service probes generation ack66-late' \
-        'PASS info over kernel binder' 'PASS hello guest over kernel binder' \
-        'PASS dump over kernel binder' 'PASS VtsHalGunyahTargetTest over kernel binder' \
-        'PASS data path over kernel binder' "PASS SIGKILLed client's VM freed, no fd leak"; do
-    grep -q "QEMU-TIER: $check" "$work/console.log" || { echo "qemu tier: missing: $check" >&2; exit 1; }
+checks=("PASS data path over kernel binder" "PASS dump over kernel binder"
+        "PASS SIGKILLed client's VM freed, no fd leak")
+for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
+    checks+=("PASS conformance ($gen)" "PASS the service probes generation $gen")
+done
+for gen in a14-late ack66-late; do
+    checks+=("PASS info over kernel binder ($gen)" "PASS hello guest over kernel binder ($gen)"
+        "PASS VtsHalGunyahTargetTest over kernel binder ($gen)")
+done
+for check in "${checks[@]}"; do
+    grep -qF "QEMU-TIER: $check" "$work/console.log" || { echo "qemu tier: missing: $check" >&2; exit 1; }
 done
 echo "qemu tier: passed in ${SECONDS} s ($((SECONDS - boot_start)) s in the guest)"

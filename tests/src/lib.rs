@@ -199,6 +199,24 @@ impl Service {
         Ok(Diagnostics::parse(&text))
     }
 
+    /// Waits until the reaper has released every torn-down VM (`vms.releasing` is 0): after
+    /// `destroy()` returns, or the last reference is dropped, the driver objects are closed in
+    /// the background.
+    pub fn wait_released(&self) -> Result<()> {
+        let mut last = None;
+        let released = wait_until(Duration::from_secs(10), || {
+            last = self
+                .diagnostics()
+                .ok()
+                .map(|d| d.count(Counter::ReleasingVms));
+            last == Some(0)
+        });
+        if !released {
+            bail!("VMs still being released after 10 s: {last:?}");
+        }
+        Ok(())
+    }
+
     /// The service's resource footprint, read from /proc and its diagnostics.
     pub fn footprint(&self) -> Result<Footprint> {
         let proc_dir = PathBuf::from(format!("/proc/{}", self.pid()));

@@ -15,7 +15,7 @@ use gunyah_binder::aidl::{
 };
 use gunyah_contract::demo::demo_config;
 use gunyah_contract::diagnostics::Counter;
-use gunyah_vm_tests::{assert_service_error, Service};
+use gunyah_vm_tests::{assert_service_error, wait_until, Service};
 
 const MIB: u64 = 1 << 20;
 
@@ -68,6 +68,8 @@ fn test_create_start_state_destroy() -> Result<()> {
     vm.destroy().expect("destroy");
     assert_eq!(vm.getState().unwrap(), VmState::DESTROYED);
     assert!(client.manager().listVms().unwrap().is_empty());
+    // The driver objects are closed on the reaper thread; once it is done, nothing is left.
+    service.wait_released()?;
     let d = service.diagnostics()?;
     assert_eq!(
         (
@@ -247,5 +249,57 @@ fn test_client_killed_inside_its_mmio_handler_loses_its_vm() -> Result<()> {
         "a vCPU thread was detached:\n{}",
         service.log()
     );
+    Ok(())
+}
+
+/// The later drivers' last close waits for the hypervisor to reset the VM. `destroy()`, and
+/// dropping the last reference, return without waiting for it: the reset is still running when
+/// they have returned (the driver still counts the VM, `vms.releasing` says so), binder threads
+/// keep serving meanwhile (the service has one), and then everything is released. On a14 the
+/// driver frees the VM on a workqueue: the service's part is the same.
+#[test]
+fn test_a_slow_last_close_holds_no_binder_thread() -> Result<()> {
+    for generation in ["ack66-late", "a14-late"] {
+        let service = Service::start(&[
+            "--mock-generation",
+            generation,
+            "--mock-reset-delay-ms",
+            "3000",
+            "--threads",
+            "1",
+        ])?;
+        let client = warm(&service)?;
+        let vm = client
+            .manager()
+            .createVm(&demo_config("slow", MIB, 2)?)
+            .expect("createVm");
+        vm.start().expect("start");
+        vm.destroy().expect("destroy");
+        assert_eq!(vm.getState().unwrap(), VmState::DESTROYED);
+        let d = service.diagnostics()?;
+        assert_eq!(
+            d.count(Counter::BackendLiveVms),
+            1,
+            "{generation}: destroy() returned while the VM was being reset"
+        );
+        if generation == "ack66-late" {
+            // The reaper is the thread waiting in the last close.
+            assert_eq!(d.count(Counter::ReleasingVms), 1);
+        }
+        // The one binder thread is free: another VM is created, and its last reference
+        // dropped, while the first one's reset runs.
+        let other = client
+            .manager()
+            .createVm(&demo_config("other", MIB, 1)?)
+            .expect("createVm during the reset");
+        drop(other);
+        service.wait_released()?;
+        assert!(
+            wait_until(Duration::from_secs(10), || service
+                .diagnostics()
+                .is_ok_and(|d| d.count(Counter::BackendLiveVms) == 0)),
+            "{generation}: the VMs were freed"
+        );
+    }
     Ok(())
 }

@@ -56,6 +56,9 @@ pub enum Counter {
     VmObjects,
     /// Of those, the ones not destroyed.
     LiveVms,
+    /// VMs torn down whose driver objects the reaper has not yet released (the later drivers'
+    /// last close can wait for the VM's reset).
+    ReleasingVms,
     /// `createVm` calls that succeeded since start-up.
     CreatedTotal,
     /// `createVm` calls that failed since start-up.
@@ -64,7 +67,7 @@ pub enum Counter {
 
 impl Counter {
     /// Every counter, in dump order.
-    pub const ALL: [Counter; 10] = [
+    pub const ALL: [Counter; 11] = [
         Counter::OpenFds,
         Counter::Threads,
         Counter::Mappings,
@@ -73,6 +76,7 @@ impl Counter {
         Counter::BackendRegisteredBytes,
         Counter::VmObjects,
         Counter::LiveVms,
+        Counter::ReleasingVms,
         Counter::CreatedTotal,
         Counter::FailedTotal,
     ];
@@ -88,6 +92,7 @@ impl Counter {
             Counter::BackendRegisteredBytes => "backend.registered_bytes",
             Counter::VmObjects => "vms.objects",
             Counter::LiveVms => "vms.live",
+            Counter::ReleasingVms => "vms.releasing",
             Counter::CreatedTotal => "vms.created_total",
             Counter::FailedTotal => "vms.failed_total",
         }
@@ -216,7 +221,7 @@ mod tests {
     fn test_format_and_parse_round_trip() {
         let mut d = Diagnostics {
             backend: "mock".into(),
-            generation: "a14 (android14-6.1)".into(),
+            generation: "a14-late (android14-6.1, later builds)".into(),
             allowed_uids: "0,1000".into(),
             vm_lines: vec!["vm 1 \"a\": state=RUNNING uid=0".into()],
             ..Default::default()
@@ -227,8 +232,9 @@ mod tests {
         let text = d.format();
         assert!(text.contains("backend.live_vms: 21\n"), "{text}");
         assert_eq!(Diagnostics::parse(&text), d);
-        assert_eq!(d.count(Counter::FailedTotal), 63);
-        assert_eq!(d.to_json()["values"]["vms.created_total"], 56);
+        assert_eq!(d.count(Counter::FailedTotal), 70);
+        assert_eq!(d.to_json()["values"]["vms.created_total"], 63);
+        assert_eq!(d.to_json()["values"]["vms.releasing"], 56);
         // A newer service's key is skipped, not an error.
         let newer = Diagnostics::parse(&format!("{text}backend.new_thing: 3\n"));
         assert_eq!(newer, d);

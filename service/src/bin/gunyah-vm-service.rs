@@ -98,8 +98,12 @@ struct Args {
     /// QCOM_TRUSTED_VM VMs).
     #[arg(long)]
     mock_no_android_ext: bool,
-    /// Mock backend: the driver generation to model (a14, ack66-early, ack66-late,
-    /// ack-newest); see docs/GENERATIONS.md.
+    /// Mock backend: how long the hypervisor takes to reset a VM after its last fd is closed
+    /// (the later generations' last close waits for it; a14 frees the VM that much later).
+    #[arg(long, value_name = "MS")]
+    mock_reset_delay_ms: Option<u64>,
+    /// Mock backend: the driver generation to model (a14-early, a14-late, ack66-early,
+    /// ack66-late, ack-newest); see docs/GENERATIONS.md.
     #[arg(long, value_parser = parse_generation, default_value = gunyah_mock::DEFAULT_GENERATION.name())]
     mock_generation: Generation,
     /// Binder threads serving calls.
@@ -204,6 +208,7 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
             || args.mock_memlock_limit.is_some()
             || args.mock_page_size.is_some()
             || args.mock_no_android_ext
+            || args.mock_reset_delay_ms.is_some()
             || args.mock_generation != gunyah_mock::DEFAULT_GENERATION
         {
             bail!("--mock-* options apply to the mock backend only");
@@ -217,6 +222,9 @@ fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
         .map_err(anyhow::Error::msg)?;
     if args.mock_no_android_ext {
         mock = mock.without_android_ext();
+    }
+    if let Some(ms) = args.mock_reset_delay_ms {
+        mock = mock.with_reset_delay(std::time::Duration::from_millis(ms));
     }
     for (ioctl, errno) in &args.mock_fault {
         mock.inject_fault(ioctl, *errno)

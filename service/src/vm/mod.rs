@@ -4,6 +4,7 @@
 mod build;
 pub mod events;
 pub mod mmio;
+pub mod reaper;
 mod vcpu_thread;
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
@@ -341,10 +342,11 @@ impl Drop for Vm {
     }
 }
 
-/// Everything a VM owned, taken out of it to be torn down — now, or on another thread. The
-/// order: stop and join the vCPU threads, close vCPU fds, close the VM fd, unmap memory,
-/// release the quota, then notify DESTROYED and drop the client's callbacks and handlers.
-/// Runs once: by `run`, or when dropped unrun.
+/// Everything a VM owned, taken out of it to be torn down — now, or on another thread. Here:
+/// stop and join the vCPU threads, then notify DESTROYED and drop the client's callbacks and
+/// handlers. What closes driver fds goes to the reaper ([`reaper`]): the vCPU fds, the VM fd
+/// (the later drivers may block there until the VM is reset), then the memory mappings and the
+/// quota, in that order. Runs once: by `run`, or when dropped unrun.
 struct Teardown {
     id: i32,
     lifecycle: Lifecycle,
@@ -358,15 +360,19 @@ impl Teardown {
     }
 
     fn run_once(&mut self) {
-        match std::mem::replace(&mut self.lifecycle, Lifecycle::Destroyed) {
+        let resources = match std::mem::replace(&mut self.lifecycle, Lifecycle::Destroyed) {
             Lifecycle::Destroyed => return,
-            Lifecycle::Configured(resources) | Lifecycle::Failed(resources) => drop(resources),
+            Lifecycle::Configured(resources) | Lifecycle::Failed(resources) => resources,
             Lifecycle::Started { resources, vcpus } => {
                 vcpus.stop_and_join(VCPU_JOIN_BOUND);
-                drop(resources);
+                resources
             }
-        }
-        log::info!("vm {}: torn down", self.id);
+        };
+        reaper::release(self.id, resources);
+        log::info!(
+            "vm {}: torn down; the reaper releases its driver objects",
+            self.id
+        );
         self.events.set_state(VmState::DESTROYED);
         self.events.deliver();
         self.events.clear_callbacks();
