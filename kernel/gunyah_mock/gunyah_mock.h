@@ -15,6 +15,7 @@
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/highmem.h>
+#include <linux/delay.h>
 #include <linux/kref.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
@@ -28,6 +29,7 @@
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <asm/unaligned.h>
 
 #include "uapi.h"
@@ -91,6 +93,7 @@ struct gh_function {
 
 struct gh_vm {
 	struct kref kref;
+	struct work_struct free_work;	/* a14: the last put frees the VM on a workqueue */
 	struct mutex lock;		/* everything below but wq */
 	wait_queue_head_t wq;		/* state changes, kicks and doorbells */
 	atomic_t doorbells;		/* bumped by every irqfd write; WAIT sleeps on a change */
@@ -134,6 +137,8 @@ enum gh_generation {
 	GH_GEN_ACK_NEWEST,
 };
 extern atomic_t gh_live_vms;
+extern unsigned int gh_reset_delay_ms;
+extern struct workqueue_struct *gh_free_wq;
 bool gh_gen_is_a14(void);
 bool gh_gen_at_least(enum gh_generation gen);
 

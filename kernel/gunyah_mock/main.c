@@ -89,6 +89,14 @@ static struct miscdevice gh_dev = {
 	.fops = &gh_dev_fops,
 };
 
+unsigned int gh_reset_delay_ms;
+module_param_named(reset_delay_ms, gh_reset_delay_ms, uint, 0644);
+MODULE_PARM_DESC(reset_delay_ms,
+		 "how long the hypervisor's reset of a VM takes once its last fd is closed (ms)");
+
+/* a14's last put frees the VM here; drained before the module goes. */
+struct workqueue_struct *gh_free_wq;
+
 static int __init gh_mock_init(void)
 {
 	int ret;
@@ -110,19 +118,29 @@ static int __init gh_mock_init(void)
 	BUILD_BUG_ON(GH_VM_RECLAIM_REGION != 0x40104113);
 	ret = match_string(gh_generations, ARRAY_SIZE(gh_generations), generation);
 	if (ret < 0) {
-		pr_err("gunyah_mock: generation=%s: expected a14, ack66-early, ack66-late or ack-newest\n",
+		pr_err("gunyah_mock: generation=%s: expected a14-early, a14-late, ack66-early, ack66-late or ack-newest\n",
 		       generation);
 		return -EINVAL;
 	}
 	gh_gen = ret;
+	gh_free_wq = alloc_workqueue("gunyah_mock_free", WQ_UNBOUND, 0);
+	if (!gh_free_wq)
+		return -ENOMEM;
+	ret = misc_register(&gh_dev);
+	if (ret) {
+		destroy_workqueue(gh_free_wq);
+		return ret;
+	}
 	pr_info("gunyah_mock: modelling the %s driver\n", generation);
-	return misc_register(&gh_dev);
+	return 0;
 }
 
 static void __exit gh_mock_exit(void)
 {
-	/* Every VM and vCPU fd holds a module reference: no VM can outlive the module. */
+	/* Every VM and vCPU fd holds a module reference, and the queue is drained: no VM can
+	 * outlive the module. */
 	misc_deregister(&gh_dev);
+	destroy_workqueue(gh_free_wq);
 }
 
 module_init(gh_mock_init);

@@ -21,10 +21,13 @@ static void gh_function_release(struct gh_function *f)
 		eventfd_ctx_put(f->ctx);
 }
 
-static void gh_vm_free(struct kref *kref)
+static void gh_vm_free(struct gh_vm *vm)
 {
-	struct gh_vm *vm = container_of(kref, struct gh_vm, kref);
 	unsigned int i;
+
+	/* The hypervisor's reset of the VM, as long as the module parameter says. */
+	if (gh_reset_delay_ms)
+		msleep(gh_reset_delay_ms);
 
 	for (i = 0; i < vm->nr_functions; i++)
 		gh_function_release(&vm->functions[i]);
@@ -47,9 +50,31 @@ static void gh_vm_free(struct kref *kref)
 	atomic_dec(&gh_live_vms);
 }
 
+static void gh_vm_free_work(struct work_struct *work)
+{
+	gh_vm_free(container_of(work, struct gh_vm, free_work));
+}
+
+/*
+ * The last put (GUNYAH_LATER_GENERATIONS 4.4): a14 frees the VM on a workqueue, so the last
+ * close returns at once; the later drivers tear it down in the closing thread, which waits
+ * for the reset.
+ */
+static void gh_vm_last_put(struct kref *kref)
+{
+	struct gh_vm *vm = container_of(kref, struct gh_vm, kref);
+
+	if (gh_gen_is_a14()) {
+		INIT_WORK(&vm->free_work, gh_vm_free_work);
+		queue_work(gh_free_wq, &vm->free_work);
+	} else {
+		gh_vm_free(vm);
+	}
+}
+
 void gh_vm_put(struct gh_vm *vm)
 {
-	kref_put(&vm->kref, gh_vm_free);
+	kref_put(&vm->kref, gh_vm_last_put);
 }
 
 /* Stops the guest (first report wins) and wakes every vCPU. Caller holds vm->lock. */

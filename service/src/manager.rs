@@ -15,7 +15,7 @@ use crate::config::{self, Limits, VmKind, VmPlan};
 use crate::diag::{self, Counter, Diagnostics};
 use crate::error::{Error, Result};
 use crate::quota::{QuotaLimits, Quotas};
-use crate::vm::Vm;
+use crate::vm::{reaper, Vm};
 use gunyah_contract::generation::driver_abi;
 use gunyah_hypervisor::{DriverAuth, DriverIoctl, Hypervisor};
 
@@ -48,9 +48,6 @@ pub struct VmManager {
 impl VmManager {
     /// A manager over `config.hypervisor`.
     pub fn new(config: ManagerConfig) -> Self {
-        // Torn-down VMs are released on the reaper thread: started now, it is part of the
-        // service's idle footprint rather than appearing at the first teardown.
-        crate::vm::reaper::start();
         Self {
             hyp: config.hypervisor,
             policy: config.policy,
@@ -145,6 +142,17 @@ impl VmManager {
         let plan = &spec.plan;
         self.check_kind_supported(&plan.kind)?;
         self.check_boot_context_supported(plan)?;
+        let releasing = reaper::pending();
+        if releasing >= reaper::MAX_PENDING {
+            return Err(Error::exhausted(
+                "createVm",
+                format!(
+                    "{releasing} destroyed VMs are still being released by the driver (at most \
+                     {}); try again once they are",
+                    reaper::MAX_PENDING
+                ),
+            ));
+        }
         let reservation = self
             .quotas
             .reserve(caller.uid, plan.vcpu_count, plan.memory_bytes())?;
@@ -226,7 +234,7 @@ impl VmManager {
             (Counter::BackendRegisteredBytes, stats.registered_bytes),
             (Counter::VmObjects, vms.len() as u64),
             (Counter::LiveVms, live as u64),
-            (Counter::ReleasingVms, crate::vm::reaper::pending() as u64),
+            (Counter::ReleasingVms, reaper::pending() as u64),
             (
                 Counter::CreatedTotal,
                 self.created_total.load(Ordering::Relaxed),

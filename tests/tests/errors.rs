@@ -243,7 +243,8 @@ fn test_resource_exhausted_quota_and_driver() -> Result<()> {
         "quota.vms: uid ",
     );
     drop(first);
-    // The quota comes back once the reaper has released the first VM.
+    // The quota comes back once the service has dropped the first VM (its last reference
+    // went with `first`).
     assert!(wait_until(Duration::from_secs(10), || service
         .diagnostics()
         .is_ok_and(

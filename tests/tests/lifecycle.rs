@@ -303,3 +303,35 @@ fn test_a_slow_last_close_holds_no_binder_thread() -> Result<()> {
     }
     Ok(())
 }
+
+/// VMs whose release waits for the driver's reset are bounded: once 64 are in release,
+/// createVm is refused (RESOURCE_EXHAUSTED, saying why) instead of piling up threads, fds and
+/// mappings; once they are released, it succeeds again. (The client's quota does not count
+/// them: a destroyed VM is not the client's any more.)
+#[test]
+fn test_vms_in_release_are_bounded() -> Result<()> {
+    const MAX_PENDING: usize = 64;
+    let service = Service::start(&["--mock-reset-delay-ms", "5000"])?;
+    let client = warm(&service)?;
+    for i in 0..MAX_PENDING {
+        let vm = client
+            .manager()
+            .createVm(&demo_config(&format!("churn-{i}"), MIB, 1)?)
+            .expect("createVm");
+        vm.destroy().expect("destroy");
+    }
+    assert_service_error(
+        client
+            .manager()
+            .createVm(&demo_config("one-too-many", MIB, 1)?)
+            .map(|_| ()),
+        ErrorCode::RESOURCE_EXHAUSTED.0,
+        "createVm: 64 destroyed VMs are still being released by the driver (at most 64)",
+    );
+    service.wait_released()?;
+    client
+        .manager()
+        .createVm(&demo_config("after", MIB, 1)?)
+        .expect("createVm once they are released");
+    Ok(())
+}

@@ -343,10 +343,10 @@ impl Drop for Vm {
 }
 
 /// Everything a VM owned, taken out of it to be torn down — now, or on another thread. Here:
-/// stop and join the vCPU threads, then notify DESTROYED and drop the client's callbacks and
-/// handlers. What closes driver fds goes to the reaper ([`reaper`]): the vCPU fds, the VM fd
-/// (the later drivers may block there until the VM is reset), then the memory mappings and the
-/// quota, in that order. Runs once: by `run`, or when dropped unrun.
+/// stop and join the vCPU threads, give the quota back, then notify DESTROYED and drop the
+/// client's callbacks and handlers. What closes driver fds is released on a thread of its own
+/// ([`reaper`]): the vCPU fds, the VM fd (the later drivers may block there until the VM is
+/// reset), the eventfds, then the memory mappings. Runs once: by `run`, or when dropped unrun.
 struct Teardown {
     id: i32,
     lifecycle: Lifecycle,
@@ -368,9 +368,20 @@ impl Teardown {
                 resources
             }
         };
-        reaper::release(self.id, resources);
+        let Resources {
+            vcpus,
+            backend,
+            eventfds,
+            memory,
+            reservation,
+        } = *resources;
+        // The driver objects go in their teardown order (a tuple drops front to back): vCPU
+        // fds, the VM fd (where a later driver may wait for the reset), the eventfds, the
+        // mappings. The quota is the client's: what it holds, so it comes back now.
+        reaper::release(self.id, Box::new((vcpus, backend, eventfds, memory)));
+        drop(reservation);
         log::info!(
-            "vm {}: torn down; the reaper releases its driver objects",
+            "vm {}: torn down; its driver objects are being released",
             self.id
         );
         self.events.set_state(VmState::DESTROYED);

@@ -17,6 +17,7 @@ pub mod memfd;
 pub mod mman;
 pub mod process;
 pub mod run_page;
+pub mod scm;
 pub mod upstream;
 
 /// An ioctl request number.

@@ -27,7 +27,8 @@ struct Args {
     /// Test the userspace mock instead of a device.
     #[arg(long)]
     mock: bool,
-    /// With --mock: the driver generation it models (a14, ack66-early, ack66-late, ack-newest).
+    /// With --mock: the driver generation it models (a14-early, a14-late, ack66-early,
+    /// ack66-late, ack-newest).
     #[arg(long, requires = "mock", value_parser = generation)]
     mock_generation: Option<Generation>,
     /// Only cases whose name contains this.
@@ -39,14 +40,23 @@ struct Args {
     /// List the cases and exit.
     #[arg(long)]
     list: bool,
+    /// Be the second process of a `process/` case (`owner` or `memlock`); for the suite's own
+    /// use.
+    #[arg(long, hide = true, value_name = "ROLE")]
+    child: Option<String>,
 }
 
 fn main() -> Result<()> {
     let args = Args::parse();
+    if let Some(role) = &args.child {
+        return conformance::process::child_main(role, &args.device).map_err(anyhow::Error::msg);
+    }
     if args.list {
         for case in conformance::cases() {
             println!("{}", case.name);
         }
+        println!("process/owner-only-memory-and-run (a device only)");
+        println!("process/memlock-at-first-touch (a device only)");
         return Ok(());
     }
     let hyp: Arc<dyn Hypervisor> = if args.mock {
@@ -72,6 +82,15 @@ fn main() -> Result<()> {
         caps.generation.kernels()
     );
     let mut results = conformance::run(hyp.as_ref(), &args.filter);
+    if !args.mock {
+        let exe = std::env::current_exe()?;
+        results.extend(conformance::process::run(
+            &exe,
+            &args.device,
+            caps.generation,
+            &args.filter,
+        ));
+    }
     if let Some(dir) = &args.corpus {
         results.extend(conformance::corpus::run(hyp.as_ref(), dir).map_err(anyhow::Error::msg)?);
     }

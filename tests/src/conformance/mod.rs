@@ -6,6 +6,7 @@
 
 pub mod corpus;
 mod guest;
+pub mod process;
 mod table;
 
 use std::time::Instant;

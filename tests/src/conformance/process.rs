@@ -1,0 +1,250 @@
+//! Cases only a kernel driver can show, each with a second process: the owner-process rule
+//! (GUNYAH_LATER_GENERATIONS §4, §4.1 step 5) and RLIMIT_MEMLOCK charged at the guest's first
+//! touch (§4, SET_USER_MEM_REGION). `gunyah-conformance` runs them against a device and plays
+//! the second process itself (`--child owner|memlock`); the userspace mock, one process, cannot.
+
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use nix::errno::Errno;
+
+use super::table::Backing;
+use super::{ensure, CaseResult, Outcome};
+use gunyah_guest::asm::assemble;
+use gunyah_hypervisor::gunyah::GunyahHypervisor;
+use gunyah_hypervisor::{Generation, Hypervisor, ShareMode, UserMemoryRegion, VcpuExit};
+use gunyah_sys::a14::{
+    gh_userspace_memory_region, gh_vm_dtb_config, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE,
+};
+use gunyah_sys::{ioctl, scm};
+
+const RAM: u64 = 0x8000_0000;
+const PAGE: u64 = 4096;
+/// The memlock case's guest memory: more than the default RLIMIT_MEMLOCK (8 MiB).
+const BIG_RAM: u64 = 16 << 20;
+/// The uid the memlock child runs as: not root, so RLIMIT_MEMLOCK binds it.
+const NOBODY: u32 = 65534;
+
+/// A result of a call as the child reports it: `ok` or the errno's name.
+fn answer<T>(result: Result<T, Errno>) -> String {
+    match result {
+        Ok(_) => "ok".into(),
+        Err(e) => format!("{e:?}"),
+    }
+}
+
+/// Runs the cases whose name contains `filter` against `device` (of `generation`), with
+/// `exe --child ROLE --device DEVICE` as the second process. The memlock case needs root (to
+/// start its child as another uid); without, it fails saying so.
+pub fn run(exe: &Path, device: &Path, generation: Generation, filter: &str) -> Vec<CaseResult> {
+    let cases: [(&'static str, &dyn Fn() -> Outcome); 2] = [
+        ("process/owner-only-memory-and-run", &|| {
+            owner(exe, device, generation)
+        }),
+        ("process/memlock-at-first-touch", &|| {
+            memlock(exe, device, generation)
+        }),
+    ];
+    cases
+        .into_iter()
+        .filter(|(name, _)| name.contains(filter))
+        .map(|(name, case)| {
+            let start = Instant::now();
+            let outcome = case();
+            CaseResult {
+                name,
+                outcome,
+                millis: start.elapsed().as_millis(),
+            }
+        })
+        .collect()
+}
+
+/// A VM started by this process (its owner), with one vCPU, RAM holding a guest that exits.
+fn started_vm(device: &Path) -> Result<(OwnedFd, OwnedFd, Backing), String> {
+    let dev: OwnedFd = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(device)
+        .map_err(|e| format!("{}: {e}", device.display()))?
+        .into();
+    let call = |what: &str, e: Errno| format!("{what}: {e}");
+    let vm = ioctl::create_vm(dev.as_fd()).map_err(|e| call("GH_CREATE_VM", e))?;
+    let ram = Backing::new(1 << 20)?;
+    ram.write(
+        0,
+        &assemble("exit VM_EXIT", RAM).map_err(|e| e.to_string())?,
+    )?;
+    let region = ram.region(0, RAM);
+    ioctl::set_user_memory(vm.as_fd(), &raw_region(&region), false)
+        .map_err(|e| call("memory", e))?;
+    let dtb = gh_vm_dtb_config {
+        guest_phys_addr: RAM + region.size - PAGE,
+        size: PAGE,
+    };
+    ioctl::set_dtb_config(vm.as_fd(), &dtb).map_err(|e| call("DTB", e))?;
+    let vcpu = ioctl::add_vcpu(vm.as_fd(), 0).map_err(|e| call("vCPU", e))?;
+    ioctl::start(vm.as_fd()).map_err(|e| call("GH_VM_START", e))?;
+    Ok((vm, vcpu, ram))
+}
+
+fn raw_region(r: &UserMemoryRegion) -> gh_userspace_memory_region {
+    gh_userspace_memory_region {
+        label: r.label,
+        flags: GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE,
+        guest_phys_addr: r.guest_phys_addr,
+        memory_size: r.size,
+        userspace_addr: r.userspace_addr,
+    }
+}
+
+/// Starts `exe --child role --device device`, with `stdin` as its standard input, as `uid` if given; its
+/// standard output, once it has exited successfully.
+fn child(
+    exe: &Path,
+    device: &Path,
+    role: &str,
+    stdin: Stdio,
+    uid: Option<u32>,
+) -> Result<String, String> {
+    let mut command = Command::new(exe);
+    command
+        .args(["--child", role, "--device"])
+        .arg(device)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(uid) = uid {
+        command.uid(uid).gid(uid);
+    }
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("starting the {role} child: {e}"))?;
+    let mut out = String::new();
+    if let Some(mut stdout) = child.stdout.take() {
+        stdout
+            .read_to_string(&mut out)
+            .map_err(|e| format!("reading the {role} child: {e}"))?;
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    ensure!(
+        status.success(),
+        "the {role} child failed ({status}): {out}"
+    );
+    Ok(out.trim().to_string())
+}
+
+/// Another process that holds the VM fd and a vCPU fd — received over a socket — gives the
+/// VM memory and runs the vCPU. Early a14 lets it; late a14 refuses the memory (EPERM); the
+/// later drivers refuse both (EPERM).
+fn owner(exe: &Path, device: &Path, generation: Generation) -> Outcome {
+    let (vm, vcpu, _ram) = started_vm(device)?;
+    let (ours, theirs) = UnixStream::pair().map_err(|e| e.to_string())?;
+    // One byte and two fds: the socket buffers them until the child reads.
+    scm::send_fds(ours.as_fd(), &[vm.as_fd(), vcpu.as_fd()])
+        .map_err(|e| format!("sending the fds: {e}"))?;
+    let report = child(
+        exe,
+        device,
+        "owner",
+        Stdio::from(OwnedFd::from(theirs)),
+        None,
+    )?;
+    let (memory, run) = match generation {
+        Generation::A14Early => ("ok", "ok"),
+        Generation::A14Late => ("EPERM", "ok"),
+        _ => ("EPERM", "EPERM"),
+    };
+    let want = format!("memory={memory} run={run}");
+    ensure!(
+        report == want,
+        "{generation}: expected {want:?}, got {report:?}"
+    );
+    Ok(())
+}
+
+/// The owner child: receives the VM and vCPU fds on standard input, then tries to give the VM
+/// a page of its own memory and to run the vCPU; prints `memory=... run=...`.
+fn owner_child() -> Result<String, String> {
+    let stdin = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(|e| e.to_string())?;
+    let fds = scm::recv_fds(stdin.as_fd()).map_err(|e| format!("receiving the fds: {e}"))?;
+    let [vm, vcpu] = <[OwnedFd; 2]>::try_from(fds).map_err(|f| format!("{} fds", f.len()))?;
+    let page = Backing::new(PAGE)?;
+    let memory = ioctl::set_user_memory(vm.as_fd(), &raw_region(&page.region(1, RAM << 1)), false);
+    let run = ioctl::vcpu_run(vcpu.as_fd());
+    Ok(format!("memory={} run={}", answer(memory), answer(run)))
+}
+
+/// A VM with more memory than the process's RLIMIT_MEMLOCK, made by a process the limit binds
+/// (not root): a14 refuses the memory at SET_USER_MEM_REGION (ENOMEM); the later drivers take
+/// it, pin pages as the guest touches them, and the first page past the limit is a PAGE_FAULT
+/// exit with ENOMEM.
+fn memlock(exe: &Path, device: &Path, generation: Generation) -> Outcome {
+    ensure!(
+        nix::unistd::geteuid().is_root(),
+        "needs root, to start its second process as uid {NOBODY}"
+    );
+    let report = child(exe, device, "memlock", Stdio::null(), Some(NOBODY))?;
+    if generation.is_a14() {
+        ensure!(
+            report == "memory=ENOMEM",
+            "{generation}: expected memory=ENOMEM, got {report:?}"
+        );
+        return Ok(());
+    }
+    let fault = report
+        .strip_prefix("memory=ok fault=")
+        .and_then(|f| f.strip_suffix(" ENOMEM"))
+        .and_then(|a| u64::from_str_radix(a.trim_start_matches("0x"), 16).ok());
+    ensure!(
+        fault.is_some_and(|a| (RAM + PAGE..RAM + BIG_RAM).contains(&a)),
+        "{generation}: expected memory=ok fault=<an address in RAM> ENOMEM, got {report:?}"
+    );
+    Ok(())
+}
+
+/// The memlock child (not root): a VM of `BIG_RAM` whose guest writes to every page in turn;
+/// prints `memory=<errno>` when the memory is refused, else `memory=ok` and how the guest ended.
+fn memlock_child(device: &Path) -> Result<String, String> {
+    let hyp = GunyahHypervisor::open(device).map_err(|e| e.to_string())?;
+    let vm = hyp.create_vm().map_err(|e| e.to_string())?;
+    let ram = Backing::new(BIG_RAM)?;
+    let program = "mov r1, 0x80000000\nnext: store4 [r1], 7\nadd r1, 4096\njmp next";
+    ram.write(0, &assemble(program, RAM).map_err(|e| e.to_string())?)?;
+    if let Err(e) = vm.set_user_memory(&ram.region(0, RAM), ShareMode::Share) {
+        return Ok(format!("memory={:?}", e.errno));
+    }
+    let dtb = gunyah_hypervisor::GuestRange {
+        guest_phys_addr: RAM + BIG_RAM - PAGE,
+        size: PAGE,
+    };
+    vm.set_dtb_config(dtb).map_err(|e| e.to_string())?;
+    let mut vcpu = vm.add_vcpu(0).map_err(|e| e.to_string())?;
+    vm.start().map_err(|e| e.to_string())?;
+    Ok(match vcpu.run() {
+        Ok(VcpuExit::PageFault { phys_addr, errno }) => {
+            format!("memory=ok fault={phys_addr:#x} {errno:?}")
+        }
+        other => format!("memory=ok then {other:?}"),
+    })
+}
+
+/// The second process's side of a case: `role` is `owner` or `memlock`. Prints its report.
+pub fn child_main(role: &str, device: &Path) -> Result<(), String> {
+    let report = match role {
+        "owner" => owner_child()?,
+        "memlock" => memlock_child(device)?,
+        _ => return Err(format!("no such child role {role:?}")),
+    };
+    println!("{report}");
+    Ok(())
+}
