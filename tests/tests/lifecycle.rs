@@ -268,7 +268,8 @@ fn test_a_slow_last_close_holds_no_binder_thread() -> Result<()> {
             "--threads",
             "1",
         ])?;
-        let client = warm(&service)?;
+        // Not warm(): its baseline would wait for the warm-up VM's slow release.
+        let client = service.connect(0)?;
         let vm = client
             .manager()
             .createVm(&demo_config("slow", MIB, 2)?)
@@ -312,7 +313,8 @@ fn test_a_slow_last_close_holds_no_binder_thread() -> Result<()> {
 fn test_vms_in_release_are_bounded() -> Result<()> {
     const MAX_PENDING: usize = 64;
     let service = Service::start(&["--mock-reset-delay-ms", "5000"])?;
-    let client = warm(&service)?;
+    // Not warm(): its baseline would wait for the warm-up VM's slow release.
+    let client = service.connect(0)?;
     for i in 0..MAX_PENDING {
         let vm = client
             .manager()
