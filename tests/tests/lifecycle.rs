@@ -312,7 +312,13 @@ fn test_a_slow_last_close_holds_no_binder_thread() -> Result<()> {
 #[test]
 fn test_vms_in_release_are_bounded() -> Result<()> {
     const MAX_PENDING: usize = 64;
-    let service = Service::start(&["--mock-reset-delay-ms", "5000"])?;
+    // The later drivers' last close is what waits for the reset (a14 frees on a workqueue).
+    let service = Service::start(&[
+        "--mock-generation",
+        "ack66-late",
+        "--mock-reset-delay-ms",
+        "5000",
+    ])?;
     // Not warm(): its baseline would wait for the warm-up VM's slow release.
     let client = service.connect(0)?;
     for i in 0..MAX_PENDING {
