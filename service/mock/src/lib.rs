@@ -44,6 +44,18 @@ struct Counters {
     idle_wakeups: AtomicU64,
 }
 
+impl Counters {
+    /// Charges `bytes` to the memlock budget (RLIMIT_MEMLOCK of the real driver) unless that
+    /// would pass `limit`; whether it was charged.
+    fn charge_locked(&self, bytes: u64, limit: u64) -> bool {
+        self.locked_bytes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |locked| {
+                locked.checked_add(bytes).filter(|total| *total <= limit)
+            })
+            .is_ok()
+    }
+}
+
 /// Injected failures: ioctl -> errno it fails with.
 pub type Faults = HashMap<DriverIoctl, Errno>;
 

@@ -70,16 +70,7 @@ impl Pager {
             if pinned.contains(&page) {
                 continue;
             }
-            let charged = self.counters.locked_bytes.fetch_update(
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-                |locked| {
-                    locked
-                        .checked_add(PAGE)
-                        .filter(|total| *total <= self.memlock_limit)
-                },
-            );
-            if charged.is_err() {
+            if !self.counters.charge_locked(PAGE, self.memlock_limit) {
                 return Err(Fault::Pin(Errno::ENOMEM));
             }
             pinned.insert(page);

@@ -297,16 +297,7 @@ impl VmBackend for MockVm {
         if self.generation.is_a14() {
             // a14 pins the pages and charges them to the memlock budget here. (The later
             // drivers record a binding only: see `Pager`.)
-            let charged = self.counters.locked_bytes.fetch_update(
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-                |locked| {
-                    locked
-                        .checked_add(region.size)
-                        .filter(|total| *total <= self.memlock_limit)
-                },
-            );
-            if charged.is_err() {
+            if !self.counters.charge_locked(region.size, self.memlock_limit) {
                 return Err(Self::err(ioctl, Errno::ENOMEM));
             }
             // Pinning fails on memory the caller has not mapped.
