@@ -38,10 +38,10 @@ tier() {
             tier lint
             need_debs blueprint-tools checkpolicy setools libxml2-utils m4 ;;
         qemu)
-            # libc6-dev: tests/kernel/abi_check.py compiles the kernel mock's uapi.h for userspace.
+            # libc6-dev: tests/kernel/abi_check.py compiles the kernel mock's uapi.h for userspace;
+            # binutils: objcopy strips the binaries packed into the guest's initramfs.
             need_debs qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio \
-                musl-tools make gcc libc6-dev
-            rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 ;;
+                make gcc libc6-dev binutils ;;
         arm64)
             # The arm64 cross-build of the kernel mock (tests/kernel_arm64_build.sh).
             need_debs linux-headers-amd64

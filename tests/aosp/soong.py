@@ -332,7 +332,12 @@ def run_clippy(tree_filter, variant_filter):
                 cfgs += [f'feature="{f}"' for f in m.get("features", [])]
                 env = dict(os.environ)
                 env["RUSTFLAGS"] = " ".join(f"--cfg={c}" for c in cfgs)
-                env["CARGO_TARGET_DIR"] = str(target / f"build-{tree}-{variant}")
+                # One target directory per set of flags, shared by the trees: the host and
+                # system variants build alike here, and a crate of the same version and
+                # features in both trees is then checked once (Cargo's fingerprints still
+                # rebuild whatever differs).
+                flags = "vendor" if variant == "vendor" else "core"
+                env["CARGO_TARGET_DIR"] = str(target / f"build-{flags}")
                 # The module's own target only: a rust_library is not built with --test (its
                 # unit tests are a rust_test module of their own).
                 kind = m["__type__"]

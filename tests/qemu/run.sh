@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
 # The QEMU tier: the real /dev/gunyah path against a kernel. Builds gunyah_mock.ko for Debian's
-# kernel and the project's binaries statically (musl), packs an initramfs (busybox + modules +
-# binaries), boots the kernel under TCG and runs, inside the guest, the conformance suite
-# against /dev/gunyah through the service's real backend (uapi ioctls, anon-inode fds, vCPU
-# mmap, eventfds). The guest reports over the serial console; this script turns its markers
-# into an exit status. Then the product on real kernel binder: binder_linux with rsb_hub as
+# kernel and the project's binaries (the workspace's debug build, which `cargo test --workspace`
+# reuses; `--release` for optimised ones), packs an initramfs (busybox, the modules, the binaries
+# and the C libraries they link), boots the kernel under TCG and runs, inside the guest, the
+# conformance suite against /dev/gunyah through the service's real backend (uapi ioctls,
+# anon-inode fds, vCPU mmap, eventfds). The guest reports over the serial console; this script
+# turns its markers into an exit status. Then the product on real kernel binder: binder_linux with rsb_hub as
 # the service manager, gunyah-vm-service on the kernel mock, gunyahctl running the hello guest
 # with an MMIO console through the service, VtsHalGunyahTargetTest, the timed data path (MMIO
 # exits, doorbells and ioeventfds) and a SIGKILLed client's VM freed by the driver.
 #
-# Needs qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio musl-tools
-# and the Rust target x86_64-unknown-linux-musl: tests/prereqs.sh qemu installs them.
+#   tests/qemu/run.sh [--release]
+#
+# Needs qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio: tests/prereqs.sh
+# qemu installs them.
 set -euo pipefail
+profile=debug
+profile_args=()
+case "${1:-}" in
+    "") ;;
+    --release) profile=release; profile_args=(--release) ;;
+    *) echo "usage: tests/qemu/run.sh [--release]" >&2; exit 2 ;;
+esac
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 "$repo/tests/prereqs.sh" qemu
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+hub_pid=""
+trap '[ -z "$hub_pid" ] || kill "$hub_pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 # The newest kernel that has both an image and headers.
 kver=""
@@ -31,24 +42,33 @@ make -s -C "$repo/kernel/gunyah_mock" KDIR="/lib/modules/$kver/build" >"$work/kb
     cat "$work/kbuild.log"; exit 1; }
 if grep -q 'warning:' "$work/kbuild.log"; then cat "$work/kbuild.log"; echo "qemu tier: W=1 warnings" >&2; exit 1; fi
 
-echo "qemu tier: building static binaries"
-target=x86_64-unknown-linux-musl
-(cd "$repo" && cargo build -q --release --target $target \
-    -p gunyah-vm-tests --bin gunyah-conformance --bin gunyah-bench -p gunyah-vm-service --bin gunyah-vm-service -p gunyah-vm-client --bin gunyahctl)
-bin="$repo/target/$target/release"
+# The debug build by default, not a release build of its own: it is the build `cargo test
+# --workspace` makes anyway (CI runs that later, at no further cost), and overflow checks and
+# debug assertions stay on inside the guest. `--release` builds optimised binaries, for the
+# data path's timings (docs/BENCHMARKS.md).
+#
+# rsb_hub (rsbinder-tools: the kernel binder service manager) builds alongside, in a target
+# directory of its own: the two builds share no crate, and each leaves one core idle at times.
+tools="$repo/target/qemu-tools"
+if [ ! -x "$tools/bin/rsb_hub" ]; then
+    echo "qemu tier: building rsb_hub (rsbinder-tools) alongside"
+    cargo install -q rsbinder-tools@0.12.0 --bin rsb_hub --root "$tools" >"$work/rsb_hub.log" 2>&1 &
+    hub_pid=$!
+fi
+echo "qemu tier: building the workspace's binaries and tests ($profile)"
+(cd "$repo" && cargo build -q --workspace --bins "${profile_args[@]}")
+bin="$repo/target/$profile"
 # VtsHalGunyahTargetTest, built as a host test (its cases run with --ignored, below).
-vts=$(cd "$repo" && cargo test -q --release --target $target -p gunyah-vm-tests \
-    --test vts_hal_gunyah_target_test --no-run --message-format=json 2>/dev/null |
+vts=$(cd "$repo" && cargo test -q --workspace --no-run "${profile_args[@]}" --message-format=json |
     python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("target", {}).get("name") == "vts_hal_gunyah_target_test" and m.get("executable"):
         print(m["executable"])')
 [ -x "$vts" ] || { echo "qemu tier: no VtsHalGunyahTargetTest binary" >&2; exit 1; }
-tools="$repo/target/qemu-tools"
-if [ ! -x "$tools/bin/rsb_hub" ]; then
-    echo "qemu tier: building rsb_hub (the kernel binder service manager, rsbinder-tools)"
-    cargo install -q rsbinder-tools@0.12.0 --target $target --bin rsb_hub --root "$tools"
+if [ -n "$hub_pid" ]; then
+    wait "$hub_pid" || { cat "$work/rsb_hub.log"; echo "qemu tier: building rsb_hub failed" >&2; exit 1; }
+    hub_pid=""
 fi
 binder_ko=$(find "/lib/modules/$kver/kernel/drivers/android" -name 'binder_linux.ko*' | head -1)
 [ -n "$binder_ko" ] || { echo "qemu tier: no binder_linux module in $kver" >&2; exit 1; }
@@ -64,8 +84,20 @@ case "$binder_ko" in
     *.xz) xz -dc "$binder_ko" > "$root/lib/modules/binder_linux.ko" ;;
     *) cp "$binder_ko" "$root/lib/modules/binder_linux.ko" ;;
 esac
-cp "$vts" "$root/bin/vts_hal_gunyah_target_test"
-cp "$bin/gunyah-conformance" "$bin/gunyah-bench" "$bin/gunyah-vm-service" "$bin/gunyahctl" "$tools/bin/rsb_hub" "$root/bin/"
+# Copies a binary into the initramfs without its debug info (the initramfs lives in the guest's
+# 1 GiB), with the shared libraries and the dynamic loader it links, at the paths ldd names.
+install_bin() { # path [name in /bin]
+    objcopy --strip-debug "$1" "$root/bin/${2:-$(basename "$1")}"
+    local lib
+    for lib in $(ldd "$1" 2>/dev/null | grep -oE '/[^ ]+' || true); do
+        [ -e "$root$lib" ] || cp --parents -L "$lib" "$root"
+    done
+}
+install_bin "$vts" vts_hal_gunyah_target_test
+for b in gunyah-conformance gunyah-bench gunyah-vm-service gunyahctl; do
+    install_bin "$bin/$b"
+done
+install_bin "$tools/bin/rsb_hub"
 cp "$repo/examples/guests/hello.s" "$root/hello.s"
 cp -r "$repo/tests/data/guest_corpus" "$root/corpus"
 cat > "$root/init" <<'INIT'
