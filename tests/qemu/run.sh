@@ -58,14 +58,21 @@ fi
 echo "qemu tier: building the workspace's binaries and tests ($profile)"
 (cd "$repo" && cargo build -q --workspace --bins "${profile_args[@]}")
 bin="$repo/target/$profile"
-# VtsHalGunyahTargetTest, built as a host test (its cases run with --ignored, below).
-vts=$(cd "$repo" && cargo test -q --workspace --no-run "${profile_args[@]}" --message-format=json |
+# The AOSP rust_test modules, built as host tests: VtsHalGunyahTargetTest and
+# GunyahConformanceTest (their cases run with --include-ignored, below).
+tests_json=$(cd "$repo" && cargo test -q --workspace --no-run "${profile_args[@]}" --message-format=json)
+test_exe() { # Cargo test target name
     python3 -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
-    if m.get("target", {}).get("name") == "vts_hal_gunyah_target_test" and m.get("executable"):
-        print(m["executable"])')
-[ -x "$vts" ] || { echo "qemu tier: no VtsHalGunyahTargetTest binary" >&2; exit 1; }
+    if m.get("target", {}).get("name") == sys.argv[1] and m.get("executable"):
+        print(m["executable"])' "$1" <<<"$tests_json"
+}
+vts=$(test_exe vts_hal_gunyah_target_test)
+conformance_test=$(test_exe conformance_device)
+for t in "$vts" "$conformance_test"; do
+    [ -x "$t" ] || { echo "qemu tier: a test binary is missing (VTS: '$vts', conformance: '$conformance_test')" >&2; exit 1; }
+done
 if [ -n "$hub_pid" ]; then
     wait "$hub_pid" || { cat "$work/rsb_hub.log"; echo "qemu tier: building rsb_hub failed" >&2; exit 1; }
     hub_pid=""
@@ -94,12 +101,16 @@ install_bin() { # path [name in /bin]
     done
 }
 install_bin "$vts" vts_hal_gunyah_target_test
+install_bin "$conformance_test" gunyah_conformance_test
 for b in gunyah-conformance gunyah-bench gunyah-vm-service gunyahctl; do
     install_bin "$bin/$b"
 done
 install_bin "$tools/bin/rsb_hub"
 cp "$repo/examples/guests/hello.s" "$root/hello.s"
 cp -r "$repo/tests/data/guest_corpus" "$root/corpus"
+# Where GunyahConformanceTest looks for the corpus: beside itself, as Android.bp's `data` puts it.
+mkdir -p "$root/bin/tests/data"
+ln -s /corpus "$root/bin/tests/data/guest_corpus"
 cat > "$root/init" <<'INIT'
 #!/bin/sh
 mount -t proc proc /proc
@@ -127,6 +138,16 @@ for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
     else
         cat /tmp/conformance-$gen.txt
         echo "QEMU-TIER: FAIL conformance ($gen)"
+    fi
+    # GunyahConformanceTest: the suite, the corpus and the owner case, the test harness playing
+    # its own second process (--nocapture and one thread: its case lines, whole).
+    if gunyah_conformance_test --include-ignored --nocapture --test-threads=1 > /tmp/gct-$gen.txt 2>&1 &&
+            grep -q '^PASS process/owner-only-memory-and-run' /tmp/gct-$gen.txt; then
+        grep -E '^PASS process/|^test result' /tmp/gct-$gen.txt
+        echo "QEMU-TIER: PASS GunyahConformanceTest ($gen)"
+    else
+        tail -40 /tmp/gct-$gen.txt
+        echo "QEMU-TIER: FAIL GunyahConformanceTest ($gen)"
     fi
     gunyah-vm-service --backend gunyah --socket /tmp/probe-$gen.sock > /tmp/probe-$gen.log 2>&1 &
     probe_service=$!
@@ -284,7 +305,7 @@ checks=("PASS data path over kernel binder" "PASS dump over kernel binder"
         "PASS SIGKILLed client's VM freed, no fd leak")
 for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
     checks+=("PASS conformance ($gen)" "PASS second-process cases ($gen)"
-        "PASS the service probes generation $gen")
+        "PASS GunyahConformanceTest ($gen)" "PASS the service probes generation $gen")
 done
 for gen in a14-late ack66-late; do
     checks+=("PASS info over kernel binder ($gen)" "PASS hello guest over kernel binder ($gen)"

@@ -55,8 +55,9 @@ fn main() -> Result<()> {
         for case in conformance::cases() {
             println!("{}", case.name);
         }
-        println!("process/owner-only-memory-and-run (a device only)");
-        println!("process/memlock-at-first-touch (a device only)");
+        for name in conformance::process::CASES {
+            println!("{name} (a device only)");
+        }
         return Ok(());
     }
     let hyp: Arc<dyn Hypervisor> = if args.mock {
@@ -83,9 +84,9 @@ fn main() -> Result<()> {
     );
     let mut results = conformance::run(hyp.as_ref(), &args.filter);
     if !args.mock {
-        let exe = std::env::current_exe()?;
+        let launcher = conformance::process::Launcher::Binary(std::env::current_exe()?);
         results.extend(conformance::process::run(
-            &exe,
+            &launcher,
             &args.device,
             caps.generation,
             &args.filter,

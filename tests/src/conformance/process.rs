@@ -1,14 +1,16 @@
 //! Cases only a kernel driver can show, each with a second process: the owner-process rule
 //! (GUNYAH_LATER_GENERATIONS §4, §4.1 step 5) and RLIMIT_MEMLOCK charged at the guest's first
-//! touch (§4, SET_USER_MEM_REGION). `gunyah-conformance` runs them against a device and plays
-//! the second process itself (`--child owner|memlock`); the userspace mock, one process, cannot.
+//! touch (§4, SET_USER_MEM_REGION). The binary that runs the suite plays the second process
+//! itself: `gunyah-conformance --child owner|memlock`, or a test harness (GunyahConformanceTest)
+//! re-running its own test with the role in its environment ([`Launcher`]). The userspace mock,
+//! one process, cannot show them.
 
 use std::fs::OpenOptions;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -39,17 +41,63 @@ fn answer<T>(result: Result<T, Errno>) -> String {
     }
 }
 
-/// Runs the cases whose name contains `filter` against `device` (of `generation`), with
-/// `exe --child ROLE --device DEVICE` as the second process. The memlock case needs root (to
-/// start its child as another uid); without, it fails saying so.
-pub fn run(exe: &Path, device: &Path, generation: Generation, filter: &str) -> Vec<CaseResult> {
+/// The environment variable that makes a test harness's run the second process of a case: its
+/// value is the role (`owner` or `memlock`).
+pub const CHILD_ROLE_ENV: &str = "GUNYAH_CONFORMANCE_CHILD";
+/// The device the second process opens, beside [`CHILD_ROLE_ENV`].
+pub const CHILD_DEVICE_ENV: &str = "GUNYAH_CONFORMANCE_DEVICE";
+/// What the second process prints before its report, so the report is found among whatever
+/// else its harness writes to standard output.
+const REPORT_TAG: &str = "conformance-child: ";
+
+/// How the second process of a case is started: the running binary again, told its role.
+pub enum Launcher {
+    /// A binary with a `--child ROLE --device DEVICE` mode (gunyah-conformance).
+    Binary(PathBuf),
+    /// A libtest harness (GunyahConformanceTest): `exe --exact TEST --include-ignored
+    /// --nocapture`, with [`CHILD_ROLE_ENV`] and [`CHILD_DEVICE_ENV`] set; the test must call
+    /// [`child_main`] first when they are.
+    Harness { exe: PathBuf, test: &'static str },
+}
+
+impl Launcher {
+    fn command(&self, role: &str, device: &Path) -> Command {
+        match self {
+            Launcher::Binary(exe) => {
+                let mut command = Command::new(exe);
+                command.args(["--child", role, "--device"]).arg(device);
+                command
+            }
+            Launcher::Harness { exe, test } => {
+                let mut command = Command::new(exe);
+                command
+                    .args(["--exact", test, "--include-ignored", "--nocapture"])
+                    .env(CHILD_ROLE_ENV, role)
+                    .env(CHILD_DEVICE_ENV, device);
+                command
+            }
+        }
+    }
+}
+
+/// The cases [`run`] can run, by name.
+pub const CASES: [&str; 2] = [
+    "process/owner-only-memory-and-run",
+    "process/memlock-at-first-touch",
+];
+
+/// Runs the cases whose name contains `filter` against `device` (of `generation`), each with a
+/// second process started by `launcher`. The memlock case needs root (to start its child as
+/// another uid) and a device that uid may open; without, it fails saying so.
+pub fn run(
+    launcher: &Launcher,
+    device: &Path,
+    generation: Generation,
+    filter: &str,
+) -> Vec<CaseResult> {
     let cases: [(&'static str, &dyn Fn() -> Outcome); 2] = [
-        ("process/owner-only-memory-and-run", &|| {
-            owner(exe, device, generation)
-        }),
-        ("process/memlock-at-first-touch", &|| {
-            memlock(exe, device, generation)
-        }),
+        (CASES[0], &|| owner(launcher, device, generation)),
+        (CASES[1], &|| memlock(launcher, device, generation)),
     ];
     cases
         .into_iter()
@@ -104,19 +152,17 @@ fn raw_region(r: &UserMemoryRegion) -> gh_userspace_memory_region {
     }
 }
 
-/// Starts `exe --child role --device device`, with `stdin` as its standard input, as `uid` if given; its
-/// standard output, once it has exited successfully.
+/// Starts the `role` child, with `stdin` as its standard input, as `uid` if given; its report,
+/// once it has exited successfully.
 fn child(
-    exe: &Path,
+    launcher: &Launcher,
     device: &Path,
     role: &str,
     stdin: Stdio,
     uid: Option<u32>,
 ) -> Result<String, String> {
-    let mut command = Command::new(exe);
+    let mut command = launcher.command(role, device);
     command
-        .args(["--child", role, "--device"])
-        .arg(device)
         .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
@@ -137,20 +183,28 @@ fn child(
         status.success(),
         "the {role} child failed ({status}): {out}"
     );
-    Ok(out.trim().to_string())
+    report_in(&out).ok_or_else(|| format!("the {role} child printed no report: {out:?}"))
+}
+
+/// The report in a child's standard output: what follows [`REPORT_TAG`] on its line, which need
+/// not be the start of the line (libtest prints `test NAME ... ` before the test's own output).
+fn report_in(out: &str) -> Option<String> {
+    out.lines()
+        .find_map(|line| line.split_once(REPORT_TAG))
+        .map(|(_, report)| report.trim().to_string())
 }
 
 /// Another process that holds the VM fd and a vCPU fd — received over a socket — gives the
 /// VM memory and runs the vCPU. Early a14 lets it; late a14 refuses the memory (EPERM); the
 /// later drivers refuse both (EPERM).
-fn owner(exe: &Path, device: &Path, generation: Generation) -> Outcome {
+fn owner(launcher: &Launcher, device: &Path, generation: Generation) -> Outcome {
     let (vm, vcpu, _ram) = started_vm(device)?;
     let (ours, theirs) = UnixStream::pair().map_err(|e| e.to_string())?;
     // One byte and two fds: the socket buffers them until the child reads.
     scm::send_fds(ours.as_fd(), &[vm.as_fd(), vcpu.as_fd()])
         .map_err(|e| format!("sending the fds: {e}"))?;
     let report = child(
-        exe,
+        launcher,
         device,
         "owner",
         Stdio::from(OwnedFd::from(theirs)),
@@ -188,12 +242,12 @@ fn owner_child() -> Result<String, String> {
 /// (not root): a14 refuses the memory at SET_USER_MEM_REGION (ENOMEM); the later drivers take
 /// it, pin pages as the guest touches them, and the first page past the limit is a PAGE_FAULT
 /// exit with ENOMEM.
-fn memlock(exe: &Path, device: &Path, generation: Generation) -> Outcome {
+fn memlock(launcher: &Launcher, device: &Path, generation: Generation) -> Outcome {
     ensure!(
         nix::unistd::geteuid().is_root(),
         "needs root, to start its second process as uid {NOBODY}"
     );
-    let report = child(exe, device, "memlock", Stdio::null(), Some(NOBODY))?;
+    let report = child(launcher, device, "memlock", Stdio::null(), Some(NOBODY))?;
     if generation.is_a14() {
         ensure!(
             report == "memory=ENOMEM",
@@ -245,6 +299,46 @@ pub fn child_main(role: &str, device: &Path) -> Result<(), String> {
         "memlock" => memlock_child(device)?,
         _ => return Err(format!("no such child role {role:?}")),
     };
-    println!("{report}");
+    println!("{REPORT_TAG}{report}");
     Ok(())
+}
+
+/// A test harness's side ([`Launcher::Harness`]): when [`CHILD_ROLE_ENV`] is set, plays that
+/// child and exits the process (0, or 1 with the error on standard error) before the harness
+/// reports anything; otherwise returns.
+pub fn child_main_from_env() {
+    let Some(role) = std::env::var_os(CHILD_ROLE_ENV) else {
+        return;
+    };
+    let device = std::env::var_os(CHILD_DEVICE_ENV).map(PathBuf::from);
+    let result = match (role.to_str(), device) {
+        (Some(role), Some(device)) => child_main(role, &device),
+        _ => Err(format!(
+            "{CHILD_ROLE_ENV} needs a UTF-8 role and {CHILD_DEVICE_ENV} a device"
+        )),
+    };
+    if let Err(e) = &result {
+        eprintln!("conformance child: {e}");
+    }
+    let _ = std::io::Write::flush(&mut std::io::stdout());
+    std::process::exit(i32::from(result.is_err()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn test_report_is_found_in_a_harness_output() {
+        let binary = format!("{REPORT_TAG}memory=ok run=ok\n");
+        let harness = format!(
+            "\nrunning 1 test\ntest test_device_conforms ... {REPORT_TAG}memory=EPERM run=EPERM\n"
+        );
+        assert_eq!(report_in(&binary).as_deref(), Some("memory=ok run=ok"));
+        assert_eq!(
+            report_in(&harness).as_deref(),
+            Some("memory=EPERM run=EPERM")
+        );
+        assert_eq!(report_in("running 1 test\nmemory=ok\n"), None);
+    }
 }
