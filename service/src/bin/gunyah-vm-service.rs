@@ -44,7 +44,7 @@ enum BinderChoice {
 
 /// The Gunyah VM service: creates VMs on request and owns them for its clients.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Unix socket to serve on [default: $XDG_RUNTIME_DIR/gunyah-vm.sock, else
     /// /run/gunyah-vm.sock for root, else /tmp/gunyah-vm-$UID.sock].

@@ -34,8 +34,10 @@ use gunyah_vm::quota::QuotaLimits;
 use gunyah_vm_client::{Client, Target};
 use gunyah_vm_tests::{wait_until, workspace_bin, Service};
 
+/// Benchmarks the Gunyah VM service (mock backend) against the bare driver: call costs, a dead
+/// client's teardown, scaling with live VMs and the guest data path.
 #[derive(Parser)]
-#[command(about)]
+#[command(long_about = None)]
 struct Args {
     /// Bounded smoke mode: few iterations, small sizes.
     #[arg(long)]

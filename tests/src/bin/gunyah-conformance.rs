@@ -18,8 +18,10 @@ fn generation(name: &str) -> Result<Generation, String> {
     Generation::from_name(name).ok_or_else(|| format!("unknown generation {name:?}"))
 }
 
+/// Runs the conformance suite against a Gunyah driver: a /dev/gunyah device or the userspace
+/// mock.
 #[derive(Parser)]
-#[command(about)]
+#[command(long_about = None)]
 struct Args {
     /// The device to test.
     #[arg(long, default_value = DEFAULT_DEVICE, conflicts_with = "mock")]

@@ -29,7 +29,7 @@ pub const EXIT_USAGE: i32 = 2;
 
 /// Boot and watch Gunyah VMs through the Gunyah VM service (vendor.gunyahvm.hardware.gunyah).
 #[derive(Parser, Debug)]
-#[command(name = "gunyahctl", version, about, long_about = None)]
+#[command(name = "gunyahctl", version, long_about = None)]
 pub struct Cli {
     /// The service socket (host) [default: $GUNYAH_VM_SOCKET, else as gunyah-vm-service].
     // Not clap's `env`: AOSP builds libclap without that feature, and `Target::from_env`
