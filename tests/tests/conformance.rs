@@ -17,9 +17,11 @@ fn test_userspace_mock_conforms() {
     conformance::assert_all_pass(&conformance::run(&MockHypervisor::new(), ""), 20);
 }
 
-/// Every generation the mock models passes the suite with that generation's expectations.
+/// Every generation the mock models passes the whole suite and the corpus with that
+/// generation's expectations. `--nocapture` prints the counts.
 #[test]
 fn test_userspace_mock_conforms_in_every_generation() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/guest_corpus");
     for generation in Generation::ALL {
         let Ok(mock) = MockHypervisor::new().with_generation(generation) else {
             assert_eq!(
@@ -29,9 +31,19 @@ fn test_userspace_mock_conforms_in_every_generation() {
             );
             continue;
         };
-        let results = conformance::run(&mock, "");
+        let mut results = conformance::run(&mock, "");
+        let suite = results.len();
+        results.extend(conformance::corpus::run(&mock, &corpus).expect("corpus"));
         let failed = conformance::failures(&results);
         assert!(failed.is_empty(), "{generation}:\n{}", failed.join("\n"));
-        assert!(results.len() >= 20, "{generation}: {} cases", results.len());
+        assert!(
+            results.len() >= suite + 8,
+            "{generation}: the corpus did not run"
+        );
+        eprintln!(
+            "{generation}: {} passed, 0 failed ({suite} cases, {} corpus programs)",
+            results.len(),
+            results.len() - suite
+        );
     }
 }
