@@ -5,8 +5,7 @@
 
 #![forbid(unsafe_code)]
 
-// Not every item of the suite is used by this test (the gunyah-conformance binary's launcher,
-// the memlock case).
+// Not every item of the suite is used by this test (the gunyah-conformance binary's launcher).
 #[allow(dead_code)]
 #[path = "../src/conformance/mod.rs"]
 mod conformance;
@@ -22,17 +21,15 @@ use gunyah_hypervisor::Hypervisor;
     ignore = "needs /dev/gunyah (run with --ignored where it exists)"
 )]
 fn test_device_conforms() {
-    // This test is also the second process of the owner case (below): run again with the role
-    // in the environment, it plays that and exits.
+    // This test is also the second process of the `process/` cases (below): run again with a
+    // role in its environment, it plays that and exits.
     conformance::process::child_main_from_env();
     let device = Path::new(DEFAULT_DEVICE);
     let hyp = GunyahHypervisor::open(device).expect("open /dev/gunyah");
     let caps = hyp.capabilities();
     eprintln!("conformance: {} ({})", caps.backend, caps.generation);
     let mut results = conformance::run(&hyp, "");
-    // The owner rule, with this test re-run as the second process. Not the memlock case: its
-    // second process runs as another uid (nobody), which a device's /dev/gunyah does not let
-    // open; the gunyah-conformance binary runs it where the device allows (the QEMU tier).
+    // The owner rule and RLIMIT_MEMLOCK, with this test re-run as the second process.
     let launcher = conformance::process::Launcher::Harness {
         exe: std::env::current_exe().expect("the test's own path"),
         test: "test_device_conforms",
@@ -41,7 +38,7 @@ fn test_device_conforms() {
         &launcher,
         device,
         caps.generation,
-        "process/owner",
+        "process/",
     ));
     // The corpus ships beside the test binary (Android.bp `data`), or comes from the source
     // tree on a host.

@@ -139,10 +139,11 @@ for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
         cat /tmp/conformance-$gen.txt
         echo "QEMU-TIER: FAIL conformance ($gen)"
     fi
-    # GunyahConformanceTest: the suite, the corpus and the owner case, the test harness playing
-    # its own second process (--nocapture and one thread: its case lines, whole).
+    # GunyahConformanceTest: the suite, the corpus and the second-process cases, the test
+    # harness playing its own second process (--nocapture and one thread: its case lines, whole).
     if gunyah_conformance_test --include-ignored --nocapture --test-threads=1 > /tmp/gct-$gen.txt 2>&1 &&
-            grep -q '^PASS process/owner-only-memory-and-run' /tmp/gct-$gen.txt; then
+            grep -q '^PASS process/owner-only-memory-and-run' /tmp/gct-$gen.txt &&
+            grep -q '^PASS process/memlock-at-first-touch' /tmp/gct-$gen.txt; then
         grep -E '^PASS process/|^test result' /tmp/gct-$gen.txt
         echo "QEMU-TIER: PASS GunyahConformanceTest ($gen)"
     else

@@ -9,7 +9,6 @@ use std::fs::OpenOptions;
 use std::io::Read;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -87,8 +86,8 @@ pub const CASES: [&str; 2] = [
 ];
 
 /// Runs the cases whose name contains `filter` against `device` (of `generation`), each with a
-/// second process started by `launcher`. The memlock case needs root (to start its child as
-/// another uid) and a device that uid may open; without, it fails saying so.
+/// second process started by `launcher`. The memlock case needs root (its child drops to another
+/// uid); without, it fails saying so.
 pub fn run(
     launcher: &Launcher,
     device: &Path,
@@ -152,24 +151,14 @@ fn raw_region(r: &UserMemoryRegion) -> gh_userspace_memory_region {
     }
 }
 
-/// Starts the `role` child, with `stdin` as its standard input, as `uid` if given; its report,
-/// once it has exited successfully.
-fn child(
-    launcher: &Launcher,
-    device: &Path,
-    role: &str,
-    stdin: Stdio,
-    uid: Option<u32>,
-) -> Result<String, String> {
-    let mut command = launcher.command(role, device);
-    command
+/// Starts the `role` child, with `stdin` as its standard input; its report, once it has exited
+/// successfully.
+fn child(launcher: &Launcher, device: &Path, role: &str, stdin: Stdio) -> Result<String, String> {
+    let mut child = launcher
+        .command(role, device)
         .stdin(stdin)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit());
-    if let Some(uid) = uid {
-        command.uid(uid).gid(uid);
-    }
-    let mut child = command
+        .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| format!("starting the {role} child: {e}"))?;
     let mut out = String::new();
@@ -208,7 +197,6 @@ fn owner(launcher: &Launcher, device: &Path, generation: Generation) -> Outcome 
         device,
         "owner",
         Stdio::from(OwnedFd::from(theirs)),
-        None,
     )?;
     let (memory, run) = match generation {
         Generation::A14Early => ("ok", "ok"),
@@ -239,15 +227,15 @@ fn owner_child() -> Result<String, String> {
 }
 
 /// A VM with more memory than the process's RLIMIT_MEMLOCK, made by a process the limit binds
-/// (not root): a14 refuses the memory at SET_USER_MEM_REGION (ENOMEM); the later drivers take
-/// it, pin pages as the guest touches them, and the first page past the limit is a PAGE_FAULT
-/// exit with ENOMEM.
+/// (root that dropped to uid nobody once the device was open): a14 refuses the memory at
+/// SET_USER_MEM_REGION (ENOMEM); the later drivers take it, pin pages as the guest touches them,
+/// and the first page past the limit is a PAGE_FAULT exit with ENOMEM.
 fn memlock(launcher: &Launcher, device: &Path, generation: Generation) -> Outcome {
     ensure!(
         nix::unistd::geteuid().is_root(),
-        "needs root, to start its second process as uid {NOBODY}"
+        "needs root: its second process opens the device, then drops to uid {NOBODY}"
     );
-    let report = child(launcher, device, "memlock", Stdio::null(), Some(NOBODY))?;
+    let report = child(launcher, device, "memlock", Stdio::null())?;
     if generation.is_a14() {
         ensure!(
             report == "memory=ENOMEM",
@@ -266,10 +254,13 @@ fn memlock(launcher: &Launcher, device: &Path, generation: Generation) -> Outcom
     Ok(())
 }
 
-/// The memlock child (not root): a VM of `BIG_RAM` whose guest writes to every page in turn;
-/// prints `memory=<errno>` when the memory is refused, else `memory=ok` and how the guest ended.
+/// The memlock child: opens the device as root (a device's /dev/gunyah need not let another uid
+/// open it), drops to uid nobody, whom RLIMIT_MEMLOCK binds, and makes a VM of `BIG_RAM` whose
+/// guest writes to every page in turn; prints `memory=<errno>` when the memory is refused, else
+/// `memory=ok` and how the guest ended.
 fn memlock_child(device: &Path) -> Result<String, String> {
     let hyp = GunyahHypervisor::open(device).map_err(|e| e.to_string())?;
+    drop_root()?;
     let vm = hyp.create_vm().map_err(|e| e.to_string())?;
     let ram = Backing::new(BIG_RAM)?;
     let program = "mov r1, 0x80000000\nnext: store4 [r1], 7\nadd r1, 4096\njmp next";
@@ -290,6 +281,17 @@ fn memlock_child(device: &Path) -> Result<String, String> {
         }
         other => format!("memory=ok then {other:?}"),
     })
+}
+
+/// Becomes uid and gid nobody with no supplementary groups, which clears every capability
+/// (CAP_IPC_LOCK among them, which would lift RLIMIT_MEMLOCK).
+fn drop_root() -> Result<(), String> {
+    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+    let (uid, gid) = (Uid::from_raw(NOBODY), Gid::from_raw(NOBODY));
+    setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
+    setresgid(gid, gid, gid).map_err(|e| format!("setresgid({NOBODY}): {e}"))?;
+    setresuid(uid, uid, uid).map_err(|e| format!("setresuid({NOBODY}): {e}"))?;
+    Ok(())
 }
 
 /// The second process's side of a case: `role` is `owner` or `memlock`. Prints its report.
