@@ -55,7 +55,7 @@ pub enum Launcher {
     Binary(PathBuf),
     /// A libtest harness (GunyahConformanceTest): `exe --exact TEST --include-ignored
     /// --nocapture`, with [`CHILD_ROLE_ENV`] and [`CHILD_DEVICE_ENV`] set; the test must call
-    /// [`child_main`] first when they are.
+    /// [`child_main_from_env`] first.
     Harness { exe: PathBuf, test: &'static str },
 }
 
