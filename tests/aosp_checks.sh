@@ -13,8 +13,11 @@
 #   rustfmt      the Rust that only Soong builds (service/android/, the stand-ins) is formatted
 #   soong.py     graph: one rust_library per Cargo library crate, linking the same crates;
 #                deps: every module links only crates AOSP builds for its variants
-#                (tests/aosp/crates.toml); clippy: every Rust module of Android.bp, as Soong
-#                builds it, against the table's crates and the libbinder_rs/AIDL stand-ins
+#                (tests/aosp/crates.toml); env: no module reads a CARGO_* variable Soong does
+#                not set it; standins: the libbinder_rs/librustutils stand-ins reject what
+#                upstream rejects; clippy: every Rust module of Android.bp, as Soong builds it,
+#                with the rustc each supported release pins, host and device (aarch64 Android)
+#                variants, against the table's crates and the stand-ins
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/prereqs.sh aosp
@@ -55,6 +58,12 @@ python3 tests/aosp/soong.py deps
 echo "== Soong: Android.bp mirrors the Cargo crate graph"
 python3 tests/aosp/soong.py graph
 
-echo "== Soong: clippy of every Android.bp Rust module, cfg(aosp), host/system/vendor, vendor lints"
+echo "== Soong: every module reads only the CARGO_* variables Soong sets it"
+python3 tests/aosp/soong.py env
+
+echo "== Soong: the stand-ins reject what upstream libbinder_rs and librustutils reject"
+python3 tests/aosp/soong.py standins
+
+echo "== Soong: clippy of every Android.bp Rust module with each release's rustc, host/system/vendor"
 python3 tests/aosp/soong.py clippy
 

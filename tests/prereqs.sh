@@ -34,8 +34,16 @@ tier() {
             rustup component add rustfmt clippy >/dev/null 2>&1 || true ;;
         aosp)
             # bpfmt, checkpolicy + sesearch, xmllint, m4 (tests/aosp_checks.sh); soong.py runs
-            # clippy with the stable toolchain.
+            # clippy with the rustc each supported AOSP release pins (tests/aosp/crates.toml
+            # [releases]), with clippy and the aarch64 Android target.
             tier lint
+            for tc in $(sed -n 's/^rustc = "\([0-9.]*\)"$/\1/p' "$repo/tests/aosp/crates.toml"); do
+                rustup toolchain list | grep -q "^$tc-" ||
+                    rustup toolchain install "$tc" --profile minimal --component clippy \
+                        --target aarch64-linux-android >/dev/null
+            done
+            rustup target list --installed | grep -qx aarch64-linux-android ||
+                rustup target add aarch64-linux-android >/dev/null
             need_debs blueprint-tools checkpolicy setools libxml2-utils m4 ;;
         qemu)
             # libc6-dev: tests/kernel/abi_check.py compiles the kernel mock's uapi.h for userspace;

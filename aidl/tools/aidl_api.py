@@ -5,7 +5,11 @@ aidl_interface does it (`m <pkg>-freeze-api`, the checkhash rule), for trees wit
   aidl_api.py freeze N   snapshot the sources into aidl/aidl_api/<package>/N/
                          (comments dropped, immutable banner added) and write its .hash
   aidl_api.py check      every snapshot's .hash matches its files, and the current sources
-                         equal the latest snapshot (a change needs a new version)
+                         equal the latest snapshot (a change needs a new version); prints the
+                         AIDL compiler's -Weverything warnings of the sources (aidl_lint.py),
+                         which fail once the sources differ from the latest snapshot (Soong then
+                         builds the next version with -Werror) unless aidl/Android.bp's `flags`
+                         turn them off
 
 The hash is AOSP's: sha1 over `sha1sum` lines of the snapshot's .aidl files (sorted, paths as
 `./a/b.aidl`) followed by the line `latest-version` for version 1, or `N-1` for version N.
@@ -18,6 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from interface_name import package  # noqa: E402  (the one place the name is set)
+import aidl_lint  # noqa: E402
 
 PACKAGE = package()
 AIDL_ROOT = Path(__file__).resolve().parent.parent
@@ -113,19 +118,55 @@ def check() -> int:
         if not lines or lines[-1] != actual:
             errors.append(f"V{v}: .hash says {lines[-1] if lines else 'nothing'}, the files hash to {actual}: "
                           "a frozen version was modified")
+    changed = False
     if found:
         latest = API_DIR / str(found[-1])
         frozen = {str(p.relative_to(latest)): p.read_text() for p in sorted(latest.rglob("*.aidl"))}
         current = snapshot()
         for rel in sorted(set(frozen) | set(current)):
             if frozen.get(rel) != current.get(rel):
+                changed = True
                 errors.append(f"{rel}: the current API differs from frozen V{found[-1]}; "
                               f"an API change needs V{found[-1] + 1} (aidl_api.py freeze {found[-1] + 1})")
+    errors += lint_errors(changed)
+    # A version frozen after V2 was built unfrozen first, under -Werror: it has no warning on.
+    for v in found:
+        if v > LAST_FROZEN_WITHOUT_WERROR:
+            snap = API_DIR / str(v) / SOURCES.relative_to(AIDL_ROOT)
+            for f, line, wid, msg in aidl_lint.lint(snap):
+                if wid not in warnings_off():
+                    errors.append(f"V{v}: {f.name}:{line}: {msg} [-W{wid}]: a version frozen with a "
+                                  "warning on never built unfrozen (-Weverything -Werror)")
     for e in errors:
         print(f"aidl_api: {e}", file=sys.stderr)
     if not errors:
         print(f"aidl_api: {len(found)} frozen version(s) intact; the sources equal V{found[-1]}")
     return 1 if errors else 0
+
+
+# V1 and V2 were frozen before this tree checked the AIDL compiler's warnings.
+LAST_FROZEN_WITHOUT_WERROR = 2
+
+
+def warnings_off() -> set:
+    """The diagnostics aidl/Android.bp's `flags` turn off (`-Wno-<id>`)."""
+    return set(re.findall(r'"-Wno-([\w-]+)"', (AIDL_ROOT / "Android.bp").read_text()))
+
+
+def lint_errors(next_version_open: bool) -> list:
+    """Prints the sources' -Weverything warnings; while a next version is open (the sources
+    differ from the latest snapshot), the ones aidl/Android.bp's `flags` leave on are errors."""
+    off = warnings_off()
+    errors = []
+    for f, line, wid, msg in aidl_lint.lint(SOURCES):
+        where = f"{f.relative_to(AIDL_ROOT)}:{line}"
+        if wid in off:
+            continue
+        print(f"aidl_api: warning: {where}: {msg} [-W{wid}]")
+        if next_version_open:
+            errors.append(f"{where}: -W{wid} fails the next version's build (-Weverything -Werror): "
+                          f"fix it in this version, or add \"-Wno-{wid}\" to the interface's flags")
+    return errors
 
 
 def main(argv: list) -> int:

@@ -41,7 +41,7 @@ impl AccessPolicy {
     pub fn allows_uid(&self, uid: u32) -> bool {
         self.allowed_uids
             .as_ref()
-            .is_none_or(|uids| uids.contains(&uid))
+            .map_or(true, |uids| uids.contains(&uid))
     }
 
     /// Checks one manager call.

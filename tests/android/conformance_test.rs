@@ -40,16 +40,24 @@ fn test_device_conforms() {
         caps.generation,
         "process/",
     ));
-    // The corpus ships beside the test binary (Android.bp `data`), or comes from the source
-    // tree on a host.
-    let corpus = std::env::current_exe()
+    // The corpus ships beside the test binary (Android.bp `data`, and the QEMU tier lays it out
+    // the same way); `cargo test` runs the test in its package's folder, which holds it. Found
+    // at run time: Soong sets no CARGO_MANIFEST_DIR to find it by at build time.
+    let beside_exe = std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().map(|d| d.join("tests/data/guest_corpus")))
-        .filter(|d| d.is_dir())
-        .or_else(|| {
-            option_env!("CARGO_MANIFEST_DIR").map(|d| Path::new(d).join("data/guest_corpus"))
-        })
-        .expect("the scripted-guest corpus (tests/data/guest_corpus)");
+        .and_then(|exe| exe.parent().map(|d| d.join("tests/data/guest_corpus")));
+    let corpus = beside_exe
+        .iter()
+        .cloned()
+        .chain([Path::new("data/guest_corpus").to_path_buf()])
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "the scripted-guest corpus: neither {:?} (beside the test) nor data/guest_corpus \
+                 (in the working directory) is a directory",
+                beside_exe
+            )
+        });
     results.extend(conformance::corpus::run(&hyp, &corpus).expect("the scripted-guest corpus"));
     for r in &results {
         eprintln!(

@@ -6,22 +6,30 @@ read from it, so a new module is covered without editing this file).
                     link, in every tree state of tests/aosp/crates.toml
   soong.py graph    Android.bp mirrors the Cargo crates: one rust_library per workspace library
                     crate, with the same dependencies (Cargo names mapped to AOSP's)
-  soong.py clippy   type-checks and lints every Rust module of Android.bp as Soong builds it:
-                    `--cfg aosp` (the module's cfgs), host, system and vendor variants (the vendor one
-                    with `--cfg android_vndk --cfg android_vendor`), the lint set the module pins
-                    (`lints` / `clippy_lints`, build/soong rust/config/lints.go), against
-                    crates.io crates of the table's versions and features, and the stand-ins of
-                    tests/aosp/standin/ for libbinder_rs, librustutils and the AIDL crate.
+  soong.py env      every module that reads a CARGO_* variable at build time (env!, option_env!,
+                    clap's `version`) has `cargo_env_compat`, as Soong sets none otherwise
+  soong.py standins the stand-ins are as strict as upstream: programs upstream rejects
+                    (standin/must_not_compile/) fail against them with the expected error
+  soong.py clippy   type-checks and lints every Rust module of Android.bp as Soong builds it, for
+                    each supported release (tests/aosp/crates.toml [releases]): with the rustc the
+                    release pins (rustup installs it), host (x86_64 Linux) and device variants
+                    (aarch64-linux-android: system, and vendor with `--cfg android_vndk --cfg
+                    android_vendor` on every crate), `--cfg soong` everywhere, the module's cfgs,
+                    Soong's environment (no CARGO_* without `cargo_env_compat`: soong_rustc.py),
+                    no unstable features, the lint set the module pins (`lints` / `clippy_lints`,
+                    build/soong rust/config/lints.go); against crates.io crates of the release's
+                    tree, and the stand-ins of tests/aosp/standin/ for libbinder_rs, librustutils
+                    and the AIDL crates, the interface's unfrozen next version among them.
 
-Options: --tree NAME (default: every tree state), --variant host|system|vendor (default: all).
-The system variant is type-checked with the host's std: what differs on a device's target_os is
-not checked here.
+Options: --tree NAME (deps: default every tree state), --release NAME (clippy: default every
+release), --variant host|system|vendor (clippy: default all).
 """
 
 import argparse
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -32,13 +40,17 @@ REPO = HERE.parents[1]
 sys.path.insert(0, str(HERE))
 import blueprint  # noqa: E402
 
-# build/soong rust/config/lints.go: the "vendor" and "android" sets (rustc, then clippy).
+# build/soong rust/config/lints.go: the "vendor" and "android" sets (rustc, then clippy), the
+# android set as Android 15 and 16 have it.
 LINT_SETS = {
     "vendor": (["-A", "deprecated", "-D", "warnings"],
                ["-A", "clippy::complexity", "-A", "clippy::perf", "-A", "clippy::style"]),
-    "android": (["-A", "deprecated", "-D", "missing-docs", "-D", "warnings"],
-                ["-A", "clippy::type-complexity", "-A", "clippy::unnecessary-wraps",
-                 "-A", "clippy::unusual-byte-groupings", "-A", "clippy::upper-case-acronyms"]),
+    "android": (["-A", "deprecated", "-A", "unknown_lints", "-D", "missing-docs", "-D", "warnings",
+                 "-D", "unsafe_op_in_unsafe_fn"],
+                ["-A", "clippy::disallowed_names", "-A", "clippy::type-complexity",
+                 "-A", "clippy::unnecessary_fallible_conversions", "-A", "clippy::unnecessary-wraps",
+                 "-A", "clippy::unusual-byte-groupings", "-A", "clippy::upper-case-acronyms",
+                 "-D", "clippy::undocumented_unsafe_blocks"]),
 }
 # Soong's cfgs for a vendor variant of a Rust module.
 VENDOR_CFGS = ["android_vndk", "android_vendor"]
@@ -210,6 +222,11 @@ def check_graph():
                   f"{len(cargo)} library crates, Cargo and Android.bp link the same crates")
 
 
+# The cfgs upstream's platform crates test (libbinder_rs: android_vndk, android_ndk).
+STANDIN_CFGS = ('[lints.rust]\nunexpected_cfgs = { level = "warn", check-cfg = '
+                '["cfg(android_vndk)", "cfg(android_ndk)", "cfg(android_vendor)", "cfg(soong)"] }\n\n')
+
+
 def cargo_name(module):
     return re.sub(r"[^A-Za-z0-9_-]", "-", module)
 
@@ -218,41 +235,66 @@ def toml_list(items):
     return "[" + ", ".join(f'"{i}"' for i in items) + "]"
 
 
-def write_workspace(tree, out):
-    """A Cargo workspace under `out` with one package per Rust module of Android.bp."""
+def next_aidl_version(mods):
+    """The unfrozen next version of each aidl_interface: (crate module name, package, source root).
+    Soong builds it (`<name>-V<N+1>-rust`) from the current sources while a next version is
+    developed; nothing here links it, but it must compile."""
+    out = []
+    for m in mods:
+        if m["__type__"] != "aidl_interface":
+            continue
+        latest = max((int(v["version"]) for v in m.get("versions_with_info", [])), default=0)
+        out.append((f"{m['name']}-V{latest + 1}-rust", m["name"], m["__dir__"]))
+    return out
+
+
+def write_aidl_crate(d, binder, package, api_root, version, hash_, name=None):
+    """A stand-in for the crate `aidl --lang=rust` generates, with the crate root AOSP's
+    aidl_rust_glue.py writes (system/tools/aidl build/aidl_rust_glue.py): the binder crate
+    re-exported under a deprecation, the generated modules under `aidl`."""
+    crate = package.replace(".", "_")
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "Cargo.toml").write_text(
+        f'[package]\nname = "{name or crate}"\nversion = "{version}.0.0"\nedition = "2021"\n'
+        f'publish = false\n\n[lib]\nname = "{crate}"\npath = "lib.rs"\ntest = false\n'
+        f'doctest = false\n\n[dependencies]\nbinder = {{ path = "{binder}" }}\n')
+    (d / "lib.rs").write_text(
+        "//! Stand-in for the AOSP-generated AIDL crate (tests/aosp/standin/aidl/aidl_rust.py).\n"
+        "#![allow(non_snake_case)]\n#![allow(missing_docs)]\n"
+        '#[deprecated(note = "Please access via libbinder_rs binder::")]\npub use binder;\n'
+        "pub mod aidl {\n    include!(\"gen.rs\");\n}\n")
+    subprocess.run([sys.executable, str(HERE / "standin/aidl/aidl_rust.py"), str(api_root), package,
+                    str(version), hash_, str(d / "gen.rs")], check=True)
+    return crate, d
+
+
+def write_workspace(tree, rust_version, out):
+    """A Cargo workspace under `out` with one package per Rust module of Android.bp (and one for
+    each interface's unfrozen next version). Returns {package name: module}."""
     mods = load_modules()
     ours = {m["name"]: m for m in mods if m["__type__"] in RUST_TYPES}
     aidl = aidl_crates(mods)
     _, table = load_table()
-    standin_dir = out.parent / f"{out.name}-standins"
+    standin_dir = out / "standins"
     standin_dir.mkdir(parents=True, exist_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
 
     def standin(name, src, extra_deps=""):
         d = standin_dir / name
         d.mkdir(exist_ok=True)
         (d / "Cargo.toml").write_text(
             f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
-            f'[lib]\npath = "{src}"\n\n[lints.rust]\nunexpected_cfgs = {{ level = "warn", '
-            f'check-cfg = ["cfg(android_vndk)"] }}\n\n[dependencies]\n{extra_deps}')
+            f'[lib]\npath = "{src}"\n\n{STANDIN_CFGS}[dependencies]\n{extra_deps}')
         return d
 
     binder = standin("binder", HERE / "standin/binder/src/lib.rs", 'libc = "0.2"\n')
     rustutils = standin("rustutils", HERE / "standin/rustutils/src/lib.rs")
     dep_lines = {}
     for lib, (_, package, bp_dir) in aidl.items():
-        crate = package.replace(".", "_")
-        version = re.search(r"-V(\d+)-rust$", lib).group(1)
-        api = bp_dir / "aidl_api" / package / version
+        version = int(re.search(r"-V(\d+)-rust$", lib).group(1))
+        api = bp_dir / "aidl_api" / package / str(version)
         hash_ = (api / ".hash").read_text().split()[-1]
-        d = standin(crate, standin_dir / crate / "lib.rs", f'binder = {{ path = "{binder}" }}\n')
-        # The crate root AOSP's aidl_rust_glue.py writes: the binder crate re-exported, the
-        # generated modules under `aidl`.
-        (d / "lib.rs").write_text(
-            "//! Stand-in for the AOSP-generated AIDL crate (tests/aosp/standin/aidl/aidl_rust.py).\n"
-            "#![allow(missing_docs, clippy::all)]\npub use binder;\npub mod aidl {\n    include!(\"gen.rs\");\n}\n")
-        subprocess.run([sys.executable, str(HERE / "standin/aidl/aidl_rust.py"), str(api), package,
-                        version, hash_, str(d / "gen.rs")], check=True)
+        crate, d = write_aidl_crate(standin_dir / f"{package}-V{version}", binder, package, api,
+                                    version, hash_)
         dep_lines[lib] = f'{crate} = {{ path = "{d}" }}'
     for (lib, t), facts in table.items():
         if t != tree:
@@ -267,17 +309,20 @@ def write_workspace(tree, out):
             version = facts.get("cargo_version", "=" + facts["version"])
             dep_lines[lib] = (f'{facts["crate"]} = {{ version = "{version}", '
                               f'default-features = {dflt}, features = {toml_list(feats)} }}')
-    members = []
+    rv = f'rust-version = "{rust_version}"\n' if rust_version else ""
+    packages = {}
     for name, m in sorted(ours.items()):
         pkg = out / cargo_name(name)
         pkg.mkdir(exist_ok=True)
         src = (m["__dir__"] / m["srcs"][0]).resolve()
         crate = m.get("crate_name", name.removeprefix("lib"))
         kind = m["__type__"]
+        # Each package builds what the module builds, nothing more: a library is not also built
+        # as its own unit tests (those are a rust_test module of their own).
         if kind.startswith("rust_library"):
-            target = f'[lib]\nname = "{crate}"\npath = "{src}"\n'
+            target = f'[lib]\nname = "{crate}"\npath = "{src}"\ntest = false\nbench = false\ndoctest = false\n'
         elif kind.startswith("rust_binary"):
-            target = f'[[bin]]\nname = "{crate}"\npath = "{src}"\n'
+            target = f'[[bin]]\nname = "{crate}"\npath = "{src}"\ntest = false\nbench = false\n'
         else:
             target = f'[[test]]\nname = "{crate}"\npath = "{src}"\n'
         deps = []
@@ -290,84 +335,334 @@ def write_workspace(tree, out):
             else:
                 raise SystemExit(f"soong clippy: {name}: {lib} is neither ours nor in crates.toml "
                                  "(run soong.py deps)")
-        cfgs = m.get("cfgs", []) + VENDOR_CFGS + ["fuzzing"]
         (pkg / "Cargo.toml").write_text(
             f'[package]\nname = "{cargo_name(name)}"\nversion = "0.0.0"\nedition = "{m.get("edition", "2021")}"\n'
-            f'publish = false\nautotests = false\nautobins = false\nautoexamples = false\n\n{target}\n'
-            f'[dependencies]\n' + "\n".join(deps) + "\n\n[lints.rust]\nunexpected_cfgs = "
-            f'{{ level = "warn", check-cfg = {toml_list([f"cfg({c})" for c in cfgs] + ["cfg(feature, values(any()))"])} }}\n')
-        members.append(cargo_name(name))
-    # Resolve afresh: the table's versions are exact, and the rest is what crates.io serves.
-    (out / "Cargo.lock").unlink(missing_ok=True)
+            f'{rv}publish = false\nautotests = false\nautobins = false\nautoexamples = false\n'
+            f'autobenches = false\n\n{target}\n[dependencies]\n' + "\n".join(deps) + "\n")
+        packages[cargo_name(name)] = m
+    # The interface's next version, from the current sources.
+    for lib, package, bp_dir in next_aidl_version(mods):
+        version = int(re.search(r"-V(\d+)-rust$", lib).group(1))
+        write_aidl_crate(out / cargo_name(lib), binder, package, bp_dir, version, "notfrozen",
+                         name=cargo_name(lib))
+        packages[cargo_name(lib)] = {"name": lib, "__type__": "aidl_interface", "__next__": True,
+                                     "vendor_available": True, "host_supported": True}
     (out / "Cargo.toml").write_text(
-        f'[workspace]\nresolver = "2"\nmembers = {toml_list(members)}\n')
-    return ours
+        f'[workspace]\nresolver = "2"\nmembers = {toml_list(sorted(packages))}\n')
+    return packages
 
 
 def lint_flags(m):
     """The lint set a module pins; Soong's path-based default otherwise ("android" outside
     vendor/ and hardware/, which is where a tree may put this one)."""
+    if m.get("__next__"):
+        return ["--cap-lints", "warn"]  # generated code: compiled, not linted
     rustc = LINT_SETS[m.get("lints", "android")][0]
     clippy = LINT_SETS[m.get("clippy_lints", "android")][1]
     return rustc + clippy
 
 
-def run_clippy(tree_filter, variant_filter):
-    trees, _ = load_table()
+def soong_env(m):
+    """The CARGO_* variables Soong sets for a module: none, unless it says `cargo_env_compat`
+    (build/soong rust/builder.go rustEnvVars)."""
+    if not m.get("cargo_env_compat"):
+        return {}
+    crate = m.get("crate_name", m["name"].removeprefix("lib"))
+    env = {"CARGO_CRATE_NAME": crate, "CARGO_PKG_NAME": crate}
+    if m["__type__"].startswith("rust_binary"):
+        env["CARGO_BIN_NAME"] = m.get("stem", m["name"])
+    version = m.get("cargo_pkg_version", "")
+    if version:
+        env["CARGO_PKG_VERSION"] = version
+        parts = version.split(".")
+        if len(parts) == 3:
+            env.update(zip(["CARGO_PKG_VERSION_MAJOR", "CARGO_PKG_VERSION_MINOR",
+                            "CARGO_PKG_VERSION_PATCH"], parts))
+    return env
+
+
+# The CARGO_* variables Soong can set (with cargo_env_compat).
+SOONG_CARGO_VARS = {"CARGO_CRATE_NAME", "CARGO_PKG_NAME", "CARGO_BIN_NAME", "CARGO_PKG_VERSION",
+                    "CARGO_PKG_VERSION_MAJOR", "CARGO_PKG_VERSION_MINOR", "CARGO_PKG_VERSION_PATCH"}
+
+# A compiler for each variant: Soong's host is glibc Linux; a device variant (system, vendor)
+# builds for Android (build/soong rust/config/arm64_device.go).
+VARIANT_TARGETS = {"host": "x86_64-unknown-linux-gnu", "system": "aarch64-linux-android",
+                   "vendor": "aarch64-linux-android"}
+
+
+def load_releases():
+    with open(HERE / "crates.toml", "rb") as f:
+        return tomllib.load(f)["releases"]
+
+
+def toolchain(rustc):
+    """The rustc version of a release's toolchain: a pinned one installed by rustup (with clippy
+    and the device target) if it is not yet; "default", the machine's own as it is (never
+    updated: `rustup toolchain install stable` would move it), with the device target added."""
+    if rustc == "default":
+        subprocess.run(["rustup", "target", "add", VARIANT_TARGETS["system"]], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    else:
+        subprocess.run(["rustup", "toolchain", "install", rustc, "--profile", "minimal",
+                        "--component", "clippy", "--target", VARIANT_TARGETS["system"]],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = subprocess.run(["rustc"] + toolchain_arg(rustc) + ["--version"], check=True,
+                         capture_output=True, text=True).stdout.split()
+    return out[1]
+
+
+def toolchain_arg(rustc):
+    return [] if rustc == "default" else [f"+{rustc}"]
+
+
+def resolve(ws, rust_version):
+    """A lock file for the generated workspace: the table's crates at their exact versions, and
+    for what they pull in, the newest versions the release's rustc compiles (Cargo's
+    rust-version-aware resolver)."""
+    env = dict(os.environ, CARGO_RESOLVER_INCOMPATIBLE_RUST_VERSIONS="fallback")
+    (ws / "Cargo.lock").unlink(missing_ok=True)
+    subprocess.run(["cargo", "generate-lockfile", "-q", "--manifest-path", str(ws / "Cargo.toml")],
+                   env=env, check=True)
+
+
+def run_clippy(release_filter, variant_filter):
+    releases = load_releases()
     failures = 0
+    checked = {}
     target = REPO / "target" / "aosp-check"
-    for tree in trees:
-        if tree_filter and tree != tree_filter:
+    for rel, facts in releases.items():
+        if release_filter and rel != release_filter:
             continue
-        ws = target / tree
-        ours = write_workspace(tree, ws)
+        version = toolchain(facts["rustc"])
+        pinned = "" if facts["rustc"] == "default" else version
+        ws = target / rel
+        packages = write_workspace(facts["tree"], pinned, ws)
+        resolve(ws, pinned)
         for variant in ("host", "system", "vendor"):
             if variant_filter and variant != variant_filter:
                 continue
-            for name, m in sorted(ours.items()):
-                if variant not in variants(m):
-                    continue
-                cfgs = m.get("cfgs", []) + (VENDOR_CFGS if variant == "vendor" else [])
-                # Soong passes a module's `features` as cfgs, as Cargo does.
-                cfgs += [f'feature="{f}"' for f in m.get("features", [])]
-                env = dict(os.environ)
-                env["RUSTFLAGS"] = " ".join(f"--cfg={c}" for c in cfgs)
-                # One target directory per set of flags, shared by the trees: the host and
-                # system variants build alike here, and a crate of the same version and
-                # features in both trees is then checked once (Cargo's fingerprints still
-                # rebuild whatever differs).
-                flags = "vendor" if variant == "vendor" else "core"
-                env["CARGO_TARGET_DIR"] = str(target / f"build-{flags}")
-                # The module's own target only: a rust_library is not built with --test (its
-                # unit tests are a rust_test module of their own).
-                kind = m["__type__"]
-                only = "--lib" if kind.startswith("rust_library") else (
-                    "--bins" if kind.startswith("rust_binary") else "--tests")
-                cmd = ["cargo", "clippy", "-q", "--manifest-path", str(ws / "Cargo.toml"),
-                       "-p", cargo_name(name), only, "--"] + lint_flags(m)
-                proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-                status = "ok" if proc.returncode == 0 else "FAILED"
-                print(f"soong clippy: {tree} {variant:6} {name}: {status}")
-                if proc.returncode != 0:
+            selected = {p: m for p, m in packages.items() if variant in variants(m)}
+            plan = {"rust_version": version, "modules": {
+                p: {"env": soong_env(m), "lints": lint_flags(m),
+                    # Soong passes a module's `features` as cfgs, as Cargo does.
+                    "cfgs": m.get("cfgs", []) + [f'feature="{f}"' for f in m.get("features", [])]}
+                for p, m in selected.items()}}
+            out_dir = target / f"build-{rel}-{variant}"
+            out_dir.mkdir(parents=True, exist_ok=True)
+            plan_file = out_dir / "plan.json"
+            text = json.dumps(plan, indent=1, sort_keys=True)
+            if plan_file.exists() and plan_file.read_text() != text:
+                forget_modules(out_dir, selected)
+            plan_file.write_text(text)
+            env = dict(os.environ)
+            # Soong's global flags reach every crate of a variant (build/soong rust/config/global.go).
+            env["RUSTFLAGS"] = " ".join(["--cfg=soong"] + [f"--cfg={c}" for c in (
+                VENDOR_CFGS if variant == "vendor" else [])])
+            env["CARGO_TARGET_DIR"] = str(out_dir)
+            env["RUSTC_WRAPPER"] = str(HERE / "soong_rustc.py")
+            env["SOONG_PLAN"] = str(plan_file)
+            cmd = ["cargo"] + toolchain_arg(facts["rustc"]) + ["clippy", "--keep-going", "--locked",
+                   "--message-format", "json-diagnostic-rendered-ansi", "--manifest-path",
+                   str(ws / "Cargo.toml"), "--target", VARIANT_TARGETS[variant], "--all-targets"]
+            for p in sorted(selected):
+                cmd += ["-p", p]
+            proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+            errors, built = read_messages(proc.stdout)
+            for p, m in sorted(selected.items()):
+                if errors.get(p):
+                    status = "FAILED"
+                elif p in built:
+                    status = "ok"
+                else:
+                    status = "NOT BUILT (a dependency failed)" if proc.returncode else "ok"
+                print(f"soong clippy: {rel} (rustc {version}, {facts['tree']}) {variant:6} "
+                      f"{m['name']}: {status}")
+                if status != "ok":
                     failures += 1
-                    sys.stderr.write(proc.stderr)
+                    sys.stderr.write("".join(errors.get(p, [])))
+                else:
+                    checked.setdefault(f"rustc {version}", []).append(f"{m['name']} ({variant})")
+            if proc.returncode and not any(errors.values()):
+                sys.stderr.write(proc.stderr)
+                failures += 1
+    for tc, mods in checked.items():
+        print(f"soong clippy: {tc}: {len(mods)} module variants pass")
     if failures:
         print(f"soong clippy: {failures} module variant(s) would not build in an AOSP tree", file=sys.stderr)
         return 1
     return 0
 
 
+def read_messages(stdout):
+    """Cargo's JSON messages: each package's rendered errors, and the packages that were built."""
+    errors, built = {}, set()
+    for line in stdout.splitlines():
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        pkg = package_name(msg.get("package_id", ""))
+        if msg.get("reason") == "compiler-artifact":
+            built.add(pkg)
+        elif msg.get("reason") == "compiler-message":
+            d = msg["message"]
+            if d.get("level") in ("error", "error: internal compiler error"):
+                errors.setdefault(pkg, []).append(d.get("rendered") or d.get("message", ""))
+    return errors, built
+
+
+def package_name(package_id):
+    """The package name in a Cargo package id (`path+file:///dir/name#0.0.0` since Cargo 1.77,
+    `name 0.0.0 (path+file:///dir)` before)."""
+    if " " in package_id:
+        return package_id.split(" ")[0]
+    m = re.search(r"/([^/#]+)#(?:([^@]+)@)?", package_id)
+    if not m:
+        return package_id
+    return m.group(2) or m.group(1)
+
+
+def forget_modules(out_dir, packages):
+    """Makes Cargo rebuild our modules: their plan changed (Android.bp's cfgs, lints or env), which
+    Cargo's fingerprints do not see, since the wrapper applies it."""
+    for fp in out_dir.glob("*/debug/.fingerprint/*"):
+        if fp.name.rsplit("-", 1)[0] in packages:
+            shutil.rmtree(fp, ignore_errors=True)
+
+
+def check_standins():
+    """The stand-ins are as strict as upstream: each file of standin/must_not_compile/ is code
+    upstream rejects, and must fail against the stand-ins with the error its `//! expect:` line
+    names (with the cfgs of its `//! cfg:` line); standin/compiles.rs, what upstream accepts,
+    must compile."""
+    out = REPO / "target" / "aosp-check" / "standin-fixtures"
+    standins = out / "standins"
+    standins.mkdir(parents=True, exist_ok=True)
+    for name, dep in (("binder", 'libc = "0.2"\n'), ("rustutils", "")):
+        d = standins / name
+        d.mkdir(exist_ok=True)
+        (d / "Cargo.toml").write_text(
+            f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+            f'[lib]\npath = "{HERE / "standin" / name / "src/lib.rs"}"\n\n{STANDIN_CFGS}'
+            f'[dependencies]\n{dep}')
+    cases = [(HERE / "standin/compiles.rs", None, [])]
+    for f in sorted((HERE / "standin/must_not_compile").glob("*.rs")):
+        head = f.read_text()
+        expect = re.search(r"^//! expect: (\S+)", head, re.M)
+        cfgs = re.search(r"^//! cfg: (.+)$", head, re.M)
+        if not expect:
+            raise SystemExit(f"soong standins: {f.name} has no `//! expect:` line")
+        cases.append((f, expect.group(1), cfgs.group(1).split() if cfgs else []))
+    members = []
+    for f, _, _ in cases:
+        pkg = out / f.stem
+        pkg.mkdir(exist_ok=True)
+        (pkg / "Cargo.toml").write_text(
+            f'[package]\nname = "{f.stem.replace("_", "-")}"\nversion = "0.0.0"\nedition = "2021"\n'
+            f'publish = false\n\n[lib]\npath = "{f}"\n\n[dependencies]\n'
+            f'binder = {{ path = "{standins / "binder"}" }}\n'
+            f'rustutils = {{ path = "{standins / "rustutils"}" }}\n')
+        members.append(f.stem)
+    (out / "Cargo.toml").write_text(f'[workspace]\nresolver = "2"\nmembers = {toml_list(members)}\n')
+    errors = []
+    for f, expect, cfgs in cases:
+        env = dict(os.environ, RUSTFLAGS=" ".join(f"--cfg={c}" for c in ["soong"] + cfgs),
+                   CARGO_TARGET_DIR=str(out / ("target-" + "-".join(cfgs or ["core"]))))
+        proc = subprocess.run(["cargo", "check", "-q", "--manifest-path", str(out / "Cargo.toml"),
+                               "-p", f.stem.replace("_", "-")], env=env, capture_output=True,
+                              text=True)
+        name = f.relative_to(HERE)
+        if expect is None and proc.returncode != 0:
+            errors.append(f"{name} does not compile against the stand-ins:\n{proc.stderr}")
+        elif expect is not None and proc.returncode == 0:
+            errors.append(f"{name} compiles against the stand-ins, but upstream rejects it "
+                          f"({expect}): a stand-in is looser than upstream")
+        elif expect is not None and expect not in proc.stderr:
+            errors.append(f"{name} fails, but not with {expect}:\n{proc.stderr}")
+    return report("standins", errors, f"{len(cases) - 1} programs upstream rejects fail against "
+                  "the stand-ins with the expected error; the control compiles")
+
+
+MOD_DECL = re.compile(r'(?:#\[path\s*=\s*"([^"]+)"\]\s*)?(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;')
+
+
+def crate_files(root):
+    """The files of the crate rooted at `root`, found by following its `mod x;` declarations
+    (and `#[path]`), as rustc does."""
+    files, todo = [], [root]
+    while todo:
+        f = todo.pop()
+        if f in files or not f.is_file():
+            continue
+        files.append(f)
+        is_dir_owner = f.name in ("lib.rs", "main.rs", "mod.rs") or f == root
+        sub = f.parent if is_dir_owner else f.parent / f.stem
+        for path, name in MOD_DECL.findall(strip_rust_comments(f.read_text())):
+            if path:
+                todo.append((f.parent / path).resolve())
+            else:
+                todo += [sub / f"{name}.rs", sub / name / "mod.rs"]
+    return sorted(files)
+
+
+def strip_rust_comments(text):
+    return re.sub(r"/\*.*?\*/|//[^\n]*", "", text, flags=re.S)
+
+
+def check_env():
+    """A module whose code reads a CARGO_* variable at build time says `cargo_env_compat: true`
+    (and `cargo_pkg_version` for the version): Soong sets none otherwise. `env!` would fail the
+    build, which `clippy` sees; `option_env!` compiles to None, which only this check sees.
+    clap's `#[command(version)]` reads CARGO_PKG_VERSION."""
+    mods = [m for m in load_modules() if m["__type__"] in RUST_TYPES]
+    errors = []
+    reads = re.compile(r'(?:option_)?env!\(\s*"(CARGO_[A-Z_]+)"')
+    clap_version = re.compile(r"#\[command\([^\]]*\bversion\b(?!\s*=)")
+    for m in mods:
+        for f in crate_files((m["__dir__"] / m["srcs"][0]).resolve()):
+            text = strip_rust_comments(f.read_text())
+            needs = set(reads.findall(text))
+            if clap_version.search(text):
+                needs.add("CARGO_PKG_VERSION")
+            for var in sorted(needs):
+                if var in soong_env(m):
+                    continue
+                fix = ("add `cargo_env_compat: true` and `cargo_pkg_version`, or do not read it"
+                       if var in SOONG_CARGO_VARS else "Soong never sets it: find it at run time")
+                errors.append(f"{m['name']}: {f.relative_to(REPO)} reads {var} at build time, "
+                              f"which Soong does not set for this module ({fix})")
+    # A module's cargo_pkg_version is its Cargo package's version, so both builds print one.
+    meta = json.loads(subprocess.run(
+        ["cargo", "metadata", "--format-version", "1", "--no-deps"], cwd=REPO, check=True,
+        capture_output=True, text=True).stdout)
+    version_of = {Path(t["src_path"]).resolve(): p["version"]
+                  for p in meta["packages"] for t in p["targets"]}
+    for m in mods:
+        given = m.get("cargo_pkg_version")
+        cargo = version_of.get((m["__dir__"] / m["srcs"][0]).resolve())
+        if given and cargo and given != cargo:
+            errors.append(f"{m['name']}: cargo_pkg_version {given} is not the Cargo package's "
+                          f"version {cargo}")
+    return report("env", errors, f"{len(mods)} modules read only the CARGO_* variables Soong sets them")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["deps", "graph", "clippy"])
-    ap.add_argument("--tree")
+    ap.add_argument("command", choices=["deps", "graph", "env", "standins", "clippy"])
+    ap.add_argument("--tree", help="deps: one tree state of tests/aosp/crates.toml")
+    ap.add_argument("--release", help="clippy: one release of tests/aosp/crates.toml")
     ap.add_argument("--variant", choices=["host", "system", "vendor"])
     args = ap.parse_args()
     if args.command == "deps":
         return check_deps(args.tree)
     if args.command == "graph":
         return check_graph()
-    return run_clippy(args.tree, args.variant)
+    if args.command == "env":
+        return check_env()
+    if args.command == "standins":
+        return check_standins()
+    return run_clippy(args.release, args.variant)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ impl Limits {
                 .map_or(default.max_name_length, |v| v as usize),
             // A V1 service reports no generation: assume boot registers work, as V1 did.
             boot_registers: crate::generation::generation(caps.driverGeneration)
-                .is_none_or(|g| g.handles(DriverIoctl::SetBootContext)),
+                .map_or(true, |g| g.handles(DriverIoctl::SetBootContext)),
         }
     }
 }

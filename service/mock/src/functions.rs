@@ -163,7 +163,9 @@ impl Functions {
     /// Signals the ioeventfd matching a guest write, if any; returns whether one matched.
     pub fn signal_write(&self, addr: u64, len: u32, value: u64) -> bool {
         let hit = self.ioeventfds.iter().find(|e| {
-            e.addr == addr && (e.len == 0 || e.len == len) && e.datamatch.is_none_or(|d| d == value)
+            e.addr == addr
+                && (e.len == 0 || e.len == len)
+                && e.datamatch.map_or(true, |d| d == value)
         });
         match hit {
             Some(e) => {

@@ -411,7 +411,7 @@ impl VmBackend for MockVm {
                 .contains(&dtb)
             })
         });
-        let no_pages = state.dtb.is_none_or(|dtb| dtb.size == 0);
+        let no_pages = state.dtb.map_or(true, |dtb| dtb.size == 0);
         if !dtb_inside || no_pages {
             state.status = MockStatus::InitFailed;
             self.shared.notify(&state);

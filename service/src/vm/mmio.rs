@@ -80,7 +80,7 @@ impl MmioRouter {
             .last_unhandled_log
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        if last.is_none_or(|t| t.elapsed() >= UNHANDLED_LOG_INTERVAL) {
+        if last.map_or(true, |t| t.elapsed() >= UNHANDLED_LOG_INTERVAL) {
             *last = Some(Instant::now());
             log::info!(
                 "vm {vm_id}: unhandled MMIO {what} at {addr:#x} ({} reads, {} writes so far)",

@@ -2,10 +2,12 @@
 //! only the items gunyah-vm-hal's AOSP-side code uses, so that code can be type-checked and
 //! linted off-tree (tests/aosp/soong_clippy.py). Nothing here runs: bodies are `unreachable!`.
 //!
-//! Every item names the libbinder_rs file it mirrors, as of android-15.0.0_r36 and
+//! Every item names the libbinder_rs file it mirrors, as of android-15.0.0_r23 and
 //! android-16.0.0_r2 (`frameworks/native/libs/binder/rust/src/`), where the two agree. Written
-//! for this project from the public API; keep signatures exactly as upstream declares them:
-//! a looser stand-in would hide the errors this check exists to find.
+//! for this project from the public API; keep signatures, derives, `#[non_exhaustive]` and the
+//! `cfg`s on items exactly as upstream declares them: a looser stand-in would hide the errors
+//! this check exists to find. `soong.py clippy` builds it with the variant's cfgs, as Soong
+//! builds libbinder_rs (`android_vndk` on a vendor variant).
 
 #![allow(clippy::missing_safety_doc, clippy::new_without_default)]
 
@@ -23,10 +25,13 @@ const STAND_IN: &str = "type-level stand-in for libbinder_rs: never run";
 /// alias; the crate root exports `binder::Result<T> = Result<T, Status>` (lib.rs).
 pub type Result<T> = std::result::Result<T, Status>;
 
-/// error.rs: `StatusCode` (transport-level status, `status_t`).
+/// error.rs: `StatusCode` (transport-level status, `status_t`): `pub use
+/// sys::android_c_interface_StatusCode as StatusCode`, a bindgen enum generated as
+/// `--rustified-non-exhaustive-enum`, so `#[non_exhaustive]`: a `match` on it needs a `_` arm.
 #[allow(non_camel_case_types, missing_docs)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum StatusCode {
     OK = 0,
     UNKNOWN_ERROR = i32::MIN,
@@ -57,10 +62,14 @@ impl fmt::Display for StatusCode {
 
 impl std::error::Error for StatusCode {}
 
-/// error.rs: `ExceptionCode` (the AIDL exception codes).
+/// error.rs: `ExceptionCode` (the AIDL exception codes): `pub use
+/// sys::android_c_interface_ExceptionCode as ExceptionCode`, `#[non_exhaustive]` like
+/// `StatusCode`. Its variants are binder_status.h's `EX_*` (no `JUST_PLAIN_BROKEN`: that one is
+/// Java's `Parcel`).
 #[allow(non_camel_case_types, missing_docs)]
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
+#[non_exhaustive]
 pub enum ExceptionCode {
     NONE = 0,
     SECURITY = -1,
@@ -72,8 +81,8 @@ pub enum ExceptionCode {
     UNSUPPORTED_OPERATION = -7,
     SERVICE_SPECIFIC = -8,
     PARCELABLE = -9,
+    HAS_REPLY_HEADER = -128,
     TRANSACTION_FAILED = -129,
-    JUST_PLAIN_BROKEN = -256,
 }
 
 /// error.rs: `Status` (an AIDL call's result: exception, service-specific error or transport
@@ -156,14 +165,16 @@ impl From<ExceptionCode> for Status {
 
 // ---- binder.rs ------------------------------------------------------------------------------
 
-/// binder.rs: `BinderFeatures` (its vendor build, `android_vndk`, has no `set_requesting_sid`).
-#[derive(Default)]
+/// binder.rs: `BinderFeatures`. `set_requesting_sid` is absent from vendor and NDK builds
+/// (`#[cfg(not(any(android_vndk, android_ndk)))]`); the hidden `_non_exhaustive` field makes a
+/// struct literal need `..BinderFeatures::default()`.
+#[derive(Clone, Debug, Default, Eq, PartialEq)]
 pub struct BinderFeatures {
-    /// binder.rs: `set_inherit_rt`.
-    pub set_inherit_rt: bool,
-    #[cfg(not(android_vndk))]
     /// binder.rs: `set_requesting_sid` (absent from the vendor build).
+    #[cfg(not(any(android_vndk, android_ndk)))]
     pub set_requesting_sid: bool,
+    #[doc(hidden)]
+    pub _non_exhaustive: (),
 }
 
 /// binder.rs: `trait Interface: Send + Sync + DowncastSync`, with `dump` taking
@@ -388,10 +399,6 @@ impl ParcelFileDescriptor {
     /// parcel/file_descriptor.rs: `new<F: Into<OwnedFd>>(fd: F)`.
     pub fn new<F: Into<OwnedFd>>(fd: F) -> Self {
         Self(fd.into())
-    }
-    /// parcel/file_descriptor.rs: `try_clone(&self) -> Result<Self, io::Error>`.
-    pub fn try_clone(&self) -> std::io::Result<Self> {
-        Ok(Self(self.0.try_clone()?))
     }
 }
 

@@ -1,9 +1,11 @@
 //! A type-level stand-in for AOSP's `rustutils` crate (`librustutils`, system/librustutils), with
 //! only the items gunyah-vm-hal uses, for the off-tree Soong lint check (tests/aosp/soong.py).
-//! Nothing here runs. Items mirror system/librustutils as of android-15.0.0_r36 /
-//! android-16.0.0_r2.
+//! Nothing here runs. Items mirror system/librustutils as of android-15.0.0_r23 /
+//! android-16.0.0_r2, with their cfgs.
 
-/// system_properties.rs: reading and writing Android system properties.
+/// system_properties.rs: reading and writing Android system properties. lib.rs declares it
+/// only for `target_os = "android"`: a host variant that names it does not build.
+#[cfg(target_os = "android")]
 pub mod system_properties {
     /// system_properties.rs: `PropertyWatcherError` and friends, folded into one error type:
     /// the callers here only print it.

@@ -1,0 +1,19 @@
+//! expect: E0004
+//! ExceptionCode is `#[non_exhaustive]` upstream, like StatusCode.
+pub fn code(e: binder::ExceptionCode) -> i32 {
+    use binder::ExceptionCode::*;
+    match e {
+        NONE => 0,
+        SECURITY
+        | BAD_PARCELABLE
+        | ILLEGAL_ARGUMENT
+        | NULL_POINTER
+        | ILLEGAL_STATE
+        | NETWORK_MAIN_THREAD
+        | UNSUPPORTED_OPERATION
+        | SERVICE_SPECIFIC
+        | PARCELABLE
+        | HAS_REPLY_HEADER
+        | TRANSACTION_FAILED => 1,
+    }
+}
