@@ -73,6 +73,11 @@ enum Op {
         vm: u8,
         label: u8,
     },
+    /// REMOVE_FUNCTION of a vCPU: its fd stays open, and its id may be bound again.
+    RemoveVcpu {
+        vm: u8,
+        id: u8,
+    },
 }
 
 const TABLE: &[Errno] = &[
@@ -218,6 +223,11 @@ fuzz_target!(|ops: Vec<Op>| {
                     check(
                         vm.remove_function(eventfd.as_fd(), Function::Irqfd(irqfd(label, false))),
                     );
+                }
+            }
+            Op::RemoveVcpu { vm, id } => {
+                if let Some(vm) = pick(&vms, vm) {
+                    check(vm.remove_function(eventfd.as_fd(), Function::Vcpu(u32::from(id % 8))));
                 }
             }
         }

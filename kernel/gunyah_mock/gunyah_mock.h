@@ -63,6 +63,7 @@ struct gh_region {
 	struct gh_userspace_memory_region desc;
 	bool lend;
 	struct page **pages;
+	unsigned long *writable;	/* the pages pinned with FOLL_WRITE */
 	unsigned long npages;
 };
 
@@ -109,7 +110,8 @@ struct gh_vm {
 	bool has_boot_reg[NUM_BOOT_REGS];
 	u64 boot_reg[NUM_BOOT_REGS];
 	u64 entry;
-	DECLARE_BITMAP(vcpu_ids, MAX_VCPUS);
+	struct mutex pin_lock;		/* pins of guest pages (vcpu.c region_page) */
+	struct gh_vcpu *vcpus[MAX_VCPUS];	/* the bound vCPU functions, by id */
 	struct gh_function functions[MAX_FUNCTIONS];
 	unsigned int nr_functions;
 };
@@ -122,6 +124,8 @@ struct gh_vcpu {
 	bool booted;
 	u64 pc;
 	u64 regs[NUM_REGS];
+	bool removed;			/* REMOVE_FUNCTION took it: RUN is ENODEV (under vm->lock) */
+	bool mmio_pending;		/* the last exit was MMIO: the next RUN resumes it */
 	bool pending_read;
 	u8 pending_reg;
 	u32 pending_size;

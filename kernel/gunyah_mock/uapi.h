@@ -74,6 +74,7 @@ struct gh_vcpu_run {
 			__u8 data[8];
 			__u32 len;
 			__u8 is_write;
+			__u8 resume_action;	/* ack66-early and later; a14: padding */
 		} mmio;
 		struct {
 			__u32 status;
@@ -139,7 +140,9 @@ struct gunyah_address_range {
 #define GH_VCPU_EXIT_MMIO 1
 #define GH_VCPU_EXIT_STATUS 2
 #define GUNYAH_VCPU_EXIT_PAGE_FAULT 3
+#define GUNYAH_VCPU_RESUME_HANDLED 0
 #define GUNYAH_VCPU_RESUME_FAULT 1
+#define GUNYAH_VCPU_RESUME_RETRY 2
 #define GH_VM_STATUS_LOAD_FAILED 1
 #define GH_VM_STATUS_EXITED 2
 #define GH_VM_STATUS_CRASHED 3

@@ -20,34 +20,48 @@ enum {
 };
 
 /*
- * Page idx of region r. The a14 driver pinned every page at SET_USER_MEM_REGION; the later
- * drivers pin a page, and charge it to the owner's RLIMIT_MEMLOCK, when the guest first
- * touches it. Only the owner process runs vCPUs (RUN checks), so its mm is current's.
+ * Page idx of region r, for an access that writes when `write`. The a14 driver pinned every
+ * page at SET_USER_MEM_REGION (for writing where the region allows writes); the later drivers
+ * pin a page, and charge it to the owner's RLIMIT_MEMLOCK, when the guest first touches it, for
+ * writing only when the access writes (vm_mgr_mem.c gunyah_gup_demand_page), so a read-only
+ * mapping serves reads. A page pinned for reading is pinned again for a write. Only the owner
+ * process runs vCPUs (RUN checks), so its mm is current's.
  */
-static int region_page(struct gh_vm *vm, struct gh_region *r, unsigned long idx,
+static int region_page(struct gh_vm *vm, struct gh_region *r, unsigned long idx, bool write,
 		       struct page **out)
 {
-	struct page *page = READ_ONCE(r->pages[idx]);
+	struct page *page, *pinned;
+	int ret = MEM_OK;
 
-	if (!page) {
-		if (current->mm != vm->mm)
-			return MEM_PIN_FAULT;
-		if (account_locked_vm(vm->mm, 1, true))
-			return MEM_PIN_NOMEM;
-		if (pin_user_pages_fast(r->desc.userspace_addr + (idx << PAGE_SHIFT), 1,
-					FOLL_WRITE | FOLL_LONGTERM, &page) != 1) {
-			account_locked_vm(vm->mm, 1, false);
-			return MEM_PIN_FAULT;
-		}
-		if (cmpxchg(&r->pages[idx], NULL, page)) {
-			/* Another vCPU pinned it first. */
-			unpin_user_page(page);
-			account_locked_vm(vm->mm, 1, false);
-			page = READ_ONCE(r->pages[idx]);
-		}
+	mutex_lock(&vm->pin_lock);
+	page = r->pages[idx];
+	if (page && (!write || test_bit(idx, r->writable)))
+		goto out;
+	if (current->mm != vm->mm) {
+		ret = MEM_PIN_FAULT;
+		goto out;
 	}
+	if (!page && account_locked_vm(vm->mm, 1, true)) {
+		ret = MEM_PIN_NOMEM;
+		goto out;
+	}
+	if (pin_user_pages_fast(r->desc.userspace_addr + (idx << PAGE_SHIFT), 1,
+				(write ? FOLL_WRITE : 0) | FOLL_LONGTERM, &pinned) != 1) {
+		if (!page)
+			account_locked_vm(vm->mm, 1, false);
+		ret = MEM_PIN_FAULT;
+		goto out;
+	}
+	if (page)
+		unpin_user_page(page);	/* still charged: the new pin takes its place */
+	r->pages[idx] = pinned;
+	if (write)
+		set_bit(idx, r->writable);
+	page = pinned;
+out:
+	mutex_unlock(&vm->pin_lock);
 	*out = page;
-	return MEM_OK;
+	return ret;
 }
 
 static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool write)
@@ -71,7 +85,7 @@ static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool writ
 			u32 in_page = off & ~PAGE_MASK;
 			u32 n = min_t(u32, len, PAGE_SIZE - in_page);
 			struct page *page;
-			int ret = region_page(vm, r, idx, &page);
+			int ret = region_page(vm, r, idx, write, &page);
 			u8 *p;
 
 			if (ret)
@@ -254,6 +268,18 @@ static enum step vcpu_page_fault(struct gh_vcpu *vcpu, u64 addr, int err)
 }
 
 /*
+ * An MMIO exit is filled in: the next RUN resumes it. The later drivers preset
+ * mmio.resume_action to HANDLED at every MMIO exit (a14's page has padding there).
+ */
+static enum step vcpu_mmio_exit(struct gh_vcpu *vcpu)
+{
+	vcpu->mmio_pending = true;
+	if (!gh_gen_is_a14())
+		vcpu->run->mmio.resume_action = GUNYAH_VCPU_RESUME_HANDLED;
+	return STEP_EXIT;
+}
+
+/*
  * A fetch, load or store at addr failed with mem (a MEM_* error): where the driver has
  * PAGE_FAULT exits, a write to a read-only region (EPERM) or a page it cannot pin (ENOMEM,
  * EFAULT) is one; anything else, and every fault on a14, crashes the guest.
@@ -324,7 +350,7 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 			vcpu->run->mmio.len = c;
 			vcpu->run->mmio.is_write = 0;
 			memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
-			return STEP_EXIT;
+			return vcpu_mmio_exit(vcpu);
 		}
 		vcpu->regs[a] = le64_to_cpu(value);
 		break;
@@ -349,7 +375,7 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 				vcpu->run->mmio.is_write = 1;
 				memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
 				memcpy(vcpu->run->mmio.data, &le, c);
-				return STEP_EXIT;
+				return vcpu_mmio_exit(vcpu);
 			}
 		}
 		break;
@@ -398,7 +424,11 @@ static long vcpu_run(struct gh_vcpu *vcpu)
 	int ret;
 
 	mutex_lock(&vm->lock);
-	if (vm->state == VM_LOAD) {
+	/* docs/GENERATIONS.md, "vCPU RUN": the vCPU function removed (step 1), or no hypervisor
+	 * resource yet (step 3): before START, and on the later drivers after a failed START
+	 * (a14 reports that as a STATUS exit, below). */
+	if (vcpu->removed || vm->state == VM_LOAD ||
+	    (vm->state == VM_INIT_FAILED && !gh_gen_is_a14())) {
 		mutex_unlock(&vm->lock);
 		return -ENODEV;
 	}
@@ -407,20 +437,41 @@ static long vcpu_run(struct gh_vcpu *vcpu)
 		return 0;
 	}
 	mutex_unlock(&vm->lock);
+
+	if (vcpu->mmio_pending) {
+		/* Step 4: resume the MMIO exit as the VMM answered it. a14 has no resume_action. */
+		u8 action = gh_gen_is_a14() ? GUNYAH_VCPU_RESUME_HANDLED :
+					      READ_ONCE(vcpu->run->mmio.resume_action);
+
+		switch (action) {
+		case GUNYAH_VCPU_RESUME_HANDLED:
+			if (vcpu->pending_read) {
+				u64 data = get_unaligned_le64(vcpu->run->mmio.data);
+
+				vcpu->regs[vcpu->pending_reg] = data & size_mask(vcpu->pending_size);
+				vcpu->pending_read = false;
+				vcpu->pc += INSN_SIZE;
+			}
+			break;
+		case GUNYAH_VCPU_RESUME_FAULT:
+			/* A fault injected for the access: the scripted guest has no vectors, so
+			 * it takes it as its own faults, and crashes (docs/GUEST_ISA.md). */
+			vcpu->pending_read = false;
+			vcpu->mmio_pending = false;
+			vcpu_crash(vcpu);
+			return vcpu_report_stop(vcpu) ? 0 : -EINTR;
+		default:
+			/* RETRY and anything undefined; the exit stays pending. */
+			return -EINVAL;
+		}
+		vcpu->mmio_pending = false;
+	}
 	/* The later drivers run a vCPU only for the process that created the VM, after the
-	 * stopped-VM answer above (GUNYAH_LATER_GENERATIONS 4.1, step 5). */
+	 * state machine above (step 5). */
 	if (!gh_gen_is_a14() && current->mm != vm->mm)
 		return -EPERM;
 	if (vcpu_kicked(vcpu))
 		return -EINTR;
-
-	if (vcpu->pending_read) {
-		u64 data = get_unaligned_le64(vcpu->run->mmio.data);
-
-		vcpu->regs[vcpu->pending_reg] = data & size_mask(vcpu->pending_size);
-		vcpu->pending_read = false;
-		vcpu->pc += INSN_SIZE;
-	}
 
 	if (vcpu->id != 0) {
 		/* Secondary vCPUs idle until the VM stops. */
@@ -516,7 +567,8 @@ static int gh_vcpu_release(struct inode *inode, struct file *filp)
 	struct gh_vm *vm = vcpu->vm;
 
 	mutex_lock(&vm->lock);
-	clear_bit(vcpu->id, vm->vcpu_ids);
+	if (vm->vcpus[vcpu->id] == vcpu)	/* not removed (and the id not bound again) */
+		vm->vcpus[vcpu->id] = NULL;
 	mutex_unlock(&vm->lock);
 	free_page((unsigned long)vcpu->run);
 	kfree(vcpu);

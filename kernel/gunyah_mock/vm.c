@@ -44,6 +44,7 @@ static void gh_vm_free(struct gh_vm *vm)
 		}
 		account_locked_vm(vm->mm, pinned, false);
 		kvfree(r->pages);
+		bitmap_free(r->writable);
 	}
 	mmdrop(vm->mm);
 	kfree(vm);
@@ -144,16 +145,21 @@ static long gh_vm_set_memory(struct gh_vm *vm, void __user *argp, bool lend)
 	}
 	r = &vm->regions[vm->nr_regions];
 	r->pages = kvcalloc(npages, sizeof(*r->pages), GFP_KERNEL_ACCOUNT);
-	if (!r->pages) {
+	r->writable = bitmap_zalloc(npages, GFP_KERNEL_ACCOUNT);
+	if (!r->pages || !r->writable) {
 		ret = -ENOMEM;
-		goto out;
+		goto free_pages;
 	}
 	if (!gh_gen_is_a14())
 		goto bind;	/* demand paging: pinned at the guest's first touch (vcpu.c) */
 	ret = account_locked_vm(vm->mm, npages, true);
 	if (ret)
 		goto free_pages;
-	pinned = pin_user_pages_fast(desc.userspace_addr, npages, FOLL_WRITE | FOLL_LONGTERM, r->pages);
+	/* a14 gh_vm_mem_alloc pins for writing only a region the guest may write, so a
+	 * read-only mapping of a file can back a read-only region. */
+	pinned = pin_user_pages_fast(desc.userspace_addr, npages,
+				     (desc.flags & GH_MEM_ALLOW_WRITE ? FOLL_WRITE : 0) | FOLL_LONGTERM,
+				     r->pages);
 	if (pinned != npages) {
 		if (pinned > 0)
 			unpin_user_pages(r->pages, pinned);
@@ -161,6 +167,8 @@ static long gh_vm_set_memory(struct gh_vm *vm, void __user *argp, bool lend)
 		ret = pinned < 0 ? pinned : -EFAULT;
 		goto free_pages;
 	}
+	if (desc.flags & GH_MEM_ALLOW_WRITE)
+		bitmap_fill(r->writable, npages);
 bind:
 	r->desc = desc;
 	r->lend = lend;
@@ -171,7 +179,9 @@ bind:
 	goto out;
 free_pages:
 	kvfree(r->pages);
+	bitmap_free(r->writable);
 	r->pages = NULL;
+	r->writable = NULL;
 out:
 	mutex_unlock(&vm->lock);
 	return ret;
@@ -286,12 +296,13 @@ static long gh_vm_add_vcpu(struct gh_vm *vm, const struct gh_fn_desc *desc)
 	vcpu->vm = vm;
 
 	mutex_lock(&vm->lock);
-	if (test_and_set_bit(arg.id, vm->vcpu_ids)) {
+	if (vm->vcpus[arg.id]) {
 		mutex_unlock(&vm->lock);
 		free_page((unsigned long)vcpu->run);
 		kfree(vcpu);
 		return -EEXIST;
 	}
+	vm->vcpus[arg.id] = vcpu;
 	kref_get(&vm->kref);	/* the vCPU fd holds the VM */
 	mutex_unlock(&vm->lock);
 
@@ -299,7 +310,7 @@ static long gh_vm_add_vcpu(struct gh_vm *vm, const struct gh_fn_desc *desc)
 	fd = anon_inode_getfd(name, &gh_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		mutex_lock(&vm->lock);
-		clear_bit(arg.id, vm->vcpu_ids);
+		vm->vcpus[arg.id] = NULL;
 		mutex_unlock(&vm->lock);
 		free_page((unsigned long)vcpu->run);
 		kfree(vcpu);
@@ -439,12 +450,10 @@ static long gh_vm_add_ioeventfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 
 		if (o->type != GH_FN_IOEVENTFD || o->addr != arg.addr)
 			continue;
-		/* a14: the same (len, datamatch); later: any handler without datamatch at this
-		 * address collides with every other (GUNYAH_LATER_GENERATIONS §4.3). */
-		if (gh_gen_is_a14() ? o->len == arg.len && o->match == match &&
-				      (!match || o->datamatch == arg.datamatch)
-				    : !o->match || !match ||
-				      (o->len == arg.len && o->datamatch == arg.datamatch)) {
+		/* The driver's rb-tree compare, in every generation (docs/GENERATIONS.md,
+		 * "ioeventfds"): a handler without datamatch equals any other at its address; two
+		 * with datamatch are equal when length and data are. */
+		if (!o->match || !match || (o->len == arg.len && o->datamatch == arg.datamatch)) {
 			ret = -EEXIST;
 			goto out;
 		}
@@ -455,8 +464,8 @@ static long gh_vm_add_ioeventfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 		goto out;
 	}
 	f->addr = arg.addr;
-	/* Later drivers keep a length only with datamatch: without, any width matches. */
-	f->len = match || gh_gen_is_a14() ? arg.len : 0;
+	/* A length is kept only with datamatch: without, any width matches. */
+	f->len = match ? arg.len : 0;
 	f->match = match;
 	f->datamatch = arg.datamatch;
 	f->ctx = ctx;
@@ -502,22 +511,53 @@ static bool gh_function_has_key(const struct gh_function *f, u32 type, const u8 
 }
 
 /*
+ * Unbinds the vCPU function `id` if bound (vm->lock held): its fd stays open, RUN answers ENODEV
+ * (the driver's unbind sets f = NULL), and a RUN inside the driver returns (immediate_exit is
+ * set and the waiters are woken). The id is free for a new vCPU. Returns whether one was bound.
+ * Every generation finds a vCPU by its id: early a14 compares the argument bytes, which are the
+ * id alone; late a14's compare is unknown and modelled as the later drivers' (docs/GENERATIONS.md).
+ */
+static bool gh_vm_unbind_vcpu_locked(struct gh_vm *vm, u32 id)
+{
+	struct gh_vcpu *vcpu;
+
+	if (id >= MAX_VCPUS || !vm->vcpus[id])
+		return false;
+	vcpu = vm->vcpus[id];
+	vcpu->removed = true;
+	WRITE_ONCE(vcpu->run->immediate_exit, 1);
+	vm->vcpus[id] = NULL;
+	wake_up_all(&vm->wq);
+	return true;
+}
+
+/*
  * Late a14 and later REMOVE_FUNCTION: what matches by key goes; nothing matched: ENOENT. An
  * empty argument matches nothing: ENOENT, but 0 on late a14 (its loop runs only for arg_size).
+ * arg_size is not capped here (ADD_FUNCTION caps it): the driver copies what it is given, and no
+ * compare takes an argument of another size than its type's.
  */
 static long gh_vm_remove_by_key(struct gh_vm *vm, const struct gh_fn_desc *desc)
 {
-	u8 arg[sizeof(struct gh_fn_ioeventfd_arg)];
+	struct gh_fn_vcpu_arg vcpu;
 	unsigned int i;
 	long ret = -ENOENT;
+	u8 *arg;
 
 	if (!desc->arg_size)
 		return gh_gen_is_a14() ? 0 : -ENOENT;
-	if (desc->arg_size > sizeof(arg))
-		return -ENOENT;
-	if (copy_from_user(arg, u64_to_user_ptr(desc->arg), desc->arg_size))
-		return -EFAULT;
+	arg = memdup_user(u64_to_user_ptr(desc->arg), desc->arg_size);
+	if (IS_ERR(arg))
+		return PTR_ERR(arg);
 	mutex_lock(&vm->lock);
+	if (desc->type == GH_FN_VCPU) {
+		if (desc->arg_size == sizeof(vcpu)) {
+			memcpy(&vcpu, arg, sizeof(vcpu));
+			if (gh_vm_unbind_vcpu_locked(vm, vcpu.id))
+				ret = 0;
+		}
+		goto out;
+	}
 	for (i = 0; i < vm->nr_functions;) {
 		struct gh_function *f = &vm->functions[i];
 
@@ -529,21 +569,24 @@ static long gh_vm_remove_by_key(struct gh_vm *vm, const struct gh_fn_desc *desc)
 		}
 		i++;
 	}
+out:
 	mutex_unlock(&vm->lock);
+	kfree(arg);
 	return ret;
 }
 
 static long gh_vm_function(struct gh_vm *vm, void __user *argp, bool add)
 {
 	struct gh_fn_desc desc;
-	u8 arg[32];
+	struct gh_fn_vcpu_arg vcpu;
 	unsigned int i;
+	u8 *arg;
 
 	if (copy_from_user(&desc, argp, sizeof(desc)))
 		return -EFAULT;
-	if (desc.arg_size > GH_FN_MAX_ARG_SIZE)
-		return -EINVAL;
 	if (add) {
+		if (desc.arg_size > GH_FN_MAX_ARG_SIZE)
+			return -EINVAL;
 		switch (desc.type) {
 		case GH_FN_VCPU:
 			return gh_vm_add_vcpu(vm, &desc);
@@ -558,18 +601,19 @@ static long gh_vm_function(struct gh_vm *vm, void __user *argp, bool add)
 	if (gh_gen_at_least(GH_GEN_A14_LATE))
 		return gh_vm_remove_by_key(vm, &desc);
 	/* Early a14 REMOVE_FUNCTION: every function with the same type, arg_size and arg bytes
-	 * goes; 0 even when none matched. */
-	if (desc.type != GH_FN_IRQFD && desc.type != GH_FN_IOEVENTFD)
-		return 0;
-	if (desc.arg_size > sizeof(arg))
-		return 0;
-	if (copy_from_user(arg, u64_to_user_ptr(desc.arg), desc.arg_size))
-		return -EFAULT;
+	 * goes (a vCPU's argument is its id); 0 even when none matched. arg_size is not capped. */
+	arg = desc.arg_size ? memdup_user(u64_to_user_ptr(desc.arg), desc.arg_size) : NULL;
+	if (IS_ERR(arg))
+		return PTR_ERR(arg);
 	mutex_lock(&vm->lock);
+	if (desc.type == GH_FN_VCPU && desc.arg_size == sizeof(vcpu)) {
+		memcpy(&vcpu, arg, sizeof(vcpu));
+		gh_vm_unbind_vcpu_locked(vm, vcpu.id);
+	}
 	for (i = 0; i < vm->nr_functions;) {
 		struct gh_function *f = &vm->functions[i];
 
-		if (f->type == desc.type && f->arg_size == desc.arg_size &&
+		if (f->type == desc.type && f->arg_size == desc.arg_size && arg &&
 		    !memcmp(f->arg, arg, desc.arg_size)) {
 			gh_function_release(f);
 			vm->functions[i] = vm->functions[--vm->nr_functions];
@@ -578,6 +622,7 @@ static long gh_vm_function(struct gh_vm *vm, void __user *argp, bool add)
 		i++;
 	}
 	mutex_unlock(&vm->lock);
+	kfree(arg);
 	return 0;
 }
 
@@ -694,6 +739,7 @@ long gh_vm_create(unsigned long arg)
 		return -ENOMEM;
 	kref_init(&vm->kref);
 	mutex_init(&vm->lock);
+	mutex_init(&vm->pin_lock);
 	init_waitqueue_head(&vm->wq);
 	vm->mm = current->mm;
 	mmgrab(vm->mm);

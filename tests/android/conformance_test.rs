@@ -40,6 +40,7 @@ fn test_device_conforms() {
         caps.generation,
         "process/",
     ));
+    results.extend(conformance::raw::run(device, caps.generation, "raw/"));
     // The corpus ships beside the test binary (Android.bp `data`, and the QEMU tier lays it out
     // the same way); `cargo test` runs the test in its package's folder, which holds it. Found
     // at run time: Soong sets no CARGO_MANIFEST_DIR to find it by at build time.

@@ -18,6 +18,7 @@ use gunyah_binder::aidl::{
     IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig,
     MemoryRegion,
+    VmConfig::VmConfig,
     VmExitInfo::VmExitInfo,
     VmExitType::VmExitType,
     VmState::VmState,
@@ -97,6 +98,24 @@ fn watch(vm: &Strong<dyn IGunyahVm>) -> (Strong<dyn IGunyahVmCallback>, Receiver
 }
 
 /// Waits for onExit, checking the states before it.
+/// A VM of `config`, created and started, run until it stops: the VM, its callback (keep it),
+/// the events after the exit, the states it went through and how it stopped.
+type Stopped = (
+    Strong<dyn IGunyahVm>,
+    Strong<dyn IGunyahVmCallback>,
+    Receiver<Event>,
+    Vec<VmState>,
+    VmExitInfo,
+);
+
+fn run_until_exit(client: &gunyah_vm_client::Client, config: &VmConfig) -> Stopped {
+    let vm = client.manager().createVm(config).expect("createVm");
+    let (cb, events) = watch(&vm);
+    vm.start().expect("start");
+    let (states, info) = wait_exit(&events);
+    (vm, cb, events, states, info)
+}
+
 fn wait_exit(rx: &Receiver<Event>) -> (Vec<VmState>, VmExitInfo) {
     let mut states = Vec::new();
     loop {
@@ -258,23 +277,41 @@ fn test_guest_fault_reaches_on_exit_per_generation() -> Result<()> {
         let mut rom = ram_region(1, ROM, 4096)?;
         rom.access = MemoryRegion::ACCESS_READ;
         config.memoryRegions.push(rom);
-        let vm = client.manager().createVm(&config).expect("createVm");
-        let (_cb, events) = watch(&vm);
-        vm.start().expect("start");
-        let (states, info) = wait_exit(&events);
+        let (vm, _cb, events, states, info) = run_until_exit(&client, &config);
         assert_eq!(states.last(), Some(&VmState::CRASHED), "{generation}");
         assert_eq!(info.state, VmState::CRASHED, "{generation}");
         assert_eq!(info.r#type, want_type, "{generation}");
         assert_eq!(info.fault, want_fault, "{generation}");
         assert_eq!(vm.getExitInfo().unwrap(), Some(info), "{generation}");
-        // One onExit, and the VM stays stopped: no vCPU spins on the fault.
-        assert!(
-            events.recv_timeout(Duration::from_millis(200)).is_err(),
-            "{generation}: a second event"
-        );
-        assert_eq!(vm.getState().unwrap(), VmState::CRASHED);
-        vm.destroy().unwrap();
+        assert_stays_crashed(&vm, &events, generation);
     }
+    Ok(())
+}
+
+/// One onExit, and the VM stays CRASHED: no vCPU spins on what stopped it. Destroys it.
+fn assert_stays_crashed(vm: &Strong<dyn IGunyahVm>, events: &Receiver<Event>, what: &str) {
+    assert!(
+        events.recv_timeout(Duration::from_millis(200)).is_err(),
+        "{what}: a second event"
+    );
+    assert_eq!(vm.getState().unwrap(), VmState::CRASHED, "{what}");
+    vm.destroy().unwrap();
+}
+
+/// The driver refuses GH_VCPU_RUN (here ENODEV, as a vCPU without a hypervisor resource or
+/// whose function was removed gets it): the service stops the VM and reports it CRASHED with
+/// HYP_ERROR and the errno — one onExit, no vCPU spinning on the error, no silent hang.
+#[test]
+fn test_a_refused_run_stops_the_vm_with_its_errno() -> Result<()> {
+    let service = Service::start(&["--mock-fault", "GH_VCPU_RUN=ENODEV"])?;
+    let client = service.connect(2)?;
+    let config = demo_config_with_program("refused", MIB, 2, "idle")?;
+    let (vm, _cb, events, states, info) = run_until_exit(&client, &config);
+    assert_eq!(states.last(), Some(&VmState::CRASHED));
+    assert_eq!(info.r#type, VmExitType::HYP_ERROR);
+    assert_eq!(info.reason, b"ENODEV".to_vec());
+    assert_eq!(info.fault, None);
+    assert_stays_crashed(&vm, &events, "refused run");
     Ok(())
 }
 
@@ -297,10 +334,7 @@ fn test_memlock_at_run_time_is_a_guest_fault() -> Result<()> {
     ])?;
     let client = service.connect(2)?;
     let config = demo_config_with_program("big", 2 * MIB, 1, TOUCH_EVERY_PAGE)?;
-    let vm = client.manager().createVm(&config).expect("createVm");
-    let (_cb, events) = watch(&vm);
-    vm.start().expect("start");
-    let (states, info) = wait_exit(&events);
+    let (vm, _cb, _events, states, info) = run_until_exit(&client, &config);
     assert_eq!(states.last(), Some(&VmState::CRASHED));
     assert_eq!(info.r#type, VmExitType::GUEST_FAULT);
     assert_eq!(

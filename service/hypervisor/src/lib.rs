@@ -152,6 +152,21 @@ pub enum VcpuExit {
     },
 }
 
+/// `mmio.resume_action` of the later generations' run page (docs/GENERATIONS.md, "vCPU RUN"):
+/// the byte a VMM writes after an MMIO exit. Any byte can be written; the driver takes HANDLED
+/// and FAULT and answers the next RUN with EINVAL for anything else, RETRY included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MmioResumeAction(pub u8);
+
+impl MmioResumeAction {
+    /// `GUNYAH_VCPU_RESUME_HANDLED` (0): the access was emulated (a read takes `mmio.data`).
+    pub const HANDLED: Self = Self(0);
+    /// `GUNYAH_VCPU_RESUME_FAULT` (1): inject a fault into the guest for the access.
+    pub const FAULT: Self = Self(1);
+    /// `GUNYAH_VCPU_RESUME_RETRY` (2): defined in the header, refused by RUN (EINVAL).
+    pub const RETRY: Self = Self(2);
+}
+
 /// Interrupts a vCPU's `run` from another thread (immediate_exit + a wake-up).
 pub trait VcpuKicker: Send + Sync {
     /// Makes the current or next `run` return EINTR.
@@ -166,6 +181,10 @@ pub trait VcpuBackend: Send {
     fn run(&mut self) -> HypResult<VcpuExit>;
     /// The value the guest's pending MMIO read receives on the next `run`.
     fn set_mmio_read_data(&mut self, data: u64);
+    /// How the next `run` resumes after an MMIO exit (the run page's `mmio.resume_action`,
+    /// ack66-early and later; the driver presets HANDLED at every MMIO exit, and an a14 driver
+    /// has no such field). The conformance suite sets every value a VMM can write.
+    fn set_mmio_resume_action(&mut self, action: MmioResumeAction);
     /// A handle that kicks this vCPU from other threads.
     fn kicker(&self) -> Arc<dyn VcpuKicker>;
 }
@@ -195,8 +214,10 @@ pub trait VmBackend: Send + Sync {
     /// GH_VM_ADD_FUNCTION(IOEVENTFD): guest writes that match signal `eventfd` instead of
     /// exiting.
     fn add_ioeventfd(&self, eventfd: BorrowedFd<'_>, ioeventfd: IoEventfd) -> HypResult<()>;
-    /// GH_VM_REMOVE_FUNCTION: removes the function `function` added with `eventfd`, as the
-    /// driver matches it. The a14 driver answers 0 even when none matched.
+    /// GH_VM_REMOVE_FUNCTION: removes the function `function` added with `eventfd` (not part
+    /// of a vCPU's argument), as the driver matches it. The early a14 driver answers 0 even
+    /// when none matched. The service never removes a function (teardown closes the VM);
+    /// the conformance suite and the fuzzers do.
     fn remove_function(&self, eventfd: BorrowedFd<'_>, function: Function) -> HypResult<()>;
 }
 
@@ -207,9 +228,11 @@ pub enum Extension {
     VcpuTimerWakeup,
 }
 
-/// An irqfd or ioeventfd function, as added (REMOVE_FUNCTION names one by these arguments).
+/// A function as added (REMOVE_FUNCTION names one by these arguments).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Function {
+    /// A vCPU, by id (`gh_fn_vcpu_arg`). Once removed, RUN on its fd fails with ENODEV.
+    Vcpu(u32),
     /// An irqfd.
     Irqfd(Irqfd),
     /// An ioeventfd.

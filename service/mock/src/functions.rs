@@ -31,11 +31,10 @@ pub(super) struct Ioeventfd {
 #[derive(Debug, Default)]
 pub(super) struct Functions {
     pub irqfds: Vec<Irqfd>,
+    /// Every generation binds and matches them alike (docs/GENERATIONS.md, "ioeventfds"): one
+    /// without datamatch keeps no length, so it takes a write of any width at its address and
+    /// collides with every other ioeventfd there.
     pub ioeventfds: Vec<Ioeventfd>,
-    /// The later drivers' ioeventfd rules (GUNYAH_LATER_GENERATIONS §4.3): an ioeventfd without
-    /// datamatch takes a write of any width at its address and collides with every other
-    /// ioeventfd there. a14: the registered width, and only exact duplicates collide.
-    pub later_ioeventfd_rules: bool,
 }
 
 /// What REMOVE_FUNCTION compares to find an ioeventfd (GUNYAH_LATER_GENERATIONS §4.2).
@@ -98,22 +97,19 @@ impl Functions {
         }
         let eventfd = take_eventfd(fd)?;
         let arg = (fd.as_raw_fd(), Function::Ioeventfd(ioeventfd));
-        let later = self.later_ioeventfd_rules;
+        // The driver's rb-tree compare: at one address, a handler without datamatch equals
+        // every other; two with datamatch are equal when length and data are.
         let collides = |e: &Ioeventfd| {
             e.addr == addr
-                && if later {
-                    e.datamatch.is_none()
-                        || datamatch.is_none()
-                        || (e.len == len && e.datamatch == datamatch)
-                } else {
-                    e.len == len && e.datamatch == datamatch
-                }
+                && (e.datamatch.is_none()
+                    || datamatch.is_none()
+                    || (e.len == len && e.datamatch == datamatch))
         };
         if self.ioeventfds.iter().any(collides) {
             return Err(Errno::EEXIST);
         }
-        // Later drivers keep a length only with datamatch: without, any width matches.
-        let len = if later && datamatch.is_none() { 0 } else { len };
+        // A length is kept only with datamatch: without, any width matches.
+        let len = if datamatch.is_none() { 0 } else { len };
         self.ioeventfds.push(Ioeventfd {
             arg,
             addr,
@@ -135,10 +131,12 @@ impl Functions {
     }
 
     /// Late a14 and later GH_VM_REMOVE_FUNCTION: drops what matches by key, whatever the fd —
-    /// an irqfd by its label, an ioeventfd as `key` says; ENOENT when nothing matched.
+    /// an irqfd by its label, an ioeventfd as `key` says; ENOENT when nothing matched. (vCPUs
+    /// are the VM's: `MockVm::remove_function`.)
     pub fn remove_by_key(&mut self, function: Function, key: IoeventfdKey) -> Result<(), Errno> {
         let before = self.irqfds.len() + self.ioeventfds.len();
         match function {
+            Function::Vcpu(_) => return Err(Errno::ENOENT),
             Function::Irqfd(irqfd) => self.irqfds.retain(|i| i.label != irqfd.label),
             Function::Ioeventfd(ioeventfd) => self.ioeventfds.retain(|e| match key {
                 IoeventfdKey::Address => e.addr != ioeventfd.addr,

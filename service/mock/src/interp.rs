@@ -80,6 +80,14 @@ impl Cpu {
         }
     }
 
+    /// The VMM answered the pending MMIO access with FAULT: the driver injects a fault into
+    /// the guest for it. A scripted guest has no exception vectors, so it takes the fault as it
+    /// takes its own (docs/GUEST_ISA.md): it crashes.
+    pub fn inject_fault(&mut self) -> Step {
+        self.pending_read = None;
+        Self::crash()
+    }
+
     /// Moves past a WAIT whose doorbell rang.
     pub fn complete_wait(&mut self) {
         self.pc = self.pc.wrapping_add(INSN_SIZE);

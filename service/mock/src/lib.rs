@@ -70,6 +70,7 @@ pub const FAULTABLE_IOCTLS: &[DriverIoctl] = &[
     DriverIoctl::SetBootContext,
     DriverIoctl::AddFunction,
     DriverIoctl::Start,
+    DriverIoctl::VcpuRun,
 ];
 
 /// The generation a mock models unless told otherwise: the one Qualcomm devices launched

@@ -12,10 +12,10 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use super::interp::{Bus, Cpu, Step};
 use super::memory::{Fault, GuestMemory};
-use super::vm::{MockStatus, VmShared};
-use super::Counters;
+use super::vm::{MockStatus, VcpuSlot, VmShared};
+use super::{check_fault, Counters, Faults};
 use gunyah_hypervisor::{
-    DriverIoctl, HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus,
+    DriverIoctl, HypError, HypResult, MmioResumeAction, VcpuBackend, VcpuExit, VcpuKicker, VmStatus,
 };
 
 /// Instructions executed between checks for kicks.
@@ -25,6 +25,15 @@ const SLICE: usize = 4096;
 struct Kick {
     immediate_exit: AtomicBool,
     vm: std::sync::Weak<VmShared>,
+}
+
+/// Where RUN stands between two calls (the driver's vCPU state machine, for what differs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resume {
+    /// Nothing pending.
+    Fresh,
+    /// The last exit was MMIO: the next RUN reads `resume_action` (ack66-early and later).
+    Mmio,
 }
 
 impl VcpuKicker for Kick {
@@ -75,6 +84,13 @@ pub(super) struct MockVcpu {
     counters: Arc<Counters>,
     boot: Boot,
     mmio_read_data: u64,
+    /// The run page's `mmio.resume_action` (the later generations read it).
+    mmio_resume_action: MmioResumeAction,
+    resume: Resume,
+    /// Set when REMOVE_FUNCTION took this vCPU's function (shared with its `VcpuSlot`).
+    removed: Arc<AtomicBool>,
+    /// The errors `--mock-fault` injects (GH_VCPU_RUN among them).
+    faults: Arc<Faults>,
 }
 
 fn eintr() -> HypError {
@@ -85,7 +101,12 @@ fn eintr() -> HypError {
 }
 
 impl MockVcpu {
-    pub fn new(id: u32, vm: Arc<VmShared>, counters: Arc<Counters>) -> Result<Self, Errno> {
+    pub fn new(
+        id: u32,
+        vm: Arc<VmShared>,
+        counters: Arc<Counters>,
+        faults: Arc<Faults>,
+    ) -> Result<Self, Errno> {
         let wake = EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK)?;
         counters.live_vcpus.fetch_add(1, Ordering::SeqCst);
         let kick = Arc::new(Kick {
@@ -100,26 +121,43 @@ impl MockVcpu {
             counters,
             boot: Boot::NotYet,
             mmio_read_data: 0,
+            mmio_resume_action: MmioResumeAction::HANDLED,
+            resume: Resume::Fresh,
+            removed: Arc::new(AtomicBool::new(false)),
+            faults,
         })
     }
 
-    /// The eventfd that wakes this vCPU from a doorbell wait (registered with the VM).
-    pub fn wake_fd(&self) -> Arc<OwnedFd> {
-        self.wake.clone()
+    /// What the VM keeps of this vCPU: the eventfd that wakes it from a doorbell wait, and the
+    /// flag REMOVE_FUNCTION sets.
+    pub fn slot(&self) -> VcpuSlot {
+        VcpuSlot {
+            wake: self.wake.clone(),
+            removed: self.removed.clone(),
+        }
     }
 
+    /// Kicked, or its function removed (the driver's unbind sets immediate_exit).
     fn kicked(&self) -> bool {
-        self.kick.immediate_exit.load(Ordering::SeqCst)
+        self.kick.immediate_exit.load(Ordering::SeqCst) || self.removed.load(Ordering::SeqCst)
+    }
+
+    fn run_error(errno: Errno) -> HypError {
+        HypError {
+            call: DriverIoctl::VcpuRun.into(),
+            errno,
+        }
     }
 
     /// The VM's status as RUN reports it, or `None` while it runs.
     fn status_exit(&self) -> HypResult<Option<VcpuExit>> {
         let state = self.vm.lock();
         match &state.status {
-            MockStatus::Load => Err(HypError {
-                call: DriverIoctl::VcpuRun.into(),
-                errno: Errno::ENODEV,
-            }),
+            // No hypervisor resource yet: before START, or (later drivers) after a failed one.
+            MockStatus::Load => Err(Self::run_error(Errno::ENODEV)),
+            MockStatus::InitFailed if self.vm.generation.is_later() => {
+                Err(Self::run_error(Errno::ENODEV))
+            }
             MockStatus::InitFailed => Ok(Some(VcpuExit::Status(VmStatus::LoadFailed))),
             MockStatus::Stopped(status) => Ok(Some(VcpuExit::Status(status.clone()))),
             MockStatus::Running if self.kicked() => Err(eintr()),
@@ -195,6 +233,32 @@ impl MockVcpu {
         }
     }
 
+    /// Completes the access of the last MMIO exit as the VMM answered it. a14 has no
+    /// `resume_action`: the access completes. The later drivers read it: HANDLED completes,
+    /// FAULT injects a fault into the guest, anything else (RETRY among them) is EINVAL and
+    /// leaves the access pending, so a corrected answer can follow.
+    fn resume_mmio(&mut self) -> HypResult<()> {
+        let Boot::Running(cpu) = &mut self.boot else {
+            return Ok(());
+        };
+        let action = if self.vm.generation.is_later() && self.resume == Resume::Mmio {
+            self.mmio_resume_action
+        } else {
+            MmioResumeAction::HANDLED
+        };
+        match action {
+            MmioResumeAction::HANDLED => cpu.complete_mmio_read(self.mmio_read_data),
+            MmioResumeAction::FAULT => {
+                if let Step::Stop(status) = cpu.inject_fault() {
+                    self.vm.stop(status);
+                }
+            }
+            _ => return Err(Self::run_error(Errno::EINVAL)),
+        }
+        self.resume = Resume::Fresh;
+        Ok(())
+    }
+
     /// Runs the boot vCPU's program until an exit, a stop or a kick.
     fn run_guest(&mut self) -> HypResult<VcpuExit> {
         let memory = self.vm.guest_memory();
@@ -250,7 +314,16 @@ impl MockVcpu {
 
 impl Drop for MockVcpu {
     fn drop(&mut self) {
-        self.vm.lock().vcpus.remove(&self.id);
+        let mut state = self.vm.lock();
+        // Unless REMOVE_FUNCTION took it already (and the id may be another vCPU's now).
+        if state
+            .vcpus
+            .get(&self.id)
+            .is_some_and(|slot| Arc::ptr_eq(&slot.removed, &self.removed))
+        {
+            state.vcpus.remove(&self.id);
+        }
+        drop(state);
         self.counters.live_vcpus.fetch_sub(1, Ordering::SeqCst);
     }
 }
@@ -261,22 +334,35 @@ impl VcpuBackend for MockVcpu {
     }
 
     fn run(&mut self) -> HypResult<VcpuExit> {
+        check_fault(&self.faults, DriverIoctl::VcpuRun)?;
+        // The vCPU function was removed: ENODEV (docs/GENERATIONS.md, "vCPU RUN", step 1).
+        if self.removed.load(Ordering::SeqCst) {
+            return Err(Self::run_error(Errno::ENODEV));
+        }
         if let Some(exit) = self.status_exit()? {
             return Ok(exit);
         }
-        if let Boot::Running(cpu) = &mut self.boot {
-            cpu.complete_mmio_read(self.mmio_read_data);
-        }
+        self.resume_mmio()?;
         if self.id != 0 {
             // Secondary vCPUs wait for the VM to stop.
             self.block(None)?;
             return self.status_exit()?.ok_or_else(eintr);
         }
-        self.run_guest()
+        let exit = self.run_guest()?;
+        if let VcpuExit::Mmio { .. } = exit {
+            // The driver presets HANDLED at every MMIO exit.
+            self.resume = Resume::Mmio;
+            self.mmio_resume_action = MmioResumeAction::HANDLED;
+        }
+        Ok(exit)
     }
 
     fn set_mmio_read_data(&mut self, data: u64) {
         self.mmio_read_data = data;
+    }
+
+    fn set_mmio_resume_action(&mut self, action: MmioResumeAction) {
+        self.mmio_resume_action = action;
     }
 
     fn kicker(&self) -> Arc<dyn VcpuKicker> {

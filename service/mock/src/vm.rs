@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -57,12 +57,22 @@ pub(super) struct VmState {
     pub firmware: Option<GuestRange>,
     pub qtvm: Option<QtvmAuthArg>,
     pub boot_context: BTreeMap<BootReg, u64>,
-    /// The vCPUs by id, each with the eventfd it polls beside a doorbell (see `VmShared::notify`).
-    pub vcpus: BTreeMap<u32, Arc<OwnedFd>>,
+    /// The vCPU functions bound, by id.
+    pub vcpus: BTreeMap<u32, VcpuSlot>,
     /// Bytes of the regions registered.
     pub registered: u64,
     /// Of those, bytes pinned and charged to the memlock budget at the ioctl (a14).
     pub locked: u64,
+}
+
+/// A bound vCPU function, as the VM sees it.
+#[derive(Debug, Clone)]
+pub(super) struct VcpuSlot {
+    /// The eventfd the vCPU polls beside a doorbell (see `VmShared::notify`).
+    pub wake: Arc<OwnedFd>,
+    /// Set by REMOVE_FUNCTION: the vCPU function is gone (RUN answers ENODEV), while its fd
+    /// stays open. The vCPU holds the same flag.
+    pub removed: Arc<AtomicBool>,
 }
 
 /// What the VM fd and every vCPU fd reference; dropped with the last of them.
@@ -119,9 +129,9 @@ impl VmShared {
     /// miss it between its check and its wait.
     pub fn notify(&self, state: &VmState) {
         self.wake.notify_all();
-        for fd in state.vcpus.values() {
+        for slot in state.vcpus.values() {
             // A full counter (never, in practice) still wakes the poller.
-            let _ = nix::unistd::write(fd.as_ref(), &1u64.to_ne_bytes());
+            let _ = nix::unistd::write(slot.wake.as_ref(), &1u64.to_ne_bytes());
         }
     }
 }
@@ -205,10 +215,7 @@ impl MockVm {
                 registered: 0,
                 locked: 0,
             }),
-            functions: Mutex::new(Functions {
-                later_ioeventfd_rules: generation.is_later(),
-                ..Functions::default()
-            }),
+            functions: Mutex::new(Functions::default()),
             boot: OnceLock::new(),
             wake: Condvar::new(),
             counters: counters.clone(),
@@ -235,6 +242,25 @@ impl MockVm {
 
     fn err(ioctl: DriverIoctl, errno: Errno) -> HypError {
         HypError::new(ioctl, errno)
+    }
+
+    /// REMOVE_FUNCTION of a vCPU: every generation finds it by id (early a14 compares the
+    /// argument bytes, which are the id alone; late a14 is not known and modelled as the later
+    /// drivers: docs/GENERATIONS.md). The function goes, the fd stays: a RUN inside the driver
+    /// returns (immediate_exit is set) and every later RUN answers ENODEV. Nothing matched:
+    /// ENOENT, but 0 on early a14.
+    fn remove_vcpu(&self, id: u32) -> HypResult<()> {
+        let mut state = self.shared.lock();
+        match state.vcpus.remove(&id) {
+            Some(slot) => {
+                slot.removed.store(true, Ordering::SeqCst);
+                self.shared.notify(&state);
+                let _ = nix::unistd::write(slot.wake.as_ref(), &1u64.to_ne_bytes());
+                Ok(())
+            }
+            None if self.generation == Generation::A14Early => Ok(()),
+            None => Err(Self::err(DriverIoctl::RemoveFunction, Errno::ENOENT)),
+        }
     }
 }
 
@@ -380,9 +406,14 @@ impl VmBackend for MockVm {
         if state.vcpus.contains_key(&id) {
             return Err(Self::err(ioctl, Errno::EEXIST));
         }
-        let vcpu = MockVcpu::new(id, self.shared.clone(), self.counters.clone())
-            .map_err(|errno| Self::err(ioctl, errno))?;
-        state.vcpus.insert(id, vcpu.wake_fd());
+        let vcpu = MockVcpu::new(
+            id,
+            self.shared.clone(),
+            self.counters.clone(),
+            self.faults.clone(),
+        )
+        .map_err(|errno| Self::err(ioctl, errno))?;
+        state.vcpus.insert(id, vcpu.slot());
         Ok(Box::new(vcpu))
     }
 
@@ -490,6 +521,9 @@ impl VmBackend for MockVm {
     }
 
     fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: Function) -> HypResult<()> {
+        if let Function::Vcpu(id) = arg {
+            return self.remove_vcpu(id);
+        }
         let mut functions = self.shared.functions();
         match self.generation {
             Generation::A14Early => functions.remove_exact(eventfd.as_raw_fd(), arg),

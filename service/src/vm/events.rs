@@ -159,6 +159,23 @@ impl VmEvents {
         }
     }
 
+    /// The service stopped the VM because `GH_VCPU_RUN` failed with `errno` (not EINTR): the
+    /// driver will not run this vCPU again, so the VM is CRASHED with HYP_ERROR, the errno's
+    /// name in `reason`.
+    pub fn run_failed(&self, errno: Errno) {
+        let info = VmExitInfo {
+            state: VmState::CRASHED,
+            r#type: VmExitType::HYP_ERROR,
+            reason: format!("{errno:?}").into_bytes(),
+            fault: None,
+        };
+        if self.set_state(info.state) {
+            let mut s = lock(&self.status);
+            s.exit = Some(info.clone());
+            s.queue.push_back(Event::Exit(info));
+        }
+    }
+
     /// Delivers queued notifications to every callback, in order. Failures are logged.
     pub fn deliver(&self) {
         let _delivery = lock(&self.delivery);

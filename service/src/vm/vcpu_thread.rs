@@ -143,8 +143,14 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
             }
             // Kicked (teardown) or interrupted by a signal: the loop condition decides.
             Err(e) if e.errno == Errno::EINTR => {}
+            // The driver refuses to run this vCPU (e.g. ENODEV: it has no hypervisor resource,
+            // or its function was removed). Running again would get the same answer: the VM
+            // stops, CRASHED with the errno, instead of spinning or leaving a silent vCPU.
             Err(e) => {
-                log::error!("vm {} vcpu {id}: {e}; vCPU thread ends", ctx.vm_id);
+                log::error!("vm {} vcpu {id}: {e}; stopping the VM", ctx.vm_id);
+                ctx.events.run_failed(e.errno);
+                ctx.stop_all();
+                ctx.events.deliver();
                 return;
             }
         }
@@ -258,7 +264,7 @@ mod tests {
     use std::sync::{Condvar, Mutex};
 
     use super::*;
-    use gunyah_hypervisor::{DriverIoctl, HypError, HypResult};
+    use gunyah_hypervisor::{DriverIoctl, HypError, HypResult, MmioResumeAction};
 
     /// A vCPU that blocks in `run` until kicked, and counts itself while it exists.
     struct FakeVcpu {
@@ -293,6 +299,7 @@ mod tests {
             })
         }
         fn set_mmio_read_data(&mut self, _data: u64) {}
+        fn set_mmio_resume_action(&mut self, _action: MmioResumeAction) {}
         fn kicker(&self) -> Arc<dyn VcpuKicker> {
             self.kick.clone()
         }

@@ -196,6 +196,9 @@ pub union gh_vcpu_run_exit {
     /// For `GUNYAH_VCPU_EXIT_PAGE_FAULT` (ack66-early and later; the a14 page is a prefix of
     /// theirs).
     pub page_fault: super::android::gunyah_vcpu_run_page_fault,
+    /// `mmio` as the later generations have it, with `resume_action` (the a14 `mmio` is a
+    /// prefix of it).
+    pub mmio_resumable: super::android::gunyah_vcpu_run_mmio,
 }
 
 /// `struct gh_vcpu_run`: the page a vCPU fd maps.

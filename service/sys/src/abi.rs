@@ -86,19 +86,22 @@ fn vcpu_run_layout() -> StructLayout {
     }
 }
 
-/// The later generations' `gunyah_vcpu_run`: the a14 page plus the PAGE_FAULT member.
+/// The later generations' `gunyah_vcpu_run`: the a14 page plus the PAGE_FAULT member and
+/// `mmio.resume_action`.
 fn page_fault_run_layout() -> StructLayout {
+    let mut fields = run_member!(
+        "page_fault",
+        gunyah_vcpu_run_page_fault {
+            phys_addr,
+            attempt,
+            resume_action
+        }
+    );
+    fields.extend(run_member!("mmio", gunyah_vcpu_run_mmio { resume_action }));
     StructLayout {
         name: "gunyah_vcpu_run",
         size: size_of::<gh_vcpu_run>(),
-        fields: run_member!(
-            "page_fault",
-            gunyah_vcpu_run_page_fault {
-                phys_addr,
-                attempt,
-                resume_action
-            }
-        ),
+        fields,
     }
 }
 

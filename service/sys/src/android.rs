@@ -70,6 +70,30 @@ pub struct gunyah_vcpu_run_page_fault {
     pub resume_action: u8,
 }
 
+/// The `mmio` member of the later generations' `gunyah_vcpu_run` union: a14's plus
+/// `resume_action` at offset 37 of the page (docs/GENERATIONS.md).
+#[repr(C)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct gunyah_vcpu_run_mmio {
+    /// Guest physical address.
+    pub phys_addr: u64,
+    /// Data written, or to be read by the guest on the next RUN.
+    pub data: [u8; 8],
+    /// Access length.
+    pub len: u32,
+    /// 1 for a write.
+    pub is_write: u8,
+    /// `GUNYAH_VCPU_RESUME_*`: preset to HANDLED at every MMIO exit; read by the next RUN.
+    pub resume_action: u8,
+}
+
+/// `GUNYAH_VCPU_RESUME_HANDLED`.
+pub const GUNYAH_VCPU_RESUME_HANDLED: u8 = 0;
+/// `GUNYAH_VCPU_RESUME_FAULT`.
+pub const GUNYAH_VCPU_RESUME_FAULT: u8 = 1;
+/// `GUNYAH_VCPU_RESUME_RETRY`.
+pub const GUNYAH_VCPU_RESUME_RETRY: u8 = 2;
+
 /// Boot context register set X (index 0..=31).
 pub const GH_VM_BOOT_CONTEXT_REG_SET_X: u32 = 0;
 /// Boot context register set PC (index 0).

@@ -77,6 +77,15 @@ impl RunPage {
         unsafe { addr_of_mut!((*self.page.as_ptr()).exit.mmio.data).write_volatile(data) }
     }
 
+    /// Sets `mmio.resume_action` (ack66-early and later; padding to an a14 driver).
+    pub fn set_mmio_resume_action(&self, action: u8) {
+        // SAFETY: mapped for the life of `self`; writing one byte into the union member.
+        unsafe {
+            addr_of_mut!((*self.page.as_ptr()).exit.mmio_resumable.resume_action)
+                .write_volatile(action)
+        }
+    }
+
     /// The `status` member (valid when `exit_reason` is STATUS).
     pub fn status(&self) -> gh_vcpu_run_status {
         // SAFETY: as in `mmio`.

@@ -93,6 +93,11 @@ fn main() -> Result<()> {
             caps.generation,
             &args.filter,
         ));
+        results.extend(conformance::raw::run(
+            &args.device,
+            caps.generation,
+            &args.filter,
+        ));
     }
     if let Some(dir) = &args.corpus {
         results.extend(conformance::corpus::run(hyp.as_ref(), dir).map_err(anyhow::Error::msg)?);

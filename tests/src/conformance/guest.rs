@@ -8,14 +8,13 @@ use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
+use super::expect::Expect;
 use super::table::Backing;
-use super::{
-    ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, later, Case, Outcome,
-};
+use super::{ensure, expect, expect_ok, ioeventfd_at, irqfd_on, Case, Outcome};
 use gunyah_guest::asm::assemble;
 use gunyah_hypervisor::{
-    GuestRange, Hypervisor, MemAccess, ShareMode, UserMemoryRegion, VcpuBackend, VcpuExit,
-    VmBackend, VmStatus,
+    GuestRange, Hypervisor, MemAccess, MmioResumeAction, ShareMode, UserMemoryRegion, VcpuBackend,
+    VcpuExit, VmBackend, VmStatus,
 };
 
 const RAM: u64 = 0x8000_0000;
@@ -94,20 +93,7 @@ fn hello(hyp: &dyn Hypervisor) -> Outcome {
 }
 
 fn mmio_read(hyp: &dyn Hypervisor) -> Outcome {
-    let mut b = boot(
-        hyp,
-        "load4 r2, [0x90000010]\njeq r2, 0xabcd, good\ncrash\ngood: exit VM_EXIT, \"good\"",
-        1,
-        |_, _| Ok(()),
-    )?;
-    expect_exit(
-        run(&mut b.vcpus[0])?,
-        VcpuExit::Mmio {
-            phys_addr: 0x9000_0010,
-            len: 4,
-            write: None,
-        },
-    )?;
+    let mut b = at_mmio_read(hyp)?;
     // Bytes beyond the access size do not reach the guest.
     b.vcpus[0].set_mmio_read_data(0x1111_2222_0000_abcd);
     expect_exit(
@@ -177,13 +163,14 @@ fn stops_with(
     boot_pc: Option<u64>,
     status: VmStatus,
 ) -> Outcome {
-    if boot_pc.is_some() && !has_boot_context(hyp) {
+    let generation = hyp.capabilities().generation;
+    if boot_pc.is_some() && expect::of("boot-context/before-start", generation) != Expect::Ok {
         // a14: no boot registers, so there is no entry point to get wrong.
         let vm = expect_ok("create_vm", hyp.create_vm())?;
-        return expect_errno(
-            "boot PC (a14: no SET_BOOT_CONTEXT)",
+        return expect::call(
+            "boot-context/before-start",
+            generation,
             vm.set_boot_context(gunyah_hypervisor::BootReg::PC, RAM),
-            Errno::ENOTTY,
         );
     }
     let mut b = boot(hyp, program, 1, |vm, _| match boot_pc {
@@ -276,15 +263,15 @@ fn boot_pc_selects_entry(hyp: &dyn Hypervisor) -> Outcome {
     // no boot registers: the call is ENOTTY and the guest starts at the start of RAM.
     let second = RAM + 0x1000;
     let image = assemble("exit VM_EXIT, \"second\"", second).map_err(|e| e.to_string())?;
-    let with_pc = has_boot_context(hyp);
+    let generation = hyp.capabilities().generation;
+    let with_pc = expect::of("boot-context/before-start", generation) == Expect::Ok;
     let mut b = boot(hyp, "crash", 1, |vm, ram| {
         ram.write(0x1000, &image)?;
-        let set = vm.set_boot_context(gunyah_hypervisor::BootReg::PC, second);
-        if with_pc {
-            expect_ok("boot PC", set)
-        } else {
-            expect_errno("boot PC (a14: no SET_BOOT_CONTEXT)", set, Errno::ENOTTY)
-        }
+        expect::call(
+            "boot-context/before-start",
+            generation,
+            vm.set_boot_context(gunyah_hypervisor::BootReg::PC, second),
+        )
     })?;
     let expected = if with_pc {
         VmStatus::Exited {
@@ -316,16 +303,24 @@ fn write_to_read_only_region(hyp: &dyn Hypervisor) -> Outcome {
             vm.set_user_memory(&region, ShareMode::Share),
         )
     })?;
-    let demand_paged = later(hyp);
-    if !demand_paged {
-        return expect_exit(run(&mut b.vcpus[0])?, VcpuExit::Status(VmStatus::Crashed));
+    let case = "guest/write-to-read-only-region";
+    let generation = hyp.capabilities().generation;
+    let first = run(&mut b.vcpus[0])?;
+    expect::observed(case, generation, &exit_word(&first))?;
+    if let VcpuExit::PageFault { .. } = first {
+        // Nothing changed, so the next run retries the access and faults again.
+        expect_exit(run(&mut b.vcpus[0])?, first)?;
     }
-    let fault = VcpuExit::PageFault {
-        phys_addr: ROM,
-        errno: Errno::EPERM,
-    };
-    expect_exit(run(&mut b.vcpus[0])?, fault.clone())?;
-    expect_exit(run(&mut b.vcpus[0])?, fault)
+    Ok(())
+}
+
+/// An exit in the table's words: `crashed`, `page-fault:ERRNO`, or its debug form.
+fn exit_word(exit: &VcpuExit) -> String {
+    match exit {
+        VcpuExit::Status(VmStatus::Crashed) => "crashed".into(),
+        VcpuExit::PageFault { errno, .. } => format!("page-fault:{errno:?}"),
+        other => format!("{other:?}"),
+    }
 }
 
 /// A region whose memory the VMM has not mapped: a14 refuses it at the ioctl (it pins there);
@@ -337,7 +332,8 @@ fn unmapped_memory_faults_at_first_touch(hyp: &dyn Hypervisor) -> Outcome {
         userspace_addr: 0xffff_ffff_fff0_0000,
         ..Backing::new(4096)?.region(1, HOLE)
     };
-    let demand_paged = later(hyp);
+    let generation = hyp.capabilities().generation;
+    let mut refused = false;
     let mut b = boot(
         hyp,
         "load4 r1, [0x81000000]
@@ -345,31 +341,34 @@ exit VM_EXIT",
         1,
         |vm, _| {
             let set = vm.set_user_memory(&region, ShareMode::Share);
-            if demand_paged {
-                expect_ok("unmapped region (a binding only)", set)
-            } else {
-                expect_errno(
-                    "unmapped region (a14 pins at the ioctl)",
-                    set,
-                    Errno::EFAULT,
-                )
-            }
+            refused = set.is_err();
+            expect::call("memory/not-mapped-by-the-caller", generation, set)
         },
     )?;
-    if !demand_paged {
+    if refused {
         return Ok(());
     }
-    let fault = VcpuExit::PageFault {
-        phys_addr: HOLE,
-        errno: Errno::EFAULT,
-    };
-    expect_exit(run(&mut b.vcpus[0])?, fault.clone())?;
-    expect_exit(run(&mut b.vcpus[0])?, fault)
+    let first = run(&mut b.vcpus[0])?;
+    expect::observed(
+        "guest/first-touch-of-unmapped-memory",
+        generation,
+        &exit_word(&first),
+    )?;
+    ensure!(
+        matches!(
+            first,
+            VcpuExit::PageFault {
+                phys_addr: HOLE,
+                ..
+            }
+        ),
+        "the fault names {HOLE:#x}: {first:?}"
+    );
+    expect_exit(run(&mut b.vcpus[0])?, first)
 }
 
-/// An ioeventfd without datamatch registered for 4-byte writes, and a 1-byte write to it: a14
-/// matches the registered width only (an MMIO exit); the later drivers match any width (the
-/// eventfd is signalled, no exit).
+/// An ioeventfd without datamatch registered for 4-byte writes, and a 1-byte write to it: it
+/// keeps no length, so the write signals it, with no exit, in every generation.
 fn ioeventfd_width(hyp: &dyn Hypervisor) -> Outcome {
     let ioe = eventfd()?;
     let mut b = boot(hyp, "store1 [0x90002000], 1\nexit VM_EXIT", 1, |vm, _| {
@@ -382,23 +381,131 @@ fn ioeventfd_width(hyp: &dyn Hypervisor) -> Outcome {
         exit_type: 0,
         reason: vec![],
     });
-    if later(hyp) {
-        expect_exit(run(&mut b.vcpus[0])?, exited)?;
-        let mut fds = [PollFd::new(ioe.as_fd(), PollFlags::POLLIN)];
-        let ready = poll(&mut fds, PollTimeout::ZERO).map_err(|e| e.to_string())?;
-        ensure!(ready == 1, "the 1-byte write did not signal the ioeventfd");
-        Ok(())
-    } else {
-        expect_exit(
-            run(&mut b.vcpus[0])?,
-            VcpuExit::Mmio {
-                phys_addr: 0x9000_2000,
-                len: 1,
-                write: Some(1),
-            },
-        )?;
-        expect_exit(run(&mut b.vcpus[0])?, exited)
+    let exit = run(&mut b.vcpus[0])?;
+    let mut fds = [PollFd::new(ioe.as_fd(), PollFlags::POLLIN)];
+    let signalled = poll(&mut fds, PollTimeout::ZERO).map_err(|e| e.to_string())? == 1;
+    let seen = match exit {
+        e if e == exited && signalled => "signals".to_string(),
+        e => format!("{e:?} (eventfd signalled: {signalled})"),
+    };
+    expect::observed(
+        "ioeventfd/no-datamatch-any-width-signals",
+        hyp.capabilities().generation,
+        &seen,
+    )
+}
+
+/// A guest that reads 4 bytes at 0x9000_0010 over MMIO and exits "good" when it read 0xabcd.
+const MMIO_READ_GUEST: &str =
+    "load4 r2, [0x90000010]\njeq r2, 0xabcd, good\ncrash\ngood: exit VM_EXIT, \"good\"";
+
+/// `MMIO_READ_GUEST` booted and run to its MMIO read exit.
+fn at_mmio_read(hyp: &dyn Hypervisor) -> Result<Booted, String> {
+    let mut b = boot(hyp, MMIO_READ_GUEST, 1, |_, _| Ok(()))?;
+    expect_exit(
+        run(&mut b.vcpus[0])?,
+        VcpuExit::Mmio {
+            phys_addr: 0x9000_0010,
+            len: 4,
+            write: None,
+        },
+    )?;
+    Ok(b)
+}
+
+/// What the next RUN after the MMIO read did, in the table's words.
+fn after_mmio_read(vcpu: &mut Box<dyn VcpuBackend>) -> String {
+    match vcpu.run() {
+        Ok(VcpuExit::Status(VmStatus::Exited { reason, .. })) if reason == b"good" => {
+            "completes".into()
+        }
+        Ok(VcpuExit::Status(VmStatus::Crashed)) => "crashed".into(),
+        Ok(other) => format!("{other:?}"),
+        Err(e) => format!("{:?}", e.errno),
     }
+}
+
+/// A `resume_action` left in the page before the exit (an a14 VMM never writes it): the driver
+/// presets HANDLED at the exit, so the read completes.
+fn resume_stale(hyp: &dyn Hypervisor) -> Outcome {
+    let mut b = boot(hyp, MMIO_READ_GUEST, 1, |_, _| Ok(()))?;
+    b.vcpus[0].set_mmio_resume_action(MmioResumeAction::RETRY);
+    ensure!(
+        matches!(run(&mut b.vcpus[0])?, VcpuExit::Mmio { .. }),
+        "expected the MMIO read exit"
+    );
+    b.vcpus[0].set_mmio_read_data(0xabcd);
+    let seen = after_mmio_read(&mut b.vcpus[0]);
+    expect::observed(
+        "mmio/stale-resume-action-before-the-exit",
+        hyp.capabilities().generation,
+        &seen,
+    )
+}
+
+/// An answer the later drivers refuse (RETRY, or a value they do not define): EINVAL, and the
+/// access stays pending, so a HANDLED answer then completes it.
+fn resume_refused(hyp: &dyn Hypervisor, case: &str, action: MmioResumeAction) -> Outcome {
+    let generation = hyp.capabilities().generation;
+    let mut b = at_mmio_read(hyp)?;
+    b.vcpus[0].set_mmio_read_data(0xabcd);
+    b.vcpus[0].set_mmio_resume_action(action);
+    let seen = after_mmio_read(&mut b.vcpus[0]);
+    expect::observed(case, generation, &seen)?;
+    if seen == "completes" {
+        return Ok(());
+    }
+    b.vcpus[0].set_mmio_resume_action(MmioResumeAction::HANDLED);
+    let seen = after_mmio_read(&mut b.vcpus[0]);
+    expect::observed("mmio/resume-corrected-after-einval", generation, &seen)
+}
+
+/// FAULT: the driver injects a fault into the guest for the access (the scripted guest has no
+/// vectors, so it crashes); a14 has no resume_action and completes the read.
+fn resume_fault(hyp: &dyn Hypervisor) -> Outcome {
+    let mut b = at_mmio_read(hyp)?;
+    b.vcpus[0].set_mmio_read_data(0xabcd);
+    b.vcpus[0].set_mmio_resume_action(MmioResumeAction::FAULT);
+    let seen = after_mmio_read(&mut b.vcpus[0]);
+    expect::observed("mmio/resume-fault", hyp.capabilities().generation, &seen)
+}
+
+/// A read-only region whose memory this process mapped read-only (as a VMM maps a read-only
+/// file): the driver pins it for reading only, so it registers and the guest's read is served.
+fn read_only_mapping(hyp: &dyn Hypervisor) -> Outcome {
+    const ROM: u64 = 0x8100_0000;
+    let page = 4096;
+    let file = gunyah_sys::memfd::create("conformance-rom", page).map_err(|e| e.to_string())?;
+    gunyah_sys::memfd::write_at(&file, 0, &0x1234u32.to_le_bytes()).map_err(|e| e.to_string())?;
+    let len = std::num::NonZeroUsize::new(page as usize).ok_or("page size")?;
+    let mapping = gunyah_sys::mman::SharedMapping::map(file.as_fd(), 0, len, false)
+        .map_err(|e| e.to_string())?;
+    let program = "load4 r1, [0x81000000]\njeq r1, 0x1234, good\ncrash\ngood: exit VM_EXIT, \"ro\"";
+    let mut b = boot(hyp, program, 1, |vm, _| {
+        let region = UserMemoryRegion {
+            label: 1,
+            access: MemAccess {
+                read: true,
+                ..MemAccess::default()
+            },
+            guest_phys_addr: ROM,
+            size: page,
+            userspace_addr: mapping.addr(),
+        };
+        expect_ok(
+            "a read-only region mapped read-only",
+            vm.set_user_memory(&region, ShareMode::Share),
+        )
+    })?;
+    let seen = match run(&mut b.vcpus[0])? {
+        VcpuExit::Status(VmStatus::Exited { reason, .. }) if reason == b"ro" => "served".into(),
+        other => format!("{other:?}"),
+    };
+    expect::observed(
+        "memory/read-only-file-backed-read",
+        hyp.capabilities().generation,
+        &seen,
+    )
 }
 
 pub(super) fn cases() -> Vec<Case> {
@@ -414,6 +521,26 @@ pub(super) fn cases() -> Vec<Case> {
         Case {
             name: "guest/doorbell-ioeventfd-datamatch",
             run: doorbell,
+        },
+        Case {
+            name: "guest/mmio-stale-resume-action-per-generation",
+            run: resume_stale,
+        },
+        Case {
+            name: "guest/mmio-resume-retry-per-generation",
+            run: |h| resume_refused(h, "mmio/resume-retry", MmioResumeAction::RETRY),
+        },
+        Case {
+            name: "guest/mmio-resume-other-value-per-generation",
+            run: |h| resume_refused(h, "mmio/resume-other-value", MmioResumeAction(7)),
+        },
+        Case {
+            name: "guest/mmio-resume-fault-per-generation",
+            run: resume_fault,
+        },
+        Case {
+            name: "guest/read-only-mapping-is-served",
+            run: read_only_mapping,
         },
         Case {
             name: "guest/ioeventfd-width-per-generation",

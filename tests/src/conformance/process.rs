@@ -11,12 +11,11 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
 
 use nix::errno::Errno;
 
 use super::table::Backing;
-use super::{ensure, CaseResult, Outcome};
+use super::{ensure, run_named, CaseResult, Outcome};
 use gunyah_guest::asm::assemble;
 use gunyah_hypervisor::gunyah::GunyahHypervisor;
 use gunyah_hypervisor::{Generation, Hypervisor, ShareMode, UserMemoryRegion, VcpuExit};
@@ -94,35 +93,26 @@ pub fn run(
     generation: Generation,
     filter: &str,
 ) -> Vec<CaseResult> {
-    let cases: [(&'static str, &dyn Fn() -> Outcome); 2] = [
-        (CASES[0], &|| owner(launcher, device, generation)),
-        (CASES[1], &|| memlock(launcher, device, generation)),
-    ];
-    cases
-        .into_iter()
-        .filter(|(name, _)| name.contains(filter))
-        .map(|(name, case)| {
-            let start = Instant::now();
-            let outcome = case();
-            CaseResult {
-                name,
-                outcome,
-                millis: start.elapsed().as_millis(),
-            }
-        })
-        .collect()
+    let owner = || owner(launcher, device, generation);
+    let memlock = || memlock(launcher, device, generation);
+    run_named(&[(CASES[0], &owner), (CASES[1], &memlock)], filter)
 }
 
-/// A VM started by this process (its owner), with one vCPU, RAM holding a guest that exits.
-fn started_vm(device: &Path) -> Result<(OwnedFd, OwnedFd, Backing), String> {
+/// A new VM of `device` (its fd), created by this process.
+pub(crate) fn device_vm(device: &Path) -> Result<OwnedFd, String> {
     let dev: OwnedFd = OpenOptions::new()
         .read(true)
         .write(true)
         .open(device)
         .map_err(|e| format!("{}: {e}", device.display()))?
         .into();
+    ioctl::create_vm(dev.as_fd()).map_err(|e| format!("GH_CREATE_VM: {e}"))
+}
+
+/// A VM started by this process (its owner), with one vCPU, RAM holding a guest that exits.
+fn started_vm(device: &Path) -> Result<(OwnedFd, OwnedFd, Backing), String> {
     let call = |what: &str, e: Errno| format!("{what}: {e}");
-    let vm = ioctl::create_vm(dev.as_fd()).map_err(|e| call("GH_CREATE_VM", e))?;
+    let vm = device_vm(device)?;
     let ram = Backing::new(1 << 20)?;
     ram.write(
         0,

@@ -5,12 +5,10 @@ use std::os::fd::AsFd;
 use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
 
-use super::{
-    ensure, expect_errno, expect_ok, has_boot_context, ioeventfd_at, irqfd_on, later, Case, Outcome,
-};
+use super::{ensure, expect, expect_errno, expect_ok, ioeventfd_at, irqfd_on, Case, Outcome};
 use gunyah_hypervisor::{
-    BootReg, BootRegSet, Extension, Function, Generation, GuestRange, Hypervisor, MemAccess,
-    ShareMode, UserMemoryRegion, VmBackend,
+    BootReg, BootRegSet, Extension, Function, GuestRange, Hypervisor, MemAccess, ShareMode,
+    UserMemoryRegion, VcpuExit, VmBackend, VmStatus,
 };
 
 const PAGE: u64 = 4096;
@@ -81,13 +79,13 @@ fn memory_checks(hyp: &dyn Hypervisor, mode: ShareMode) -> Outcome {
     )?;
     expect_ok("a valid region", vm.set_user_memory(&base, mode))?;
     let other = Backing::new(PAGE)?;
+    let generation = hyp.capabilities().generation;
     // Labels are unique in a14 only; the later drivers check overlap alone.
-    let duplicate_label = vm.set_user_memory(&other.region(0, 0x9000_0000), mode);
-    if later(hyp) {
-        expect_ok("duplicate label, other range", duplicate_label)?;
-    } else {
-        expect_errno("duplicate label", duplicate_label, Errno::EEXIST)?;
-    }
+    expect::call(
+        "memory/duplicate-label",
+        generation,
+        vm.set_user_memory(&other.region(0, 0x9000_0000), mode),
+    )?;
     expect_errno(
         "overlapping range",
         vm.set_user_memory(&other.region(1, 0x8000_0000 + 15 * PAGE), mode),
@@ -107,16 +105,11 @@ fn memory_checks(hyp: &dyn Hypervisor, mode: ShareMode) -> Outcome {
     // a14 pins at the ioctl, so memory the caller has not mapped fails there; the later
     // drivers record a binding only and pin when the guest touches a page (see the guest case
     // "guest/unmapped-memory-faults-at-first-touch").
-    let unmapped = vm.set_user_memory(&gone, mode);
-    if later(hyp) {
-        expect_ok(
-            "memory the caller has not mapped (pinned at first touch)",
-            unmapped,
-        )?;
-    } else {
-        expect_errno("memory the caller has not mapped", unmapped, Errno::EFAULT)?;
-    }
-    Ok(())
+    expect::call(
+        "memory/not-mapped-by-the-caller",
+        generation,
+        vm.set_user_memory(&gone, mode),
+    )
 }
 
 /// A new VM with four pages of RAM at 0x8000_0000 (keep the `Backing` while the VM lives).
@@ -130,6 +123,17 @@ fn vm_with_ram(hyp: &dyn Hypervisor) -> Result<(Box<dyn VmBackend>, Backing), St
     Ok((vm, mem))
 }
 
+/// The DTB in the last page of `vm_with_ram`'s RAM.
+fn dtb_in_ram(vm: &dyn VmBackend) -> Outcome {
+    expect_ok(
+        "dtb",
+        vm.set_dtb_config(GuestRange {
+            guest_phys_addr: 0x8000_0000 + 3 * PAGE,
+            size: PAGE,
+        }),
+    )
+}
+
 fn start_checks(hyp: &dyn Hypervisor) -> Outcome {
     // DTB outside every region: START fails (a14 EINVAL, later drivers ENOENT), and the VM is
     // INIT_FAILED for good.
@@ -141,42 +145,35 @@ fn start_checks(hyp: &dyn Hypervisor) -> Outcome {
             size: PAGE,
         }),
     )?;
-    expect_errno(
-        "START with the DTB outside every region",
-        vm.start(),
-        if later(hyp) {
-            Errno::ENOENT
-        } else {
-            Errno::EINVAL
-        },
-    )?;
+    let mut vcpu = expect_ok("add vCPU 0", vm.add_vcpu(0))?;
+    let generation = hyp.capabilities().generation;
+    expect::call("start/dtb-in-no-region", generation, vm.start())?;
     expect_errno("START after a failed START", vm.start(), Errno::ENODEV)?;
-    Ok(())
+    // RUN once START failed: a14 reports the failed load; the later drivers have no
+    // hypervisor resource for the vCPU.
+    let seen = match vcpu.run() {
+        Ok(VcpuExit::Status(VmStatus::LoadFailed)) => "status:load-failed".to_string(),
+        Ok(other) => format!("{other:?}"),
+        Err(e) => format!("{:?}", e.errno),
+    };
+    expect::observed("run/after-a-failed-start", generation, &seen)
 }
 
 fn start_idempotent(hyp: &dyn Hypervisor) -> Outcome {
     let (vm, _mem) = vm_with_ram(hyp)?;
-    // a14 rounds a DTB of 100 bytes up to a page, which still fits (the later drivers would
-    // make it zero pages: see dtb_under_a_page).
-    expect_ok(
-        "dtb",
-        vm.set_dtb_config(GuestRange {
-            guest_phys_addr: 0x8000_0000 + 3 * PAGE,
-            size: if later(hyp) { PAGE } else { 100 },
-        }),
-    )?;
+    let generation = hyp.capabilities().generation;
+    dtb_in_ram(vm.as_ref())?;
     // a14 has no SET_BOOT_CONTEXT at all: ENOTTY before and after START.
-    let boot = has_boot_context(hyp);
-    let before = vm.set_boot_context(BootReg::PC, 0x8000_0000);
-    if boot {
-        expect_ok("boot context before START", before)?;
-    } else {
-        expect_errno("boot context (a14: none)", before, Errno::ENOTTY)?;
-    }
+    expect::call(
+        "boot-context/before-start",
+        generation,
+        vm.set_boot_context(BootReg::PC, 0x8000_0000),
+    )?;
     expect_ok("START", vm.start())?;
     expect_ok("START again while running", vm.start())?;
-    expect_errno(
-        "boot context after START",
+    expect::call(
+        "boot-context/after-start",
+        generation,
         vm.set_boot_context(
             BootReg {
                 set: BootRegSet::X,
@@ -184,9 +181,7 @@ fn start_idempotent(hyp: &dyn Hypervisor) -> Outcome {
             },
             1,
         ),
-        if boot { Errno::EINVAL } else { Errno::ENOTTY },
-    )?;
-    Ok(())
+    )
 }
 
 /// A DTB of 100 bytes: a14 rounds it up to a page and starts; the later drivers share
@@ -200,29 +195,23 @@ fn dtb_under_a_page(hyp: &dyn Hypervisor) -> Outcome {
             size: 100,
         }),
     )?;
-    if later(hyp) {
-        expect_errno("START with zero DTB pages", vm.start(), Errno::EINVAL)
-    } else {
-        expect_ok("START", vm.start())
-    }
+    expect::call(
+        "start/dtb-under-a-page",
+        hyp.capabilities().generation,
+        vm.start(),
+    )
 }
 
 /// GH_VM_CHECK_EXTENSION: the newest driver answers 1 for GH_CAP_VCPU_TIMER_WAKEUP; every
 /// other generation has no such ioctl (ENOTTY).
 fn check_extension(hyp: &dyn Hypervisor) -> Outcome {
     let vm = expect_ok("create_vm", hyp.create_vm())?;
-    let answer = vm.check_extension(Extension::VcpuTimerWakeup);
-    if hyp.capabilities().generation == Generation::AckNewest {
-        let has = expect_ok("CHECK_EXTENSION(VCPU_TIMER_WAKEUP)", answer)?;
-        ensure!(has, "the newest driver has GH_CAP_VCPU_TIMER_WAKEUP");
-        Ok(())
-    } else {
-        expect_errno(
-            "CHECK_EXTENSION (not this generation)",
-            answer,
-            Errno::ENOTTY,
-        )
-    }
+    let case = "check-extension/vcpu-timer-wakeup";
+    let seen = match vm.check_extension(Extension::VcpuTimerWakeup) {
+        Ok(has) => u8::from(has).to_string(),
+        Err(e) => format!("{:?}", e.errno),
+    };
+    expect::observed(case, hyp.capabilities().generation, &seen)
 }
 
 fn dtb_overflow(hyp: &dyn Hypervisor) -> Outcome {
@@ -312,81 +301,91 @@ fn ioeventfd_checks(hyp: &dyn Hypervisor) -> Outcome {
         "same addr, other datamatch",
         vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr, 4, Some(8))),
     )?;
-    // Without datamatch at an address that has handlers: a14 takes it (only exact duplicates
-    // collide); the later drivers refuse it, as any handler without datamatch collides.
-    let any_size = vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr, 0, None));
-    if later(hyp) {
-        expect_errno("same addr, any size", any_size, Errno::EEXIST)?;
-        expect_ok(
-            "any size at a free address",
-            vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr + 8, 4, None)),
-        )?;
-        expect_errno(
-            "datamatch where one without is",
-            vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr + 8, 4, Some(1))),
-            Errno::EEXIST,
-        )?;
-    } else {
-        expect_ok("same addr, any size", any_size)?;
-    }
-    Ok(())
+    // Without datamatch, an ioeventfd keeps no length and equals every other at its address
+    // (the driver's rb-tree compare, in every generation).
+    let generation = hyp.capabilities().generation;
+    expect::call(
+        "ioeventfd/no-datamatch-where-datamatch-is",
+        generation,
+        vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr, 0, None)),
+    )?;
+    expect_ok(
+        "no datamatch at a free address",
+        vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr + 8, 4, None)),
+    )?;
+    expect::call(
+        "ioeventfd/datamatch-where-no-datamatch-is",
+        generation,
+        vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr + 8, 4, Some(1))),
+    )?;
+    expect::call(
+        "ioeventfd/no-datamatch-other-length",
+        generation,
+        vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(addr + 8, 2, None)),
+    )
 }
 
-/// REMOVE_FUNCTION (GUNYAH_LATER_GENERATIONS §4.2). Early a14 compares the whole argument,
-/// the fd number included, and answers 0 whether or not anything matched. The later drivers
-/// compare a key per type (an irqfd's label; an ioeventfd's address, length and datamatch),
-/// ignore the fd, and answer ENOENT when nothing matched. Late a14 answers ENOENT too and finds
-/// an ioeventfd by its address alone; how it compares irqfds is not known, so only what holds
-/// either way is checked there (removing with the very arguments it was added with).
+/// Whether `label` is free (a new irqfd on it binds) or still bound (EEXIST); a new binding
+/// made to find out is removed again with the arguments it was added with.
+fn irqfd_label_state(vm: &dyn VmBackend, label: u32) -> Result<&'static str, String> {
+    let probe = eventfd()?;
+    match vm.add_irqfd(probe.as_fd(), irqfd_on(label, false)) {
+        Ok(()) => {
+            expect_ok(
+                "unbind the probe irqfd",
+                vm.remove_function(probe.as_fd(), Function::Irqfd(irqfd_on(label, false))),
+            )?;
+            Ok("removed")
+        }
+        Err(e) if e.errno == Errno::EEXIST => Ok("kept"),
+        Err(e) => Err(format!("irqfd on label {label}: {e}")),
+    }
+}
+
+/// What a REMOVE_FUNCTION did, as the table words it: its errno, or (answering 0) whether the
+/// function it named is gone, as `is_gone` finds out.
+fn removal(
+    result: gunyah_hypervisor::HypResult<()>,
+    is_gone: impl FnOnce() -> Result<bool, String>,
+) -> Result<String, String> {
+    match result {
+        Err(e) => Ok(format!("{:?}", e.errno)),
+        Ok(()) => Ok(if is_gone()? { "removed" } else { "kept" }.to_string()),
+    }
+}
+
+/// REMOVE_FUNCTION of irqfds and ioeventfds: which compare finds a function (the whole
+/// argument on early a14; a key per type later, the fd ignored), and what no match answers.
 fn remove_function(hyp: &dyn Hypervisor) -> Outcome {
     let generation = hyp.capabilities().generation;
-    let expect_miss = |what: &str, result| {
-        if generation == Generation::A14Early {
-            expect_ok(what, result)
-        } else {
-            expect_errno(what, result, Errno::ENOENT)
-        }
-    };
     let vm = expect_ok("create_vm", hyp.create_vm())?;
     let fd = eventfd()?;
     expect_ok("irqfd", vm.add_irqfd(fd.as_fd(), irqfd_on(3, false)))?;
-    expect_miss(
-        "REMOVE_FUNCTION of another label",
+    expect::call(
+        "remove/irqfd-other-label",
+        generation,
         vm.remove_function(fd.as_fd(), Function::Irqfd(irqfd_on(4, false))),
     )?;
-    expect_errno(
-        "label still bound",
-        vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(3, false)),
-        Errno::EEXIST,
-    )?;
-    if generation == Generation::A14Early {
-        let other = eventfd()?;
-        expect_ok(
-            "REMOVE_FUNCTION from another fd (no match)",
-            vm.remove_function(other.as_fd(), Function::Irqfd(irqfd_on(3, false))),
-        )?;
-        expect_errno(
-            "early a14 compares the fd: label still bound",
-            vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(3, false)),
-            Errno::EEXIST,
-        )?;
-    }
-    if later(hyp) {
-        let other = eventfd()?;
-        expect_ok(
-            "REMOVE_FUNCTION by label, from another fd",
-            vm.remove_function(other.as_fd(), Function::Irqfd(irqfd_on(3, false))),
-        )?;
-    } else {
+    ensure!(
+        irqfd_label_state(vm.as_ref(), 3)? == "kept",
+        "label 3 was unbound by a REMOVE_FUNCTION of label 4"
+    );
+    let other = eventfd()?;
+    // The result is the table's word for what happened; a14-late answers either way.
+    let _ = vm.remove_function(other.as_fd(), Function::Irqfd(irqfd_on(3, false)));
+    let state = irqfd_label_state(vm.as_ref(), 3)?;
+    expect::observed("remove/irqfd-by-label-from-another-fd", generation, state)?;
+    if state == "kept" {
         expect_ok(
             "REMOVE_FUNCTION with the fd it was added with",
             vm.remove_function(fd.as_fd(), Function::Irqfd(irqfd_on(3, false))),
         )?;
+        ensure!(
+            irqfd_label_state(vm.as_ref(), 3)? == "removed",
+            "REMOVE_FUNCTION with the irqfd's own arguments left it bound"
+        );
     }
-    expect_ok(
-        "label free again",
-        vm.add_irqfd(eventfd()?.as_fd(), irqfd_on(3, false)),
-    )?;
+
     let ioe = eventfd()?;
     let added = ioeventfd_at(0x9000_0000, 4, None);
     expect_ok("ioeventfd", vm.add_ioeventfd(ioe.as_fd(), added))?;
@@ -394,21 +393,16 @@ fn remove_function(hyp: &dyn Hypervisor) -> Outcome {
         ioe.as_fd(),
         Function::Ioeventfd(ioeventfd_at(0x9000_0000, 0, None)),
     );
-    if generation == Generation::A14Late {
-        expect_ok(
-            "late a14: REMOVE_FUNCTION(ioeventfd) by address",
-            other_length,
-        )?;
-    } else {
-        expect_miss("REMOVE_FUNCTION(ioeventfd) of another length", other_length)?;
-        expect_ok(
-            "REMOVE_FUNCTION(ioeventfd)",
-            vm.remove_function(ioe.as_fd(), Function::Ioeventfd(added)),
-        )?;
-    }
-    expect_ok("ioeventfd again", vm.add_ioeventfd(ioe.as_fd(), added))?;
-    // Two ioeventfds at one address, told apart by their data: removing one removes exactly
-    // it, except on late a14, whose address-only compare takes both.
+    let seen = removal(other_length, || {
+        match vm.add_ioeventfd(ioe.as_fd(), added) {
+            Ok(()) => Ok(true),
+            Err(e) if e.errno == Errno::EEXIST => Ok(false),
+            Err(e) => Err(format!("ioeventfd again: {e}")),
+        }
+    })?;
+    expect::observed("remove/ioeventfd-other-length", generation, &seen)?;
+
+    // Two ioeventfds at one address, told apart by their data: removing one.
     let (seven, eight) = (eventfd()?, eventfd()?);
     let at = 0x9000_1000;
     expect_ok(
@@ -426,13 +420,35 @@ fn remove_function(hyp: &dyn Hypervisor) -> Outcome {
             Function::Ioeventfd(ioeventfd_at(at, 4, Some(7))),
         ),
     )?;
-    let eight_again = vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(at, 4, Some(8)));
-    if generation == Generation::A14Late {
-        expect_ok("late a14: datamatch 8 went too", eight_again)?;
-    } else {
-        expect_errno("datamatch 8 still bound", eight_again, Errno::EEXIST)?;
-    }
-    Ok(())
+    let took = match vm.add_ioeventfd(eventfd()?.as_fd(), ioeventfd_at(at, 4, Some(8))) {
+        Ok(()) => "both",
+        Err(e) if e.errno == Errno::EEXIST => "one",
+        Err(e) => return Err(format!("ioeventfd datamatch 8 again: {e}")),
+    };
+    expect::observed("remove/ioeventfd-one-of-two-datamatches", generation, took)
+}
+
+/// REMOVE_FUNCTION of a vCPU of a running VM: found by id; its fd stays open, but RUN on it
+/// answers ENODEV (where it would otherwise run: this VM has no guest program, so a RUN would
+/// report the failed load). A vCPU the VM does not have: what no match answers.
+fn remove_vcpu(hyp: &dyn Hypervisor) -> Outcome {
+    let generation = hyp.capabilities().generation;
+    let (vm, _mem) = vm_with_ram(hyp)?;
+    let mut vcpu = expect_ok("add vCPU 0", vm.add_vcpu(0))?;
+    dtb_in_ram(vm.as_ref())?;
+    expect_ok("START", vm.start())?;
+    let any_fd = eventfd()?;
+    expect::call(
+        "remove/absent-vcpu",
+        generation,
+        vm.remove_function(any_fd.as_fd(), Function::Vcpu(7)),
+    )?;
+    expect::call(
+        "remove/vcpu",
+        generation,
+        vm.remove_function(any_fd.as_fd(), Function::Vcpu(0)),
+    )?;
+    expect::call("remove/vcpu-then-run", generation, vcpu.run())
 }
 
 pub(super) fn cases() -> Vec<Case> {
@@ -454,7 +470,7 @@ pub(super) fn cases() -> Vec<Case> {
             run: |h| memory_checks(h, ShareMode::Lend),
         },
         Case {
-            name: "table/start-dtb-outside-is-init-failed",
+            name: "table/start-dtb-outside-is-init-failed-then-run",
             run: start_checks,
         },
         Case {
@@ -480,6 +496,10 @@ pub(super) fn cases() -> Vec<Case> {
         Case {
             name: "table/remove-function-per-generation",
             run: remove_function,
+        },
+        Case {
+            name: "table/remove-vcpu-per-generation",
+            run: remove_vcpu,
         },
     ]
 }

@@ -17,9 +17,9 @@ use super::{
     MemAccess, QtvmAuthArg, ShareMode, TriggerMode, UserMemoryRegion, VcpuBackend, VmBackend,
 };
 use gunyah_sys::a14::{
-    gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_userspace_memory_region, gh_vm_dtb_config,
-    GH_FN_IOEVENTFD, GH_FN_IRQFD, GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL,
-    GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE,
+    gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_fn_vcpu_arg, gh_userspace_memory_region,
+    gh_vm_dtb_config, GH_FN_IOEVENTFD, GH_FN_IRQFD, GH_FN_VCPU, GH_IOEVENTFD_FLAGS_DATAMATCH,
+    GH_IRQFD_FLAGS_LEVEL, GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE,
 };
 use gunyah_sys::android::{
     gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg, GH_CAP_VCPU_TIMER_WAKEUP,
@@ -289,6 +289,7 @@ impl VmBackend for GunyahVmFd {
     fn remove_function(&self, eventfd: BorrowedFd<'_>, function: Function) -> HypResult<()> {
         let vm = self.fd.as_fd();
         match function {
+            Function::Vcpu(id) => ioctl::remove_function(vm, GH_FN_VCPU, &gh_fn_vcpu_arg { id }),
             Function::Irqfd(irqfd) => {
                 ioctl::remove_function(vm, GH_FN_IRQFD, &irqfd_arg(eventfd, irqfd))
             }

@@ -8,7 +8,8 @@ use nix::errno::Errno;
 
 use super::err;
 use crate::{
-    DriverCall, DriverIoctl, HypError, HypResult, VcpuBackend, VcpuExit, VcpuKicker, VmStatus,
+    DriverCall, DriverIoctl, HypError, HypResult, MmioResumeAction, VcpuBackend, VcpuExit,
+    VcpuKicker, VmStatus,
 };
 use gunyah_sys::a14::{
     GH_VCPU_EXIT_MMIO, GH_VCPU_EXIT_STATUS, GH_VM_MAX_EXIT_REASON_SIZE, GH_VM_STATUS_CRASHED,
@@ -141,6 +142,10 @@ impl VcpuBackend for GunyahVcpu {
 
     fn set_mmio_read_data(&mut self, data: u64) {
         self.page.set_mmio_data(data.to_le_bytes());
+    }
+
+    fn set_mmio_resume_action(&mut self, action: MmioResumeAction) {
+        self.page.set_mmio_resume_action(action.0);
     }
 
     fn kicker(&self) -> Arc<dyn VcpuKicker> {

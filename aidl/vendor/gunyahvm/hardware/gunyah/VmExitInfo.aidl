@@ -17,7 +17,10 @@ parcelable VmExitInfo {
     VmState state;
     /** The driver's exit type; UNKNOWN where the driver gave none. */
     VmExitType type = VmExitType.UNKNOWN;
-    /** The driver's exit reason bytes (at most 8), empty where it gave none. */
+    /**
+     * The driver's exit reason bytes (at most 8), empty where it gave none; for HYP_ERROR set
+     * by the service, the name of the errno GH_VCPU_RUN failed with.
+     */
     byte[] reason;
     /**
      * The guest fault that stopped the VM, when type is GUEST_FAULT; null otherwise.

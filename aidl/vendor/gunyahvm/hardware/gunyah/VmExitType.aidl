@@ -22,7 +22,11 @@ enum VmExitType {
     PSCI_SYSTEM_RESET2 = 3,
     /** The guest's watchdog bit. */
     WDT_BITE = 4,
-    /** The hypervisor reported an error. */
+    /**
+     * The hypervisor reported an error. Also set by the service, with state CRASHED, when the
+     * driver refused to run a vCPU (GH_VCPU_RUN failed): VmExitInfo.reason then holds the
+     * errno's name, e.g. "ENODEV".
+     */
     HYP_ERROR = 5,
     /** An asynchronous external abort. */
     ASYNC_EXT_ABORT = 6,
