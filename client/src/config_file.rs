@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::demo::DEMO_RAM_BASE;
 use gunyah_binder::aidl::{
     BootRegisterSet::BootRegisterSet, MemoryRegion as region, MemoryShareType::MemoryShareType,
 };
-use gunyah_contract::demo::DEMO_RAM_BASE;
 use gunyah_contract::size::{parse_addr, parse_size};
 
 use crate::builder::{Auth, Region, VmBuilder};
@@ -26,7 +26,7 @@ pub const DEFAULT_MEMORY: u64 = 2 << 20;
 
 /// The guest when a spec gives neither a kernel nor a program: a scripted guest that idles
 /// until it is stopped (the mock drivers run it).
-pub const IDLE_PROGRAM: &str = gunyah_contract::demo::IDLE_PROGRAM;
+pub const IDLE_PROGRAM: &str = crate::demo::IDLE_PROGRAM;
 
 /// A number written as a TOML integer or a string (`"0x8000_0000"`, `"256M"`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

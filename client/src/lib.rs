@@ -30,6 +30,7 @@
 pub mod builder;
 pub mod config_file;
 pub mod connect;
+pub mod demo;
 pub mod error;
 pub mod eventfd;
 pub mod image;

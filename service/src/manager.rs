@@ -265,7 +265,24 @@ impl VmManager {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gunyah_contract::demo::demo_config;
+    use crate::aidl::{GuestRange::GuestRange, VmConfig::VmConfig};
+    use gunyah_contract::memfd::sealed_ram_region;
+
+    /// `memory` bytes of RAM at 0x8000_0000 with the DTB in its last page, `vcpus` vCPUs (no
+    /// guest program: these tests never run one).
+    fn demo_config(name: &str, memory: u64, vcpus: i32) -> std::io::Result<VmConfig> {
+        const RAM: i64 = 0x8000_0000;
+        Ok(VmConfig {
+            name: name.into(),
+            memoryRegions: vec![sealed_ram_region(0, RAM, memory, &[])?],
+            dtb: GuestRange {
+                guestPhysAddr: RAM + memory as i64 - 4096,
+                size: 4096,
+            },
+            vcpuCount: vcpus,
+            ..Default::default()
+        })
+    }
     use gunyah_hypervisor::{HypCapabilities, HypResult, VmBackend};
     use gunyah_mock::MockHypervisor;
 
@@ -342,7 +359,7 @@ mod tests {
         let mut config = demo_config("big", 1 << 20, 1).unwrap();
         config
             .memoryRegions
-            .push(gunyah_contract::demo::ram_region(1, 0x1_0000_0000, 4096).unwrap());
+            .push(sealed_ram_region(1, 0x1_0000_0000, 4096, &[]).unwrap());
         let err = m.create_vm(&caller(10), &config).unwrap_err();
         assert_eq!(
             err.code(),

@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use gunyah_contract::demo::demo_config;
+use gunyah_vm_client::demo::demo_config;
 use gunyah_vm_tests::{assert_security, workspace_bin, Service};
 
 #[test]

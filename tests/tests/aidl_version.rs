@@ -3,7 +3,7 @@
 
 use anyhow::Result;
 
-use gunyah_contract::demo::demo_config;
+use gunyah_vm_client::demo::demo_config;
 use gunyah_vm_tests::Service;
 use vendor_gunyahvm_hardware_gunyah::frozen::v1::vendor::gunyahvm::hardware::gunyah as v1;
 

@@ -13,8 +13,8 @@ use gunyah_binder::aidl::{
     VmState::VmState,
 };
 use gunyah_binder::{self as binder, BinderResult, Interface, ServeOptions, Strong};
-use gunyah_contract::demo::demo_config;
 use gunyah_vm::vm::events::VmEvents;
+use gunyah_vm_client::demo::demo_config;
 use gunyah_vm_tests::{wait_until, Service};
 
 struct Recorder(Mutex<Sender<VmState>>);

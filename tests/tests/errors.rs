@@ -10,9 +10,9 @@ use gunyah_binder::aidl::{
     ErrorCode::ErrorCode, GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig, QtvmAuth::QtvmAuth, VmAuthType::VmAuthType, VmState::VmState,
 };
-use gunyah_contract::demo::{demo_config, ram_region};
 use gunyah_contract::diagnostics::Counter;
 use gunyah_sys::memfd;
+use gunyah_vm_client::demo::{demo_config, ram_region};
 use gunyah_vm_client::VmBuilder;
 use gunyah_vm_tests::{assert_service_error, wait_until, Service};
 

@@ -24,7 +24,7 @@ use gunyah_binder::aidl::{
     VmState::VmState,
 };
 use gunyah_binder::{BinderResult, Interface, Strong};
-use gunyah_contract::demo::{demo_config, demo_config_with_program, ram_region};
+use gunyah_vm_client::demo::{demo_config, demo_config_with_program, ram_region};
 use gunyah_vm_tests::Service;
 
 const MIB: u64 = 1 << 20;

@@ -15,9 +15,9 @@ use gunyah_binder::aidl::{
     VmState::VmState,
 };
 use gunyah_binder::{self as binder, BinderResult, CallError, Interface};
-use gunyah_contract::demo::{demo_config, demo_config_with_program, ram_region};
 use gunyah_contract::diagnostics::Counter;
 use gunyah_sys::memfd;
+use gunyah_vm_client::demo::{demo_config, demo_config_with_program, ram_region};
 use gunyah_vm_tests::{assert_service_error, Service};
 
 const MIB: u64 = 1 << 20;

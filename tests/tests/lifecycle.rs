@@ -13,8 +13,8 @@ use gunyah_binder::aidl::{
     ErrorCode::ErrorCode, GuestRange::GuestRange, IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig, VmState::VmState,
 };
-use gunyah_contract::demo::demo_config;
 use gunyah_contract::diagnostics::Counter;
+use gunyah_vm_client::demo::demo_config;
 use gunyah_vm_tests::{assert_service_error, wait_until, Service};
 
 const MIB: u64 = 1 << 20;

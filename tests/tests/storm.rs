@@ -16,8 +16,8 @@ use anyhow::Result;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use gunyah_contract::demo::demo_config;
 use gunyah_contract::diagnostics::Counter;
+use gunyah_vm_client::demo::demo_config;
 use gunyah_vm_tests::Service;
 
 fn env_or(name: &str, default: u64) -> u64 {

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use gunyah_binder::aidl::VmState::VmState;
-use gunyah_contract::demo::demo_config;
 use gunyah_contract::diagnostics::Counter;
+use gunyah_vm_client::demo::demo_config;
 use gunyah_vm_tests::Service;
 
 const CLIENTS: usize = 16;

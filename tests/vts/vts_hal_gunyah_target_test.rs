@@ -99,7 +99,7 @@ fn create_start_destroy_in_order() {
 #[cfg_attr(not(aosp), ignore = "needs kernel binder with the service registered")]
 fn invalid_config_names_the_field() {
     for (instance, client) in clients() {
-        let mut config = gunyah_contract::demo::demo_config("vts-bad", MIB, 1).unwrap();
+        let mut config = gunyah_vm_client::demo::demo_config("vts-bad", MIB, 1).unwrap();
         config.memoryRegions[0].size = 4097;
         let status = client
             .manager()
@@ -142,7 +142,7 @@ fn capabilities_follow_the_driver_generation() {
             generation >= Generation::Ack66Late,
             "{instance}: QTVMs on {generation}"
         );
-        let mut config = gunyah_contract::demo::demo_config("vts-boot", MIB, 1).unwrap();
+        let mut config = gunyah_vm_client::demo::demo_config("vts-boot", MIB, 1).unwrap();
         config.bootContext = vec![BootRegister {
             set: BootRegisterSet::PC,
             index: 0,

@@ -3,19 +3,17 @@
 //! into a typed plan (`vm_config`) and of the per-VM calls' parcelables (`vm_calls`), including what the memory behind each region must be
 //! (`memfd`). The service validates with it before touching the driver; the client library
 //! validates with the same rules before calling, so both name the same field for the same
-//! mistake. It also holds the typed VM model the hypervisor traits take (`types`) and the
-//! smallest valid configs (`demo`). No binder calls, no driver: a client links it freely.
+//! mistake. It validates into the typed VM model of `gunyah_sys::model`, which the hypervisor
+//! traits take. No binder calls, no driver, no guest assembler: a client links it freely.
 
 #![forbid(unsafe_code)]
 
-pub mod demo;
 pub mod diagnostics;
 pub mod error;
 pub mod generation;
 pub mod memfd;
 pub mod names;
 pub mod size;
-pub mod types;
 pub mod vm_calls;
 pub mod vm_config;
 

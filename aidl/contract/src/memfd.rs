@@ -1,12 +1,41 @@
 //! The memory behind a region, as the contract requires it: a memfd sealed against shrinking,
 //! not sealed against writes when the guest may write, and large enough for the region.
 
+use std::io;
 use std::os::fd::BorrowedFd;
 
 use nix::fcntl::SealFlag;
 
+use crate::aidl::{
+    MemoryRegion::{self as region, MemoryRegion},
+    MemoryShareType::MemoryShareType,
+};
+use crate::binder;
 use crate::error::{ConfigError as Error, Result};
 use crate::vm_config::RegionPlan;
+
+/// A shared region of `size` bytes at `guest_phys_addr`, label `label`, that the guest may read
+/// and write, backed by a new memfd holding `image` at its start and sealed against shrinking:
+/// memory as [`check_memfd`] requires it.
+pub fn sealed_ram_region(
+    label: i32,
+    guest_phys_addr: i64,
+    size: u64,
+    image: &[u8],
+) -> io::Result<MemoryRegion> {
+    let file = gunyah_sys::memfd::create(&format!("guest-ram-{label}"), size)?;
+    gunyah_sys::memfd::write_at(&file, 0, image)?;
+    gunyah_sys::memfd::seal_size(&file)?;
+    Ok(MemoryRegion {
+        label,
+        guestPhysAddr: guest_phys_addr,
+        size: size as i64,
+        access: region::ACCESS_READ | region::ACCESS_WRITE,
+        shareType: MemoryShareType::SHARE,
+        memory: Some(binder::pfd_from(file.into())),
+        memoryOffset: 0,
+    })
+}
 
 /// Checks the memfd behind `fd` for `region`: sealed against shrinking, not sealed against
 /// writes when the guest may write, and large enough.
@@ -54,8 +83,8 @@ mod tests {
     use std::os::fd::AsFd;
 
     use super::*;
-    use crate::types::{GuestRange, MemAccess, ShareMode};
     use gunyah_sys::memfd;
+    use gunyah_sys::model::{GuestRange, MemAccess, ShareMode};
     use nix::fcntl::SealFlag;
 
     fn plan(size: u64, offset: u64, access: MemAccess) -> RegionPlan {

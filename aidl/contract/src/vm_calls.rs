@@ -5,7 +5,7 @@ use crate::aidl::{
     GuestRange::GuestRange as AidlRange, IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig,
 };
 use crate::error::{ConfigError as Error, Result};
-use crate::types::{Datamatch, GuestRange, IoEventfd, Irqfd, TriggerMode};
+use gunyah_sys::model::{Datamatch, GuestRange, IoEventfd, Irqfd, TriggerMode};
 
 /// Access sizes an ioeventfd may name (0: any).
 pub const IOEVENTFD_SIZES: [u32; 5] = [0, 1, 2, 4, 8];

@@ -15,8 +15,8 @@ use crate::aidl::MemoryRegion as region_access;
 use crate::binder;
 use crate::error::{ConfigError as Error, Result};
 use crate::memfd::check_memfd;
-use crate::types::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode};
 use gunyah_sys::driver_call::DriverIoctl;
+use gunyah_sys::model::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode};
 
 /// Limits the service enforces on every config (reported in `Capabilities`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -490,12 +490,27 @@ pub fn accept(config: &VmConfig, limits: &Limits) -> Result<VmSpec> {
 mod tests {
     use super::*;
     use crate::aidl::{BootRegister::BootRegister, MemoryRegion::MemoryRegion, QtvmAuth::QtvmAuth};
-    use crate::demo::{demo_config, ram_region, DEMO_RAM_BASE};
+    use crate::memfd::sealed_ram_region;
 
     const MIB: u64 = 1 << 20;
+    const RAM: i64 = 0x8000_0000;
 
+    fn ram_region(label: i32, gpa: i64, size: u64) -> std::io::Result<MemoryRegion> {
+        sealed_ram_region(label, gpa, size, &[])
+    }
+
+    /// 2 MiB of RAM at `RAM`, the DTB in its last page, one vCPU.
     fn config() -> VmConfig {
-        demo_config("test", 2 * MIB, 1).expect("memfd")
+        VmConfig {
+            name: "test".into(),
+            memoryRegions: vec![ram_region(0, RAM, 2 * MIB).expect("memfd")],
+            dtb: AidlRange {
+                guestPhysAddr: RAM + 2 * MIB as i64 - 4096,
+                size: 4096,
+            },
+            vcpuCount: 1,
+            ..Default::default()
+        }
     }
 
     fn region(label: i32, gpa: i64, size: i64) -> MemoryRegion {
@@ -549,7 +564,7 @@ mod tests {
         assert_eq!(plan.memory_bytes(), 2 * MIB);
         assert_eq!(plan.kind, VmKind::Unauthenticated);
         // Without a PC boot register the guest starts at offset 0 of the DTB's region.
-        assert_eq!(plan.entry_point(), DEMO_RAM_BASE as u64);
+        assert_eq!(plan.entry_point(), RAM as u64);
         Ok(())
     }
 
@@ -649,11 +664,9 @@ mod tests {
 
         // Adjacent is legal; overlapping and reused labels are not.
         let mut c = config();
-        c.memoryRegions
-            .push(region(1, DEMO_RAM_BASE + 2 * MIB as i64, 4096));
+        c.memoryRegions.push(region(1, RAM + 2 * MIB as i64, 4096));
         assert!(validate(&c, &Limits::default()).is_ok());
-        c.memoryRegions
-            .push(region(2, DEMO_RAM_BASE + MIB as i64, 4096));
+        c.memoryRegions.push(region(2, RAM + MIB as i64, 4096));
         assert_rejected(
             &c,
             "memoryRegions[2].guestPhysAddr: overlaps memoryRegions[0]",
@@ -689,29 +702,29 @@ mod tests {
             "dtb: [0x1000, 0x2000) does not lie inside one memory region",
         );
         c.dtb = AidlRange {
-            guestPhysAddr: DEMO_RAM_BASE,
+            guestPhysAddr: RAM,
             size: 0,
         };
         assert_rejected(&c, "dtb.size: must not be 0");
         // Straddling the end of the region is outside.
         c.dtb = AidlRange {
-            guestPhysAddr: DEMO_RAM_BASE + 2 * MIB as i64 - 4096,
+            guestPhysAddr: RAM + 2 * MIB as i64 - 4096,
             size: 8192,
         };
         assert_rejected(&c, "dtb: ");
         // 100 bytes in the last page: the driver gets that whole page.
         c.dtb = AidlRange {
-            guestPhysAddr: DEMO_RAM_BASE + 2 * MIB as i64 - 4096,
+            guestPhysAddr: RAM + 2 * MIB as i64 - 4096,
             size: 100,
         };
         let plan = validate(&c, &Limits::default()).expect("a DTB inside the last page");
         assert_eq!(
             (plan.dtb.guest_phys_addr, plan.dtb.size),
-            ((DEMO_RAM_BASE + 2 * MIB as i64 - 4096) as u64, 4096)
+            ((RAM + 2 * MIB as i64 - 4096) as u64, 4096)
         );
         // 100 bytes that end 50 bytes past the region: refused, naming the rounded range.
         c.dtb = AidlRange {
-            guestPhysAddr: DEMO_RAM_BASE + 2 * MIB as i64 - 50,
+            guestPhysAddr: RAM + 2 * MIB as i64 - 50,
             size: 100,
         };
         assert_rejected(&c, "dtb: [0x801ff000, 0x80201000) does not lie inside");
@@ -720,7 +733,7 @@ mod tests {
     #[test]
     fn test_validate_vm_kind() {
         let fw = AidlRange {
-            guestPhysAddr: DEMO_RAM_BASE,
+            guestPhysAddr: RAM,
             size: 4096,
         };
         let qtvm = QtvmAuth {
@@ -741,7 +754,7 @@ mod tests {
             validate(&c, &Limits::default()).map(|p| p.kind),
             Ok(VmKind::AndroidPvm {
                 firmware: GuestRange {
-                    guest_phys_addr: DEMO_RAM_BASE as u64,
+                    guest_phys_addr: RAM as u64,
                     size: 4096
                 }
             })

@@ -7,8 +7,9 @@
 
 #![forbid(unsafe_code)]
 
-// The VM model the traits take: defined by the contract crate, which validates configs into it.
-pub use gunyah_contract::types::{
+// The VM model the traits take (plain data, in the OS-facing crate; the contract validates
+// configs into it).
+pub use gunyah_sys::model::{
     BootReg, BootRegSet, Datamatch, GuestRange, IoEventfd, Irqfd, MemAccess, QtvmAuthArg,
     ShareMode, TriggerMode,
 };

@@ -25,12 +25,12 @@ use gunyah_binder::aidl::{
     VmState::VmState,
 };
 use gunyah_binder::{BinderResult, Caller, Interface};
-use gunyah_contract::demo::{demo_config, demo_config_with_program};
 use gunyah_contract::vm_config::Limits;
 use gunyah_mock::MockHypervisor;
 use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
+use gunyah_vm_client::demo::{demo_config, demo_config_with_program};
 use gunyah_vm_client::{Client, Target};
 use gunyah_vm_tests::{wait_until, workspace_bin, Service};
 

@@ -18,7 +18,7 @@ use gunyah_binder::aidl::{
     VmState::VmState,
 };
 use gunyah_binder::{BinderResult, Interface};
-use gunyah_contract::demo;
+use gunyah_vm_client::demo;
 use gunyah_vm_client::{Client, Target};
 
 fn connect(socket: &std::path::Path, incoming: u32) -> Result<Client> {

@@ -135,7 +135,7 @@ impl RunArgs {
         if self.mem.is_some() || self.mem_base.is_some() {
             if memory.is_empty() {
                 memory.push(MemorySpec {
-                    base: Number::Int(gunyah_contract::demo::DEMO_RAM_BASE as u64),
+                    base: Number::Int(gunyah_vm_client::demo::DEMO_RAM_BASE as u64),
                     size: Number::Int(gunyah_vm_client::config_file::DEFAULT_MEMORY),
                     access: None,
                     share: None,

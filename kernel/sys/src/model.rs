@@ -1,5 +1,9 @@
-//! The typed VM model a validated config is made of, and what the hypervisor traits take:
-//! guest ranges, memory access and sharing, boot registers, Qualcomm trusted-VM authentication.
+//! The typed VM model the driver calls take, and a validated config is made of: guest ranges,
+//! memory access and sharing, boot registers, irqfds and ioeventfds, Qualcomm trusted-VM
+//! authentication. Plain data: the hypervisor traits (`gunyah-hypervisor`) take it, the contract
+//! (`gunyah-contract`) validates an AIDL `VmConfig` into it, neither depends on the other.
+
+#![forbid(unsafe_code)]
 
 /// What the guest may do with a region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

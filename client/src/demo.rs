@@ -1,18 +1,13 @@
-//! A minimal, valid VM config: one RAM region backed by a sealed memfd with the DTB inside it.
-//! Used by `gunyahctl run` and the tests as the smallest thing the service accepts.
+//! Sample configs: the smallest valid VM config, with a scripted-guest program in its RAM. Used
+//! by `gunyahctl run` (its defaults) and the tests as the smallest thing the service accepts.
 
 use std::io;
 
-use crate::aidl::{
-    GuestRange::GuestRange,
-    MemoryRegion::{self as region, MemoryRegion},
-    MemoryShareType::MemoryShareType,
-    VmAuthType::VmAuthType,
-    VmConfig::VmConfig,
+use gunyah_binder::aidl::{
+    GuestRange::GuestRange, MemoryRegion::MemoryRegion, VmAuthType::VmAuthType, VmConfig::VmConfig,
 };
-use crate::binder;
+use gunyah_contract::memfd::sealed_ram_region;
 use gunyah_guest::asm::assemble;
-use gunyah_sys::memfd;
 
 /// Guest physical address of the demo RAM region.
 pub const DEMO_RAM_BASE: i64 = 0x8000_0000;
@@ -20,28 +15,7 @@ pub const DEMO_RAM_BASE: i64 = 0x8000_0000;
 /// A memory region of `size` bytes at `guest_phys_addr`, label `label`, backed by a new sealed
 /// memfd, readable and writable by the guest.
 pub fn ram_region(label: i32, guest_phys_addr: i64, size: u64) -> io::Result<MemoryRegion> {
-    ram_region_with(label, guest_phys_addr, size, &[])
-}
-
-/// As [`ram_region`], with `image` written at the start of the memory.
-pub fn ram_region_with(
-    label: i32,
-    guest_phys_addr: i64,
-    size: u64,
-    image: &[u8],
-) -> io::Result<MemoryRegion> {
-    let file = memfd::create(&format!("guest-ram-{label}"), size)?;
-    memfd::write_at(&file, 0, image)?;
-    memfd::seal_size(&file)?;
-    Ok(MemoryRegion {
-        label,
-        guestPhysAddr: guest_phys_addr,
-        size: size as i64,
-        access: region::ACCESS_READ | region::ACCESS_WRITE,
-        shareType: MemoryShareType::SHARE,
-        memory: Some(binder::pfd_from(file.into())),
-        memoryOffset: 0,
-    })
+    sealed_ram_region(label, guest_phys_addr, size, &[])
 }
 
 /// The demo guest: waits quietly until it is stopped.
@@ -63,7 +37,7 @@ pub fn demo_config_with_program(
 ) -> io::Result<VmConfig> {
     let image = assemble(source, DEMO_RAM_BASE as u64)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, format!("guest program: {e}")))?;
-    let region = ram_region_with(0, DEMO_RAM_BASE, memory, &image)?;
+    let region = sealed_ram_region(0, DEMO_RAM_BASE, memory, &image)?;
     Ok(VmConfig {
         name: name.to_string(),
         authType: VmAuthType::UNAUTHENTICATED,
