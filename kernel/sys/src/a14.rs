@@ -1,5 +1,7 @@
 //! The android14-6.1 Gunyah driver ABI (`include/uapi/linux/gunyah.h`, ioctl type `'G'`).
 //! Kernel names are kept so the code reads against the header.
+
+#![forbid(unsafe_code)]
 #![allow(non_camel_case_types)]
 
 use std::mem::{offset_of, size_of};

@@ -2,6 +2,8 @@
 //! field offsets, per generation, taken from the constants and types the code uses. Printed
 //! by `gunyahctl abi --json` so anyone can diff it against a kernel header.
 
+#![forbid(unsafe_code)]
+
 use std::mem::{offset_of, size_of};
 
 use serde_json::{json, Map, Value};

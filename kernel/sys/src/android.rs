@@ -1,5 +1,7 @@
 //! The Android additions to the Gunyah driver (ack-ext): ioctl type `'A'`, plus the boot
 //! context call on `'G'`. Layouts of RECLAIM / MAP_CMA / AUTH follow the published bindings.
+
+#![forbid(unsafe_code)]
 #![allow(non_camel_case_types)]
 
 use std::mem::{offset_of, size_of};

@@ -3,6 +3,8 @@
 //! (`DriverCall`). Errors, fault injection, the probe table and the SELinux cross-check all
 //! name ioctls through these, never through string literals.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 
 use super::a14::*;

@@ -2,6 +2,8 @@
 //! §1): which ioctls each one handles, and the probe table — the answer each generation gives
 //! to each probe ioctl. Data only; `ioctl::probe` issues the probes.
 
+#![forbid(unsafe_code)]
+
 use std::fmt;
 
 use nix::errno::Errno;

@@ -150,16 +150,16 @@ pub fn set_user_memory(
     region: &gh_userspace_memory_region,
     lend: bool,
 ) -> Result<(), Errno> {
-    // SAFETY: `region` is a valid, initialized struct of the size encoded in the ioctl number;
-    // the driver only reads it. The memory it describes is owned by the caller's mapping.
-    unsafe {
-        if lend {
-            raw_lend_user_mem(vm.as_raw_fd(), region)
-        } else {
-            raw_set_user_mem_region(vm.as_raw_fd(), region)
-        }
-    }
-    .map(drop)
+    let result = if lend {
+        // SAFETY: `region` is a valid, initialized struct of the size encoded in the ioctl
+        // number; the driver only reads it. The memory it describes is owned by the caller's
+        // mapping.
+        unsafe { raw_lend_user_mem(vm.as_raw_fd(), region) }
+    } else {
+        // SAFETY: as above.
+        unsafe { raw_set_user_mem_region(vm.as_raw_fd(), region) }
+    };
+    result.map(drop)
 }
 
 /// `GH_VM_SET_DTB_CONFIG`.

@@ -1,6 +1,8 @@
 //! Guest memory for a `MemoryRegion`: a memfd of the region's size, sealed against shrinking
 //! and growing, with optional images written into it.
 
+#![forbid(unsafe_code)]
+
 use std::ffi::CString;
 use std::fs::File;
 use std::io;

@@ -2,15 +2,16 @@
 //! volatile reads and writes: the driver changes it during `GH_VCPU_RUN`, and another thread
 //! sets `immediate_exit` to kick the vCPU.
 
+use std::mem::offset_of;
 use std::num::NonZeroUsize;
 use std::os::fd::BorrowedFd;
-use std::ptr::{addr_of, addr_of_mut, NonNull};
+use std::ptr::NonNull;
 
 use nix::errno::Errno;
 use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
 
 use super::a14::{gh_vcpu_run, gh_vcpu_run_mmio, gh_vcpu_run_status};
-use super::android::gunyah_vcpu_run_page_fault;
+use super::android::{gunyah_vcpu_run_mmio, gunyah_vcpu_run_page_fault};
 
 /// A vCPU's run page.
 #[derive(Debug)]
@@ -50,54 +51,70 @@ impl RunPage {
         })
     }
 
+    /// A pointer to the page's bytes at `offset`, as `T`. Computing it dereferences nothing
+    /// (wrapping arithmetic on the mapping's address); every use is one volatile access.
+    fn field<T>(&self, offset: usize) -> *mut T {
+        self.page
+            .as_ptr()
+            .cast::<u8>()
+            .wrapping_add(offset)
+            .cast::<T>()
+    }
+
     /// Sets `immediate_exit`.
     pub fn set_immediate_exit(&self, value: bool) {
-        // SAFETY: the page is mapped for the life of `self`; the field is a byte.
-        unsafe {
-            addr_of_mut!((*self.page.as_ptr()).immediate_exit).write_volatile(u8::from(value))
-        }
+        let at = self.field::<u8>(offset_of!(gh_vcpu_run, immediate_exit));
+        // SAFETY: a byte inside the page, which is mapped for the life of `self`.
+        unsafe { at.write_volatile(u8::from(value)) }
     }
 
     /// `exit_reason` after a RUN.
     pub fn exit_reason(&self) -> u32 {
-        // SAFETY: mapped for the life of `self`; a plain integer read.
-        unsafe { addr_of!((*self.page.as_ptr()).exit_reason).read_volatile() }
+        let at = self.field::<u32>(offset_of!(gh_vcpu_run, exit_reason));
+        // SAFETY: an aligned integer inside the mapped page.
+        unsafe { at.read_volatile() }
+    }
+
+    /// The union member at `EXIT`, as `T` (valid when `exit_reason` says it is that member).
+    fn read_exit<T>(&self) -> T {
+        let at = self.field::<T>(EXIT);
+        // SAFETY: `T` is one of the union's members: plain old data, for which any bit pattern
+        // is a valid value, aligned at the union's offset, and inside the mapped page.
+        unsafe { at.read_volatile() }
     }
 
     /// The `mmio` member (valid when `exit_reason` is MMIO).
     pub fn mmio(&self) -> gh_vcpu_run_mmio {
-        // SAFETY: mapped for the life of `self`; the union member is plain old data, so any bit
-        // pattern is a valid value.
-        unsafe { addr_of!((*self.page.as_ptr()).exit.mmio).read_volatile() }
+        self.read_exit()
     }
 
     /// Sets `mmio.data` (the value a pending guest read receives on the next RUN).
     pub fn set_mmio_data(&self, data: [u8; 8]) {
-        // SAFETY: mapped for the life of `self`; writing plain bytes into the union member.
-        unsafe { addr_of_mut!((*self.page.as_ptr()).exit.mmio.data).write_volatile(data) }
+        let at = self.field::<[u8; 8]>(EXIT + offset_of!(gh_vcpu_run_mmio, data));
+        // SAFETY: plain bytes inside the union member, inside the mapped page.
+        unsafe { at.write_volatile(data) }
     }
 
     /// Sets `mmio.resume_action` (ack66-early and later; padding to an a14 driver).
     pub fn set_mmio_resume_action(&self, action: u8) {
-        // SAFETY: mapped for the life of `self`; writing one byte into the union member.
-        unsafe {
-            addr_of_mut!((*self.page.as_ptr()).exit.mmio_resumable.resume_action)
-                .write_volatile(action)
-        }
+        let at = self.field::<u8>(EXIT + offset_of!(gunyah_vcpu_run_mmio, resume_action));
+        // SAFETY: one byte inside the union member, inside the mapped page.
+        unsafe { at.write_volatile(action) }
     }
 
     /// The `status` member (valid when `exit_reason` is STATUS).
     pub fn status(&self) -> gh_vcpu_run_status {
-        // SAFETY: as in `mmio`.
-        unsafe { addr_of!((*self.page.as_ptr()).exit.status).read_volatile() }
+        self.read_exit()
     }
 
     /// The `page_fault` member (valid when `exit_reason` is PAGE_FAULT).
     pub fn page_fault(&self) -> gunyah_vcpu_run_page_fault {
-        // SAFETY: as in `mmio`.
-        unsafe { addr_of!((*self.page.as_ptr()).exit.page_fault).read_volatile() }
+        self.read_exit()
     }
 }
+
+/// Where the exit union starts in the page.
+const EXIT: usize = offset_of!(gh_vcpu_run, exit);
 
 impl Drop for RunPage {
     fn drop(&mut self) {

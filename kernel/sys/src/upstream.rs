@@ -1,6 +1,8 @@
 //! The upstream Gunyah driver ABI (`GUNYAH_*`, guest_memfd memory). Numbers 0x0 and 0x2..=0x7
 //! equal the a14 ones; there is no 0x1 (memory comes from guest_memfd + MAP_MEM). Map flags
 //! are this generation's own and never shared with other generations.
+
+#![forbid(unsafe_code)]
 #![allow(non_camel_case_types)]
 
 use std::mem::{offset_of, size_of};

@@ -133,6 +133,7 @@ impl GuestMemory {
                 return Some(Err(fault));
             }
         }
+        // Inside the region, so inside the VMM's mapping of it: no overflow.
         Some(Ok(
             (region.userspace_addr + (gpa - region.guest_phys_addr)) as usize
         ))
@@ -155,6 +156,13 @@ impl GuestMemory {
     }
 
     /// Writes guest memory; `None` when the range is not memory (an MMIO access).
+    ///
+    /// This writes this process's own memory through `process_vm_writev`, a memory access the
+    /// `forbid(unsafe_code)` audit cannot see. It is bounded: `host_addr` takes only an access
+    /// that lies wholly inside one region the VMM registered, and the registered mapping
+    /// outlives every vCPU of the VM (the service unmaps guest memory only after the VM's last
+    /// fd is gone, as the driver keeps its pins until then). An address no longer mapped fails
+    /// with EFAULT, as the driver's pin would.
     pub fn write(&self, gpa: u64, bytes: &[u8]) -> Option<Result<(), Fault>> {
         let addr = match self.host_addr(gpa, bytes.len() as u64, true)? {
             Ok(a) => a,

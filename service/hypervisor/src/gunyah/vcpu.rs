@@ -2,7 +2,7 @@
 //! thread blocked in `GH_VCPU_RUN`.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use nix::errno::Errno;
 
@@ -16,24 +16,21 @@ use gunyah_sys::a14::{
     GH_VM_STATUS_EXITED, GH_VM_STATUS_LOAD_FAILED,
 };
 use gunyah_sys::android::GUNYAH_VCPU_EXIT_PAGE_FAULT;
+use gunyah_sys::ioctl;
+use gunyah_sys::kick::KickTarget;
 use gunyah_sys::run_page::RunPage;
-use gunyah_sys::{ioctl, kick};
 
 struct Kicker {
     page: Arc<RunPage>,
-    /// The thread currently allowed to be signalled; cleared (under the lock) before that
-    /// thread stops using the vCPU, so a kick never signals a thread that has gone.
-    thread: Mutex<Option<kick::ThreadHandle>>,
+    /// The thread inside `GH_VCPU_RUN`, signalled only while it is there.
+    target: KickTarget,
 }
 
 impl VcpuKicker for Kicker {
     fn kick(&self) {
         self.page.set_immediate_exit(true);
-        let thread = self.thread.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(t) = *thread {
-            if let Err(e) = kick::kick_thread(t) {
-                log::warn!("kicking a vCPU thread failed: {e}");
-            }
+        if let Err(e) = self.target.kick() {
+            log::warn!("kicking a vCPU thread failed: {e}");
         }
     }
 }
@@ -42,7 +39,7 @@ impl VcpuKicker for Kicker {
 pub(super) struct GunyahVcpu {
     id: u32,
     kicker: Arc<Kicker>,
-    // Dropped after the kicker lets go of the thread (see Drop) and before the fd.
+    // Unmapped before the fd is closed.
     page: Arc<RunPage>,
     fd: OwnedFd,
     // After `fd`: counts the vCPU (and holds the VM's count) until the fd is closed.
@@ -56,7 +53,7 @@ impl GunyahVcpu {
         let page = Arc::new(RunPage::map(fd.as_fd(), size).map_err(err(DriverCall::MmapRunPage))?);
         let kicker = Arc::new(Kicker {
             page: page.clone(),
-            thread: Mutex::new(None),
+            target: KickTarget::new(),
         });
         Ok(Self {
             id,
@@ -134,9 +131,11 @@ impl VcpuBackend for GunyahVcpu {
     }
 
     fn run(&mut self) -> HypResult<VcpuExit> {
-        *self.kicker.thread.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(kick::current_thread());
-        ioctl::vcpu_run(self.fd.as_fd()).map_err(err(DriverIoctl::VcpuRun))?;
+        let fd = self.fd.as_fd();
+        self.kicker
+            .target
+            .while_kickable(|| ioctl::vcpu_run(fd))
+            .map_err(err(DriverIoctl::VcpuRun))?;
         self.exit()
     }
 
@@ -150,12 +149,5 @@ impl VcpuBackend for GunyahVcpu {
 
     fn kicker(&self) -> Arc<dyn VcpuKicker> {
         self.kicker.clone()
-    }
-}
-
-impl Drop for GunyahVcpu {
-    fn drop(&mut self) {
-        // From now on a kick only sets immediate_exit; it never signals this thread again.
-        *self.kicker.thread.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
