@@ -4,6 +4,7 @@
 #![no_main]
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
@@ -12,7 +13,7 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use gunyah_hypervisor::{
     BootReg, Datamatch, Function, GuestRange, Hypervisor, IoEventfd, Irqfd, MemAccess, ShareMode,
-    TriggerMode, UserMemoryRegion, VcpuBackend, VmBackend,
+    TriggerMode, UserMemory, UserMemoryRegion, VcpuBackend, VmBackend,
 };
 use gunyah_mock::MockHypervisor;
 
@@ -97,11 +98,14 @@ fn pick<T>(items: &[T], i: u8) -> Option<&T> {
 
 /// 1 MiB of mapped memory (a sparse memfd) every region points into, as the driver pins it;
 /// `Memory` asks for at most 255 pages.
-fn guest_ram() -> u64 {
-    static RAM: std::sync::OnceLock<(std::fs::File, SharedMapping)> = std::sync::OnceLock::new();
-    let (_, mapping) =
-        RAM.get_or_init(|| gunyah_sys::memfd::mapped("fuzz-ram", 1 << 20).expect("memory"));
-    mapping.addr()
+fn guest_ram(pages: u8) -> UserMemory {
+    static RAM: std::sync::OnceLock<(std::fs::File, Arc<SharedMapping>)> =
+        std::sync::OnceLock::new();
+    let (_, mapping) = RAM.get_or_init(|| {
+        let (file, mapping) = gunyah_sys::memfd::mapped("fuzz-ram", 1 << 20).expect("memory");
+        (file, Arc::new(mapping))
+    });
+    UserMemory::within(mapping.clone(), 0, u64::from(pages) * 4096).expect("inside 1 MiB")
 }
 
 fn check(result: gunyah_hypervisor::HypResult<()>) {
@@ -143,8 +147,7 @@ fuzz_target!(|ops: Vec<Op>| {
                             exec: flags & 4 != 0,
                         },
                         guest_phys_addr: u64::from(gpa_pages) * 4096 + u64::from(misalign),
-                        size: u64::from(pages) * 4096,
-                        userspace_addr: guest_ram(),
+                        memory: guest_ram(pages),
                     };
                     check(vm.set_user_memory(
                         &region,

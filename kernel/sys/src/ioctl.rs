@@ -144,16 +144,23 @@ pub fn probe(probe: Probe, dev: BorrowedFd<'_>, vm: BorrowedFd<'_>) -> ProbeAnsw
     }
 }
 
-/// `GH_VM_SET_USER_MEM_REGION`, or `GH_VM_ANDROID_LEND_USER_MEM` when `lend`.
-pub fn set_user_memory(
+/// `GH_VM_SET_USER_MEM_REGION`, or `GH_VM_ANDROID_LEND_USER_MEM` when `lend`. Safe code gives a
+/// VM memory through [`crate::vm_fd::VmFd::set_user_memory`], which keeps it mapped.
+///
+/// # Safety
+///
+/// `[region.userspace_addr, + region.memory_size)` must stay mapped to this process's memory
+/// meant for the guest (never reused for anything else) until `vm` and every vCPU fd of its VM
+/// are closed: the driver pins and writes it while the VM lives. A range no mapping of this
+/// process can hold (in the kernel's half of the address space) is sound too.
+pub(crate) unsafe fn set_user_memory(
     vm: BorrowedFd<'_>,
     region: &gh_userspace_memory_region,
     lend: bool,
 ) -> Result<(), Errno> {
     let result = if lend {
         // SAFETY: `region` is a valid, initialized struct of the size encoded in the ioctl
-        // number; the driver only reads it. The memory it describes is owned by the caller's
-        // mapping.
+        // number, only read by the driver; the memory it names is the caller's promise.
         unsafe { raw_lend_user_mem(vm.as_raw_fd(), region) }
     } else {
         // SAFETY: as above.
@@ -218,8 +225,9 @@ pub fn add_function<T: Copy>(vm: BorrowedFd<'_>, fn_type: u32, arg: &T) -> Resul
     unsafe { raw_add_function(vm.as_raw_fd(), &desc) }
 }
 
-/// `GH_VM_ADD_FUNCTION(GH_FN_VCPU)`: the new vCPU fd.
-pub fn add_vcpu(vm: BorrowedFd<'_>, id: u32) -> Result<OwnedFd, Errno> {
+/// `GH_VM_ADD_FUNCTION(GH_FN_VCPU)`: the new vCPU fd (safe code: [`crate::vm_fd::VmFd::add_vcpu`],
+/// whose vCPU fd keeps the VM's memory).
+pub(crate) fn add_vcpu(vm: BorrowedFd<'_>, id: u32) -> Result<OwnedFd, Errno> {
     let fd = add_function(vm, GH_FN_VCPU, &gh_fn_vcpu_arg { id })?;
     // SAFETY: for GH_FN_VCPU the driver returns a new fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })

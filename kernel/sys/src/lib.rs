@@ -21,6 +21,7 @@ pub mod process;
 pub mod run_page;
 pub mod scm;
 pub mod upstream;
+pub mod vm_fd;
 
 /// An ioctl request number.
 pub type Ioctl = nix::sys::ioctl::ioctl_num_type;

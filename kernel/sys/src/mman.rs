@@ -3,6 +3,7 @@
 use std::num::NonZeroUsize;
 use std::os::fd::BorrowedFd;
 use std::ptr::NonNull;
+use std::sync::Arc;
 
 use nix::sys::mman::{mmap, munmap, MapFlags, ProtFlags};
 
@@ -72,6 +73,67 @@ impl Drop for SharedMapping {
         if let Err(e) = unsafe { munmap(self.addr, self.len.get()) } {
             log::error!("munmap({:#x}, {}) failed: {e}", self.addr(), self.len);
         }
+    }
+}
+
+/// Memory of this process that a VM may be given (a driver region's `userspace_addr` and
+/// `memory_size`), kept mapped as long as this value or a clone lives: a range of a mapping it
+/// holds, or a range no mapping of this process can ever hold. The driver pins what it is given
+/// (at the ioctl, or at the guest's first touch) and writes to it while the VM lives; a
+/// [`crate::vm_fd::VmFd`] keeps each `UserMemory` it was given until its fd and every vCPU fd are
+/// closed.
+#[derive(Debug, Clone)]
+pub struct UserMemory {
+    addr: u64,
+    len: u64,
+    _mapping: Option<Arc<SharedMapping>>,
+}
+
+impl UserMemory {
+    /// All of `mapping`.
+    pub fn of(mapping: Arc<SharedMapping>) -> Self {
+        Self {
+            addr: mapping.addr(),
+            len: mapping.len() as u64,
+            _mapping: Some(mapping),
+        }
+    }
+
+    /// `len` bytes at `offset` into `mapping`; `None` unless they lie inside it. (Any offset
+    /// inside: an unaligned one is for the driver to refuse.)
+    pub fn within(mapping: Arc<SharedMapping>, offset: u64, len: u64) -> Option<Self> {
+        let end = offset.checked_add(len)?;
+        (end <= mapping.len() as u64).then(|| Self {
+            addr: mapping.addr() + offset,
+            len,
+            _mapping: Some(mapping),
+        })
+    }
+
+    /// `len` bytes at `addr` in the kernel's half of the address space (its top bit set, on
+    /// every 64-bit Linux), where no mapping of this process can ever be: memory the caller has
+    /// not mapped, for a driver to refuse or fail to pin. `None` for any other range.
+    pub fn unmappable(addr: u64, len: u64) -> Option<Self> {
+        (addr >= 1 << 63 && addr.checked_add(len).is_some()).then_some(Self {
+            addr,
+            len,
+            _mapping: None,
+        })
+    }
+
+    /// The first byte's address in this process (`userspace_addr`).
+    pub fn addr(&self) -> u64 {
+        self.addr
+    }
+
+    /// Its length in bytes (`memory_size`).
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether it is empty (a region of size 0, which drivers refuse).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 

@@ -23,6 +23,8 @@ use nix::errno::Errno;
 
 // Every driver call by name.
 pub use gunyah_sys::driver_call::{DriverCall, DriverIoctl};
+// Process memory a VM is given, kept mapped while the driver may use it.
+pub use gunyah_sys::mman::UserMemory;
 
 /// A failed driver call (usually an ioctl) and the errno it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -96,8 +98,9 @@ pub struct BackendStats {
     pub registered_bytes: u64,
 }
 
-/// A memory region as the driver sees it (`gh_userspace_memory_region`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A memory region as the driver sees it (`gh_userspace_memory_region`): the guest's range and
+/// the process memory behind it, which the backend keeps mapped while the driver may use it.
+#[derive(Debug, Clone)]
 pub struct UserMemoryRegion {
     /// Unique label.
     pub label: u32,
@@ -105,10 +108,23 @@ pub struct UserMemoryRegion {
     pub access: MemAccess,
     /// Guest physical address.
     pub guest_phys_addr: u64,
+    /// The service's memory for it (`userspace_addr`, `memory_size`).
+    pub memory: UserMemory,
+}
+
+impl UserMemoryRegion {
     /// Size in bytes.
-    pub size: u64,
-    /// Address of the service's mapping of the memory.
-    pub userspace_addr: u64,
+    pub fn size(&self) -> u64 {
+        self.memory.len()
+    }
+
+    /// The guest physical range it covers.
+    pub fn range(&self) -> GuestRange {
+        GuestRange {
+            guest_phys_addr: self.guest_phys_addr,
+            size: self.size(),
+        }
+    }
 }
 
 /// How a guest stopped, as the driver reports it in a STATUS exit.

@@ -114,13 +114,13 @@ impl GuestMemory {
         let region = self.regions.iter().find(|r| {
             GuestRange {
                 guest_phys_addr: r.guest_phys_addr,
-                size: r.size,
+                size: r.size(),
             }
             .overlaps(&access)
         })?;
         let whole = GuestRange {
             guest_phys_addr: region.guest_phys_addr,
-            size: region.size,
+            size: region.size(),
         };
         if !whole.contains(&access) {
             return Some(Err(Fault::Straddle));
@@ -135,7 +135,7 @@ impl GuestMemory {
         }
         // Inside the region, so inside the VMM's mapping of it: no overflow.
         Some(Ok(
-            (region.userspace_addr + (gpa - region.guest_phys_addr)) as usize
+            (region.memory.addr() + (gpa - region.guest_phys_addr)) as usize
         ))
     }
 

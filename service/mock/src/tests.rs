@@ -8,7 +8,7 @@ use nix::errno::Errno;
 use super::MockHypervisor;
 use gunyah_hypervisor::{
     BootReg, BootRegSet, DriverIoctl, Generation, GuestRange, Hypervisor, MemAccess, ShareMode,
-    UserMemoryRegion, VcpuExit, VmStatus,
+    UserMemory, UserMemoryRegion, VcpuExit, VmStatus,
 };
 use gunyah_sys::mman::SharedMapping;
 
@@ -16,11 +16,18 @@ const PAGE: u64 = 4096;
 
 /// Memory the regions of these tests live in: mapped, as the driver pins it (untouched pages
 /// of a sparse memfd cost nothing). Region `label` starts at 1 MiB × `label`.
-fn backing() -> u64 {
-    static BACKING: OnceLock<(std::fs::File, SharedMapping)> = OnceLock::new();
-    let (_, mapping) =
-        BACKING.get_or_init(|| gunyah_sys::memfd::mapped("mock-tests", 16 << 20).unwrap());
-    mapping.addr()
+fn backing() -> Arc<SharedMapping> {
+    static BACKING: OnceLock<(std::fs::File, Arc<SharedMapping>)> = OnceLock::new();
+    let (_, mapping) = BACKING.get_or_init(|| {
+        let (file, mapping) = gunyah_sys::memfd::mapped("mock-tests", 16 << 20).unwrap();
+        (file, Arc::new(mapping))
+    });
+    mapping.clone()
+}
+
+/// `size` bytes at `offset` into the backing memory.
+fn memory_at(offset: u64, size: u64) -> UserMemory {
+    UserMemory::within(backing(), offset, size).expect("inside the backing")
 }
 
 fn region(label: u32, gpa: u64, size: u64) -> UserMemoryRegion {
@@ -28,8 +35,15 @@ fn region(label: u32, gpa: u64, size: u64) -> UserMemoryRegion {
         label,
         access: MemAccess::READ_WRITE,
         guest_phys_addr: gpa,
-        size,
-        userspace_addr: backing() + u64::from(label) * 0x10_0000,
+        memory: memory_at(u64::from(label) * 0x10_0000, size),
+    }
+}
+
+/// A region of all of `mapping` at guest address 0.
+fn ram(mapping: &Arc<SharedMapping>) -> UserMemoryRegion {
+    UserMemoryRegion {
+        memory: UserMemory::of(mapping.clone()),
+        ..region(0, 0, 0)
     }
 }
 
@@ -62,8 +76,10 @@ fn test_memory_region_checks_in_driver_order() {
         errno(vm.set_user_memory(&region(0, 0x800, PAGE), share)),
         Errno::EINVAL
     );
-    let mut unaligned_uaddr = region(0, 0, PAGE);
-    unaligned_uaddr.userspace_addr += 8;
+    let unaligned_uaddr = UserMemoryRegion {
+        memory: memory_at(8, PAGE),
+        ..region(0, 0, PAGE)
+    };
     assert_eq!(
         errno(vm.set_user_memory(&unaligned_uaddr, share)),
         Errno::EINVAL
@@ -100,10 +116,11 @@ fn test_memory_region_checks_in_driver_order() {
 fn test_unmapped_memory_is_efault_at_the_ioctl_on_a14() {
     let hyp = a14();
     let vm = hyp.create_vm().unwrap();
-    let (_file, mapping) = gunyah_sys::memfd::mapped("gone", PAGE).unwrap();
-    let mut r = region(0, 0, PAGE);
-    r.userspace_addr = mapping.addr();
-    drop(mapping);
+    // Memory no mapping of this process can hold (the kernel's half of the address space).
+    let r = UserMemoryRegion {
+        memory: UserMemory::unmappable(0xffff_ffff_fff0_0000, PAGE).unwrap(),
+        ..region(0, 0, PAGE)
+    };
     assert_eq!(
         errno(vm.set_user_memory(&r, ShareMode::Share)),
         Errno::EFAULT
@@ -133,18 +150,16 @@ fn booted(
 ) -> (
     Box<dyn gunyah_hypervisor::VmBackend>,
     Box<dyn gunyah_hypervisor::VcpuBackend>,
-    SharedMapping,
+    Arc<SharedMapping>,
 ) {
     use std::os::unix::fs::FileExt;
     let (memory, mapping) = gunyah_sys::memfd::mapped("booted", pages * PAGE).unwrap();
+    let mapping = Arc::new(mapping);
     let image = gunyah_guest::asm::assemble(program, 0).unwrap();
     memory.write_all_at(&image, 0).unwrap();
     let vm = hyp.create_vm().unwrap();
-    let ram = UserMemoryRegion {
-        userspace_addr: mapping.addr(),
-        ..region(0, 0, pages * PAGE)
-    };
-    vm.set_user_memory(&ram, ShareMode::Share).unwrap();
+    vm.set_user_memory(&ram(&mapping), ShareMode::Share)
+        .unwrap();
     vm.set_dtb_config(GuestRange {
         guest_phys_addr: (pages - 1) * PAGE,
         size: PAGE,
@@ -365,13 +380,11 @@ fn test_doorbell_wait_sleeps_until_kicked() {
     let hyp = MockHypervisor::new();
     let vm = hyp.create_vm().unwrap();
     let (memory, mapping) = gunyah_sys::memfd::mapped("doorbell", 4 * PAGE).unwrap();
+    let mapping = Arc::new(mapping);
     let program = gunyah_guest::asm::assemble("again: wait 1\n jmp again\n", 0).unwrap();
     memory.write_all_at(&program, 0).unwrap();
-    let ram = UserMemoryRegion {
-        userspace_addr: mapping.addr(),
-        ..region(0, 0, 4 * PAGE)
-    };
-    vm.set_user_memory(&ram, ShareMode::Share).unwrap();
+    vm.set_user_memory(&ram(&mapping), ShareMode::Share)
+        .unwrap();
     vm.set_dtb_config(GuestRange {
         guest_phys_addr: 3 * PAGE,
         size: PAGE,

@@ -282,16 +282,16 @@ fn check_region(
     r: &UserMemoryRegion,
     generation: Generation,
 ) -> Result<(), Errno> {
-    if r.size == 0
-        || r.size % PAGE != 0
-        || r.userspace_addr % PAGE != 0
+    if r.size() == 0
+        || r.size() % PAGE != 0
+        || r.memory.addr() % PAGE != 0
         || r.guest_phys_addr % PAGE != 0
     {
         return Err(Errno::EINVAL);
     }
     let range = GuestRange {
         guest_phys_addr: r.guest_phys_addr,
-        size: r.size,
+        size: r.size(),
     };
     if range.end().is_none() {
         return Err(Errno::EOVERFLOW);
@@ -302,7 +302,7 @@ fn check_region(
         }
         let other = GuestRange {
             guest_phys_addr: existing.region.guest_phys_addr,
-            size: existing.region.size,
+            size: existing.region.size(),
         };
         if other.overlaps(&range) {
             return Err(Errno::EEXIST);
@@ -323,25 +323,28 @@ impl VmBackend for MockVm {
         if self.generation.is_a14() {
             // a14 pins the pages and charges them to the memlock budget here. (The later
             // drivers record a binding only: see `Pager`.)
-            if !self.counters.charge_locked(region.size, self.memlock_limit) {
+            if !self
+                .counters
+                .charge_locked(region.size(), self.memlock_limit)
+            {
                 return Err(Self::err(ioctl, Errno::ENOMEM));
             }
             // Pinning fails on memory the caller has not mapped.
-            if !mman::is_mapped(region.userspace_addr, region.size) {
+            if !mman::is_mapped(region.memory.addr(), region.size()) {
                 self.counters
                     .locked_bytes
-                    .fetch_sub(region.size, Ordering::SeqCst);
+                    .fetch_sub(region.size(), Ordering::SeqCst);
                 return Err(Self::err(ioctl, Errno::EFAULT));
             }
-            state.locked += region.size;
+            state.locked += region.size();
         }
         self.counters
             .registered_bytes
-            .fetch_add(region.size, Ordering::SeqCst);
-        state.registered += region.size;
+            .fetch_add(region.size(), Ordering::SeqCst);
+        state.registered += region.size();
         // No state check: a region added after START is recorded but never reaches the guest.
         state.regions.push(MockRegion {
-            region: *region,
+            region: region.clone(),
             mode,
         });
         Ok(())
@@ -437,7 +440,7 @@ impl VmBackend for MockVm {
             state.regions.iter().any(|r| {
                 GuestRange {
                     guest_phys_addr: r.region.guest_phys_addr,
-                    size: r.region.size,
+                    size: r.region.size(),
                 }
                 .contains(&dtb)
             })
@@ -466,11 +469,11 @@ impl VmBackend for MockVm {
                 state
                     .regions
                     .iter()
-                    .map(|r| r.region)
+                    .map(|r| &r.region)
                     .find(|r| {
                         GuestRange {
                             guest_phys_addr: r.guest_phys_addr,
-                            size: r.size,
+                            size: r.size(),
                         }
                         .contains(&dtb)
                     })
@@ -481,7 +484,10 @@ impl VmBackend for MockVm {
             .generation
             .is_later()
             .then(|| Pager::new(self.counters.clone(), self.memlock_limit));
-        let memory = GuestMemory::new(state.regions.iter().map(|r| r.region).collect(), pager);
+        let memory = GuestMemory::new(
+            state.regions.iter().map(|r| r.region.clone()).collect(),
+            pager,
+        );
         // Regions added after START are recorded but never reach the guest: the guest keeps
         // this snapshot.
         let _ = self.shared.boot.set((Arc::new(memory), entry));

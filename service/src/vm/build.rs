@@ -3,12 +3,13 @@
 //! so far: no half-built VM and no leaked fd.
 
 use std::os::fd::{AsFd, OwnedFd};
+use std::sync::Arc;
 
 use crate::config::{VmKind, VmSpec};
 use crate::error::{Error, Result};
 use crate::memory;
 use crate::quota::Reservation;
-use gunyah_hypervisor::{Hypervisor, UserMemoryRegion, VcpuBackend, VmBackend};
+use gunyah_hypervisor::{Hypervisor, UserMemory, UserMemoryRegion, VcpuBackend, VmBackend};
 use gunyah_sys::mman::SharedMapping;
 
 /// Everything a built VM owns. Fields drop in declaration order, which is the teardown order:
@@ -21,8 +22,9 @@ pub struct Resources {
     pub backend: Box<dyn VmBackend>,
     /// The service's copies of irqfd/ioeventfd eventfds.
     pub eventfds: Vec<OwnedFd>,
-    /// The service's mappings of guest memory.
-    pub memory: Vec<SharedMapping>,
+    /// The service's mappings of guest memory (the backend holds them too, until the driver
+    /// is done with them).
+    pub memory: Vec<Arc<SharedMapping>>,
     /// The caller's quota held by this VM.
     pub reservation: Reservation,
 }
@@ -35,19 +37,19 @@ pub fn build(spec: &VmSpec, hyp: &dyn Hypervisor, reservation: Reservation) -> R
         .regions
         .iter()
         .zip(&spec.memory)
-        .map(|(r, fd)| memory::map_region(fd.as_fd(), r))
+        .map(|(r, fd)| memory::map_region(fd.as_fd(), r).map(Arc::new))
         .collect::<Result<Vec<_>>>()?;
 
     let backend = hyp
         .create_vm()
         .map_err(|e| Error::hypervisor("createVm", e))?;
     for (r, mapping) in plan.regions.iter().zip(&memory) {
+        // The backend keeps its own reference to the mapping while the driver may use it.
         let region = UserMemoryRegion {
             label: r.label,
             access: r.access,
             guest_phys_addr: r.range.guest_phys_addr,
-            size: r.range.size,
-            userspace_addr: mapping.addr(),
+            memory: UserMemory::of(mapping.clone()),
         };
         backend
             .set_user_memory(&region, r.share)

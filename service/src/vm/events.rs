@@ -111,7 +111,11 @@ impl VmEvents {
     /// Moves to `to` and queues the notification. Nothing leaves DESTROYED, and a stopped
     /// guest only moves on to DESTROYED. Returns whether the state changed.
     pub fn set_state(&self, to: VmState) -> bool {
-        let mut s = lock(&self.status);
+        self.transition(&mut lock(&self.status), to)
+    }
+
+    /// `set_state` with the status already locked.
+    fn transition(&self, s: &mut Status, to: VmState) -> bool {
         if s.state == to
             || s.state == VmState::DESTROYED
             || (is_terminal(s.state) && to != VmState::DESTROYED)
@@ -129,20 +133,26 @@ impl VmEvents {
         true
     }
 
-    /// Records that the guest stopped (once) and queues onStateChanged + onExit.
-    pub fn guest_stopped(&self, status: &VmStatus) {
-        let info = exit_info_of(status);
-        if self.set_state(info.state) {
-            let mut s = lock(&self.status);
+    /// The guest stopped as `info` says (the first report wins): the state and the exit info
+    /// change under one lock, so no reader sees the stopped state without its exit info; queues
+    /// onStateChanged and onExit.
+    fn stopped(&self, info: VmExitInfo) {
+        let mut s = lock(&self.status);
+        if self.transition(&mut s, info.state) {
             s.exit = Some(info.clone());
             s.queue.push_back(Event::Exit(info));
         }
     }
 
+    /// Records that the guest stopped (once) and queues onStateChanged + onExit.
+    pub fn guest_stopped(&self, status: &VmStatus) {
+        self.stopped(exit_info_of(status));
+    }
+
     /// The service stopped the VM on a guest fault at `phys_addr` (`errno`: why the driver
     /// could not back it): CRASHED, with the fault in the exit info.
     pub fn guest_faulted(&self, phys_addr: u64, errno: Errno) {
-        let info = VmExitInfo {
+        self.stopped(VmExitInfo {
             state: VmState::CRASHED,
             r#type: VmExitType::GUEST_FAULT,
             reason: Vec::new(),
@@ -151,29 +161,19 @@ impl VmEvents {
                 guestPhysAddr: phys_addr as i64,
                 errno: errno as i32,
             }),
-        };
-        if self.set_state(info.state) {
-            let mut s = lock(&self.status);
-            s.exit = Some(info.clone());
-            s.queue.push_back(Event::Exit(info));
-        }
+        });
     }
 
     /// The service stopped the VM because `GH_VCPU_RUN` failed with `errno` (not EINTR): the
     /// driver will not run this vCPU again, so the VM is CRASHED with HYP_ERROR, the errno's
     /// name in `reason`.
     pub fn run_failed(&self, errno: Errno) {
-        let info = VmExitInfo {
+        self.stopped(VmExitInfo {
             state: VmState::CRASHED,
             r#type: VmExitType::HYP_ERROR,
             reason: format!("{errno:?}").into_bytes(),
             fault: None,
-        };
-        if self.set_state(info.state) {
-            let mut s = lock(&self.status);
-            s.exit = Some(info.clone());
-            s.queue.push_back(Event::Exit(info));
-        }
+        });
     }
 
     /// Delivers queued notifications to every callback, in order. Failures are logged.
@@ -287,6 +287,35 @@ mod tests {
         assert!(events.set_state(VmState::DESTROYED));
         assert!(!events.set_state(VmState::NOT_STARTED));
         assert_eq!(events.state(), VmState::DESTROYED);
+    }
+
+    /// A reader never sees a stopped state without its exit info (the state was set, and the
+    /// info a moment later under a second lock: a client polling getState then getExitInfo
+    /// could get EXITED and no info).
+    #[test]
+    fn test_the_stopped_state_comes_with_its_exit_info() {
+        // Miri interprets every step: fewer rounds there.
+        let rounds = if cfg!(miri) { 10 } else { 2000 };
+        for round in 0..rounds {
+            let events = VmEvents::new(round);
+            assert!(events.set_state(VmState::RUNNING));
+            let reader = {
+                let events = events.clone();
+                std::thread::spawn(move || loop {
+                    let s = lock(&events.status);
+                    if is_terminal(s.state) {
+                        return s.exit.is_some();
+                    }
+                    drop(s);
+                    std::hint::spin_loop();
+                })
+            };
+            events.guest_stopped(&VmStatus::Crashed);
+            assert!(
+                reader.join().unwrap(),
+                "round {round}: CRASHED without exit info"
+            );
+        }
     }
 
     #[test]

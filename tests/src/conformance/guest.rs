@@ -13,8 +13,8 @@ use super::table::Backing;
 use super::{ensure, expect, expect_ok, ioeventfd_at, irqfd_on, Case, Outcome};
 use gunyah_guest::asm::assemble;
 use gunyah_hypervisor::{
-    GuestRange, Hypervisor, MemAccess, MmioResumeAction, ShareMode, UserMemoryRegion, VcpuBackend,
-    VcpuExit, VmBackend, VmStatus,
+    GuestRange, Hypervisor, MemAccess, MmioResumeAction, ShareMode, UserMemory, UserMemoryRegion,
+    VcpuBackend, VcpuExit, VmBackend, VmStatus,
 };
 
 const RAM: u64 = 0x8000_0000;
@@ -329,7 +329,7 @@ fn exit_word(exit: &VcpuExit) -> String {
 fn unmapped_memory_faults_at_first_touch(hyp: &dyn Hypervisor) -> Outcome {
     const HOLE: u64 = 0x8100_0000;
     let region = UserMemoryRegion {
-        userspace_addr: 0xffff_ffff_fff0_0000,
+        memory: UserMemory::unmappable(0xffff_ffff_fff0_0000, 4096).ok_or("a kernel address")?,
         ..Backing::new(4096)?.region(1, HOLE)
     };
     let generation = hyp.capabilities().generation;
@@ -480,6 +480,7 @@ fn read_only_mapping(hyp: &dyn Hypervisor) -> Outcome {
     let len = std::num::NonZeroUsize::new(page as usize).ok_or("page size")?;
     let mapping = gunyah_sys::mman::SharedMapping::map(file.as_fd(), 0, len, false)
         .map_err(|e| e.to_string())?;
+    let memory = UserMemory::of(std::sync::Arc::new(mapping));
     let program = "load4 r1, [0x81000000]\njeq r1, 0x1234, good\ncrash\ngood: exit VM_EXIT, \"ro\"";
     let mut b = boot(hyp, program, 1, |vm, _| {
         let region = UserMemoryRegion {
@@ -489,8 +490,7 @@ fn read_only_mapping(hyp: &dyn Hypervisor) -> Outcome {
                 ..MemAccess::default()
             },
             guest_phys_addr: ROM,
-            size: page,
-            userspace_addr: mapping.addr(),
+            memory: memory.clone(),
         };
         expect_ok(
             "a read-only region mapped read-only",

@@ -19,9 +19,8 @@ use super::{ensure, run_named, CaseResult, Outcome};
 use gunyah_guest::asm::assemble;
 use gunyah_hypervisor::gunyah::GunyahHypervisor;
 use gunyah_hypervisor::{Generation, Hypervisor, ShareMode, UserMemoryRegion, VcpuExit};
-use gunyah_sys::a14::{
-    gh_userspace_memory_region, gh_vm_dtb_config, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE,
-};
+use gunyah_sys::a14::{gh_vm_dtb_config, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE};
+use gunyah_sys::vm_fd::{VcpuFd, VmFd};
 use gunyah_sys::{ioctl, scm};
 
 const RAM: u64 = 0x8000_0000;
@@ -99,18 +98,18 @@ pub fn run(
 }
 
 /// A new VM of `device` (its fd), created by this process.
-pub(crate) fn device_vm(device: &Path) -> Result<OwnedFd, String> {
+pub(crate) fn device_vm(device: &Path) -> Result<VmFd, String> {
     let dev: OwnedFd = OpenOptions::new()
         .read(true)
         .write(true)
         .open(device)
         .map_err(|e| format!("{}: {e}", device.display()))?
         .into();
-    ioctl::create_vm(dev.as_fd()).map_err(|e| format!("GH_CREATE_VM: {e}"))
+    VmFd::create(dev.as_fd()).map_err(|e| format!("GH_CREATE_VM: {e}"))
 }
 
 /// A VM started by this process (its owner), with one vCPU, RAM holding a guest that exits.
-fn started_vm(device: &Path) -> Result<(OwnedFd, OwnedFd, Backing), String> {
+fn started_vm(device: &Path) -> Result<(VmFd, VcpuFd), String> {
     let call = |what: &str, e: Errno| format!("{what}: {e}");
     let vm = device_vm(device)?;
     let ram = Backing::new(1 << 20)?;
@@ -119,26 +118,26 @@ fn started_vm(device: &Path) -> Result<(OwnedFd, OwnedFd, Backing), String> {
         &assemble("exit VM_EXIT", RAM).map_err(|e| e.to_string())?,
     )?;
     let region = ram.region(0, RAM);
-    ioctl::set_user_memory(vm.as_fd(), &raw_region(&region), false)
-        .map_err(|e| call("memory", e))?;
+    give_memory(&vm, &region).map_err(|e| call("memory", e))?;
     let dtb = gh_vm_dtb_config {
-        guest_phys_addr: RAM + region.size - PAGE,
+        guest_phys_addr: RAM + region.size() - PAGE,
         size: PAGE,
     };
     ioctl::set_dtb_config(vm.as_fd(), &dtb).map_err(|e| call("DTB", e))?;
-    let vcpu = ioctl::add_vcpu(vm.as_fd(), 0).map_err(|e| call("vCPU", e))?;
+    let vcpu = vm.add_vcpu(0).map_err(|e| call("vCPU", e))?;
     ioctl::start(vm.as_fd()).map_err(|e| call("GH_VM_START", e))?;
-    Ok((vm, vcpu, ram))
+    Ok((vm, vcpu))
 }
 
-fn raw_region(r: &UserMemoryRegion) -> gh_userspace_memory_region {
-    gh_userspace_memory_region {
-        label: r.label,
-        flags: GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE,
-        guest_phys_addr: r.guest_phys_addr,
-        memory_size: r.size,
-        userspace_addr: r.userspace_addr,
-    }
+/// `GH_VM_SET_USER_MEM_REGION` of `r`, readable and writable by the guest.
+fn give_memory(vm: &VmFd, r: &UserMemoryRegion) -> Result<(), Errno> {
+    vm.set_user_memory(
+        r.label,
+        GH_MEM_ALLOW_READ | GH_MEM_ALLOW_WRITE,
+        r.guest_phys_addr,
+        r.memory.clone(),
+        false,
+    )
 }
 
 /// Starts the `role` child, with `stdin` as its standard input; its report, once it has exited
@@ -177,7 +176,7 @@ fn report_in(out: &str) -> Option<String> {
 /// VM memory and runs the vCPU. Early a14 lets it; late a14 refuses the memory (EPERM); the
 /// later drivers refuse both (EPERM).
 fn owner(launcher: &Launcher, device: &Path, generation: Generation) -> Outcome {
-    let (vm, vcpu, _ram) = started_vm(device)?;
+    let (vm, vcpu) = started_vm(device)?;
     let (ours, theirs) = UnixStream::pair().map_err(|e| e.to_string())?;
     // One byte and two fds: the socket buffers them until the child reads.
     scm::send_fds(ours.as_fd(), &[vm.as_fd(), vcpu.as_fd()])
@@ -210,8 +209,9 @@ fn owner_child() -> Result<String, String> {
         .map_err(|e| e.to_string())?;
     let fds = scm::recv_fds(stdin.as_fd()).map_err(|e| format!("receiving the fds: {e}"))?;
     let [vm, vcpu] = <[OwnedFd; 2]>::try_from(fds).map_err(|f| format!("{} fds", f.len()))?;
+    let vm = VmFd::adopt(vm);
     let page = Backing::new(PAGE)?;
-    let memory = ioctl::set_user_memory(vm.as_fd(), &raw_region(&page.region(1, RAM << 1)), false);
+    let memory = give_memory(&vm, &page.region(1, RAM << 1));
     let run = ioctl::vcpu_run(vcpu.as_fd());
     Ok(format!("memory={} run={}", answer(memory), answer(run)))
 }

@@ -1,6 +1,7 @@
 //! The a14 semantics table: checks in the driver's order, errno for errno.
 
 use std::os::fd::AsFd;
+use std::sync::Arc;
 
 use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
@@ -8,8 +9,9 @@ use nix::sys::eventfd::{EfdFlags, EventFd};
 use super::{ensure, expect, expect_errno, expect_ok, ioeventfd_at, irqfd_on, Case, Outcome};
 use gunyah_hypervisor::{
     BootReg, BootRegSet, Extension, Function, GuestRange, Hypervisor, MemAccess, ShareMode,
-    UserMemoryRegion, VcpuExit, VmBackend, VmStatus,
+    UserMemory, UserMemoryRegion, VcpuExit, VmBackend, VmStatus,
 };
+use gunyah_sys::mman::SharedMapping;
 
 const PAGE: u64 = 4096;
 const RW: MemAccess = MemAccess::READ_WRITE;
@@ -17,14 +19,17 @@ const RW: MemAccess = MemAccess::READ_WRITE;
 /// A region of real memory (a fresh anonymous memfd mapping), so a device can pin it.
 pub(super) struct Backing {
     file: std::fs::File,
-    mapping: gunyah_sys::mman::SharedMapping,
+    mapping: Arc<SharedMapping>,
 }
 
 impl Backing {
     pub fn new(size: u64) -> Result<Backing, String> {
         let (file, mapping) =
             gunyah_sys::memfd::mapped("conformance", size).map_err(|e| e.to_string())?;
-        Ok(Backing { file, mapping })
+        Ok(Backing {
+            file,
+            mapping: Arc::new(mapping),
+        })
     }
 
     /// Writes `bytes` at `offset` (seen through the mapping).
@@ -32,14 +37,20 @@ impl Backing {
         gunyah_sys::memfd::write_at(&self.file, offset, bytes).map_err(|e| e.to_string())
     }
 
+    /// All of the memory, as a region at `gpa` the guest may read and write.
     pub fn region(&self, label: u32, gpa: u64) -> UserMemoryRegion {
         UserMemoryRegion {
             label,
             access: RW,
             guest_phys_addr: gpa,
-            size: self.mapping.len() as u64,
-            userspace_addr: self.mapping.addr(),
+            memory: UserMemory::of(self.mapping.clone()),
         }
+    }
+
+    /// `len` bytes at `offset` of the memory.
+    pub fn part(&self, offset: u64, len: u64) -> Result<UserMemory, String> {
+        UserMemory::within(self.mapping.clone(), offset, len)
+            .ok_or_else(|| format!("{len} bytes at {offset} do not fit the mapping"))
     }
 }
 
@@ -48,18 +59,24 @@ fn memory_checks(hyp: &dyn Hypervisor, mode: ShareMode) -> Outcome {
     let mem = Backing::new(16 * PAGE)?;
     let base = mem.region(0, 0x8000_0000);
     let with = |f: &dyn Fn(&mut UserMemoryRegion)| {
-        let mut r = base;
+        let mut r = base.clone();
         f(&mut r);
         r
     };
+    let memory = |offset: u64, len: u64| -> Result<UserMemoryRegion, String> {
+        Ok(UserMemoryRegion {
+            memory: mem.part(offset, len)?,
+            ..base.clone()
+        })
+    };
     expect_errno(
         "size 0",
-        vm.set_user_memory(&with(&|r| r.size = 0), mode),
+        vm.set_user_memory(&memory(0, 0)?, mode),
         Errno::EINVAL,
     )?;
     expect_errno(
         "unaligned size",
-        vm.set_user_memory(&with(&|r| r.size = PAGE + 1), mode),
+        vm.set_user_memory(&memory(0, PAGE + 1)?, mode),
         Errno::EINVAL,
     )?;
     expect_errno(
@@ -69,7 +86,7 @@ fn memory_checks(hyp: &dyn Hypervisor, mode: ShareMode) -> Outcome {
     )?;
     expect_errno(
         "unaligned userspace_addr",
-        vm.set_user_memory(&with(&|r| r.userspace_addr += 8), mode),
+        vm.set_user_memory(&memory(8, PAGE)?, mode),
         Errno::EINVAL,
     )?;
     expect_errno(
@@ -99,7 +116,7 @@ fn memory_checks(hyp: &dyn Hypervisor, mode: ShareMode) -> Outcome {
     // space): pinning fails. (A mapping made and dropped here could be reused at once by
     // another test thread's mmap.)
     let gone = UserMemoryRegion {
-        userspace_addr: 0xffff_ffff_fff0_0000,
+        memory: UserMemory::unmappable(0xffff_ffff_fff0_0000, PAGE).ok_or("a kernel address")?,
         ..Backing::new(PAGE)?.region(2, 0xa000_0000)
     };
     // a14 pins at the ioctl, so memory the caller has not mapped fails there; the later

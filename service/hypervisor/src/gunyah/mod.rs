@@ -17,14 +17,15 @@ use super::{
     MemAccess, QtvmAuthArg, ShareMode, TriggerMode, UserMemoryRegion, VcpuBackend, VmBackend,
 };
 use gunyah_sys::a14::{
-    gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_fn_vcpu_arg, gh_userspace_memory_region,
-    gh_vm_dtb_config, GH_FN_IOEVENTFD, GH_FN_IRQFD, GH_FN_VCPU, GH_IOEVENTFD_FLAGS_DATAMATCH,
-    GH_IRQFD_FLAGS_LEVEL, GH_MEM_ALLOW_EXEC, GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE,
+    gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_fn_vcpu_arg, gh_vm_dtb_config, GH_FN_IOEVENTFD,
+    GH_FN_IRQFD, GH_FN_VCPU, GH_IOEVENTFD_FLAGS_DATAMATCH, GH_IRQFD_FLAGS_LEVEL, GH_MEM_ALLOW_EXEC,
+    GH_MEM_ALLOW_READ, GH_MEM_ALLOW_WRITE,
 };
 use gunyah_sys::android::{
     gh_vm_boot_context, gh_vm_firmware_config, gunyah_qtvm_auth_arg, GH_CAP_VCPU_TIMER_WAKEUP,
 };
 use gunyah_sys::generation::{Probe, ProbeAnswer, ProbeAnswers};
+use gunyah_sys::vm_fd::VmFd;
 use gunyah_sys::{ioctl, kick};
 
 /// The default device path.
@@ -140,9 +141,9 @@ impl Hypervisor for GunyahHypervisor {
     }
 
     fn create_vm(&self) -> HypResult<Box<dyn VmBackend>> {
-        let fd = ioctl::create_vm(self.dev.as_fd()).map_err(err(DriverIoctl::CreateVm))?;
+        let vm = VmFd::create(self.dev.as_fd()).map_err(err(DriverIoctl::CreateVm))?;
         Ok(Box::new(GunyahVmFd {
-            fd,
+            vm,
             counted: self.counters.new_vm(),
         }))
     }
@@ -197,26 +198,28 @@ fn access_bits(access: MemAccess) -> u32 {
 /// A VM fd of the device (not to be confused with the service's `IGunyahVm` binder object).
 #[derive(Debug)]
 pub struct GunyahVmFd {
-    fd: OwnedFd,
+    /// The VM fd, with the memory given to the driver.
+    vm: VmFd,
     // After `fd`: counts the VM until the fd and every vCPU fd are closed.
     counted: Arc<counters::VmRef>,
 }
 
 impl VmBackend for GunyahVmFd {
     fn set_user_memory(&self, region: &UserMemoryRegion, mode: ShareMode) -> HypResult<()> {
-        let raw = gh_userspace_memory_region {
-            label: region.label,
-            flags: access_bits(region.access),
-            guest_phys_addr: region.guest_phys_addr,
-            memory_size: region.size,
-            userspace_addr: region.userspace_addr,
-        };
         let (lend, name) = match mode {
             ShareMode::Share => (false, DriverIoctl::SetUserMemRegion),
             ShareMode::Lend => (true, DriverIoctl::LendUserMem),
         };
-        ioctl::set_user_memory(self.fd.as_fd(), &raw, lend).map_err(err(name))?;
-        self.counted.registered(region.size);
+        self.vm
+            .set_user_memory(
+                region.label,
+                access_bits(region.access),
+                region.guest_phys_addr,
+                region.memory.clone(),
+                lend,
+            )
+            .map_err(err(name))?;
+        self.counted.registered(region.size());
         Ok(())
     }
 
@@ -225,7 +228,7 @@ impl VmBackend for GunyahVmFd {
             guest_phys_addr: range.guest_phys_addr,
             size: range.size,
         };
-        ioctl::set_dtb_config(self.fd.as_fd(), &raw).map_err(err(DriverIoctl::SetDtbConfig))
+        ioctl::set_dtb_config(self.vm.as_fd(), &raw).map_err(err(DriverIoctl::SetDtbConfig))
     }
 
     fn set_firmware_config(&self, range: GuestRange) -> HypResult<()> {
@@ -233,7 +236,7 @@ impl VmBackend for GunyahVmFd {
             guest_phys_addr: range.guest_phys_addr,
             size: range.size,
         };
-        ioctl::set_fw_config(self.fd.as_fd(), &raw).map_err(err(DriverIoctl::SetFwConfig))
+        ioctl::set_fw_config(self.vm.as_fd(), &raw).map_err(err(DriverIoctl::SetFwConfig))
     }
 
     fn set_qtvm_auth(&self, arg: &QtvmAuthArg) -> HypResult<()> {
@@ -243,7 +246,7 @@ impl VmBackend for GunyahVmFd {
             guest_phys_addr: arg.image.guest_phys_addr,
             size: arg.image.size,
         };
-        ioctl::set_qtvm_auth(self.fd.as_fd(), &raw).map_err(err(DriverIoctl::SetAuthType))
+        ioctl::set_qtvm_auth(self.vm.as_fd(), &raw).map_err(err(DriverIoctl::SetAuthType))
     }
 
     fn set_boot_context(&self, reg: BootReg, value: u64) -> HypResult<()> {
@@ -252,42 +255,42 @@ impl VmBackend for GunyahVmFd {
             reserved: 0,
             value,
         };
-        ioctl::set_boot_context(self.fd.as_fd(), &raw).map_err(err(DriverIoctl::SetBootContext))
+        ioctl::set_boot_context(self.vm.as_fd(), &raw).map_err(err(DriverIoctl::SetBootContext))
     }
 
     fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>> {
-        let vcpu = vcpu::GunyahVcpu::new(self.fd.as_fd(), id, self.counted.new_vcpu())?;
+        let vcpu = vcpu::GunyahVcpu::new(&self.vm, id, self.counted.new_vcpu())?;
         Ok(Box::new(vcpu))
     }
 
     fn start(&self) -> HypResult<()> {
-        ioctl::start(self.fd.as_fd()).map_err(err(DriverIoctl::Start))
+        ioctl::start(self.vm.as_fd()).map_err(err(DriverIoctl::Start))
     }
 
     fn check_extension(&self, extension: Extension) -> HypResult<bool> {
         let cap = match extension {
             Extension::VcpuTimerWakeup => GH_CAP_VCPU_TIMER_WAKEUP,
         };
-        ioctl::check_extension(self.fd.as_fd(), cap)
+        ioctl::check_extension(self.vm.as_fd(), cap)
             .map(|answer| answer > 0)
             .map_err(err(DriverIoctl::CheckExtension))
     }
 
     fn add_irqfd(&self, eventfd: BorrowedFd<'_>, irqfd: Irqfd) -> HypResult<()> {
-        ioctl::add_function(self.fd.as_fd(), GH_FN_IRQFD, &irqfd_arg(eventfd, irqfd))
+        ioctl::add_function(self.vm.as_fd(), GH_FN_IRQFD, &irqfd_arg(eventfd, irqfd))
             .map(drop)
             .map_err(err(DriverIoctl::AddFunction))
     }
 
     fn add_ioeventfd(&self, eventfd: BorrowedFd<'_>, ioeventfd: IoEventfd) -> HypResult<()> {
         let arg = ioeventfd_arg(eventfd, ioeventfd);
-        ioctl::add_function(self.fd.as_fd(), GH_FN_IOEVENTFD, &arg)
+        ioctl::add_function(self.vm.as_fd(), GH_FN_IOEVENTFD, &arg)
             .map(drop)
             .map_err(err(DriverIoctl::AddFunction))
     }
 
     fn remove_function(&self, eventfd: BorrowedFd<'_>, function: Function) -> HypResult<()> {
-        let vm = self.fd.as_fd();
+        let vm = self.vm.as_fd();
         match function {
             Function::Vcpu(id) => ioctl::remove_function(vm, GH_FN_VCPU, &gh_fn_vcpu_arg { id }),
             Function::Irqfd(irqfd) => {

@@ -1,7 +1,7 @@
 //! A vCPU of the device: its fd, its mmap'ed run page, and a kicker that can interrupt the
 //! thread blocked in `GH_VCPU_RUN`.
 
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use nix::errno::Errno;
@@ -19,6 +19,7 @@ use gunyah_sys::android::GUNYAH_VCPU_EXIT_PAGE_FAULT;
 use gunyah_sys::ioctl;
 use gunyah_sys::kick::KickTarget;
 use gunyah_sys::run_page::RunPage;
+use gunyah_sys::vm_fd::{VcpuFd, VmFd};
 
 struct Kicker {
     page: Arc<RunPage>,
@@ -41,14 +42,14 @@ pub(super) struct GunyahVcpu {
     kicker: Arc<Kicker>,
     // Unmapped before the fd is closed.
     page: Arc<RunPage>,
-    fd: OwnedFd,
+    fd: VcpuFd,
     // After `fd`: counts the vCPU (and holds the VM's count) until the fd is closed.
     _counted: super::counters::VcpuRef,
 }
 
 impl GunyahVcpu {
-    pub fn new(vm: BorrowedFd<'_>, id: u32, counted: super::counters::VcpuRef) -> HypResult<Self> {
-        let fd = ioctl::add_vcpu(vm, id).map_err(err(DriverIoctl::AddFunction))?;
+    pub fn new(vm: &VmFd, id: u32, counted: super::counters::VcpuRef) -> HypResult<Self> {
+        let fd = vm.add_vcpu(id).map_err(err(DriverIoctl::AddFunction))?;
         let size = ioctl::vcpu_mmap_size(fd.as_fd()).map_err(err(DriverIoctl::VcpuMmapSize))?;
         let page = Arc::new(RunPage::map(fd.as_fd(), size).map_err(err(DriverCall::MmapRunPage))?);
         let kicker = Arc::new(Kicker {
