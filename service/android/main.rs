@@ -25,6 +25,7 @@ use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::manager::ManagerConfig;
 use gunyah_vm::quota::QuotaLimits;
 use gunyah_vm::serve;
+use gunyah_vm::vm::reaper;
 
 const LOG_TAG: &str = "vendor.gunyahvm.hardware.gunyah-service";
 const BACKEND_PROPERTY: &str = "ro.vendor.gunyah.backend";
@@ -72,6 +73,7 @@ fn inner_main() -> Result<()> {
         policy: AccessPolicy::selinux_only(),
         limits: Limits::default(),
         quotas: QuotaLimits::default(),
+        max_releasing_vms: reaper::DEFAULT_MAX_PENDING,
     };
     let options = ServeOptions { max_threads: 16 };
     let _service = serve::start(config, &Target::ServiceManager, &options, &driver)?;

@@ -15,7 +15,8 @@ use crate::config::{self, Limits, VmKind, VmPlan};
 use crate::diag::{self, Counter, Diagnostics};
 use crate::error::{Error, Result};
 use crate::quota::{QuotaLimits, Quotas};
-use crate::vm::{reaper, Vm};
+use crate::vm::reaper::Reaper;
+use crate::vm::Vm;
 use gunyah_contract::generation::driver_abi;
 use gunyah_hypervisor::{DriverAuth, DriverIoctl, Hypervisor};
 
@@ -29,6 +30,9 @@ pub struct ManagerConfig {
     pub limits: Limits,
     /// Per-uid quotas.
     pub quotas: QuotaLimits,
+    /// The most destroyed VMs whose driver objects may be in release at once before
+    /// `createVm` is refused (`reaper::DEFAULT_MAX_PENDING`).
+    pub max_releasing_vms: usize,
 }
 
 /// The manager.
@@ -37,6 +41,8 @@ pub struct VmManager {
     policy: AccessPolicy,
     limits: Limits,
     quotas: Arc<Quotas>,
+    /// Releases destroyed VMs' driver objects off the caller's thread.
+    reaper: Arc<Reaper>,
     /// Weak: a VM lives exactly as long as its binder object (held by clients), never because
     /// the manager lists it.
     vms: Mutex<Vec<Weak<Vm>>>,
@@ -53,6 +59,7 @@ impl VmManager {
             policy: config.policy,
             limits: config.limits,
             quotas: Quotas::new(config.quotas),
+            reaper: Reaper::new(config.max_releasing_vms),
             vms: Mutex::default(),
             next_id: AtomicI32::new(1),
             created_total: AtomicU64::new(0),
@@ -142,14 +149,14 @@ impl VmManager {
         let plan = &spec.plan;
         self.check_kind_supported(&plan.kind)?;
         self.check_boot_context_supported(plan)?;
-        let releasing = reaper::pending();
-        if releasing >= reaper::MAX_PENDING {
+        if self.reaper.is_full() {
             return Err(Error::exhausted(
                 "createVm",
                 format!(
-                    "{releasing} destroyed VMs are still being released by the driver (at most \
-                     {}); try again once they are",
-                    reaper::MAX_PENDING
+                    "{} destroyed VMs are still being released by the driver (at most {}); try \
+                     again once they are",
+                    self.reaper.pending(),
+                    self.reaper.max_pending()
                 ),
             ));
         }
@@ -157,7 +164,14 @@ impl VmManager {
             .quotas
             .reserve(caller.uid, plan.vcpu_count, plan.memory_bytes())?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let vm = Vm::build(id, caller.uid, &spec, self.hyp.as_ref(), reservation)?;
+        let vm = Vm::build(
+            id,
+            caller.uid,
+            &spec,
+            self.hyp.as_ref(),
+            reservation,
+            self.reaper.clone(),
+        )?;
         let mut vms = self.vms.lock().unwrap_or_else(|e| e.into_inner());
         vms.retain(|w| w.strong_count() > 0);
         vms.push(Arc::downgrade(&vm));
@@ -234,7 +248,7 @@ impl VmManager {
             (Counter::BackendRegisteredBytes, stats.registered_bytes),
             (Counter::VmObjects, vms.len() as u64),
             (Counter::LiveVms, live as u64),
-            (Counter::ReleasingVms, reaper::pending() as u64),
+            (Counter::ReleasingVms, self.reaper.pending() as u64),
             (
                 Counter::CreatedTotal,
                 self.created_total.load(Ordering::Relaxed),
@@ -263,14 +277,14 @@ impl VmManager {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::aidl::{GuestRange::GuestRange, VmConfig::VmConfig};
     use gunyah_contract::memfd::sealed_ram_region;
 
     /// `memory` bytes of RAM at 0x8000_0000 with the DTB in its last page, `vcpus` vCPUs (no
     /// guest program: these tests never run one).
-    fn demo_config(name: &str, memory: u64, vcpus: i32) -> std::io::Result<VmConfig> {
+    pub(crate) fn demo_config(name: &str, memory: u64, vcpus: i32) -> std::io::Result<VmConfig> {
         const RAM: i64 = 0x8000_0000;
         Ok(VmConfig {
             name: name.into(),
@@ -286,16 +300,17 @@ mod tests {
     use gunyah_hypervisor::{HypCapabilities, HypResult, VmBackend};
     use gunyah_mock::MockHypervisor;
 
-    fn caller(uid: u32) -> Caller {
+    pub(crate) fn caller(uid: u32) -> Caller {
         Caller { uid, pid: 1 }
     }
 
-    fn manager_with(hyp: Arc<dyn Hypervisor>, quotas: QuotaLimits) -> VmManager {
+    pub(crate) fn manager_with(hyp: Arc<dyn Hypervisor>, quotas: QuotaLimits) -> VmManager {
         VmManager::new(ManagerConfig {
             hypervisor: hyp,
             policy: AccessPolicy::allow_uids([10, 11]),
             limits: Limits::default(),
             quotas,
+            max_releasing_vms: crate::vm::reaper::DEFAULT_MAX_PENDING,
         })
     }
 
@@ -319,14 +334,14 @@ mod tests {
             m.list_vms(&caller(10))?.is_empty(),
             "destroyed VMs are not listed"
         );
-        assert!(crate::vm::reaper::wait_until_released(
-            std::time::Duration::from_secs(10)
-        ));
+        assert!(m
+            .reaper
+            .wait_until_released(std::time::Duration::from_secs(10)));
         assert_eq!(hyp.stats().live_vms, 1);
         drop(b);
-        assert!(crate::vm::reaper::wait_until_released(
-            std::time::Duration::from_secs(10)
-        ));
+        assert!(m
+            .reaper
+            .wait_until_released(std::time::Duration::from_secs(10)));
         assert_eq!(hyp.stats(), Default::default());
         assert_eq!(
             Diagnostics::parse(&m.dump_text()).count(Counter::CreatedTotal),

@@ -81,6 +81,10 @@ struct Args {
     /// Memory regions per VM (at most 60: one RPC message carries at most 64 fds).
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=60))]
     max_memory_regions: u16,
+    /// Destroyed VMs whose driver objects may be in release at once (a later driver's last
+    /// close waits for the hypervisor's reset); createVm is refused beyond that.
+    #[arg(long, default_value_t = gunyah_vm::vm::reaper::DEFAULT_MAX_PENDING)]
+    max_releasing_vms: usize,
     /// Mock backend: pinned-memory budget across all VMs (the driver's RLIMIT_MEMLOCK);
     /// registering more fails with ENOMEM.
     #[arg(long, value_parser = parse_size)]
@@ -282,6 +286,7 @@ fn inner_main(args: Args) -> Result<()> {
             max_vcpus: args.max_vcpus_per_client,
             max_memory: args.max_memory_per_client,
         },
+        max_releasing_vms: args.max_releasing_vms,
     };
     let options = ServeOptions {
         max_threads: args.threads,

@@ -19,6 +19,7 @@ use crate::aidl::{
 pub use build::Resources;
 use events::VmEvents;
 use mmio::MmioRouter;
+use reaper::Reaper;
 use vcpu_thread::{VcpuContext, VcpuThreads};
 
 use crate::binder::Strong;
@@ -69,7 +70,11 @@ pub struct Vm {
     info: VmInfo,
     events: Arc<VmEvents>,
     mmio: Arc<MmioRouter>,
+    /// Decides whether the VM is destroyed (`Lifecycle::Destroyed` from the moment teardown
+    /// takes its resources); `events` only reports the states.
     lifecycle: Mutex<Lifecycle>,
+    /// Where its driver objects go when it is torn down.
+    reaper: Arc<Reaper>,
 }
 
 impl Vm {
@@ -80,6 +85,7 @@ impl Vm {
         spec: &VmSpec,
         hyp: &dyn Hypervisor,
         reservation: Reservation,
+        reaper: Arc<Reaper>,
     ) -> Result<Arc<Vm>> {
         let plan = &spec.plan;
         let resources = build::build(spec, hyp, reservation)?;
@@ -102,6 +108,7 @@ impl Vm {
             events: VmEvents::new(id),
             mmio: Arc::default(),
             lifecycle: Mutex::new(Lifecycle::Configured(Box::new(resources))),
+            reaper,
         }))
     }
 
@@ -124,14 +131,17 @@ impl Vm {
         self.events.exit_info()
     }
 
+    /// Refuses `method` once teardown has begun: the lifecycle, not the reported state (which
+    /// becomes DESTROYED only when teardown ends), decides, as for every other call.
     fn ensure_not_destroyed(&self, method: &str) -> Result<()> {
-        if self.state() == VmState::DESTROYED {
-            return Err(Error::state(format!(
-                "{method}: vm {} is destroyed",
-                self.info.id
-            )));
+        if matches!(*self.lifecycle(), Lifecycle::Destroyed) {
+            return Err(self.destroyed(method));
         }
         Ok(())
+    }
+
+    fn destroyed(&self, method: &str) -> Error {
+        Error::state(format!("{method}: vm {} is destroyed", self.info.id))
     }
 
     /// Starts the VM; idempotent while starting or running.
@@ -202,6 +212,7 @@ impl Vm {
             lifecycle: std::mem::replace(&mut *self.lifecycle(), Lifecycle::Destroyed),
             events: self.events.clone(),
             mmio: self.mmio.clone(),
+            reaper: self.reaper.clone(),
         }
     }
 
@@ -240,12 +251,7 @@ impl Vm {
             Lifecycle::Configured(r)
             | Lifecycle::Failed(r)
             | Lifecycle::Started { resources: r, .. } => r,
-            Lifecycle::Destroyed => {
-                return Err(Error::state(format!(
-                    "{method}: vm {} is destroyed",
-                    self.info.id
-                )))
-            }
+            Lifecycle::Destroyed => return Err(self.destroyed(method)),
         };
         let eventfd: OwnedFd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC)
             .map_err(|e| Error::exhausted(method, format!("eventfd: {e}")))?
@@ -352,6 +358,7 @@ struct Teardown {
     lifecycle: Lifecycle,
     events: Arc<VmEvents>,
     mmio: Arc<MmioRouter>,
+    reaper: Arc<Reaper>,
 }
 
 impl Teardown {
@@ -378,7 +385,8 @@ impl Teardown {
         // The driver objects go in their teardown order (a tuple drops front to back): vCPU
         // fds, the VM fd (where a later driver may wait for the reset), the eventfds, the
         // mappings. The quota is the client's: what it holds, so it comes back now.
-        reaper::release(self.id, Box::new((vcpus, backend, eventfds, memory)));
+        self.reaper
+            .release(self.id, Box::new((vcpus, backend, eventfds, memory)));
         drop(reservation);
         log::info!(
             "vm {}: torn down; its driver objects are being released",
@@ -394,5 +402,41 @@ impl Teardown {
 impl Drop for Teardown {
     fn drop(&mut self) {
         self.run_once();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::aidl::VmState::VmState;
+    use crate::manager::tests::{caller, demo_config, manager_with};
+    use crate::quota::QuotaLimits;
+    use gunyah_mock::MockHypervisor;
+
+    /// From the moment teardown takes a VM's resources every call refuses it as destroyed,
+    /// though the state it reports becomes DESTROYED only when the teardown ends
+    /// (setMmioHandler checked the reported state, and was let through in between).
+    #[test]
+    fn test_destroyed_from_the_start_of_teardown() {
+        let m = manager_with(Arc::new(MockHypervisor::new()), QuotaLimits::default());
+        let vm = m
+            .create_vm(&caller(10), &demo_config("t", 1 << 20, 1).unwrap())
+            .unwrap();
+        let range = gunyah_hypervisor::GuestRange {
+            guest_phys_addr: 0x9000_0000,
+            size: 4096,
+        };
+        let teardown = vm.take_teardown();
+        assert_ne!(vm.state(), VmState::DESTROYED, "reported only at the end");
+        let refused = vm.set_mmio_handler(range, None).unwrap_err();
+        assert!(refused.to_string().contains("destroyed"), "{refused}");
+        let irqfd = gunyah_hypervisor::Irqfd {
+            label: 1,
+            trigger: gunyah_hypervisor::TriggerMode::Edge,
+        };
+        assert!(vm.create_irqfd(irqfd).is_err());
+        teardown.run();
+        assert_eq!(vm.state(), VmState::DESTROYED);
     }
 }

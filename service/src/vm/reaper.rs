@@ -3,21 +3,30 @@
 //! after), and that can block until the hypervisor's resource manager has reset the VM. No
 //! binder thread, and no other VM's vCPU thread, may wait for that: what closes a driver fd, or
 //! has to follow the close (unmapping guest memory), is dropped on a thread of its own, one per
-//! VM, so one slow reset delays no other VM's release. At most [`MAX_PENDING`] VMs are in
-//! release at once: `createVm` is refused beyond that (see `VmManager`), which bounds the
-//! threads, fds and mappings a client can leave behind by creating and destroying fast.
+//! VM, so one slow reset delays no other VM's release. At most `max_pending` VMs (64 by
+//! default) are in release at once per manager: `createVm` is refused beyond that (see
+//! `VmManager`), which bounds the threads, fds and mappings a client can leave behind by
+//! creating and destroying fast.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The most VMs in release at once before `createVm` is refused.
-pub const MAX_PENDING: usize = 64;
+/// The most VMs in release at once before `createVm` is refused, unless configured otherwise
+/// (`ManagerConfig::max_releasing_vms`).
+pub const DEFAULT_MAX_PENDING: usize = 64;
 
-/// VMs handed over and not yet released.
-static PENDING: AtomicUsize = AtomicUsize::new(0);
+/// One manager's releases: each manager has its own, so two managers in one process (the
+/// service's unit tests) neither share a limit nor wait for each other's VMs.
+#[derive(Debug)]
+pub struct Reaper {
+    pending: AtomicUsize,
+    max_pending: usize,
+}
 
-/// A VM's remains, counted in [`PENDING`] until dropped.
+/// A VM's remains, counted in its reaper until dropped.
 struct Remains {
+    reaper: Arc<Reaper>,
     vm_id: i32,
     started: Instant,
     what: Option<Box<dyn Send>>,
@@ -26,7 +35,7 @@ struct Remains {
 impl Drop for Remains {
     fn drop(&mut self) {
         drop(self.what.take());
-        PENDING.fetch_sub(1, Ordering::SeqCst);
+        self.reaper.pending.fetch_sub(1, Ordering::SeqCst);
         log::info!(
             "vm {}: released in {:?}",
             self.vm_id,
@@ -35,39 +44,62 @@ impl Drop for Remains {
     }
 }
 
-/// Releases `what`, VM `vm_id`'s driver objects, on a thread of its own, in the order their
-/// fields drop. Should no thread be had, they are released here (with a warning).
-pub fn release(vm_id: i32, what: Box<dyn Send>) {
-    PENDING.fetch_add(1, Ordering::SeqCst);
-    let remains = Remains {
-        vm_id,
-        started: Instant::now(),
-        what: Some(what),
-    };
-    // On a spawn failure the closure, and `remains` with it, is dropped: released right here.
-    if let Err(e) = std::thread::Builder::new()
-        .name(format!("vm{vm_id}-release"))
-        .spawn(move || drop(remains))
-    {
-        log::warn!("vm {vm_id}: no thread for its release ({e}); released on the caller's thread");
+impl Reaper {
+    /// A reaper that lets `max_pending` VMs be in release at once.
+    pub fn new(max_pending: usize) -> Arc<Self> {
+        Arc::new(Self {
+            pending: AtomicUsize::new(0),
+            max_pending,
+        })
     }
-}
 
-/// VMs torn down whose driver objects are not yet released (diagnostics `vms.releasing`).
-pub fn pending() -> usize {
-    PENDING.load(Ordering::SeqCst)
-}
-
-/// Waits up to `timeout` until no VM is being released; whether none is.
-pub fn wait_until_released(timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while pending() > 0 {
-        if Instant::now() >= deadline {
-            return false;
+    /// Releases `what`, VM `vm_id`'s driver objects, on a thread of its own, in the order
+    /// their fields drop. Should no thread be had, they are released here (with a warning).
+    pub fn release(self: &Arc<Self>, vm_id: i32, what: Box<dyn Send>) {
+        self.pending.fetch_add(1, Ordering::SeqCst);
+        let remains = Remains {
+            reaper: self.clone(),
+            vm_id,
+            started: Instant::now(),
+            what: Some(what),
+        };
+        // On a spawn failure the closure, and `remains` with it, is dropped: released here.
+        if let Err(e) = std::thread::Builder::new()
+            .name(format!("vm{vm_id}-release"))
+            .spawn(move || drop(remains))
+        {
+            log::warn!(
+                "vm {vm_id}: no thread for its release ({e}); released on the caller's thread"
+            );
         }
-        std::thread::sleep(Duration::from_millis(1));
     }
-    true
+
+    /// VMs torn down whose driver objects are not yet released (diagnostics `vms.releasing`).
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::SeqCst)
+    }
+
+    /// The most VMs in release at once before `createVm` is refused.
+    pub fn max_pending(&self) -> usize {
+        self.max_pending
+    }
+
+    /// Whether as many VMs are in release as may be (`createVm` is refused then).
+    pub fn is_full(&self) -> bool {
+        self.pending() >= self.max_pending
+    }
+
+    /// Waits up to `timeout` until no VM is being released; whether none is.
+    pub fn wait_until_released(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while self.pending() > 0 {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        true
+    }
 }
 
 #[cfg(test)]
@@ -84,12 +116,34 @@ mod tests {
         }
     }
 
+    /// Two reapers count apart: one's releases neither fill nor hold up the other.
+    #[test]
+    fn test_reapers_count_apart() {
+        let (tx, rx) = channel::<()>();
+        /// Holds its release until the test lets go.
+        struct Hold(std::sync::mpsc::Receiver<()>);
+        impl Drop for Hold {
+            fn drop(&mut self) {
+                let _ = self.0.recv_timeout(Duration::from_secs(10));
+            }
+        }
+        let busy = Reaper::new(1);
+        let idle = Reaper::new(1);
+        busy.release(1, Box::new(Hold(rx)));
+        assert!(busy.is_full());
+        assert!(!idle.is_full());
+        assert!(idle.wait_until_released(Duration::ZERO));
+        drop(tx);
+        assert!(busy.wait_until_released(Duration::from_secs(10)));
+    }
+
     #[test]
     fn test_release_drops_on_another_thread() {
         let (tx, rx) = channel();
-        release(7, Box::new(Tell(tx)));
+        let reaper = Reaper::new(DEFAULT_MAX_PENDING);
+        reaper.release(7, Box::new(Tell(tx)));
         let dropped_on = rx.recv_timeout(Duration::from_secs(10)).expect("released");
         assert_ne!(dropped_on, std::thread::current().id());
-        assert!(wait_until_released(Duration::from_secs(10)));
+        assert!(reaper.wait_until_released(Duration::from_secs(10)));
     }
 }

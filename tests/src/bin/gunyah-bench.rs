@@ -117,6 +117,7 @@ fn lifecycle(service: &Service, s: &Sizes) -> Result<Value> {
         policy: AccessPolicy::allow_uids([0]),
         limits: Limits::default(),
         quotas: QuotaLimits::default(),
+        max_releasing_vms: gunyah_vm::vm::reaper::DEFAULT_MAX_PENDING,
     });
     let caller = Caller {
         uid: 0,
