@@ -2,7 +2,7 @@
 /*
  * gunyah_mock: a mock of the Gunyah driver (/dev/gunyah) for machines without the Gunyah
  * hypervisor (Cuttlefish, CI under QEMU). It follows the a14 driver's ABI and semantics
- * (GUNYAH_ABI.md of the gunyah-vm-hal project), with the ioctls of the generation chosen by the
+ * (docs/DRIVER_ABI.md of the gunyah-vm-hal project), with the ioctls of the generation chosen by the
  * `generation` parameter (docs/GENERATIONS.md): anon-inode VM and vCPU fds, pinned guest
  * memory, irqfd/ioeventfd on eventfds, an mmap'able vCPU run page, and reference counting in
  * which every vCPU fd keeps its VM alive. Instead of a real guest, a vCPU runs the "scripted

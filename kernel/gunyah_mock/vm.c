@@ -57,7 +57,7 @@ static void gh_vm_free_work(struct work_struct *work)
 }
 
 /*
- * The last put (GUNYAH_LATER_GENERATIONS 4.4): a14 frees the VM on a workqueue, so the last
+ * The last put (docs/DRIVER_ABI.md §11): a14 frees the VM on a workqueue, so the last
  * close returns at once; the later drivers tear it down in the closing thread, which waits
  * for the reset.
  */

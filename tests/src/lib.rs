@@ -63,11 +63,11 @@ pub use gunyah_contract::diagnostics::{Counter, Diagnostics};
 /// What must return to its earlier value after teardown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Footprint {
-    /// Entries of /proc/<pid>/fd.
+    /// Entries of `/proc/<pid>/fd`.
     pub fds: usize,
     /// Threads of the service.
     pub threads: usize,
-    /// Mappings of guest memory memfds in /proc/<pid>/maps.
+    /// Mappings of guest memory memfds in `/proc/<pid>/maps`.
     pub guest_mappings: usize,
     /// VMs alive in the backend.
     pub backend_vms: u64,

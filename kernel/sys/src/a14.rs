@@ -217,7 +217,7 @@ pub struct gh_vcpu_run {
     pub exit: gh_vcpu_run_exit,
 }
 
-// Layouts measured from the kernel header (GUNYAH_ABI.md); identical on x86_64 and arm64.
+// Layouts measured from the kernel header (docs/DRIVER_ABI.md §4); identical on x86_64 and arm64.
 const _: () = {
     assert!(size_of::<gh_userspace_memory_region>() == 32);
     assert!(offset_of!(gh_userspace_memory_region, label) == 0);

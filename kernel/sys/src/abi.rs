@@ -325,7 +325,7 @@ fn generations_json() -> Value {
 mod tests {
     use super::*;
 
-    /// The reference: GUNYAH_ABI.md's tables (measured from the kernel headers), as data.
+    /// The reference: docs/DRIVER_ABI.md's tables (measured from the kernel headers), as data.
     const REFERENCE: &str = include_str!("../../../tests/data/gunyah_abi.json");
 
     #[test]

@@ -1,4 +1,4 @@
-//! The generations of the Gunyah driver and how to tell them apart (`GUNYAH_LATER_GENERATIONS`
+//! The generations of the Gunyah driver and how to tell them apart (docs/DRIVER_ABI.md §2,
 //! §1): which ioctls each one handles, and the probe table — the answer each generation gives
 //! to each probe ioctl. Data only; `ioctl::probe` issues the probes.
 
@@ -14,7 +14,7 @@ use super::driver_call::DriverIoctl;
 /// in what the calls do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Generation {
-    /// android14-6.1 as GUNYAH_ABI.md gives it: `GH_*`, memory pinned at the ioctl, no
+    /// android14-6.1 as docs/DRIVER_ABI.md §6 gives it: `GH_*`, memory pinned at the ioctl, no
     /// `SET_BOOT_CONTEXT`; REMOVE_FUNCTION compares the whole argument and answers 0.
     A14Early,
     /// android14-6.1 as its later `vm_mgr.c` reads: as [`Generation::A14Early`], but
@@ -125,7 +125,7 @@ impl Generation {
     }
 
     /// Whether it is one of the later drivers (ack66-early and after): demand paging with
-    /// PAGE_FAULT exits, key-based REMOVE_FUNCTION, the §4.3 ioeventfd rules, whole DTB pages.
+    /// PAGE_FAULT exits, key-based REMOVE_FUNCTION, the demand-paging memory rules, whole DTB pages.
     pub fn is_later(self) -> bool {
         matches!(
             self,
@@ -138,7 +138,7 @@ impl Generation {
         self.handled().contains(&ioctl)
     }
 
-    /// Its row of the probe table (GUNYAH_LATER_GENERATIONS §1.2): what it answers to each
+    /// Its row of the probe table (docs/GENERATIONS.md, "The probe"): what it answers to each
     /// probe, in [`Probe::ALL`] order.
     pub fn probe_answers(self) -> ProbeAnswers {
         const NOTTY: ProbeAnswer = ProbeAnswer::Errno(Errno::ENOTTY);

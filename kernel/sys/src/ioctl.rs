@@ -5,58 +5,65 @@
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use nix::errno::Errno;
-use nix::{ioctl_none_bad, ioctl_write_int_bad, ioctl_write_ptr_bad};
 
 use super::a14::*;
 use super::android::*;
 use super::driver_call::DriverIoctl;
 use super::generation::{Probe, ProbeAnswer};
-use super::upstream::{gunyah_create_mem_args, GUNYAH_CREATE_GUEST_MEM};
 
-ioctl_write_int_bad!(raw_create_vm, GH_CREATE_VM);
-ioctl_write_ptr_bad!(
-    raw_set_user_mem_region,
-    GH_VM_SET_USER_MEM_REGION,
-    gh_userspace_memory_region
-);
-ioctl_write_ptr_bad!(
-    raw_lend_user_mem,
-    GH_VM_ANDROID_LEND_USER_MEM,
-    gh_userspace_memory_region
-);
-ioctl_write_ptr_bad!(raw_set_dtb_config, GH_VM_SET_DTB_CONFIG, gh_vm_dtb_config);
-ioctl_write_ptr_bad!(
-    raw_set_fw_config,
-    GH_VM_ANDROID_SET_FW_CONFIG,
-    gh_vm_firmware_config
-);
-ioctl_write_ptr_bad!(
-    raw_set_auth_type,
-    GH_VM_ANDROID_SET_AUTH_TYPE,
-    gunyah_auth_desc
-);
-ioctl_write_ptr_bad!(
-    raw_set_boot_context,
-    GH_VM_SET_BOOT_CONTEXT,
-    gh_vm_boot_context
-);
-ioctl_none_bad!(raw_start, GH_VM_START);
-ioctl_write_ptr_bad!(raw_add_function, GH_VM_ADD_FUNCTION, gh_fn_desc);
-ioctl_write_ptr_bad!(raw_remove_function, GH_VM_REMOVE_FUNCTION, gh_fn_desc);
-ioctl_none_bad!(raw_vcpu_run, GH_VCPU_RUN);
-ioctl_none_bad!(raw_vcpu_mmap_size, GH_VCPU_MMAP_SIZE);
-ioctl_none_bad!(raw_tentative_uapi, GH_ANDROID_TENTATIVE_UAPI);
-ioctl_write_int_bad!(raw_check_extension, GH_VM_CHECK_EXTENSION);
-ioctl_write_ptr_bad!(
-    raw_create_guest_mem,
-    GUNYAH_CREATE_GUEST_MEM,
-    gunyah_create_mem_args
-);
-ioctl_write_ptr_bad!(
-    raw_reclaim_region,
-    GH_VM_RECLAIM_REGION,
-    gunyah_address_range
-);
+/// The ioctls as nix declares them: `unsafe fn`s, private to this module, which wraps each.
+mod raw {
+    use nix::{ioctl_none_bad, ioctl_write_int_bad, ioctl_write_ptr_bad};
+
+    use crate::a14::*;
+    use crate::android::*;
+    use crate::upstream::{gunyah_create_mem_args, GUNYAH_CREATE_GUEST_MEM};
+
+    ioctl_write_int_bad!(raw_create_vm, GH_CREATE_VM);
+    ioctl_write_ptr_bad!(
+        raw_set_user_mem_region,
+        GH_VM_SET_USER_MEM_REGION,
+        gh_userspace_memory_region
+    );
+    ioctl_write_ptr_bad!(
+        raw_lend_user_mem,
+        GH_VM_ANDROID_LEND_USER_MEM,
+        gh_userspace_memory_region
+    );
+    ioctl_write_ptr_bad!(raw_set_dtb_config, GH_VM_SET_DTB_CONFIG, gh_vm_dtb_config);
+    ioctl_write_ptr_bad!(
+        raw_set_fw_config,
+        GH_VM_ANDROID_SET_FW_CONFIG,
+        gh_vm_firmware_config
+    );
+    ioctl_write_ptr_bad!(
+        raw_set_auth_type,
+        GH_VM_ANDROID_SET_AUTH_TYPE,
+        gunyah_auth_desc
+    );
+    ioctl_write_ptr_bad!(
+        raw_set_boot_context,
+        GH_VM_SET_BOOT_CONTEXT,
+        gh_vm_boot_context
+    );
+    ioctl_none_bad!(raw_start, GH_VM_START);
+    ioctl_write_ptr_bad!(raw_add_function, GH_VM_ADD_FUNCTION, gh_fn_desc);
+    ioctl_write_ptr_bad!(raw_remove_function, GH_VM_REMOVE_FUNCTION, gh_fn_desc);
+    ioctl_none_bad!(raw_vcpu_run, GH_VCPU_RUN);
+    ioctl_none_bad!(raw_vcpu_mmap_size, GH_VCPU_MMAP_SIZE);
+    ioctl_none_bad!(raw_tentative_uapi, GH_ANDROID_TENTATIVE_UAPI);
+    ioctl_write_int_bad!(raw_check_extension, GH_VM_CHECK_EXTENSION);
+    ioctl_write_ptr_bad!(
+        raw_create_guest_mem,
+        GUNYAH_CREATE_GUEST_MEM,
+        gunyah_create_mem_args
+    );
+    ioctl_write_ptr_bad!(
+        raw_reclaim_region,
+        GH_VM_RECLAIM_REGION,
+        gunyah_address_range
+    );
+}
 
 /// Which fd an ioctl is issued on: `/dev/gunyah` itself, or the anon-inode VM and vCPU fds
 /// it hands out (the sepolicy allowlists them separately).
@@ -95,7 +102,7 @@ pub const ISSUED: &[(DriverIoctl, Target)] = &[
 /// `GH_CREATE_VM`: a new VM fd.
 pub fn create_vm(dev: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
     // SAFETY: GH_CREATE_VM takes an integer argument (0) and no pointer.
-    let fd = unsafe { raw_create_vm(dev.as_raw_fd(), 0) }?;
+    let fd = unsafe { raw::raw_create_vm(dev.as_raw_fd(), 0) }?;
     // SAFETY: on success the driver returned a new fd that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
@@ -103,7 +110,7 @@ pub fn create_vm(dev: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
 /// `GH_ANDROID_TENTATIVE_UAPI`: Ok where the Android additions exist (ENOTTY otherwise).
 pub fn android_tentative_uapi(dev: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: no argument; the driver only answers.
-    unsafe { raw_tentative_uapi(dev.as_raw_fd()) }.map(drop)
+    unsafe { raw::raw_tentative_uapi(dev.as_raw_fd()) }.map(drop)
 }
 
 /// Issues one generation probe: `dev` is `/dev/gunyah`, `vm` a VM fd this process created
@@ -114,20 +121,20 @@ pub fn probe(probe: Probe, dev: BorrowedFd<'_>, vm: BorrowedFd<'_>) -> ProbeAnsw
     let fd = if probe.on_vm() { vm } else { dev }.as_raw_fd();
     let result = match probe {
         // SAFETY: no argument; the driver only answers.
-        Probe::TentativeUapi => unsafe { raw_tentative_uapi(fd) },
+        Probe::TentativeUapi => unsafe { raw::raw_tentative_uapi(fd) },
         // SAFETY: an integer argument (the capability id), no pointer.
         Probe::CheckExtension => unsafe {
-            raw_check_extension(fd, GH_CAP_VCPU_TIMER_WAKEUP as nix::libc::c_int)
+            raw::raw_check_extension(fd, GH_CAP_VCPU_TIMER_WAKEUP as nix::libc::c_int)
         },
         // SAFETY: a NULL argument: the driver's copy_from_user fails (EFAULT) before anything
         // happens, and nothing is ever written through it (the ioctl is write-only, _IOW).
-        Probe::CreateGuestMem => unsafe { raw_create_guest_mem(fd, std::ptr::null()) },
+        Probe::CreateGuestMem => unsafe { raw::raw_create_guest_mem(fd, std::ptr::null()) },
         // SAFETY: as above: NULL into a write-only (_IOW) ioctl.
-        Probe::SetBootContext => unsafe { raw_set_boot_context(fd, std::ptr::null()) },
+        Probe::SetBootContext => unsafe { raw::raw_set_boot_context(fd, std::ptr::null()) },
         // SAFETY: as above: NULL into a write-only (_IOW) ioctl.
-        Probe::ReclaimRegion => unsafe { raw_reclaim_region(fd, std::ptr::null()) },
+        Probe::ReclaimRegion => unsafe { raw::raw_reclaim_region(fd, std::ptr::null()) },
         // SAFETY: as above: NULL into a write-only (_IOW) ioctl.
-        Probe::SetUserMemRegion => unsafe { raw_set_user_mem_region(fd, std::ptr::null()) },
+        Probe::SetUserMemRegion => unsafe { raw::raw_set_user_mem_region(fd, std::ptr::null()) },
         Probe::RemoveFunction => {
             let absent = gh_fn_vcpu_arg {
                 id: Probe::ABSENT_VCPU,
@@ -161,10 +168,10 @@ pub(crate) unsafe fn set_user_memory(
     let result = if lend {
         // SAFETY: `region` is a valid, initialized struct of the size encoded in the ioctl
         // number, only read by the driver; the memory it names is the caller's promise.
-        unsafe { raw_lend_user_mem(vm.as_raw_fd(), region) }
+        unsafe { raw::raw_lend_user_mem(vm.as_raw_fd(), region) }
     } else {
         // SAFETY: as above.
-        unsafe { raw_set_user_mem_region(vm.as_raw_fd(), region) }
+        unsafe { raw::raw_set_user_mem_region(vm.as_raw_fd(), region) }
     };
     result.map(drop)
 }
@@ -172,13 +179,13 @@ pub(crate) unsafe fn set_user_memory(
 /// `GH_VM_SET_DTB_CONFIG`.
 pub fn set_dtb_config(vm: BorrowedFd<'_>, config: &gh_vm_dtb_config) -> Result<(), Errno> {
     // SAFETY: a valid struct of the encoded size, only read by the driver.
-    unsafe { raw_set_dtb_config(vm.as_raw_fd(), config) }.map(drop)
+    unsafe { raw::raw_set_dtb_config(vm.as_raw_fd(), config) }.map(drop)
 }
 
 /// `GH_VM_ANDROID_SET_FW_CONFIG`.
 pub fn set_fw_config(vm: BorrowedFd<'_>, config: &gh_vm_firmware_config) -> Result<(), Errno> {
     // SAFETY: a valid struct of the encoded size, only read by the driver.
-    unsafe { raw_set_fw_config(vm.as_raw_fd(), config) }.map(drop)
+    unsafe { raw::raw_set_fw_config(vm.as_raw_fd(), config) }.map(drop)
 }
 
 /// `GH_VM_ANDROID_SET_AUTH_TYPE` for a QTVM.
@@ -190,26 +197,26 @@ pub fn set_qtvm_auth(vm: BorrowedFd<'_>, arg: &gunyah_qtvm_auth_arg) -> Result<(
     };
     // SAFETY: `desc` is valid and points at `arg`, which outlives the call; the driver copies
     // both in and keeps no pointer.
-    unsafe { raw_set_auth_type(vm.as_raw_fd(), &desc) }.map(drop)
+    unsafe { raw::raw_set_auth_type(vm.as_raw_fd(), &desc) }.map(drop)
 }
 
 /// `GH_VM_SET_BOOT_CONTEXT`.
 pub fn set_boot_context(vm: BorrowedFd<'_>, context: &gh_vm_boot_context) -> Result<(), Errno> {
     // SAFETY: a valid struct of the encoded size, only read by the driver.
-    unsafe { raw_set_boot_context(vm.as_raw_fd(), context) }.map(drop)
+    unsafe { raw::raw_set_boot_context(vm.as_raw_fd(), context) }.map(drop)
 }
 
 /// `GH_VM_START`.
 pub fn start(vm: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: no argument.
-    unsafe { raw_start(vm.as_raw_fd()) }.map(drop)
+    unsafe { raw::raw_start(vm.as_raw_fd()) }.map(drop)
 }
 
 /// `GH_VM_CHECK_EXTENSION(cap)` (the newest ACK): 1 where the capability exists, 0 where it
 /// does not; ENOTTY on drivers without the ioctl.
 pub fn check_extension(vm: BorrowedFd<'_>, cap: u32) -> Result<i32, Errno> {
     // SAFETY: an integer argument (the capability id), no pointer.
-    unsafe { raw_check_extension(vm.as_raw_fd(), cap as nix::libc::c_int) }
+    unsafe { raw::raw_check_extension(vm.as_raw_fd(), cap as nix::libc::c_int) }
 }
 
 /// `GH_VM_ADD_FUNCTION` with a per-type argument `T`; returns the driver's non-negative
@@ -222,7 +229,7 @@ pub fn add_function<T: Copy>(vm: BorrowedFd<'_>, fn_type: u32, arg: &T) -> Resul
     };
     // SAFETY: `desc` points at `arg` (of `arg_size` bytes), which outlives the call; the driver
     // copies both in.
-    unsafe { raw_add_function(vm.as_raw_fd(), &desc) }
+    unsafe { raw::raw_add_function(vm.as_raw_fd(), &desc) }
 }
 
 /// `GH_VM_ADD_FUNCTION(GH_FN_VCPU)`: the new vCPU fd (safe code: [`crate::vm_fd::VmFd::add_vcpu`],
@@ -241,18 +248,18 @@ pub fn remove_function<T: Copy>(vm: BorrowedFd<'_>, fn_type: u32, arg: &T) -> Re
         arg: arg as *const T as u64,
     };
     // SAFETY: as in `add_function`.
-    unsafe { raw_remove_function(vm.as_raw_fd(), &desc) }.map(drop)
+    unsafe { raw::raw_remove_function(vm.as_raw_fd(), &desc) }.map(drop)
 }
 
 /// `GH_VCPU_MMAP_SIZE`.
 pub fn vcpu_mmap_size(vcpu: BorrowedFd<'_>) -> Result<usize, Errno> {
     // SAFETY: no argument; the driver returns a size.
-    let size = unsafe { raw_vcpu_mmap_size(vcpu.as_raw_fd()) }?;
+    let size = unsafe { raw::raw_vcpu_mmap_size(vcpu.as_raw_fd()) }?;
     usize::try_from(size).map_err(|_| Errno::EINVAL)
 }
 
 /// `GH_VCPU_RUN`: runs until an exit described in the vCPU's run page.
 pub fn vcpu_run(vcpu: BorrowedFd<'_>) -> Result<(), Errno> {
     // SAFETY: no argument; the driver writes only the run page it owns the mapping of.
-    unsafe { raw_vcpu_run(vcpu.as_raw_fd()) }.map(drop)
+    unsafe { raw::raw_vcpu_run(vcpu.as_raw_fd()) }.map(drop)
 }

@@ -49,7 +49,7 @@ impl HypError {
 /// Result of a driver call.
 pub type HypResult<T> = Result<T, HypError>;
 
-// The driver generations (data from the fact sheet, in the OS-facing crate).
+// The driver generations (data from docs/DRIVER_ABI.md, in the OS-facing crate).
 pub use gunyah_sys::generation::Generation;
 
 /// VM kinds at the driver level (besides a plain VM, which needs no call).

@@ -37,7 +37,7 @@ pub(super) struct Functions {
     pub ioeventfds: Vec<Ioeventfd>,
 }
 
-/// What REMOVE_FUNCTION compares to find an ioeventfd (GUNYAH_LATER_GENERATIONS §4.2).
+/// What REMOVE_FUNCTION compares to find an ioeventfd (docs/DRIVER_ABI.md §9).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum IoeventfdKey {
     /// The address alone (late a14): every ioeventfd there goes.

@@ -1,5 +1,5 @@
 //! The userspace mock of the Gunyah driver: the a14 state machine and errno table of
-//! `/dev/gunyah` (GUNYAH_ABI.md), in-process, answering ENOTTY for the ioctls the modelled
+//! `/dev/gunyah` (docs/DRIVER_ABI.md), in-process, answering ENOTTY for the ioctls the modelled
 //! generation lacks (docs/GENERATIONS.md says what else differs per generation). Each VM and vCPU owns a real file descriptor (the
 //! VM an empty memfd named like the driver's anon inode, a vCPU the eventfd that wakes it) so
 //! leaks show in `/proc/<pid>/fd`. A second implementation of `gunyah-hypervisor`'s traits, in
@@ -120,7 +120,7 @@ impl MockHypervisor {
     }
 
     /// Models the hypervisor's reset of a VM taking `delay` once its last fd is closed: the
-    /// later drivers wait for it in the closing thread (GUNYAH_LATER_GENERATIONS §4.4), a14
+    /// later drivers wait for it in the closing thread (docs/DRIVER_ABI.md §11), a14
     /// frees the VM on a workqueue and returns at once. The VM counts as live until then.
     pub fn with_reset_delay(mut self, delay: Duration) -> Self {
         self.reset_delay = Some(delay);

@@ -1,4 +1,4 @@
-//! The mock against the a14 semantics table of GUNYAH_ABI.md, errno for errno.
+//! The mock against the a14 semantics table of docs/DRIVER_ABI.md §6, errno for errno.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -60,7 +60,7 @@ fn a14() -> MockHypervisor {
 
 #[test]
 fn test_memory_region_checks_in_driver_order() {
-    // The a14 table (GUNYAH_ABI.md); the conformance suite covers every generation.
+    // The a14 table (docs/DRIVER_ABI.md §6); the conformance suite covers every generation.
     let hyp = a14();
     let vm = hyp.create_vm().unwrap();
     let share = ShareMode::Share;

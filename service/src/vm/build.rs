@@ -1,4 +1,4 @@
-//! Builds a VM from an accepted spec (the checked plan and its memfds), in the boot order of a VMM (GUNYAH_ABI.md). Every
+//! Builds a VM from an accepted spec (the checked plan and its memfds), in the order docs/ARCHITECTURE.md gives. Every
 //! resource is owned as soon as it exists, so an error at any step releases everything built
 //! so far: no half-built VM and no leaked fd.
 

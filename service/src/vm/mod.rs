@@ -198,7 +198,8 @@ impl Vm {
         }
     }
 
-    /// Tears the VM down now; idempotent. See [`Teardown`] for the order.
+    /// Tears the VM down now; idempotent: stops and joins the vCPU threads, then releases the
+    /// driver objects off this thread (`Teardown`, in this module, gives the order).
     pub fn destroy(&self) {
         self.take_teardown().run();
     }

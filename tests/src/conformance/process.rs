@@ -1,6 +1,6 @@
 //! Cases only a kernel driver can show, each with a second process: the owner-process rule
-//! (GUNYAH_LATER_GENERATIONS §4, §4.1 step 5) and RLIMIT_MEMLOCK charged at the guest's first
-//! touch (§4, SET_USER_MEM_REGION). The binary that runs the suite plays the second process
+//! (docs/DRIVER_ABI.md §7, §10 step 5) and RLIMIT_MEMLOCK charged at the guest's first
+//! touch (§7, memory). The binary that runs the suite plays the second process
 //! itself: `gunyah-conformance --child owner|memlock`, or a test harness (GunyahConformanceTest)
 //! re-running its own test with the role in its environment ([`Launcher`]). The userspace mock,
 //! one process, cannot show them.
@@ -54,7 +54,12 @@ pub enum Launcher {
     /// A libtest harness (GunyahConformanceTest): `exe --exact TEST --include-ignored
     /// --nocapture`, with [`CHILD_ROLE_ENV`] and [`CHILD_DEVICE_ENV`] set; the test must call
     /// [`child_main_from_env`] first.
-    Harness { exe: PathBuf, test: &'static str },
+    Harness {
+        /// The test binary.
+        exe: PathBuf,
+        /// The test it runs again (`--exact`).
+        test: &'static str,
+    },
 }
 
 impl Launcher {

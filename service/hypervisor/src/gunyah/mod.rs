@@ -73,7 +73,7 @@ pub enum OpenError {
     },
 }
 
-/// Which generation the device is: every probe of the fact sheet's table, from a VM this
+/// Which generation the device is: every probe of the table in docs/GENERATIONS.md, from a VM this
 /// process creates (and closes), matched against every generation's row.
 fn probe(dev: &OwnedFd) -> Result<Generation, OpenError> {
     let vm = ioctl::create_vm(dev.as_fd()).map_err(err(DriverIoctl::CreateVm))?;
