@@ -197,13 +197,13 @@ impl VmManager {
             },
             driverGeneration: driver_abi(caps.generation),
             authTypes: auth_types,
-            maxVcpusPerVm: self.limits.max_vcpus_per_vm as i32,
-            maxVmsPerClient: q.max_vms as i32,
-            pageSize: self.limits.page_size as i64,
-            maxMemoryRegions: self.limits.max_memory_regions as i32,
-            maxGuestMemoryPerClient: i64::try_from(q.max_memory).unwrap_or(i64::MAX),
-            maxNameLength: self.limits.max_name_length as i32,
-            maxVcpusPerClient: q.max_vcpus as i32,
+            maxVcpusPerVm: aidl_int(self.limits.max_vcpus_per_vm),
+            maxVmsPerClient: aidl_int(q.max_vms),
+            pageSize: aidl_long(self.limits.page_size),
+            maxMemoryRegions: aidl_int(self.limits.max_memory_regions),
+            maxGuestMemoryPerClient: aidl_long(q.max_memory),
+            maxNameLength: aidl_int(self.limits.max_name_length),
+            maxVcpusPerClient: aidl_int(q.max_vcpus),
         })
     }
 
@@ -274,6 +274,17 @@ impl VmManager {
         }
         .format()
     }
+}
+
+/// A limit as an AIDL `int`: a limit beyond its range is reported as the largest it can hold
+/// (it limits nothing a client could ask for anyway).
+fn aidl_int<T: TryInto<i32>>(limit: T) -> i32 {
+    limit.try_into().unwrap_or(i32::MAX)
+}
+
+/// A limit as an AIDL `long`, likewise.
+fn aidl_long<T: TryInto<i64>>(limit: T) -> i64 {
+    limit.try_into().unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

@@ -31,21 +31,14 @@ pub(super) enum MockStatus {
     /// START failed (GH_RM_VM_STATUS_INIT_FAILED).
     InitFailed,
     /// The guest stopped.
-    #[allow(
-        dead_code,
-        reason = "entered when a scripted guest stops (driver-layer work)"
-    )]
     Stopped(VmStatus),
 }
 
 #[derive(Debug, Clone)]
 pub(super) struct MockRegion {
+    /// The region; lent and shared regions alike (the mock does not model lending:
+    /// docs/GENERATIONS.md, "The mocks").
     pub region: UserMemoryRegion,
-    #[allow(
-        dead_code,
-        reason = "lent regions become inaccessible once the scripted guest runs"
-    )]
-    pub mode: ShareMode,
 }
 
 /// Driver-side state of one VM.
@@ -345,7 +338,6 @@ impl VmBackend for MockVm {
         // No state check: a region added after START is recorded but never reaches the guest.
         state.regions.push(MockRegion {
             region: region.clone(),
-            mode,
         });
         Ok(())
     }

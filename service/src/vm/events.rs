@@ -69,9 +69,10 @@ pub fn exit_info_of(status: &VmStatus) -> VmExitInfo {
         },
         VmStatus::Exited { exit_type, reason } => VmExitInfo {
             state: VmState::EXITED,
-            // Exit types 0..=7 map value for value; anything else the driver may add later is
-            // reported as UNKNOWN rather than as a value the AIDL does not define.
-            r#type: if *exit_type <= 7 {
+            // The driver's exit types (VM_EXIT .. VM_FORCE_STOPPED, docs/DRIVER_ABI.md §5) map
+            // value for value; anything a driver may add later is reported as UNKNOWN rather
+            // than as a value the AIDL does not define.
+            r#type: if i32::from(*exit_type) <= VmExitType::VM_FORCE_STOPPED.0 {
                 VmExitType(i32::from(*exit_type))
             } else {
                 VmExitType::UNKNOWN
