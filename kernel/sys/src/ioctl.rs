@@ -63,6 +63,11 @@ mod raw {
         GH_VM_RECLAIM_REGION,
         gunyah_address_range
     );
+    ioctl_write_ptr_bad!(
+        raw_map_cma_mem,
+        GH_VM_ANDROID_MAP_CMA_MEM,
+        gunyah_map_cma_mem_args
+    );
 }
 
 /// Which fd an ioctl is issued on: `/dev/gunyah` itself, or the anon-inode VM and vCPU fds
@@ -98,6 +103,10 @@ pub const ISSUED: &[(DriverIoctl, Target)] = &[
     (DriverIoctl::CheckExtension, Target::Vm),
     (DriverIoctl::ReclaimRegion, Target::Vm),
 ];
+
+/// The ioctls only the conformance suite issues, never the service: the suite's test runs in a
+/// domain of its own, so they are not in the HAL's SELinux allowlist (`ISSUED` is).
+pub const CONFORMANCE_ONLY: &[(DriverIoctl, Target)] = &[(DriverIoctl::MapCmaMem, Target::Vm)];
 
 /// `GH_CREATE_VM`: a new VM fd.
 pub fn create_vm(dev: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
@@ -217,6 +226,13 @@ pub fn start(vm: BorrowedFd<'_>) -> Result<(), Errno> {
 pub fn check_extension(vm: BorrowedFd<'_>, cap: u32) -> Result<i32, Errno> {
     // SAFETY: an integer argument (the capability id), no pointer.
     unsafe { raw::raw_check_extension(vm.as_raw_fd(), cap as nix::libc::c_int) }
+}
+
+/// `GH_VM_ANDROID_MAP_CMA_MEM` (ack66-late and later): binds CMA memory, a `[gunyah-cma]` fd's
+/// pages, to the guest. No process memory is named: the driver takes the file's pages.
+pub fn map_cma_mem(vm: BorrowedFd<'_>, args: &gunyah_map_cma_mem_args) -> Result<(), Errno> {
+    // SAFETY: a valid struct of the encoded size, only read by the driver.
+    unsafe { raw::raw_map_cma_mem(vm.as_raw_fd(), args) }.map(drop)
 }
 
 /// `GH_VM_ADD_FUNCTION` with a per-type argument `T`; returns the driver's non-negative
