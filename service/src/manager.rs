@@ -18,7 +18,7 @@ use crate::quota::{QuotaLimits, Quotas};
 use crate::vm::reaper::Reaper;
 use crate::vm::Vm;
 use gunyah_contract::generation::driver_abi;
-use gunyah_hypervisor::{DriverAuth, DriverIoctl, Hypervisor};
+use gunyah_hypervisor::{BackendKind, DriverAuth, DriverIoctl, Hypervisor};
 
 /// Everything the manager is configured with.
 pub struct ManagerConfig {
@@ -190,7 +190,7 @@ impl VmManager {
         let q = self.quotas.limits();
         Ok(Capabilities {
             backend: caps.backend.to_string(),
-            driverAbi: if caps.backend == "mock" {
+            driverAbi: if caps.backend == BackendKind::Mock {
                 DriverAbi::MOCK
             } else {
                 driver_abi(caps.generation)
@@ -293,13 +293,14 @@ pub(crate) mod tests {
     use crate::aidl::{GuestRange::GuestRange, VmConfig::VmConfig};
     use gunyah_contract::memfd::sealed_ram_region;
 
-    /// `memory` bytes of RAM at 0x8000_0000 with the DTB in its last page, `vcpus` vCPUs (no
-    /// guest program: these tests never run one).
+    /// `memory` bytes of RAM at 0x8000_0000 holding a guest that idles until it is stopped, the
+    /// DTB in its last page, `vcpus` vCPUs.
     pub(crate) fn demo_config(name: &str, memory: u64, vcpus: i32) -> std::io::Result<VmConfig> {
         const RAM: i64 = 0x8000_0000;
+        let idle = gunyah_guest::asm::assemble("idle", RAM as u64).expect("the idle program");
         Ok(VmConfig {
             name: name.into(),
-            memoryRegions: vec![sealed_ram_region(0, RAM, memory, &[])?],
+            memoryRegions: vec![sealed_ram_region(0, RAM, memory, &idle)?],
             dtb: GuestRange {
                 guestPhysAddr: RAM + memory as i64 - 4096,
                 size: 4096,

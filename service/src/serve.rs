@@ -8,7 +8,7 @@ use crate::aidl::IGunyahVmManager::BnGunyahVmManager;
 use crate::aidl_manager::GunyahVmManager;
 use crate::binder::{self, ServeOptions, ServerHandle, StatusCode, Target};
 use crate::manager::{ManagerConfig, VmManager};
-use gunyah_hypervisor::Hypervisor;
+use gunyah_hypervisor::{BackendKind, Hypervisor};
 
 /// Publishing the manager failed.
 #[derive(Debug, thiserror::Error)]
@@ -36,8 +36,8 @@ pub struct Running {
 pub fn driver_description(hypervisor: &dyn Hypervisor, device: &str) -> String {
     let caps = hypervisor.capabilities();
     match caps.backend {
-        "mock" => format!("the userspace mock driver, modelling {}", caps.generation),
-        _ => format!(
+        BackendKind::Mock => format!("the userspace mock driver, modelling {}", caps.generation),
+        BackendKind::Gunyah => format!(
             "the {} driver at {device} ({})",
             caps.generation,
             caps.generation.kernels()

@@ -76,11 +76,36 @@ impl DriverAuth {
     }
 }
 
+/// Which implementation of the traits a backend is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The userspace mock (`gunyah-mock`).
+    Mock,
+    /// A `/dev/gunyah` driver: a device's, or gunyah_mock.ko.
+    Gunyah,
+}
+
+impl BackendKind {
+    /// Its name in `Capabilities.backend` and the diagnostics: `mock` or `gunyah`.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackendKind::Mock => "mock",
+            BackendKind::Gunyah => "gunyah",
+        }
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What a backend offers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HypCapabilities {
-    /// `"mock"` or `"gunyah"`.
-    pub backend: &'static str,
+    /// Which backend it is.
+    pub backend: BackendKind,
     /// The driver generation: probed for `/dev/gunyah`, modelled by the mock.
     pub generation: Generation,
     /// Authenticated VM kinds the driver supports.

@@ -21,8 +21,8 @@ use std::time::Duration;
 use nix::errno::Errno;
 
 use gunyah_hypervisor::{
-    BackendStats, DriverAuth, DriverIoctl, Generation, HypCapabilities, HypError, HypResult,
-    Hypervisor, VmBackend,
+    BackendKind, BackendStats, DriverAuth, DriverIoctl, Generation, HypCapabilities, HypError,
+    HypResult, Hypervisor, VmBackend,
 };
 
 pub use vm::MockVm;
@@ -173,7 +173,7 @@ impl Default for MockHypervisor {
 impl Hypervisor for MockHypervisor {
     fn capabilities(&self) -> HypCapabilities {
         HypCapabilities {
-            backend: "mock",
+            backend: BackendKind::Mock,
             generation: self.generation,
             auth: if self.android_ext {
                 DriverAuth::of(self.generation)

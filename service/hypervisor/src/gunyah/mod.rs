@@ -12,9 +12,10 @@ use std::sync::Arc;
 use nix::errno::Errno;
 
 use super::{
-    BackendStats, BootReg, Datamatch, DriverAuth, DriverCall, DriverIoctl, Extension, Function,
-    Generation, GuestRange, HypCapabilities, HypError, HypResult, Hypervisor, IoEventfd, Irqfd,
-    MemAccess, QtvmAuthArg, ShareMode, TriggerMode, UserMemoryRegion, VcpuBackend, VmBackend,
+    BackendKind, BackendStats, BootReg, Datamatch, DriverAuth, DriverCall, DriverIoctl, Extension,
+    Function, Generation, GuestRange, HypCapabilities, HypError, HypResult, Hypervisor, IoEventfd,
+    Irqfd, MemAccess, QtvmAuthArg, ShareMode, TriggerMode, UserMemoryRegion, VcpuBackend,
+    VmBackend,
 };
 use gunyah_sys::a14::{
     gh_fn_ioeventfd_arg, gh_fn_irqfd_arg, gh_fn_vcpu_arg, gh_vm_dtb_config, GH_FN_IOEVENTFD,
@@ -134,7 +135,7 @@ impl GunyahHypervisor {
 impl Hypervisor for GunyahHypervisor {
     fn capabilities(&self) -> HypCapabilities {
         HypCapabilities {
-            backend: "gunyah",
+            backend: BackendKind::Gunyah,
             generation: self.generation,
             auth: DriverAuth::of(self.generation),
         }
