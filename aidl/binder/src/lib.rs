@@ -32,11 +32,10 @@ mod arm;
 #[doc(hidden)]
 pub use arm::__new_binder;
 pub use arm::{
-    calling_identity, classify, connect, declared_instances, default_target, dump,
-    illegal_argument, join_thread_pool, pfd_as_fd, pfd_from, read_diagnostics, security_exception,
-    service_specific, BinderFeatures, BinderResult, DeathLink, ExceptionCode, Interface,
-    ParcelFileDescriptor, ServerHandle, Session, SpIBinder, Status, StatusCode, Strong,
-    TransportResult,
+    calling_identity, classify, connect, declared_instances, dump, illegal_argument,
+    join_thread_pool, pfd_as_fd, pfd_from, read_diagnostics, security_exception, service_specific,
+    BinderFeatures, BinderResult, DeathLink, ExceptionCode, Interface, ParcelFileDescriptor,
+    ServerHandle, Session, SpIBinder, Status, StatusCode, Strong, TransportResult,
 };
 
 /// How a server serves calls.
@@ -96,7 +95,8 @@ impl Target {
     /// Android: the service manager. Host: `$GUNYAH_VM_SOCKET`, else the default socket path
     /// of `gunyah-vm-service`.
     pub fn from_env() -> Self {
-        default_target()
+        // The one difference between the arms: a service manager, or a socket path.
+        arm::default_target()
     }
 }
 

@@ -248,7 +248,8 @@ pub trait VmBackend: Send + Sync {
     /// GH_VM_START.
     fn start(&self) -> HypResult<()>;
     /// GH_VM_CHECK_EXTENSION (the newest ACK): whether the driver has `extension`. Drivers
-    /// without the ioctl answer ENOTTY, which callers read as "no".
+    /// without the ioctl answer ENOTTY, which callers read as "no". The service asks nothing of
+    /// it yet; the conformance suite holds each generation to its answer.
     fn check_extension(&self, extension: Extension) -> HypResult<bool>;
     /// GH_VM_ADD_FUNCTION(IRQFD): writing `eventfd` rings the doorbell. The driver keeps its
     /// own reference to the eventfd.
