@@ -1,5 +1,5 @@
 //! VM config files (TOML, or the same keys as JSON; the format is documented in
-//! docs/VM_CONFIG.md, with examples in examples/configs/). Parsed into a [`VmSpec`], which
+//! docs/VM_CONFIG.md, with examples in examples/configs/). Parsed into a [`VmFileSpec`], which
 //! `gunyahctl run` flags may override, and turned into a [`VmBuilder`]. Every error names the
 //! key (or file position) at fault.
 //!
@@ -97,7 +97,7 @@ pub struct QtvmSpec {
 /// A VM as a config file (or gunyahctl's flags) describes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct VmSpec {
+pub struct VmFileSpec {
     /// VM name (default `demo`).
     pub name: Option<String>,
     /// vCPUs (default 1).
@@ -127,7 +127,7 @@ pub struct VmSpec {
     pub qtvm: Option<QtvmSpec>,
 }
 
-impl VmSpec {
+impl VmFileSpec {
     /// Reads a config file: JSON when its name ends in `.json`, TOML otherwise. Relative image
     /// paths are taken relative to its directory.
     pub fn load(path: &Path) -> Result<Self> {
@@ -200,7 +200,7 @@ impl VmSpec {
 
     /// `other`'s settings replace this spec's (flags over a file). Lists are replaced when
     /// `other` has any; boot registers merge.
-    pub fn overlay(&mut self, other: VmSpec) {
+    pub fn overlay(&mut self, other: VmFileSpec) {
         macro_rules! take {
             ($($field:ident),*) => {$(
                 if other.$field.is_some() {
@@ -372,8 +372,8 @@ fn placed(key: &str, spec: &ImageSpec) -> Result<Image> {
 mod tests {
     use super::*;
 
-    fn spec(text: &str) -> VmSpec {
-        VmSpec::parse(text).unwrap_or_else(|e| panic!("{e:?}"))
+    fn spec(text: &str) -> VmFileSpec {
+        VmFileSpec::parse(text).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
     #[test]
@@ -419,10 +419,10 @@ mod tests {
 
     #[test]
     fn test_errors_name_the_key_or_position() {
-        let (at, msg) = VmSpec::parse("name = \"a\"\ncpu = 2\n").unwrap_err();
+        let (at, msg) = VmFileSpec::parse("name = \"a\"\ncpu = 2\n").unwrap_err();
         assert_eq!(at, ":2:1");
         assert!(msg.starts_with("unknown field `cpu`"), "{msg}");
-        let (at, msg) = VmSpec::parse("cpus = \"two\"\n").unwrap_err();
+        let (at, msg) = VmFileSpec::parse("cpus = \"two\"\n").unwrap_err();
         assert_eq!(at, ":1:8");
         assert!(msg.contains("invalid type"), "{msg}");
 
@@ -448,7 +448,7 @@ mod tests {
     #[test]
     fn test_flags_override_the_file() {
         let mut file = spec("name = \"a\"\ncpus = 2\n[boot]\nx1 = 1\n");
-        let flags = VmSpec {
+        let flags = VmFileSpec {
             cpus: Some(4),
             boot: [("x2".to_string(), Number::Int(2))].into(),
             ..Default::default()
@@ -475,10 +475,10 @@ mod tests {
         let file = dir.join("vm.toml");
         std::fs::write(&file, "[program]\npath = \"hello.s\"\n")
             .map_err(|e| Error::io("tmp", e))?;
-        let s = VmSpec::load(&file)?;
+        let s = VmFileSpec::load(&file)?;
         assert_eq!(s.program.unwrap().path, dir.join("hello.s"));
         std::fs::write(&file, "cpus = [").map_err(|e| Error::io("tmp", e))?;
-        let e = VmSpec::load(&file).unwrap_err().to_string();
+        let e = VmFileSpec::load(&file).unwrap_err().to_string();
         assert!(e.starts_with(&format!("{}:1:", file.display())), "{e}");
         std::fs::remove_dir_all(&dir).ok();
         Ok(())
@@ -492,7 +492,7 @@ mod json_tests {
 
     #[test]
     fn test_parse_json_has_the_toml_keys() {
-        let s = VmSpec::parse_json(
+        let s = VmFileSpec::parse_json(
             r#"{"name": "guest", "cpus": 2, "console": "0x9000_0000",
                 "memory": [{"base": 2147483648, "size": "256M", "share": "lend"}],
                 "kernel": {"path": "Image", "addr": "0x8000_0000"}, "boot": {"x1": 5}}"#,
@@ -511,7 +511,7 @@ mod json_tests {
 
     #[test]
     fn test_json_errors_name_the_position() {
-        let (at, msg) = VmSpec::parse_json("{\"name\": \"a\",\n \"cpu\": 2}").unwrap_err();
+        let (at, msg) = VmFileSpec::parse_json("{\"name\": \"a\",\n \"cpu\": 2}").unwrap_err();
         assert_eq!(at, ":2:6");
         assert!(msg.starts_with("unknown field `cpu`"), "{msg}");
         assert!(!msg.contains(" at line "), "{msg}");
@@ -524,7 +524,7 @@ mod json_tests {
         let file = dir.join("vm.json");
         std::fs::write(&file, r#"{"program": {"path": "hello.s"}}"#)
             .map_err(|e| Error::io("tmp", e))?;
-        let s = VmSpec::load(&file)?;
+        let s = VmFileSpec::load(&file)?;
         assert_eq!(s.program.unwrap().path, dir.join("hello.s"));
         std::fs::remove_dir_all(&dir).ok();
         Ok(())

@@ -13,7 +13,7 @@ use crate::aidl::{
 
 use crate::aidl_vm::GunyahVm;
 use crate::binder::{calling_identity, BinderResult, Strong};
-use crate::error::IntoBinderResult;
+use crate::error::OrStatus;
 use crate::manager::VmManager;
 
 /// The binder object registered as `IGunyahVmManager/default`.

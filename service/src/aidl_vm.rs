@@ -12,7 +12,7 @@ use crate::aidl::{
 };
 
 use crate::binder::{pfd_from, BinderResult, Interface, ParcelFileDescriptor, Strong};
-use crate::error::{Error, IntoBinderResult};
+use crate::error::{Error, OrStatus};
 use crate::vm::Vm;
 use gunyah_contract::vm_calls;
 

@@ -140,12 +140,12 @@ impl Error {
 }
 
 /// Converts a core result at the binder boundary.
-pub trait IntoBinderResult<T> {
+pub trait OrStatus<T> {
     /// Maps the error once, logging it with the method name.
     fn or_status(self, method: &str) -> BinderResult<T>;
 }
 
-impl<T> IntoBinderResult<T> for Result<T> {
+impl<T> OrStatus<T> for Result<T> {
     fn or_status(self, method: &str) -> BinderResult<T> {
         self.map_err(|e| e.into_status(method))
     }

@@ -14,7 +14,7 @@ use serde_json::json;
 use gunyah_binder::aidl::VmState::VmState;
 use gunyah_contract::names;
 use gunyah_contract::size::{parse_addr, parse_size};
-use gunyah_vm_client::config_file::{ImageSpec, MemorySpec, Number, VmSpec};
+use gunyah_vm_client::config_file::{ImageSpec, MemorySpec, Number, VmFileSpec};
 use gunyah_vm_client::{Client, ExitInfo, Progress, VmEvent};
 
 use crate::console::{Console, Uart, WINDOW};
@@ -126,10 +126,10 @@ enum AuthArg {
 
 impl RunArgs {
     /// The config file, then the flags over it.
-    fn spec(&self) -> gunyah_vm_client::Result<VmSpec> {
+    fn spec(&self) -> gunyah_vm_client::Result<VmFileSpec> {
         let mut spec = match &self.config {
-            Some(path) => VmSpec::load(path)?,
-            None => VmSpec::default(),
+            Some(path) => VmFileSpec::load(path)?,
+            None => VmFileSpec::default(),
         };
         let mut memory = spec.memory.clone();
         if self.mem.is_some() || self.mem_base.is_some() {
@@ -149,7 +149,7 @@ impl RunArgs {
                 memory[0].base = Number::Int(base);
             }
         }
-        spec.overlay(VmSpec {
+        spec.overlay(VmFileSpec {
             name: self.name.clone(),
             cpus: self.cpus,
             auth: self.auth.map(|a| {
