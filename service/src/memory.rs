@@ -48,7 +48,7 @@ mod tests {
             memory_offset: 4096,
         };
         let m = map_region(f.as_fd(), &region).expect("mapped");
-        assert_eq!(m.len(), 2 * 4096);
+        assert_eq!(m.len().get(), 2 * 4096);
         assert_eq!(m.addr() % 4096, 0);
         Ok(())
     }

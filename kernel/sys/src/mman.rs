@@ -55,14 +55,9 @@ impl SharedMapping {
         self.addr.as_ptr() as u64
     }
 
-    /// The mapping's length.
-    pub fn len(&self) -> usize {
-        self.len.get()
-    }
-
-    /// Always false: mappings are never empty.
-    pub fn is_empty(&self) -> bool {
-        false
+    /// The mapping's length (never zero).
+    pub fn len(&self) -> NonZeroUsize {
+        self.len
     }
 }
 
@@ -94,7 +89,7 @@ impl UserMemory {
     pub fn of(mapping: Arc<SharedMapping>) -> Self {
         Self {
             addr: mapping.addr(),
-            len: mapping.len() as u64,
+            len: mapping.len().get() as u64,
             _mapping: Some(mapping),
         }
     }
@@ -103,7 +98,7 @@ impl UserMemory {
     /// inside: an unaligned one is for the driver to refuse.)
     pub fn within(mapping: Arc<SharedMapping>, offset: u64, len: u64) -> Option<Self> {
         let end = offset.checked_add(len)?;
-        (end <= mapping.len() as u64).then(|| Self {
+        (end <= mapping.len().get() as u64).then(|| Self {
             addr: mapping.addr() + offset,
             len,
             _mapping: Some(mapping),
