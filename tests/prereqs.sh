@@ -38,10 +38,14 @@ tier() {
             # [releases]), with clippy and the aarch64 Android target.
             tier lint
             for tc in $(sed -n 's/^rustc = "\([0-9.]*\)"$/\1/p' "$repo/tests/aosp/crates.toml"); do
-                rustup toolchain list | grep -q "^$tc-" ||
+                if ! rustup toolchain list | grep -q "^$tc-"; then
                     rustup toolchain install "$tc" --profile minimal --component clippy \
                         --target aarch64-linux-android >/dev/null
+                fi
+                rustup target list --toolchain "$tc" --installed | grep -qx aarch64-linux-android ||
+                    rustup target add --toolchain "$tc" aarch64-linux-android >/dev/null
             done
+            # The host toolchain ("default" in crates.toml) builds the device variants too.
             rustup target list --installed | grep -qx aarch64-linux-android ||
                 rustup target add aarch64-linux-android >/dev/null
             need_debs blueprint-tools checkpolicy setools libxml2-utils m4 ;;

@@ -65,7 +65,7 @@ def warnings_of(path, enums):
                        f"in '{name}'")
 
     if kind == "enum":
-        for e in re.finditer(r"\b([A-Za-z_]\w*)\s*(?:=[^,]*)?(?:,|$)", body.strip() and body):
+        for e in re.finditer(r"\b([A-Za-z_]\w*)\s*(?:=[^,]*)?(?:,|$)", body):
             for msg in redundant(e.group(1), "enumerator"):
                 out.append((line_of(e.start(1)), "redundant-name", msg))
         return out
@@ -75,8 +75,7 @@ def warnings_of(path, enums):
     if kind in ("parcelable", "union"):
         fields = [f for f in re.finditer(
             r"((?:@\w+(?:\([^)]*\))?\s*)*)([\w.]+(?:<[^;>]*>)?(?:\[\])?)\s+(\w+)\s*(=[^;]*)?;",
-            body) if not body[:f.start()].rstrip().endswith("const")
-            and not re.search(r"\bconst\s*$", body[:f.start(2)])]
+            body) if not re.search(r"\bconst\s*$", body[:f.start(2)])]
         if kind == "union":
             fields = fields[:1]
         for f in fields:

@@ -12,7 +12,7 @@ read from it, so a new module is covered without editing this file).
                     (standin/must_not_compile/) fail against them with the expected error
   soong.py clippy   type-checks and lints every Rust module of Android.bp as Soong builds it, for
                     each supported release (tests/aosp/crates.toml [releases]): with the rustc the
-                    release pins (rustup installs it), host (x86_64 Linux) and device variants
+                    release pins (tests/prereqs.sh aosp installs it), host (x86_64 Linux) and device variants
                     (aarch64-linux-android: system, and vendor with `--cfg android_vndk --cfg
                     android_vendor` on every crate), `--cfg soong` everywhere, the module's cfgs,
                     Soong's environment (no CARGO_* without `cargo_env_compat`: soong_rustc.py),
@@ -227,6 +227,21 @@ STANDIN_CFGS = ('[lints.rust]\nunexpected_cfgs = { level = "warn", check-cfg = '
                 '["cfg(android_vndk)", "cfg(android_ndk)", "cfg(android_vendor)", "cfg(soong)"] }\n\n')
 
 
+def write_platform_standins(standin_dir):
+    """Cargo packages under `standin_dir` for the stand-ins of libbinder_rs and librustutils;
+    their folders."""
+    dirs = []
+    for name, deps in (("binder", 'libc = "0.2"\n'), ("rustutils", "")):
+        d = standin_dir / name
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "Cargo.toml").write_text(
+            f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
+            f'[lib]\npath = "{HERE / "standin" / name / "src/lib.rs"}"\n\n{STANDIN_CFGS}'
+            f'[dependencies]\n{deps}')
+        dirs.append(d)
+    return dirs
+
+
 def cargo_name(module):
     return re.sub(r"[^A-Za-z0-9_-]", "-", module)
 
@@ -276,18 +291,7 @@ def write_workspace(tree, rust_version, out):
     aidl = aidl_crates(mods)
     _, table = load_table()
     standin_dir = out / "standins"
-    standin_dir.mkdir(parents=True, exist_ok=True)
-
-    def standin(name, src, extra_deps=""):
-        d = standin_dir / name
-        d.mkdir(exist_ok=True)
-        (d / "Cargo.toml").write_text(
-            f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
-            f'[lib]\npath = "{src}"\n\n{STANDIN_CFGS}[dependencies]\n{extra_deps}')
-        return d
-
-    binder = standin("binder", HERE / "standin/binder/src/lib.rs", 'libc = "0.2"\n')
-    rustutils = standin("rustutils", HERE / "standin/rustutils/src/lib.rs")
+    binder, rustutils = write_platform_standins(standin_dir)
     dep_lines = {}
     for lib, (_, package, bp_dir) in aidl.items():
         version = int(re.search(r"-V(\d+)-rust$", lib).group(1))
@@ -397,26 +401,21 @@ def load_releases():
 
 
 def toolchain(rustc):
-    """The rustc version of a release's toolchain: a pinned one installed by rustup (with clippy
-    and the device target) if it is not yet; "default", the machine's own as it is (never
-    updated: `rustup toolchain install stable` would move it), with the device target added."""
-    if rustc == "default":
-        subprocess.run(["rustup", "target", "add", VARIANT_TARGETS["system"]], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    else:
-        subprocess.run(["rustup", "toolchain", "install", rustc, "--profile", "minimal",
-                        "--component", "clippy", "--target", VARIANT_TARGETS["system"]],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    out = subprocess.run(["rustc"] + toolchain_arg(rustc) + ["--version"], check=True,
-                         capture_output=True, text=True).stdout.split()
-    return out[1]
+    """The rustc version of a release's toolchain: a pinned one, or "default", the machine's
+    own. `tests/prereqs.sh aosp` installs them (with clippy and the device target)."""
+    proc = subprocess.run(["rustc"] + toolchain_arg(rustc) + ["--version"], capture_output=True,
+                          text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"soong clippy: no rustc {rustc} (run tests/prereqs.sh aosp): "
+                         f"{proc.stderr.strip()}")
+    return proc.stdout.split()[1]
 
 
 def toolchain_arg(rustc):
     return [] if rustc == "default" else [f"+{rustc}"]
 
 
-def resolve(ws, rust_version):
+def resolve(ws):
     """A lock file for the generated workspace: the table's crates at their exact versions, and
     for what they pull in, the newest versions the release's rustc compiles (Cargo's
     rust-version-aware resolver)."""
@@ -438,7 +437,7 @@ def run_clippy(release_filter, variant_filter):
         pinned = "" if facts["rustc"] == "default" else version
         ws = target / rel
         packages = write_workspace(facts["tree"], pinned, ws)
-        resolve(ws, pinned)
+        resolve(ws)
         for variant in ("host", "system", "vendor"):
             if variant_filter and variant != variant_filter:
                 continue
@@ -537,15 +536,7 @@ def check_standins():
     names (with the cfgs of its `//! cfg:` line); standin/compiles.rs, what upstream accepts,
     must compile."""
     out = REPO / "target" / "aosp-check" / "standin-fixtures"
-    standins = out / "standins"
-    standins.mkdir(parents=True, exist_ok=True)
-    for name, dep in (("binder", 'libc = "0.2"\n'), ("rustutils", "")):
-        d = standins / name
-        d.mkdir(exist_ok=True)
-        (d / "Cargo.toml").write_text(
-            f'[package]\nname = "{name}"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n\n'
-            f'[lib]\npath = "{HERE / "standin" / name / "src/lib.rs"}"\n\n{STANDIN_CFGS}'
-            f'[dependencies]\n{dep}')
+    binder, rustutils = write_platform_standins(out / "standins")
     cases = [(HERE / "standin/compiles.rs", None, [])]
     for f in sorted((HERE / "standin/must_not_compile").glob("*.rs")):
         head = f.read_text()
@@ -561,8 +552,8 @@ def check_standins():
         (pkg / "Cargo.toml").write_text(
             f'[package]\nname = "{f.stem.replace("_", "-")}"\nversion = "0.0.0"\nedition = "2021"\n'
             f'publish = false\n\n[lib]\npath = "{f}"\n\n[dependencies]\n'
-            f'binder = {{ path = "{standins / "binder"}" }}\n'
-            f'rustutils = {{ path = "{standins / "rustutils"}" }}\n')
+            f'binder = {{ path = "{binder}" }}\n'
+            f'rustutils = {{ path = "{rustutils}" }}\n')
         members.append(f.stem)
     (out / "Cargo.toml").write_text(f'[workspace]\nresolver = "2"\nmembers = {toml_list(members)}\n')
     errors = []

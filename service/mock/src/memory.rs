@@ -111,17 +111,8 @@ impl GuestMemory {
             guest_phys_addr: gpa,
             size: len,
         };
-        let region = self.regions.iter().find(|r| {
-            GuestRange {
-                guest_phys_addr: r.guest_phys_addr,
-                size: r.size(),
-            }
-            .overlaps(&access)
-        })?;
-        let whole = GuestRange {
-            guest_phys_addr: region.guest_phys_addr,
-            size: region.size(),
-        };
+        let region = self.regions.iter().find(|r| r.range().overlaps(&access))?;
+        let whole = region.range();
         if !whole.contains(&access) {
             return Some(Err(Fault::Straddle));
         }

@@ -93,13 +93,6 @@ pub(super) struct MockVcpu {
     faults: Arc<Faults>,
 }
 
-fn eintr() -> HypError {
-    HypError {
-        call: DriverIoctl::VcpuRun.into(),
-        errno: Errno::EINTR,
-    }
-}
-
 impl MockVcpu {
     pub fn new(
         id: u32,
@@ -160,7 +153,7 @@ impl MockVcpu {
             }
             MockStatus::InitFailed => Ok(Some(VcpuExit::Status(VmStatus::LoadFailed))),
             MockStatus::Stopped(status) => Ok(Some(VcpuExit::Status(status.clone()))),
-            MockStatus::Running if self.kicked() => Err(eintr()),
+            MockStatus::Running if self.kicked() => Err(Self::run_error(Errno::EINTR)),
             MockStatus::Running => Ok(None),
         }
     }
@@ -186,7 +179,7 @@ impl MockVcpu {
             }
         }
         if self.kicked() {
-            return Err(eintr());
+            return Err(Self::run_error(Errno::EINTR));
         }
         Ok(())
     }
@@ -223,12 +216,7 @@ impl MockVcpu {
                 Ok(_) | Err(Errno::EINTR) => {
                     self.counters.idle_wakeups.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(e) => {
-                    return Err(HypError {
-                        call: DriverIoctl::VcpuRun.into(),
-                        errno: e,
-                    })
-                }
+                Err(e) => return Err(Self::run_error(e)),
             }
         }
     }
@@ -346,7 +334,9 @@ impl VcpuBackend for MockVcpu {
         if self.id != 0 {
             // Secondary vCPUs wait for the VM to stop.
             self.block(None)?;
-            return self.status_exit()?.ok_or_else(eintr);
+            return self
+                .status_exit()?
+                .ok_or_else(|| Self::run_error(Errno::EINTR));
         }
         let exit = self.run_guest()?;
         if let VcpuExit::Mmio { .. } = exit {

@@ -282,10 +282,7 @@ fn check_region(
     {
         return Err(Errno::EINVAL);
     }
-    let range = GuestRange {
-        guest_phys_addr: r.guest_phys_addr,
-        size: r.size(),
-    };
+    let range = r.range();
     if range.end().is_none() {
         return Err(Errno::EOVERFLOW);
     }
@@ -293,10 +290,7 @@ fn check_region(
         if generation.is_a14() && existing.region.label == r.label {
             return Err(Errno::EEXIST);
         }
-        let other = GuestRange {
-            guest_phys_addr: existing.region.guest_phys_addr,
-            size: existing.region.size(),
-        };
+        let other = existing.region.range();
         if other.overlaps(&range) {
             return Err(Errno::EEXIST);
         }
@@ -429,13 +423,10 @@ impl VmBackend for MockVm {
             return Err(e);
         }
         let dtb_inside = state.dtb.is_some_and(|dtb| {
-            state.regions.iter().any(|r| {
-                GuestRange {
-                    guest_phys_addr: r.region.guest_phys_addr,
-                    size: r.region.size(),
-                }
-                .contains(&dtb)
-            })
+            state
+                .regions
+                .iter()
+                .any(|r| r.region.range().contains(&dtb))
         });
         let no_pages = state.dtb.map_or(true, |dtb| dtb.size == 0);
         if !dtb_inside || no_pages {
@@ -462,13 +453,7 @@ impl VmBackend for MockVm {
                     .regions
                     .iter()
                     .map(|r| &r.region)
-                    .find(|r| {
-                        GuestRange {
-                            guest_phys_addr: r.guest_phys_addr,
-                            size: r.size(),
-                        }
-                        .contains(&dtb)
-                    })
+                    .find(|r| r.range().contains(&dtb))
                     .map_or(0, |r| r.guest_phys_addr)
             });
         // The later drivers pin (and charge) each page when the guest first touches it.

@@ -52,8 +52,13 @@ fn errno_by_name(name: &str) -> Result<Errno, String> {
         .ok_or_else(|| format!("{name} is no errno"))
 }
 
-/// Every row, or what is wrong with the table.
-pub fn rows() -> Result<Vec<Row>, String> {
+/// Every row, or what is wrong with the table (parsed once).
+pub fn rows() -> Result<&'static [Row], String> {
+    static ROWS: std::sync::OnceLock<Result<Vec<Row>, String>> = std::sync::OnceLock::new();
+    ROWS.get_or_init(parse).as_deref().map_err(Clone::clone)
+}
+
+fn parse() -> Result<Vec<Row>, String> {
     TABLE
         .lines()
         .enumerate()
@@ -92,7 +97,7 @@ pub fn of(case: &str, generation: Generation) -> Expect {
     let name = generation.name();
     match rows() {
         Ok(rows) => rows
-            .into_iter()
+            .iter()
             .find(|r| r.case == case && r.generation == name)
             .map(|r| r.expect)
             .unwrap_or_else(|| {
