@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use gunyah_binder::aidl::ErrorCode::ErrorCode;
 use gunyah_binder::{classify, CallError, Status};
+use gunyah_contract::error::FieldError;
 use gunyah_contract::names;
 
 /// What went wrong.
@@ -48,13 +49,9 @@ pub enum Error {
         message: String,
     },
     /// A request that cannot be built: names the builder setting or config key at fault.
-    #[error("{key}: {reason}")]
-    Invalid {
-        /// The setting, e.g. `kernel` or `memory[1].size`.
-        key: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    /// Its `field` is the setting, e.g. `kernel` or `memory[1].size`.
+    #[error(transparent)]
+    Invalid(FieldError),
     /// A local file or memfd operation failed.
     #[error("{what}: {error}")]
     Io {
@@ -88,10 +85,7 @@ impl Error {
 
     /// The service's rules applied locally: the same code and message the service would
     /// answer `call` with.
-    pub(crate) fn checked_locally(
-        call: &'static str,
-        e: gunyah_contract::error::ConfigError,
-    ) -> Self {
+    pub(crate) fn checked_locally(call: &'static str, e: FieldError) -> Self {
         // The contract's errors are the service's INVALID_ARGUMENT.
         Error::Rejected {
             call,
@@ -102,10 +96,7 @@ impl Error {
 
     /// A bad setting.
     pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Invalid {
-            key: key.into(),
-            reason: reason.into(),
-        }
+        Error::Invalid(FieldError::new(key, reason))
     }
 
     /// An I/O failure while doing `what`.

@@ -1,6 +1,7 @@
 //! `Vm`: a client's handle on one VM — its `IGunyahVm` binder (the capability: the VM lives
 //! while any process holds it), its state and exit as they happen, and the helpers around it.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -109,7 +110,7 @@ struct Shared {
 
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock().ignore_poison()
     }
 
     /// Records `event`: listeners first, then channels and waiters — so whoever sees an event
@@ -267,11 +268,7 @@ impl Vm {
                 });
             }
             inner = match deadline {
-                None => self
-                    .shared
-                    .changed
-                    .wait(inner)
-                    .unwrap_or_else(|e| e.into_inner()),
+                None => self.shared.changed.wait(inner).ignore_poison(),
                 Some(deadline) => {
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
@@ -280,7 +277,7 @@ impl Vm {
                     self.shared
                         .changed
                         .wait_timeout(inner, left)
-                        .unwrap_or_else(|e| e.into_inner())
+                        .ignore_poison()
                         .0
                 }
             };
@@ -300,7 +297,7 @@ impl Vm {
                 .shared
                 .changed
                 .wait_timeout(inner, left)
-                .unwrap_or_else(|e| e.into_inner())
+                .ignore_poison()
                 .0;
         }
         inner.state == Some(state)
@@ -368,7 +365,7 @@ impl Vm {
         self.binder
             .setMmioHandler(&range, Some(&binder))
             .map_err(|s| self.failed("setMmioHandler", s))?;
-        let mut handlers = self.handlers.lock().unwrap_or_else(|e| e.into_inner());
+        let mut handlers = self.handlers.lock().ignore_poison();
         handlers.retain(|(r, _)| *r != range);
         handlers.push((range, binder));
         Ok(())
@@ -385,7 +382,7 @@ impl Vm {
             .map_err(|s| self.failed("setMmioHandler", s))?;
         self.handlers
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .ignore_poison()
             .retain(|(r, _)| *r != range);
         Ok(())
     }

@@ -10,18 +10,17 @@
 
 #![forbid(unsafe_code)]
 
-use std::path::Path;
-use std::sync::Arc;
+use std::path::PathBuf;
 
 use anyhow::{anyhow, bail, Context, Result};
 use rustutils::system_properties;
 
 use gunyah_binder::{self as binder, ServeOptions, Target};
 use gunyah_contract::vm_config::Limits;
-use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_hypervisor::{Generation, Hypervisor};
-use gunyah_mock::MockHypervisor;
+use gunyah_hypervisor::gunyah::DEFAULT_DEVICE;
+use gunyah_hypervisor::Generation;
 use gunyah_vm::access::AccessPolicy;
+use gunyah_vm::backend::{self, BackendChoice, BackendRequest, MockOptions};
 use gunyah_vm::manager::ManagerConfig;
 use gunyah_vm::quota::QuotaLimits;
 use gunyah_vm::serve;
@@ -32,51 +31,57 @@ const BACKEND_PROPERTY: &str = "ro.vendor.gunyah.backend";
 const DEVICE_PROPERTY: &str = "ro.vendor.gunyah.device";
 const MOCK_GENERATION_PROPERTY: &str = "ro.vendor.gunyah.mock_generation";
 
-/// The driver, and the device path it was opened at ("-" for the mock).
-fn hypervisor() -> Result<(Arc<dyn Hypervisor>, String)> {
+/// What the `ro.vendor.gunyah.*` properties ask for.
+fn backend_request() -> Result<BackendRequest> {
     let backend = system_properties::read(BACKEND_PROPERTY)
         .context(BACKEND_PROPERTY)?
         .unwrap_or_else(|| "gunyah".to_string());
-    match backend.as_str() {
-        "gunyah" => {
-            let device = system_properties::read(DEVICE_PROPERTY)
-                .context(DEVICE_PROPERTY)?
-                .unwrap_or_else(|| DEFAULT_DEVICE.to_string());
-            let hyp =
-                GunyahHypervisor::open(Path::new(&device)).map_err(|e| anyhow!("{device}: {e}"))?;
-            Ok((Arc::new(hyp), device))
-        }
+    let device = system_properties::read(DEVICE_PROPERTY)
+        .context(DEVICE_PROPERTY)?
+        .unwrap_or_else(|| DEFAULT_DEVICE.to_string());
+    let (choice, mock) = match backend.as_str() {
+        "gunyah" => (BackendChoice::Device, MockOptions::default()),
         "mock" => {
             log::warn!("{BACKEND_PROPERTY}=mock: serving the userspace mock driver, not Gunyah");
             let generation = match system_properties::read(MOCK_GENERATION_PROPERTY)
                 .context(MOCK_GENERATION_PROPERTY)?
             {
-                None => gunyah_mock::DEFAULT_GENERATION,
+                None => MockOptions::default().generation,
                 Some(name) => Generation::from_name(&name).ok_or_else(|| {
                     anyhow!("{MOCK_GENERATION_PROPERTY}={name:?}: not a driver generation")
                 })?,
             };
-            let mock = MockHypervisor::new()
-                .with_generation(generation)
-                .map_err(|e| anyhow!("{MOCK_GENERATION_PROPERTY}: {e}"))?;
-            Ok((Arc::new(mock), "-".to_string()))
+            let options = MockOptions {
+                generation,
+                ..MockOptions::default()
+            };
+            (BackendChoice::Mock, options)
         }
         other => bail!("{BACKEND_PROPERTY}={other:?}: expected \"gunyah\" or \"mock\""),
-    }
+    };
+    Ok(BackendRequest {
+        choice,
+        device: PathBuf::from(device),
+        mock,
+    })
 }
 
 fn inner_main() -> Result<()> {
-    let (hypervisor, device) = hypervisor()?;
-    let driver = serve::driver_description(hypervisor.as_ref(), &device);
+    let backend = backend::open(&backend_request()?)?;
     let config = ManagerConfig {
-        hypervisor,
+        hypervisor: backend.hypervisor,
         policy: AccessPolicy::selinux_only(),
         limits: Limits::default(),
         quotas: QuotaLimits::default(),
         max_releasing_vms: reaper::DEFAULT_MAX_PENDING,
     };
     let options = ServeOptions { max_threads: 16 };
-    let _service = serve::start(config, &Target::ServiceManager, &options, &driver)?;
+    let _service = serve::start(
+        config,
+        &Target::ServiceManager,
+        &options,
+        &backend.description,
+    )?;
     binder::join_thread_pool();
     bail!("the binder thread pool ended")
 }

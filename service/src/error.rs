@@ -9,38 +9,25 @@ use crate::aidl::ErrorCode::ErrorCode;
 use nix::errno::Errno;
 
 use crate::binder::{self, BinderResult, Status};
+use gunyah_contract::error::FieldError;
 use gunyah_hypervisor::HypError;
 
 /// Errors of the service core.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 pub enum Error {
     /// An input is malformed or out of range.
-    #[error("{field}: {reason}")]
-    InvalidArgument {
-        /// Path of the offending field, e.g. `memoryRegions[2].size`.
-        field: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    #[error(transparent)]
+    InvalidArgument(FieldError),
     /// The call is not valid in the object's current state.
     #[error("{0}")]
     InvalidState(String),
-    /// Well formed, but not supported by this service or its driver.
-    #[error("{field}: {reason}")]
-    Unsupported {
-        /// The field asking for the unsupported feature.
-        field: String,
-        /// Why it is unsupported.
-        reason: String,
-    },
-    /// A quota or a system resource is exhausted.
-    #[error("{field}: {reason}")]
-    ResourceExhausted {
-        /// The quota or resource.
-        field: String,
-        /// Usage and limit.
-        reason: String,
-    },
+    /// Well formed, but not supported by this service or its driver: the field asking for
+    /// it, and why.
+    #[error(transparent)]
+    Unsupported(FieldError),
+    /// A quota or a system resource is exhausted: the quota or resource, usage and limit.
+    #[error(transparent)]
+    ResourceExhausted(FieldError),
     /// The hypervisor driver failed.
     #[error("{context}: {source}")]
     Hypervisor {
@@ -60,26 +47,17 @@ pub type Result<T> = std::result::Result<T, Error>;
 impl Error {
     /// `INVALID_ARGUMENT` for `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::InvalidArgument {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Error::InvalidArgument(FieldError::new(field, reason))
     }
 
     /// `UNSUPPORTED` for `field`.
     pub fn unsupported(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Unsupported {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Error::Unsupported(FieldError::new(field, reason))
     }
 
     /// `RESOURCE_EXHAUSTED` for `field`.
     pub fn exhausted(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::ResourceExhausted {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Error::ResourceExhausted(FieldError::new(field, reason))
     }
 
     /// `INVALID_STATE`.
@@ -98,10 +76,10 @@ impl Error {
     /// The AIDL error code this error is reported with (`None` for `EX_SECURITY`).
     pub fn code(&self) -> Option<ErrorCode> {
         Some(match self {
-            Error::InvalidArgument { .. } => ErrorCode::INVALID_ARGUMENT,
+            Error::InvalidArgument(_) => ErrorCode::INVALID_ARGUMENT,
             Error::InvalidState(_) => ErrorCode::INVALID_STATE,
-            Error::Unsupported { .. } => ErrorCode::UNSUPPORTED,
-            Error::ResourceExhausted { .. } => ErrorCode::RESOURCE_EXHAUSTED,
+            Error::Unsupported(_) => ErrorCode::UNSUPPORTED,
+            Error::ResourceExhausted(_) => ErrorCode::RESOURCE_EXHAUSTED,
             Error::Hypervisor { source, .. } => match source.errno {
                 // The driver says the caller's input was bad. Validation runs first, so this
                 // only happens where the driver is stricter than the service.
@@ -153,12 +131,9 @@ impl<T> OrStatus<T> for Result<T> {
 
 /// A config that breaks the contract is the caller's mistake: `INVALID_ARGUMENT`, naming the
 /// field.
-impl From<gunyah_contract::error::ConfigError> for Error {
-    fn from(e: gunyah_contract::error::ConfigError) -> Self {
-        Error::InvalidArgument {
-            field: e.field,
-            reason: e.reason,
-        }
+impl From<FieldError> for Error {
+    fn from(e: FieldError) -> Self {
+        Error::InvalidArgument(e)
     }
 }
 

@@ -12,6 +12,7 @@
 pub mod access;
 pub mod aidl_manager;
 pub mod aidl_vm;
+pub mod backend;
 pub mod error;
 pub mod manager;
 pub mod memory;

@@ -1,6 +1,7 @@
 //! The VM manager's logic, independent of binder: access checks, validation, quotas, building
 //! VMs and the weak registry behind `listVms` and diagnostics.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
@@ -26,7 +27,8 @@ pub struct ManagerConfig {
     pub hypervisor: Arc<dyn Hypervisor>,
     /// Who may call.
     pub policy: AccessPolicy,
-    /// Per-config limits.
+    /// Per-config limits. Their `page_size` is replaced by the driver's
+    /// (`HypCapabilities::page_size`): alignment is the driver's rule, not a setting.
     pub limits: Limits,
     /// Per-uid quotas.
     pub quotas: QuotaLimits,
@@ -54,10 +56,14 @@ pub struct VmManager {
 impl VmManager {
     /// A manager over `config.hypervisor`.
     pub fn new(config: ManagerConfig) -> Self {
+        let limits = Limits {
+            page_size: config.hypervisor.capabilities().page_size,
+            ..config.limits
+        };
         Self {
             hyp: config.hypervisor,
             policy: config.policy,
-            limits: config.limits,
+            limits,
             quotas: Quotas::new(config.quotas),
             reaper: Reaper::new(config.max_releasing_vms),
             vms: Mutex::default(),
@@ -78,7 +84,7 @@ impl VmManager {
     }
 
     fn live_vms(&self) -> Vec<Arc<Vm>> {
-        let mut vms = self.vms.lock().unwrap_or_else(|e| e.into_inner());
+        let mut vms = self.vms.lock().ignore_poison();
         vms.retain(|w| w.strong_count() > 0);
         vms.iter().filter_map(Weak::upgrade).collect()
     }
@@ -172,7 +178,7 @@ impl VmManager {
             reservation,
             self.reaper.clone(),
         )?;
-        let mut vms = self.vms.lock().unwrap_or_else(|e| e.into_inner());
+        let mut vms = self.vms.lock().ignore_poison();
         vms.retain(|w| w.strong_count() > 0);
         vms.push(Arc::downgrade(&vm));
         Ok(vm)
@@ -270,7 +276,7 @@ impl VmManager {
                     .join(","),
                 None => "any (SELinux decides)".to_string(),
             },
-            vm_lines: vms.iter().map(|vm| vm.dump_line()).collect(),
+            vms: vms.iter().map(|vm| vm.dump_line()).collect(),
         }
         .format()
     }
@@ -356,7 +362,9 @@ pub(crate) mod tests {
             .wait_until_released(std::time::Duration::from_secs(10)));
         assert_eq!(hyp.stats(), Default::default());
         assert_eq!(
-            Diagnostics::parse(&m.dump_text()).count(Counter::CreatedTotal),
+            Diagnostics::parse(&m.dump_text())
+                .unwrap()
+                .count(Counter::CreatedTotal),
             2
         );
         Ok(())

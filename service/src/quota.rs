@@ -1,6 +1,7 @@
 //! Per-uid quotas on VMs, vCPUs and guest memory. A reservation is taken before a VM is built
 //! and released when the VM is torn down.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -64,7 +65,7 @@ impl Quotas {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u32, Usage>> {
-        self.usage.lock().unwrap_or_else(|e| e.into_inner())
+        self.usage.lock().ignore_poison()
     }
 
     /// Reserves one VM with `vcpus` vCPUs and `memory` bytes for `uid`.

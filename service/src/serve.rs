@@ -8,7 +8,6 @@ use crate::aidl::IGunyahVmManager::BnGunyahVmManager;
 use crate::aidl_manager::GunyahVmManager;
 use crate::binder::{self, ServeOptions, ServerHandle, StatusCode, Target};
 use crate::manager::{ManagerConfig, VmManager};
-use gunyah_hypervisor::{BackendKind, Hypervisor};
 
 /// Publishing the manager failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,20 +28,6 @@ pub struct Running {
     pub manager: Arc<VmManager>,
     /// The registration; keep it for as long as the service serves.
     pub server: ServerHandle,
-}
-
-/// How the start-up line names the driver: the userspace mock and the generation it models,
-/// or the generation probed at `device`.
-pub fn driver_description(hypervisor: &dyn Hypervisor, device: &str) -> String {
-    let caps = hypervisor.capabilities();
-    match caps.backend {
-        BackendKind::Mock => format!("the userspace mock driver, modelling {}", caps.generation),
-        BackendKind::Gunyah => format!(
-            "the {} driver at {device} ({})",
-            caps.generation,
-            caps.generation.kernels()
-        ),
-    }
 }
 
 /// Builds the manager from `config` and publishes it at `at`. `driver` says, for the log,

@@ -162,8 +162,8 @@ def check_deps(tree_filter):
 # binary dependencies of its own, Android.bp does (each binary is a module listing its own), so
 # these are not dependencies of the library crate.
 BINARY_DEPS = {
-    # gunyah-vm-service (host main; the mock is also the Android main's and the unit tests')
-    "gunyah-vm-service": {"anyhow", "clap", "env_logger", "gunyah_mock"},
+    # gunyah-vm-service (host main)
+    "gunyah-vm-service": {"anyhow", "clap", "env_logger"},
     "gunyah-vm-client": {"anyhow", "clap", "clap_complete", "clap_mangen"},  # gunyahctl
 }
 # The binder facade's two arms: rsbinder on the host, libbinder_rs in AOSP.

@@ -196,7 +196,7 @@ impl Service {
     /// The service's diagnostics.
     pub fn diagnostics(&self) -> Result<Diagnostics> {
         let text = diag_socket::read(&socket::diagnostics_path(&self.socket))?;
-        Ok(Diagnostics::parse(&text))
+        Ok(Diagnostics::parse(&text)?)
     }
 
     /// Waits until the reaper has released every torn-down VM (`vms.releasing` is 0): after

@@ -85,7 +85,7 @@ fn test_unregister_stops_callbacks() -> Result<()> {
         rx.recv_timeout(Duration::from_millis(300)).is_err(),
         "no callbacks after unregister"
     );
-    assert!(service.diagnostics()?.vm_lines[0].contains("callbacks=0"));
+    assert_eq!(service.diagnostics()?.vms[0].callbacks, 0);
     Ok(())
 }
 

@@ -153,12 +153,15 @@ fn test_list_and_dump_show_a_held_vm() -> Result<()> {
     assert_eq!(list[0]["vcpus"], 2);
     assert_eq!(list[0]["memory_bytes"], 2097152);
 
-    let dump = Diagnostics::parse(&stdout(&gunyahctl(&service, &["dump"])?));
+    let dump = Diagnostics::parse(&stdout(&gunyahctl(&service, &["dump"])?))?;
     assert_eq!(dump.count(Counter::BackendLiveVms), 1, "{dump:?}");
     let dump: Value = serde_json::from_slice(&gunyahctl(&service, &["dump", "--json"])?.stdout)?;
     assert_eq!(dump["values"][Counter::BackendLiveVms.key()], 1);
     assert_eq!(dump["values"][Counter::BackendLiveVcpus.key()], 2);
     assert_eq!(dump["vms"].as_array().map(Vec::len), Some(1));
+    assert_eq!(dump["vms"][0]["name"], "held");
+    assert_eq!(dump["vms"][0]["state"], "RUNNING");
+    assert_eq!(dump["vms"][0]["vcpus"], 2);
 
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT)?;
     assert_eq!(child.wait()?.code(), Some(130));
@@ -183,7 +186,10 @@ fn test_default_log_is_one_start_line_and_no_warnings() -> Result<()> {
         lines[0].contains(" INFO ")
             && lines[0].contains("serving ")
             && lines[0].contains(" on ")
-            && lines[0].ends_with("with the userspace mock driver, modelling ack66-late"),
+            && lines[0].ends_with(&format!(
+                "with the userspace mock driver, modelling ack66-late with {}-byte pages",
+                gunyah_sys::mman::page_size()
+            )),
         "{log}"
     );
     assert!(

@@ -24,6 +24,7 @@ use gunyah_binder::aidl::{
     VmState::VmState,
 };
 use gunyah_binder::{BinderResult, Interface, Strong};
+use gunyah_contract::diagnostics::UnhandledMmio;
 use gunyah_vm_client::demo::{demo_config, demo_config_with_program, ram_region};
 use gunyah_vm_tests::Service;
 
@@ -192,10 +193,14 @@ fn test_unhandled_mmio_reads_zero_and_drops_writes() -> Result<()> {
         (VmState::EXITED, &b"zero"[..])
     );
     let d = service.diagnostics()?;
-    assert!(
-        d.vm_lines[0].contains("unhandled_mmio=1r/1w"),
+    assert_eq!(
+        d.vms[0].unhandled_mmio,
+        UnhandledMmio {
+            reads: 1,
+            writes: 1
+        },
         "{:?}",
-        d.vm_lines
+        d.vms
     );
     Ok(())
 }

@@ -271,7 +271,7 @@ fn test_a_uid_sees_only_its_own_vms() -> Result<()> {
     assert_eq!(mine_listed, vec![my_id], "root lists only its own VM");
     let d = service.diagnostics()?;
     assert_eq!(d.count(Counter::LiveVms), 3);
-    assert!(d.vm_lines.iter().filter(|l| l.contains("uid=4242")).count() == 2);
+    assert_eq!(d.vms.iter().filter(|vm| vm.uid == 4242).count(), 2);
     other.kill()?;
     other.wait()?;
     assert!(gunyah_vm_tests::wait_until(Duration::from_secs(2), || {

@@ -233,7 +233,8 @@ fn dumpsys_reports_counters() {
         let text = client
             .dump(&[])
             .unwrap_or_else(|e| panic!("{instance}: dump: {e}"));
-        let dump = Diagnostics::parse(&text);
+        let dump = Diagnostics::parse(&text)
+            .unwrap_or_else(|e| panic!("{instance}: dumpsys: {e}:\n{text}"));
         for counter in [Counter::BackendLiveVms, Counter::OpenFds, Counter::LiveVms] {
             assert!(
                 dump.counters.contains_key(&counter),

@@ -1,18 +1,21 @@
-//! The one error of the contract: an input that breaks its rules, naming the field.
+//! The one error of the contract, and the shape of every "this input is wrong" error in the
+//! repository: the field at fault and what is wrong with it. The service reports it as
+//! `INVALID_ARGUMENT` (or `UNSUPPORTED` / `RESOURCE_EXHAUSTED`), the client library as
+//! `Error::Invalid`; all print it as `<field>: <reason>`.
 
-/// A field of a config (or of the memory behind it) breaks the contract.
+/// A field of an input (a config, the memory behind it, a builder setting) is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field}: {reason}")]
-pub struct ConfigError {
+pub struct FieldError {
     /// Path of the offending field, e.g. `memoryRegions[2].size`.
     pub field: String,
     /// What is wrong with it.
     pub reason: String,
 }
 
-impl ConfigError {
+impl FieldError {
     /// `field` is wrong because `reason`.
-    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             reason: reason.into(),
@@ -21,4 +24,4 @@ impl ConfigError {
 }
 
 /// Result of the contract's checks.
-pub type Result<T> = std::result::Result<T, ConfigError>;
+pub type Result<T> = std::result::Result<T, FieldError>;

@@ -11,7 +11,7 @@ use crate::aidl::{
     MemoryShareType::MemoryShareType,
 };
 use crate::binder;
-use crate::error::{ConfigError as Error, Result};
+use crate::error::{FieldError, Result};
 use crate::vm_config::RegionPlan;
 
 /// A shared region of `size` bytes at `guest_phys_addr`, label `label`, that the guest may read
@@ -42,17 +42,17 @@ pub fn sealed_ram_region(
 pub fn check_memfd(fd: BorrowedFd<'_>, region: &RegionPlan) -> Result<()> {
     let field = |name: &str| format!("memoryRegions[{}].{name}", region.index);
     let stat = gunyah_sys::fd::stat(fd)
-        .map_err(|e| Error::invalid(field("memory"), format!("fstat failed: {e}")))?;
+        .map_err(|e| FieldError::new(field("memory"), format!("fstat failed: {e}")))?;
     if !stat.regular {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             field("memory"),
             "not a memfd (not a regular file)",
         ));
     }
     let seals = gunyah_sys::fd::seals(fd)
-        .map_err(|e| Error::invalid(field("memory"), format!("not a memfd (F_GET_SEALS: {e})")))?;
+        .map_err(|e| FieldError::new(field("memory"), format!("not a memfd (F_GET_SEALS: {e})")))?;
     if !seals.contains(SealFlag::F_SEAL_SHRINK) {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             field("memory"),
             "not sealed against shrinking (F_SEAL_SHRINK)",
         ));
@@ -60,7 +60,7 @@ pub fn check_memfd(fd: BorrowedFd<'_>, region: &RegionPlan) -> Result<()> {
     if region.access.writable()
         && seals.intersects(SealFlag::F_SEAL_WRITE | SealFlag::F_SEAL_FUTURE_WRITE)
     {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             field("memory"),
             "sealed against writes (F_SEAL_WRITE/F_SEAL_FUTURE_WRITE) but access has ACCESS_WRITE",
         ));
@@ -69,7 +69,7 @@ pub fn check_memfd(fd: BorrowedFd<'_>, region: &RegionPlan) -> Result<()> {
     // `validate` already checked that this sum does not overflow.
     let end = region.memory_offset + region.range.size;
     if end > file_size {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             field("memoryOffset"),
             format!("memoryOffset + size ({end:#x}) exceeds the memfd's size ({file_size:#x})"),
         ));

@@ -4,7 +4,7 @@
 use crate::aidl::{
     GuestRange::GuestRange as AidlRange, IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig,
 };
-use crate::error::{ConfigError as Error, Result};
+use crate::error::{FieldError, Result};
 use gunyah_sys::model::{Datamatch, GuestRange, IoEventfd, Irqfd, TriggerMode};
 
 /// Access sizes an ioeventfd may name (0: any).
@@ -13,7 +13,7 @@ pub const IOEVENTFD_SIZES: [u32; 5] = [0, 1, 2, 4, 8];
 /// Checks an `IrqfdConfig` (field paths start with `config.`).
 pub fn irqfd(config: &IrqfdConfig) -> Result<Irqfd> {
     let label = u32::try_from(config.label)
-        .map_err(|_| Error::invalid("config.label", format!("negative ({})", config.label)))?;
+        .map_err(|_| FieldError::new("config.label", format!("negative ({})", config.label)))?;
     Ok(Irqfd {
         label,
         trigger: if config.levelTriggered {
@@ -28,18 +28,18 @@ pub fn irqfd(config: &IrqfdConfig) -> Result<Irqfd> {
 /// (a non-negative address plus 8 cannot overflow 64 bits).
 pub fn ioeventfd(config: &IoeventfdConfig) -> Result<IoEventfd> {
     let addr = u64::try_from(config.guestPhysAddr)
-        .map_err(|_| Error::invalid("config.guestPhysAddr", "negative"))?;
+        .map_err(|_| FieldError::new("config.guestPhysAddr", "negative"))?;
     let len = u32::try_from(config.size)
         .ok()
         .filter(|s| IOEVENTFD_SIZES.contains(s))
         .ok_or_else(|| {
-            Error::invalid(
+            FieldError::new(
                 "config.size",
                 format!("{} is not 0, 1, 2, 4 or 8", config.size),
             )
         })?;
     if config.matchData && len == 0 {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             "config.matchData",
             "needs a size of 1, 2, 4 or 8",
         ));
@@ -59,10 +59,10 @@ pub fn ioeventfd(config: &IoeventfdConfig) -> Result<IoEventfd> {
 /// Checks the range of `setMmioHandler`: non-negative and not empty.
 pub fn mmio_range(range: &AidlRange) -> Result<GuestRange> {
     let guest_phys_addr = u64::try_from(range.guestPhysAddr)
-        .map_err(|_| Error::invalid("range.guestPhysAddr", "negative"))?;
-    let size = u64::try_from(range.size).map_err(|_| Error::invalid("range.size", "negative"))?;
+        .map_err(|_| FieldError::new("range.guestPhysAddr", "negative"))?;
+    let size = u64::try_from(range.size).map_err(|_| FieldError::new("range.size", "negative"))?;
     if size == 0 {
-        return Err(Error::invalid("range.size", "must not be 0"));
+        return Err(FieldError::new("range.size", "must not be 0"));
     }
     // Both are below 2^63, so their sum fits 64 bits.
     Ok(GuestRange {

@@ -13,7 +13,7 @@ use crate::aidl::{
 
 use crate::aidl::MemoryRegion as region_access;
 use crate::binder;
-use crate::error::{ConfigError as Error, Result};
+use crate::error::{FieldError, Result};
 use crate::memfd::check_memfd;
 use gunyah_sys::driver_call::DriverIoctl;
 use gunyah_sys::model::{BootReg, BootRegSet, GuestRange, MemAccess, QtvmAuthArg, ShareMode};
@@ -138,13 +138,13 @@ impl VmPlan {
 }
 
 fn non_negative(field: &str, value: i64) -> Result<u64> {
-    u64::try_from(value).map_err(|_| Error::invalid(field, format!("negative ({value})")))
+    u64::try_from(value).map_err(|_| FieldError::new(field, format!("negative ({value})")))
 }
 
 fn aligned(field: &str, value: i64, page: u64) -> Result<u64> {
     let v = non_negative(field, value)?;
     if v % page != 0 {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             field,
             format!("not a multiple of the page size ({page})"),
         ));
@@ -158,10 +158,10 @@ fn range(field: &str, r: &AidlRange) -> Result<GuestRange> {
         size: non_negative(&format!("{field}.size"), r.size)?,
     };
     if g.size == 0 {
-        return Err(Error::invalid(format!("{field}.size"), "must not be 0"));
+        return Err(FieldError::new(format!("{field}.size"), "must not be 0"));
     }
     if g.end().is_none() {
-        return Err(Error::invalid(field, "guestPhysAddr + size overflows"));
+        return Err(FieldError::new(field, "guestPhysAddr + size overflows"));
     }
     Ok(g)
 }
@@ -187,7 +187,7 @@ fn inside_a_region(field: &str, r: GuestRange, regions: &[RegionPlan]) -> Result
     if regions.iter().any(|region| region.range.contains(&r)) {
         Ok(())
     } else {
-        Err(Error::invalid(
+        Err(FieldError::new(
             field,
             format!(
                 "[{:#x}, {:#x}) does not lie inside one memory region",
@@ -200,10 +200,10 @@ fn inside_a_region(field: &str, r: GuestRange, regions: &[RegionPlan]) -> Result
 
 fn validate_name(name: &str, limits: &Limits) -> Result<()> {
     if name.is_empty() {
-        return Err(Error::invalid("name", "must not be empty"));
+        return Err(FieldError::new("name", "must not be empty"));
     }
     if name.len() > limits.max_name_length {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             "name",
             format!(
                 "{} bytes long, at most {}",
@@ -213,7 +213,7 @@ fn validate_name(name: &str, limits: &Limits) -> Result<()> {
         ));
     }
     if let Some(c) = name.chars().find(|c| c.is_control()) {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             "name",
             format!("contains the control character {c:?}"),
         ));
@@ -229,11 +229,11 @@ fn validate_region(
     let field = |name: &str| format!("memoryRegions[{index}].{name}");
     let page = limits.page_size;
     let label = u32::try_from(region.label)
-        .map_err(|_| Error::invalid(field("label"), format!("negative ({})", region.label)))?;
+        .map_err(|_| FieldError::new(field("label"), format!("negative ({})", region.label)))?;
     let guest_phys_addr = aligned(&field("guestPhysAddr"), region.guestPhysAddr, page)?;
     let size = aligned(&field("size"), region.size, page)?;
     if size == 0 {
-        return Err(Error::invalid(field("size"), "must not be 0"));
+        return Err(FieldError::new(field("size"), "must not be 0"));
     }
     let memory_offset = aligned(&field("memoryOffset"), region.memoryOffset, page)?;
     const ALL_ACCESS: i32 =
@@ -246,7 +246,7 @@ fn validate_region(
             exec: a & region_access::ACCESS_EXEC != 0,
         })
         .ok_or_else(|| {
-            Error::invalid(
+            FieldError::new(
                 field("access"),
                 format!(
                     "unknown access bits {:#x} (allowed: ACCESS_READ | ACCESS_WRITE | ACCESS_EXEC)",
@@ -258,7 +258,7 @@ fn validate_region(
         MemoryShareType::SHARE => ShareMode::Share,
         MemoryShareType::LEND => ShareMode::Lend,
         other => {
-            return Err(Error::invalid(
+            return Err(FieldError::new(
                 field("shareType"),
                 format!("unknown value {}", other.0),
             ))
@@ -269,13 +269,13 @@ fn validate_region(
         size,
     };
     if range.end().is_none() {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             format!("memoryRegions[{index}]"),
             "guestPhysAddr + size overflows",
         ));
     }
     if memory_offset.checked_add(size).is_none() {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             field("memoryOffset"),
             "memoryOffset + size overflows",
         ));
@@ -293,13 +293,13 @@ fn validate_region(
 fn validate_regions(config: &VmConfig, limits: &Limits) -> Result<Vec<RegionPlan>> {
     let count = config.memoryRegions.len();
     if count == 0 {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             "memoryRegions",
             "at least one region is required",
         ));
     }
     if count > limits.max_memory_regions {
-        return Err(Error::invalid(
+        return Err(FieldError::new(
             "memoryRegions",
             format!("{count} regions, at most {}", limits.max_memory_regions),
         ));
@@ -314,7 +314,7 @@ fn validate_regions(config: &VmConfig, limits: &Limits) -> Result<Vec<RegionPlan
     let mut labels = HashMap::with_capacity(count);
     for r in &regions {
         if let Some(first) = labels.insert(r.label, r.index) {
-            return Err(Error::invalid(
+            return Err(FieldError::new(
                 format!("memoryRegions[{}].label", r.index),
                 format!("{} is already used by memoryRegions[{first}]", r.label),
             ));
@@ -327,7 +327,7 @@ fn validate_regions(config: &VmConfig, limits: &Limits) -> Result<Vec<RegionPlan
         let (a, b) = (pair[0], pair[1]);
         if a.range.overlaps(&b.range) {
             let (first, second) = if a.index < b.index { (a, b) } else { (b, a) };
-            return Err(Error::invalid(
+            return Err(FieldError::new(
                 format!("memoryRegions[{}].guestPhysAddr", second.index),
                 format!("overlaps memoryRegions[{}]", first.index),
             ));
@@ -348,7 +348,7 @@ fn validate_boot_context(config: &VmConfig) -> Result<Vec<(BootReg, u64)>> {
                 BootRegisterSet::PC => BootRegSet::Pc,
                 BootRegisterSet::SP => BootRegSet::Sp,
                 other => {
-                    return Err(Error::invalid(
+                    return Err(FieldError::new(
                         format!("bootContext[{i}].set"),
                         format!("unknown value {}", other.0),
                     ))
@@ -359,14 +359,14 @@ fn validate_boot_context(config: &VmConfig) -> Result<Vec<(BootReg, u64)>> {
                 .ok()
                 .filter(|idx| *idx <= max)
                 .ok_or_else(|| {
-                    Error::invalid(
+                    FieldError::new(
                         format!("bootContext[{i}].index"),
                         format!("{} is out of range for {set} (0..={max})", reg.index),
                     )
                 })?;
             let boot_reg = BootReg { set, index };
             if let Some(first) = seen.insert(boot_reg, i) {
-                return Err(Error::invalid(
+                return Err(FieldError::new(
                     format!("bootContext[{i}]"),
                     format!("register already set by bootContext[{first}]"),
                 ));
@@ -382,31 +382,31 @@ fn validate_kind(config: &VmConfig, regions: &[RegionPlan]) -> Result<VmKind> {
     let qtvm = config.qtvmAuth.as_ref();
     match config.authType {
         VmAuthType::UNAUTHENTICATED | VmAuthType::QCOM_TRUSTED_VM if firmware.is_some() => Err(
-            Error::invalid("firmware", "only allowed with authType ANDROID_PVM"),
+            FieldError::new("firmware", "only allowed with authType ANDROID_PVM"),
         ),
         VmAuthType::UNAUTHENTICATED | VmAuthType::ANDROID_PVM if qtvm.is_some() => Err(
-            Error::invalid("qtvmAuth", "only allowed with authType QCOM_TRUSTED_VM"),
+            FieldError::new("qtvmAuth", "only allowed with authType QCOM_TRUSTED_VM"),
         ),
         VmAuthType::UNAUTHENTICATED => Ok(VmKind::Unauthenticated),
         VmAuthType::ANDROID_PVM => {
             let fw = firmware
-                .ok_or_else(|| Error::invalid("firmware", "required with authType ANDROID_PVM"))?;
+                .ok_or_else(|| FieldError::new("firmware", "required with authType ANDROID_PVM"))?;
             let fw = range("firmware", fw)?;
             inside_a_region("firmware", fw, regions)?;
             Ok(VmKind::AndroidPvm { firmware: fw })
         }
         VmAuthType::QCOM_TRUSTED_VM => {
             let auth = qtvm.ok_or_else(|| {
-                Error::invalid("qtvmAuth", "required with authType QCOM_TRUSTED_VM")
+                FieldError::new("qtvmAuth", "required with authType QCOM_TRUSTED_VM")
             })?;
             let vm_id = u16::try_from(auth.vmId).map_err(|_| {
-                Error::invalid(
+                FieldError::new(
                     "qtvmAuth.vmId",
                     format!("{} is out of range (0..=65535)", auth.vmId),
                 )
             })?;
             let pas_id = u32::try_from(auth.pasId).map_err(|_| {
-                Error::invalid("qtvmAuth.pasId", format!("negative ({})", auth.pasId))
+                FieldError::new("qtvmAuth.pasId", format!("negative ({})", auth.pasId))
             })?;
             let image = range("qtvmAuth.image", &auth.image)?;
             inside_a_region("qtvmAuth.image", image, regions)?;
@@ -416,7 +416,7 @@ fn validate_kind(config: &VmConfig, regions: &[RegionPlan]) -> Result<VmKind> {
                 image,
             }))
         }
-        other => Err(Error::invalid(
+        other => Err(FieldError::new(
             "authType",
             format!("unknown value {}", other.0),
         )),
@@ -430,7 +430,7 @@ pub fn validate(config: &VmConfig, limits: &Limits) -> Result<VmPlan> {
         .ok()
         .filter(|n| (1..=limits.max_vcpus_per_vm).contains(n))
         .ok_or_else(|| {
-            Error::invalid(
+            FieldError::new(
                 "vcpuCount",
                 format!(
                     "{} is out of range (1..={})",
@@ -475,10 +475,10 @@ pub fn accept(config: &VmConfig, limits: &Limits) -> Result<VmSpec> {
             let pfd = parcel
                 .memory
                 .as_ref()
-                .ok_or_else(|| Error::invalid(&field, "missing"))?;
+                .ok_or_else(|| FieldError::new(&field, "missing"))?;
             let fd = binder::pfd_as_fd(pfd)
                 .try_clone_to_owned()
-                .map_err(|e| Error::invalid(&field, format!("cannot be duplicated: {e}")))?;
+                .map_err(|e| FieldError::new(&field, format!("cannot be duplicated: {e}")))?;
             check_memfd(fd.as_fd(), region)?;
             Ok(fd)
         })

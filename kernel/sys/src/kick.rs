@@ -1,6 +1,7 @@
 //! Interrupting a thread blocked in `GH_VCPU_RUN`: a real-time signal with an empty handler
 //! installed without SA_RESTART, so the ioctl returns EINTR.
 
+use crate::sync::IgnorePoison;
 use std::sync::{Mutex, Once};
 
 use nix::errno::Errno;
@@ -60,7 +61,7 @@ impl KickTarget {
     }
 
     fn slot(&self) -> std::sync::MutexGuard<'_, Option<Thread>> {
-        self.thread.lock().unwrap_or_else(|e| e.into_inner())
+        self.thread.lock().ignore_poison()
     }
 
     /// Runs `call` on this thread, kickable by [`KickTarget::kick`] until it returns.

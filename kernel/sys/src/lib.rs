@@ -1,7 +1,7 @@
 //! The OS-facing layer of the Gunyah VM service, and the only crate with `unsafe`: the Gunyah
 //! driver's structs and ioctl numbers per driver generation (`a14`, `android`, `upstream`, the
 //! data-only ABI table `abi`, the generations and their probe table `generation`) with their ioctl wrappers, vCPU run pages, the kick signal,
-//! shared memory mappings, memfds and plain fd calls, and the typed VM model those calls take
+//! shared memory mappings, memfds and plain fd calls, the poison-tolerant lock helper (`sync`), and the typed VM model those calls take
 //! (`model`). Every `unsafe` block sits behind a safe
 //! function and carries a `// SAFETY:` line; every other crate forbids `unsafe`. The client
 //! library uses it for memfds and eventfds without linking a hypervisor backend.
@@ -20,6 +20,7 @@ pub mod model;
 pub mod process;
 pub mod run_page;
 pub mod scm;
+pub mod sync;
 pub mod upstream;
 pub mod vm_fd;
 

@@ -4,6 +4,7 @@
 //! and each [`VcpuFd`] keeps the VM's, until after its own fd is closed. (A duplicate of one of
 //! these fds, made with `try_clone_to_owned`, would outlive that: the service never makes one.)
 
+use crate::sync::IgnorePoison;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
@@ -60,11 +61,7 @@ impl VmFd {
             memory_size: memory.len(),
             userspace_addr: memory.addr(),
         };
-        self.inner
-            .memory
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(memory);
+        self.inner.memory.lock().ignore_poison().push(memory);
         // SAFETY: the range is `memory`'s, which the VM now keeps until its fd and every vCPU
         // fd made by `add_vcpu` are closed (`VmInner` drops `fd` first; each `VcpuFd` holds
         // `VmInner` past its own fd): a mapping it holds, or a range no mapping can hold.

@@ -110,6 +110,9 @@ pub struct HypCapabilities {
     pub generation: Generation,
     /// Authenticated VM kinds the driver supports.
     pub auth: Vec<DriverAuth>,
+    /// The page size the driver works in: every region's size, process address and guest
+    /// address must be a multiple of it (the kernel's PAGE_SIZE; the mock's modelled one).
+    pub page_size: u64,
 }
 
 /// Counters a backend keeps for diagnostics and leak tests.

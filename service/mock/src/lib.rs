@@ -77,14 +77,27 @@ pub const FAULTABLE_IOCTLS: &[DriverIoctl] = &[
 /// since 2024 run.
 pub const DEFAULT_GENERATION: Generation = Generation::Ack66Late;
 
+/// What the mock models, fixed when it is built and shared by every VM it creates.
+#[derive(Debug, Clone)]
+struct Model {
+    /// The pinned-memory budget across all VMs (RLIMIT_MEMLOCK of the real driver).
+    memlock_limit: u64,
+    /// Injected failures.
+    faults: Arc<Faults>,
+    /// The driver generation.
+    generation: Generation,
+    /// How long the hypervisor takes to reset a VM after its last fd is closed.
+    reset_delay: Option<Duration>,
+    /// The page size of the modelled kernel: the alignment of every region's size and guest
+    /// address, and the unit the later drivers pin and charge.
+    page_size: u64,
+}
+
 /// The mock driver.
 pub struct MockHypervisor {
     counters: Arc<Counters>,
-    memlock_limit: u64,
-    faults: Arc<Faults>,
+    model: Model,
     android_ext: bool,
-    generation: Generation,
-    reset_delay: Option<Duration>,
 }
 
 impl MockHypervisor {
@@ -99,12 +112,31 @@ impl MockHypervisor {
     pub fn with_memlock_limit(limit: u64) -> Self {
         Self {
             counters: Arc::default(),
-            memlock_limit: limit,
-            faults: Arc::default(),
+            model: Model {
+                memlock_limit: limit,
+                faults: Arc::default(),
+                generation: DEFAULT_GENERATION,
+                reset_delay: None,
+                page_size: gunyah_sys::mman::page_size(),
+            },
             android_ext: true,
-            generation: DEFAULT_GENERATION,
-            reset_delay: None,
         }
+    }
+
+    /// Models a kernel whose page size is `size` bytes (a power of two, a multiple of this
+    /// kernel's), e.g. a 16 KB-page device on a 4 KB host: a region's size and guest address
+    /// must be multiples of it (its process address only of this kernel's page, all this
+    /// kernel's mmaps promise), the later drivers pin and charge whole pages of it, and
+    /// `capabilities()` reports it. The default is this kernel's page size.
+    pub fn with_page_size(mut self, size: u64) -> Result<Self, String> {
+        let kernel = gunyah_sys::mman::page_size();
+        if !size.is_power_of_two() || size % kernel != 0 {
+            return Err(format!(
+                "page size {size}: not a power of two and a multiple of this kernel's page size ({kernel})"
+            ));
+        }
+        self.model.page_size = size;
+        Ok(self)
     }
 
     /// Models `generation`: ioctls it does not have answer ENOTTY, and only its VM kinds are
@@ -115,7 +147,7 @@ impl MockHypervisor {
                 "the mock models the Android common kernel drivers, not {generation}"
             ));
         }
-        self.generation = generation;
+        self.model.generation = generation;
         Ok(self)
     }
 
@@ -123,7 +155,7 @@ impl MockHypervisor {
     /// later drivers wait for it in the closing thread (docs/DRIVER_ABI.md §11), a14
     /// frees the VM on a workqueue and returns at once. The VM counts as live until then.
     pub fn with_reset_delay(mut self, delay: Duration) -> Self {
-        self.reset_delay = Some(delay);
+        self.model.reset_delay = Some(delay);
         self
     }
 
@@ -145,7 +177,7 @@ impl MockHypervisor {
                     names.join(", ")
                 )
             })?;
-        Arc::make_mut(&mut self.faults).insert(ioctl, errno);
+        Arc::make_mut(&mut self.model.faults).insert(ioctl, errno);
         Ok(())
     }
 
@@ -174,9 +206,10 @@ impl Hypervisor for MockHypervisor {
     fn capabilities(&self) -> HypCapabilities {
         HypCapabilities {
             backend: BackendKind::Mock,
-            generation: self.generation,
+            generation: self.model.generation,
+            page_size: self.model.page_size,
             auth: if self.android_ext {
-                DriverAuth::of(self.generation)
+                DriverAuth::of(self.model.generation)
             } else {
                 vec![]
             },
@@ -184,18 +217,12 @@ impl Hypervisor for MockHypervisor {
     }
 
     fn create_vm(&self) -> HypResult<Box<dyn VmBackend>> {
-        check_fault(&self.faults, DriverIoctl::CreateVm)?;
-        let vm = MockVm::new(
-            self.counters.clone(),
-            self.memlock_limit,
-            self.faults.clone(),
-            self.generation,
-            self.reset_delay,
-        )
-        .map_err(|errno| HypError {
-            call: DriverIoctl::CreateVm.into(),
-            errno,
-        })?;
+        check_fault(&self.model.faults, DriverIoctl::CreateVm)?;
+        let vm =
+            MockVm::new(self.counters.clone(), self.model.clone()).map_err(|errno| HypError {
+                call: DriverIoctl::CreateVm.into(),
+                errno,
+            })?;
         Ok(Box::new(vm))
     }
 

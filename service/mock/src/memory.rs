@@ -4,6 +4,7 @@
 //! driver (ack66-early and later) pins each page, and charges it to the memlock budget, when
 //! the guest first touches it; [`Pager`] models that.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::collections::BTreeSet;
 use std::io::{IoSlice, IoSliceMut};
 use std::sync::atomic::Ordering;
@@ -15,8 +16,6 @@ use nix::unistd::Pid;
 
 use super::Counters;
 use gunyah_hypervisor::{GuestRange, UserMemoryRegion};
-
-const PAGE: u64 = 4096;
 
 /// Why a guest access to memory failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,14 +48,18 @@ impl Fault {
 pub(super) struct Pager {
     counters: Arc<Counters>,
     memlock_limit: u64,
+    /// The modelled kernel's page size: the unit pinned and charged.
+    page: u64,
+    /// Page numbers (guest address / `page`) pinned.
     pinned: Mutex<BTreeSet<u64>>,
 }
 
 impl Pager {
-    pub fn new(counters: Arc<Counters>, memlock_limit: u64) -> Self {
+    pub fn new(counters: Arc<Counters>, memlock_limit: u64, page: u64) -> Self {
         Self {
             counters,
             memlock_limit,
+            page,
             pinned: Mutex::default(),
         }
     }
@@ -64,16 +67,16 @@ impl Pager {
     /// Pins every page of `[gpa, gpa + len)` not pinned yet, charging each; ENOMEM when the
     /// budget cannot take one more page (the pages pinned before it stay pinned).
     fn pin(&self, gpa: u64, len: u64) -> Result<(), Fault> {
-        let mut pinned = self.pinned.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pinned = self.pinned.lock().ignore_poison();
         let last = gpa + len.max(1) - 1;
-        for page in gpa / PAGE..=last / PAGE {
-            if pinned.contains(&page) {
+        for number in gpa / self.page..=last / self.page {
+            if pinned.contains(&number) {
                 continue;
             }
-            if !self.counters.charge_locked(PAGE, self.memlock_limit) {
+            if !self.counters.charge_locked(self.page, self.memlock_limit) {
                 return Err(Fault::Pin(Errno::ENOMEM));
             }
-            pinned.insert(page);
+            pinned.insert(number);
         }
         Ok(())
     }
@@ -81,14 +84,10 @@ impl Pager {
 
 impl Drop for Pager {
     fn drop(&mut self) {
-        let pages = self
-            .pinned
-            .get_mut()
-            .unwrap_or_else(|e| e.into_inner())
-            .len() as u64;
+        let pages = self.pinned.get_mut().ignore_poison().len() as u64;
         self.counters
             .locked_bytes
-            .fetch_sub(pages * PAGE, Ordering::SeqCst);
+            .fetch_sub(pages * self.page, Ordering::SeqCst);
     }
 }
 

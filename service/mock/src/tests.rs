@@ -142,7 +142,8 @@ fn test_memlock_limit_is_enomem_at_the_ioctl_on_a14() {
     );
 }
 
-/// A VM of `pages` pages of RAM at 0 running `program`, started, with its one vCPU.
+/// A VM of `pages` of the mock's pages of RAM at 0 running `program`, started, with its one
+/// vCPU.
 fn booted(
     hyp: &MockHypervisor,
     pages: u64,
@@ -153,16 +154,23 @@ fn booted(
     Arc<SharedMapping>,
 ) {
     use std::os::unix::fs::FileExt;
-    let (memory, mapping) = gunyah_sys::memfd::mapped("booted", pages * PAGE).unwrap();
+    let page = hyp.capabilities().page_size;
+    // One page more than needed, so that a part aligned to the mock's page can be chosen
+    // (the mapping is aligned to this kernel's page only).
+    let (memory, mapping) = gunyah_sys::memfd::mapped("booted", (pages + 1) * page).unwrap();
     let mapping = Arc::new(mapping);
+    let offset = (page - UserMemory::of(mapping.clone()).addr() % page) % page;
     let image = gunyah_guest::asm::assemble(program, 0).unwrap();
-    memory.write_all_at(&image, 0).unwrap();
+    memory.write_all_at(&image, offset).unwrap();
     let vm = hyp.create_vm().unwrap();
-    vm.set_user_memory(&ram(&mapping), ShareMode::Share)
-        .unwrap();
+    let ram = UserMemoryRegion {
+        memory: UserMemory::within(mapping.clone(), offset, pages * page).unwrap(),
+        ..region(0, 0, 0)
+    };
+    vm.set_user_memory(&ram, ShareMode::Share).unwrap();
     vm.set_dtb_config(GuestRange {
-        guest_phys_addr: (pages - 1) * PAGE,
-        size: PAGE,
+        guest_phys_addr: (pages - 1) * page,
+        size: page,
     })
     .unwrap();
     let vcpu = vm.add_vcpu(0).unwrap();
@@ -194,6 +202,57 @@ fn test_memlock_is_charged_at_first_touch_on_later_generations() {
     // The budget is whole again: the same guest gets as far once more.
     let (_vm, mut vcpu, _mapping) = booted(&hyp, 16, program);
     assert_eq!(vcpu.run().unwrap(), fault);
+}
+
+/// A mock told to model a kernel with 4 × this kernel's pages (`--mock-page-size`) holds
+/// regions to that alignment and, demand paging, pins and charges whole pages of that size.
+#[test]
+fn test_a_modelled_page_size_governs_alignment_and_pinning() {
+    let big = 4 * PAGE;
+    let hyp = MockHypervisor::with_memlock_limit(2 * big)
+        .with_page_size(big)
+        .unwrap();
+    assert_eq!(hyp.capabilities().page_size, big);
+    let vm = hyp.create_vm().unwrap();
+    let share = ShareMode::Share;
+    // `at(gpa, size)`: a region whose process memory is aligned to `big` (the backing is
+    // aligned to this kernel's pages only).
+    let aligned = (big - memory_at(0, big).addr() % big) % big;
+    let at = |gpa, size| UserMemoryRegion {
+        memory: memory_at(aligned, size),
+        ..region(0, gpa, size)
+    };
+    assert_eq!(
+        errno(vm.set_user_memory(&at(0, PAGE), share)),
+        Errno::EINVAL,
+        "one small page is not a whole big page"
+    );
+    assert_eq!(
+        errno(vm.set_user_memory(&at(PAGE, big), share)),
+        Errno::EINVAL,
+        "a guest address aligned to small pages only"
+    );
+    // Process memory aligned to this kernel's page is enough: this kernel's mmaps promise
+    // no more.
+    let host_aligned = UserMemoryRegion {
+        label: 1,
+        memory: memory_at(aligned + PAGE, big),
+        ..at(2 * big, big)
+    };
+    vm.set_user_memory(&host_aligned, share).unwrap();
+    vm.set_user_memory(&at(big, big), share).unwrap();
+    drop(vm);
+    // The program's page (0) and page 1 spend the budget of two big pages.
+    let program = format!("store4 [{big:#x}], 1\nstore4 [{:#x}], 2\nexit 1", 2 * big);
+    let (_vm, mut vcpu, _mapping) = booted(&hyp, 16, &program);
+    assert_eq!(
+        vcpu.run().unwrap(),
+        VcpuExit::PageFault {
+            phys_addr: 2 * big,
+            errno: Errno::ENOMEM
+        },
+        "pages 0 and 1 of {big} bytes spend the budget; page 2 does not fit"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A mock vCPU: runs the scripted guest from guest memory. vCPU 0 boots at the entry point;
 //! the others idle until the VM stops (secondary CPU bring-up is not modelled).
 
+use gunyah_sys::sync::IgnorePoison;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -168,14 +169,9 @@ impl MockVcpu {
                     if now >= d {
                         return Ok(());
                     }
-                    state = self
-                        .vm
-                        .wake
-                        .wait_timeout(state, d - now)
-                        .unwrap_or_else(|e| e.into_inner())
-                        .0;
+                    state = self.vm.wake.wait_timeout(state, d - now).ignore_poison().0;
                 }
-                None => state = self.vm.wake.wait(state).unwrap_or_else(|e| e.into_inner()),
+                None => state = self.vm.wake.wait(state).ignore_poison(),
             }
         }
         if self.kicked() {

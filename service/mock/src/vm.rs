@@ -1,6 +1,7 @@
 //! A mock VM: the a14 state machine for memory, DTB/firmware, auth, boot context, vCPUs and
 //! START, errno for errno.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,14 +13,12 @@ use nix::errno::Errno;
 use super::functions::{Functions, IoeventfdKey as Key};
 use super::memory::{GuestMemory, Pager};
 use super::vcpu::MockVcpu;
-use super::{anon_fd, check_fault, Counters, Faults};
+use super::{anon_fd, check_fault, Counters, Model};
 use gunyah_hypervisor::{
     BootReg, DriverIoctl, Extension, Function, Generation, GuestRange, HypError, HypResult,
     IoEventfd, Irqfd, QtvmAuthArg, ShareMode, UserMemoryRegion, VcpuBackend, VmBackend, VmStatus,
 };
 use gunyah_sys::mman;
-
-const PAGE: u64 = 4096;
 
 /// The driver's VM status.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,7 +42,7 @@ pub(super) struct MockRegion {
 
 /// Driver-side state of one VM.
 #[derive(Debug)]
-pub(super) struct VmState {
+pub(super) struct VmDriverState {
     pub status: MockStatus,
     pub regions: Vec<MockRegion>,
     pub dtb: Option<GuestRange>,
@@ -72,7 +71,7 @@ pub(super) struct VcpuSlot {
 #[derive(Debug)]
 pub(super) struct VmShared {
     _fd: OwnedFd,
-    pub state: Mutex<VmState>,
+    pub state: Mutex<VmDriverState>,
     /// irqfds and ioeventfds (bound before or after START).
     functions: Mutex<Functions>,
     /// The regions that reached the guest, fixed at START, and the boot PC.
@@ -87,14 +86,14 @@ pub(super) struct VmShared {
 }
 
 impl VmShared {
-    pub fn lock(&self) -> MutexGuard<'_, VmState> {
+    pub fn lock(&self) -> MutexGuard<'_, VmDriverState> {
         // A poisoned lock means a panic mid-update of plain data; the data is still coherent
         // enough for teardown, so keep going.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().ignore_poison()
     }
 
     pub fn functions(&self) -> MutexGuard<'_, Functions> {
-        self.functions.lock().unwrap_or_else(|e| e.into_inner())
+        self.functions.lock().ignore_poison()
     }
 
     /// Guest memory as of START (empty before).
@@ -120,7 +119,7 @@ impl VmShared {
     /// those blocked on `wake`, and those polling a doorbell, through their wake eventfd —
     /// at once, as the driver's wait queues do. Call with `state` locked, so a vCPU cannot
     /// miss it between its check and its wait.
-    pub fn notify(&self, state: &VmState) {
+    pub fn notify(&self, state: &VmDriverState) {
         self.wake.notify_all();
         for slot in state.vcpus.values() {
             // A full counter (never, in practice) still wakes the poller.
@@ -132,7 +131,7 @@ impl VmShared {
 impl Drop for VmShared {
     /// The driver's last put: the VM is freed, now or once the modelled reset is over.
     fn drop(&mut self) {
-        let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
+        let state = self.state.get_mut().ignore_poison();
         let freed = Freed {
             counters: self.counters.clone(),
             registered: state.registered,
@@ -179,25 +178,17 @@ impl Drop for Freed {
 #[derive(Debug)]
 pub struct MockVm {
     shared: Arc<VmShared>,
-    memlock_limit: u64,
     counters: Arc<Counters>,
-    faults: Arc<Faults>,
-    generation: Generation,
+    model: Model,
 }
 
 impl MockVm {
-    pub(super) fn new(
-        counters: Arc<Counters>,
-        memlock_limit: u64,
-        faults: Arc<Faults>,
-        generation: Generation,
-        reset_delay: Option<Duration>,
-    ) -> Result<Self, Errno> {
+    pub(super) fn new(counters: Arc<Counters>, model: Model) -> Result<Self, Errno> {
         let fd = anon_fd("gunyah-vm")?;
         counters.live_vms.fetch_add(1, Ordering::SeqCst);
         let shared = Arc::new(VmShared {
             _fd: fd,
-            state: Mutex::new(VmState {
+            state: Mutex::new(VmDriverState {
                 status: MockStatus::Load,
                 regions: Vec::new(),
                 dtb: None,
@@ -212,21 +203,19 @@ impl MockVm {
             boot: OnceLock::new(),
             wake: Condvar::new(),
             counters: counters.clone(),
-            generation,
-            reset_delay,
+            generation: model.generation,
+            reset_delay: model.reset_delay,
         });
         Ok(Self {
             shared,
-            memlock_limit,
             counters,
-            faults,
-            generation,
+            model,
         })
     }
 
     /// ENOTTY where the modelled generation has no such ioctl, as its driver answers.
     fn check_handled(&self, ioctl: DriverIoctl) -> HypResult<()> {
-        if self.generation.handles(ioctl) {
+        if self.model.generation.handles(ioctl) {
             Ok(())
         } else {
             Err(Self::err(ioctl, Errno::ENOTTY))
@@ -251,7 +240,7 @@ impl MockVm {
                 let _ = nix::unistd::write(slot.wake.as_ref(), &1u64.to_ne_bytes());
                 Ok(())
             }
-            None if self.generation == Generation::A14Early => Ok(()),
+            None if self.model.generation == Generation::A14Early => Ok(()),
             None => Err(Self::err(DriverIoctl::RemoveFunction, Errno::ENOENT)),
         }
     }
@@ -267,18 +256,23 @@ impl Drop for MockVm {
     }
 }
 
-/// The checks of SET_USER_MEM_REGION / LEND_USER_MEM, in the driver's order (the flags check,
+/// The checks of SET_USER_MEM_REGION / LEND_USER_MEM (`page` is the modelled kernel's), in the
+/// driver's order (the flags check,
 /// `flags & ~RWX`, cannot fail: `MemAccess` has no other bits). Labels are unique in a14 only;
 /// the later drivers check overlap alone.
 fn check_region(
-    state: &VmState,
+    state: &VmDriverState,
     r: &UserMemoryRegion,
     generation: Generation,
+    page: u64,
 ) -> Result<(), Errno> {
+    // The process address is held to this kernel's page, not the modelled one: on a kernel
+    // with bigger pages every mmap is aligned to them, here the service's are aligned to this
+    // kernel's only.
     if r.size() == 0
-        || r.size() % PAGE != 0
-        || r.memory.addr() % PAGE != 0
-        || r.guest_phys_addr % PAGE != 0
+        || r.size() % page != 0
+        || r.memory.addr() % mman::page_size() != 0
+        || r.guest_phys_addr % page != 0
     {
         return Err(Errno::EINVAL);
     }
@@ -304,15 +298,16 @@ impl VmBackend for MockVm {
             ShareMode::Share => DriverIoctl::SetUserMemRegion,
             ShareMode::Lend => DriverIoctl::LendUserMem,
         };
-        check_fault(&self.faults, ioctl)?;
+        check_fault(&self.model.faults, ioctl)?;
         let mut state = self.shared.lock();
-        check_region(&state, region, self.generation).map_err(|e| Self::err(ioctl, e))?;
-        if self.generation.is_a14() {
+        check_region(&state, region, self.model.generation, self.model.page_size)
+            .map_err(|e| Self::err(ioctl, e))?;
+        if self.model.generation.is_a14() {
             // a14 pins the pages and charges them to the memlock budget here. (The later
             // drivers record a binding only: see `Pager`.)
             if !self
                 .counters
-                .charge_locked(region.size(), self.memlock_limit)
+                .charge_locked(region.size(), self.model.memlock_limit)
             {
                 return Err(Self::err(ioctl, Errno::ENOMEM));
             }
@@ -337,16 +332,17 @@ impl VmBackend for MockVm {
     }
 
     fn set_dtb_config(&self, range: GuestRange) -> HypResult<()> {
-        check_fault(&self.faults, DriverIoctl::SetDtbConfig)?;
+        check_fault(&self.model.faults, DriverIoctl::SetDtbConfig)?;
         if range.end().is_none() {
             return Err(Self::err(DriverIoctl::SetDtbConfig, Errno::EOVERFLOW));
         }
         // a14 rounds the size up to a page; the later drivers share `size >> PAGE_SHIFT` pages
         // (truncated). Checked against the regions at START.
-        let size = if self.generation.is_a14() {
-            range.size.div_ceil(PAGE) * PAGE
+        let page = self.model.page_size;
+        let size = if self.model.generation.is_a14() {
+            range.size.div_ceil(page) * page
         } else {
-            range.size / PAGE * PAGE
+            range.size / page * page
         };
         self.shared.lock().dtb = Some(GuestRange {
             guest_phys_addr: range.guest_phys_addr,
@@ -356,7 +352,7 @@ impl VmBackend for MockVm {
     }
 
     fn set_firmware_config(&self, range: GuestRange) -> HypResult<()> {
-        check_fault(&self.faults, DriverIoctl::SetFwConfig)?;
+        check_fault(&self.model.faults, DriverIoctl::SetFwConfig)?;
         if range.end().is_none() {
             return Err(Self::err(DriverIoctl::SetFwConfig, Errno::EOVERFLOW));
         }
@@ -366,7 +362,7 @@ impl VmBackend for MockVm {
 
     fn set_qtvm_auth(&self, arg: &QtvmAuthArg) -> HypResult<()> {
         self.check_handled(DriverIoctl::SetAuthType)?;
-        check_fault(&self.faults, DriverIoctl::SetAuthType)?;
+        check_fault(&self.model.faults, DriverIoctl::SetAuthType)?;
         if arg.image.end().is_none() {
             return Err(Self::err(DriverIoctl::SetAuthType, Errno::EOVERFLOW));
         }
@@ -377,7 +373,7 @@ impl VmBackend for MockVm {
     fn set_boot_context(&self, reg: BootReg, value: u64) -> HypResult<()> {
         let ioctl = DriverIoctl::SetBootContext;
         self.check_handled(ioctl)?;
-        check_fault(&self.faults, ioctl)?;
+        check_fault(&self.model.faults, ioctl)?;
         // The driver decodes the raw encoding; a BootReg built by the service always decodes.
         let reg = BootReg::decode(reg.encode()).ok_or(Self::err(ioctl, Errno::EINVAL))?;
         let mut state = self.shared.lock();
@@ -390,7 +386,7 @@ impl VmBackend for MockVm {
 
     fn add_vcpu(&self, id: u32) -> HypResult<Box<dyn VcpuBackend>> {
         let ioctl = DriverIoctl::AddFunction;
-        check_fault(&self.faults, ioctl)?;
+        check_fault(&self.model.faults, ioctl)?;
         let mut state = self.shared.lock();
         if state.vcpus.contains_key(&id) {
             return Err(Self::err(ioctl, Errno::EEXIST));
@@ -399,7 +395,7 @@ impl VmBackend for MockVm {
             id,
             self.shared.clone(),
             self.counters.clone(),
-            self.faults.clone(),
+            self.model.faults.clone(),
         )
         .map_err(|errno| Self::err(ioctl, errno))?;
         state.vcpus.insert(id, vcpu.slot());
@@ -416,7 +412,7 @@ impl VmBackend for MockVm {
             }
             MockStatus::Load => {}
         }
-        if let Err(e) = check_fault(&self.faults, ioctl) {
+        if let Err(e) = check_fault(&self.model.faults, ioctl) {
             // Any START failure leaves the VM in INIT_FAILED.
             state.status = MockStatus::InitFailed;
             self.shared.notify(&state);
@@ -433,7 +429,7 @@ impl VmBackend for MockVm {
             state.status = MockStatus::InitFailed;
             self.shared.notify(&state);
             // Later drivers: zero DTB pages is EINVAL, a DTB in no binding ENOENT.
-            let errno = if self.generation.is_a14() || no_pages {
+            let errno = if self.model.generation.is_a14() || no_pages {
                 Errno::EINVAL
             } else {
                 Errno::ENOENT
@@ -457,10 +453,13 @@ impl VmBackend for MockVm {
                     .map_or(0, |r| r.guest_phys_addr)
             });
         // The later drivers pin (and charge) each page when the guest first touches it.
-        let pager = self
-            .generation
-            .is_later()
-            .then(|| Pager::new(self.counters.clone(), self.memlock_limit));
+        let pager = self.model.generation.is_later().then(|| {
+            Pager::new(
+                self.counters.clone(),
+                self.model.memlock_limit,
+                self.model.page_size,
+            )
+        });
         let memory = GuestMemory::new(
             state.regions.iter().map(|r| r.region.clone()).collect(),
             pager,
@@ -483,7 +482,7 @@ impl VmBackend for MockVm {
 
     fn add_irqfd(&self, eventfd: BorrowedFd<'_>, irqfd: Irqfd) -> HypResult<()> {
         let ioctl = DriverIoctl::AddFunction;
-        check_fault(&self.faults, ioctl)?;
+        check_fault(&self.model.faults, ioctl)?;
         self.shared
             .functions()
             .add_irqfd(eventfd, irqfd)
@@ -496,7 +495,7 @@ impl VmBackend for MockVm {
 
     fn add_ioeventfd(&self, eventfd: BorrowedFd<'_>, ioeventfd: IoEventfd) -> HypResult<()> {
         let ioctl = DriverIoctl::AddFunction;
-        check_fault(&self.faults, ioctl)?;
+        check_fault(&self.model.faults, ioctl)?;
         self.shared
             .functions()
             .add_ioeventfd(eventfd, ioeventfd)
@@ -508,7 +507,7 @@ impl VmBackend for MockVm {
             return self.remove_vcpu(id);
         }
         let mut functions = self.shared.functions();
-        match self.generation {
+        match self.model.generation {
             Generation::A14Early => functions.remove_exact(eventfd.as_raw_fd(), arg),
             Generation::A14Late => functions.remove_by_key(arg, Key::Address),
             _ => functions.remove_by_key(arg, Key::Full),

@@ -5,9 +5,9 @@
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::{Parser, ValueEnum};
 use nix::errno::Errno;
 use nix::sys::signal::{SigSet, Signal};
@@ -16,16 +16,16 @@ use gunyah_binder::host::{diagnostics, socket};
 use gunyah_binder::{ServeOptions, Target};
 use gunyah_contract::size::parse_size;
 use gunyah_contract::vm_config::Limits;
-use gunyah_hypervisor::gunyah::{GunyahHypervisor, DEFAULT_DEVICE};
-use gunyah_hypervisor::{Generation, Hypervisor};
-use gunyah_mock::MockHypervisor;
+use gunyah_hypervisor::gunyah::DEFAULT_DEVICE;
+use gunyah_hypervisor::Generation;
 use gunyah_vm::access::AccessPolicy;
+use gunyah_vm::backend::{self, BackendChoice, BackendRequest, MockOptions};
 use gunyah_vm::manager::ManagerConfig;
 use gunyah_vm::quota::QuotaLimits;
 use gunyah_vm::serve;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum BackendChoice {
+enum BackendArg {
     /// /dev/gunyah when it exists, else the userspace mock.
     Auto,
     /// The userspace mock driver.
@@ -57,8 +57,8 @@ struct Args {
     #[arg(long, value_enum, default_value_t = BinderChoice::Socket)]
     binder: BinderChoice,
     /// Which driver to use.
-    #[arg(long, value_enum, default_value_t = BackendChoice::Auto)]
-    backend: BackendChoice,
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    backend: BackendArg,
     /// Path of the Gunyah device for the gunyah backend.
     #[arg(long, default_value = DEFAULT_DEVICE)]
     device: PathBuf,
@@ -92,7 +92,7 @@ struct Args {
     /// Mock backend: the page size of the kernel the mock models (a power of two, a multiple of
     /// this kernel's; K suffix), for trying a 16 KB-page device's alignment rules on a 4 KB
     /// host. Default: this kernel's page size.
-    #[arg(long, value_parser = parse_page_size)]
+    #[arg(long, value_parser = parse_size)]
     mock_page_size: Option<u64>,
     /// Mock backend: make an ioctl fail, e.g. `GH_VM_START=EIO`; repeatable. For exercising
     /// error paths of clients and of the service.
@@ -130,18 +130,6 @@ fn parse_generation(s: &str) -> Result<Generation, String> {
         let names: Vec<&str> = Generation::ALL.iter().map(|g| g.name()).collect();
         format!("unknown generation {s:?}; one of {}", names.join(", "))
     })
-}
-
-fn parse_page_size(s: &str) -> Result<u64, String> {
-    let size = parse_size(s)?;
-    let kernel = gunyah_sys::mman::page_size();
-    if size.is_power_of_two() && size % kernel == 0 {
-        Ok(size)
-    } else {
-        Err(format!(
-            "{size} is not a power of two and a multiple of this kernel's page size ({kernel})"
-        ))
-    }
 }
 
 fn parse_errno(name: &str) -> Option<Errno> {
@@ -188,54 +176,24 @@ fn init_logging(verbose: u8) {
     std::panic::set_hook(Box::new(|info| log::error!("panic: {info}")));
 }
 
-fn select_backend(args: &Args) -> Result<Arc<dyn Hypervisor>> {
-    let use_device = match args.backend {
-        BackendChoice::Mock => false,
-        BackendChoice::Gunyah => true,
-        BackendChoice::Auto => {
-            let present = args.device.exists();
-            log::debug!(
-                "backend auto: {} {}; using the {}",
-                args.device.display(),
-                if present { "exists" } else { "is absent" },
-                if present {
-                    "gunyah driver"
-                } else {
-                    "userspace mock"
-                }
-            );
-            present
-        }
-    };
-    if use_device {
-        if !args.mock_fault.is_empty()
-            || args.mock_memlock_limit.is_some()
-            || args.mock_page_size.is_some()
-            || args.mock_no_android_ext
-            || args.mock_reset_delay_ms.is_some()
-            || args.mock_generation != gunyah_mock::DEFAULT_GENERATION
-        {
-            bail!("--mock-* options apply to the mock backend only");
-        }
-        let hyp = GunyahHypervisor::open(&args.device)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", args.device.display()))?;
-        return Ok(Arc::new(hyp));
+/// What `--backend`, `--device` and `--mock-*` ask for.
+fn backend_request(args: &Args) -> BackendRequest {
+    BackendRequest {
+        choice: match args.backend {
+            BackendArg::Auto => BackendChoice::DeviceIfPresent,
+            BackendArg::Gunyah => BackendChoice::Device,
+            BackendArg::Mock => BackendChoice::Mock,
+        },
+        device: args.device.clone(),
+        mock: MockOptions {
+            generation: args.mock_generation,
+            memlock_limit: args.mock_memlock_limit,
+            page_size: args.mock_page_size,
+            faults: args.mock_fault.clone(),
+            without_android_ext: args.mock_no_android_ext,
+            reset_delay: args.mock_reset_delay_ms.map(Duration::from_millis),
+        },
     }
-    let mut mock = MockHypervisor::with_memlock_limit(args.mock_memlock_limit.unwrap_or(u64::MAX))
-        .with_generation(args.mock_generation)
-        .map_err(anyhow::Error::msg)?;
-    if args.mock_no_android_ext {
-        mock = mock.without_android_ext();
-    }
-    if let Some(ms) = args.mock_reset_delay_ms {
-        mock = mock.with_reset_delay(std::time::Duration::from_millis(ms));
-    }
-    for (ioctl, errno) in &args.mock_fault {
-        mock.inject_fault(ioctl, *errno)
-            .map_err(anyhow::Error::msg)?;
-        log::warn!("mock: every {ioctl} fails with {errno}");
-    }
-    Ok(Arc::new(mock))
 }
 
 fn block_termination_signals() -> Result<SigSet> {
@@ -268,17 +226,14 @@ fn inner_main(args: Args) -> Result<()> {
     } else {
         AccessPolicy::allow_uids(args.allow_uids.iter().copied())
     };
-    let hypervisor = select_backend(&args)?;
-    let driver = serve::driver_description(hypervisor.as_ref(), &args.device.to_string_lossy());
+    let backend = backend::open(&backend_request(&args))?;
+    let driver = backend.description;
     let config = ManagerConfig {
-        hypervisor,
+        hypervisor: backend.hypervisor,
         policy: policy.clone(),
         limits: Limits {
             max_vcpus_per_vm: args.max_vcpus_per_vm,
             max_memory_regions: usize::from(args.max_memory_regions),
-            page_size: args
-                .mock_page_size
-                .unwrap_or_else(gunyah_sys::mman::page_size),
             ..Limits::default()
         },
         quotas: QuotaLimits {

@@ -1,9 +1,10 @@
 //! A VM's public state, its exit info and its callbacks. State changes are queued in order and
 //! delivered by `deliver()` outside every other lock of the VM.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::aidl::{
     GuestFault::GuestFault, IGunyahVmCallback::IGunyahVmCallback, VmExitInfo::VmExitInfo,
@@ -43,10 +44,6 @@ pub struct VmEvents {
     // only; no other lock is taken while it is held except `status` and `callbacks` briefly.
     delivery: Mutex<()>,
     next_id: AtomicU64,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn is_terminal(state: VmState) -> bool {
@@ -101,18 +98,18 @@ impl VmEvents {
 
     /// The current state.
     pub fn state(&self) -> VmState {
-        lock(&self.status).state
+        self.status.lock().ignore_poison().state
     }
 
     /// How the guest stopped, if it did.
     pub fn exit_info(&self) -> Option<VmExitInfo> {
-        lock(&self.status).exit.clone()
+        self.status.lock().ignore_poison().exit.clone()
     }
 
     /// Moves to `to` and queues the notification. Nothing leaves DESTROYED, and a stopped
     /// guest only moves on to DESTROYED. Returns whether the state changed.
     pub fn set_state(&self, to: VmState) -> bool {
-        self.transition(&mut lock(&self.status), to)
+        self.transition(&mut self.status.lock().ignore_poison(), to)
     }
 
     /// `set_state` with the status already locked.
@@ -138,7 +135,7 @@ impl VmEvents {
     /// change under one lock, so no reader sees the stopped state without its exit info; queues
     /// onStateChanged and onExit.
     fn stopped(&self, info: VmExitInfo) {
-        let mut s = lock(&self.status);
+        let mut s = self.status.lock().ignore_poison();
         if self.transition(&mut s, info.state) {
             s.exit = Some(info.clone());
             s.queue.push_back(Event::Exit(info));
@@ -179,12 +176,15 @@ impl VmEvents {
 
     /// Delivers queued notifications to every callback, in order. Failures are logged.
     pub fn deliver(&self) {
-        let _delivery = lock(&self.delivery);
+        let _delivery = self.delivery.lock().ignore_poison();
         loop {
-            let Some(event) = lock(&self.status).queue.pop_front() else {
+            let Some(event) = self.status.lock().ignore_poison().queue.pop_front() else {
                 return;
             };
-            let callbacks: Vec<Strong<dyn IGunyahVmCallback>> = lock(&self.callbacks)
+            let callbacks: Vec<Strong<dyn IGunyahVmCallback>> = self
+                .callbacks
+                .lock()
+                .ignore_poison()
                 .iter()
                 .map(|r| r.callback.clone())
                 .collect();
@@ -204,7 +204,7 @@ impl VmEvents {
     /// no-op.
     pub fn register(self: &Arc<Self>, callback: &Strong<dyn IGunyahVmCallback>) -> Result<()> {
         let binder = callback.as_binder();
-        let mut callbacks = lock(&self.callbacks);
+        let mut callbacks = self.callbacks.lock().ignore_poison();
         if callbacks.iter().any(|r| r.callback.as_binder() == binder) {
             return Ok(());
         }
@@ -229,7 +229,7 @@ impl VmEvents {
     pub fn unregister(&self, callback: &Strong<dyn IGunyahVmCallback>) {
         let binder = callback.as_binder();
         let removed: Vec<Registered> = {
-            let mut callbacks = lock(&self.callbacks);
+            let mut callbacks = self.callbacks.lock().ignore_poison();
             let (gone, kept) = std::mem::take(&mut *callbacks)
                 .into_iter()
                 .partition(|r| r.callback.as_binder() == binder);
@@ -242,7 +242,7 @@ impl VmEvents {
 
     fn remove(&self, id: u64) {
         let removed: Vec<Registered> = {
-            let mut callbacks = lock(&self.callbacks);
+            let mut callbacks = self.callbacks.lock().ignore_poison();
             let (gone, kept) = std::mem::take(&mut *callbacks)
                 .into_iter()
                 .partition(|r| r.id == id);
@@ -254,13 +254,13 @@ impl VmEvents {
 
     /// Drops every callback (after the final notification).
     pub fn clear_callbacks(&self) {
-        let all = std::mem::take(&mut *lock(&self.callbacks));
+        let all = std::mem::take(&mut *self.callbacks.lock().ignore_poison());
         drop(all);
     }
 
     /// Number of registered callbacks (diagnostics).
     pub fn callback_count(&self) -> usize {
-        lock(&self.callbacks).len()
+        self.callbacks.lock().ignore_poison().len()
     }
 }
 
@@ -303,7 +303,7 @@ mod tests {
             let reader = {
                 let events = events.clone();
                 std::thread::spawn(move || loop {
-                    let s = lock(&events.status);
+                    let s = events.status.lock().ignore_poison();
                     if is_terminal(s.state) {
                         return s.exit.is_some();
                     }

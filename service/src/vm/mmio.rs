@@ -1,5 +1,6 @@
 //! Routes guest MMIO exits to the client handlers registered for guest address ranges.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 use crate::aidl::IGunyahMmioHandler::IGunyahMmioHandler;
 
 use crate::binder::Strong;
+use crate::diag::UnhandledMmio;
 use crate::error::{Error, Result};
 use gunyah_hypervisor::GuestRange;
 
@@ -34,7 +36,7 @@ impl MmioRouter {
         range: GuestRange,
         handler: Option<Strong<dyn IGunyahMmioHandler>>,
     ) -> Result<()> {
-        let mut routes = self.routes.write().unwrap_or_else(|e| e.into_inner());
+        let mut routes = self.routes.write().ignore_poison();
         match handler {
             None => {
                 let before = routes.len();
@@ -68,7 +70,7 @@ impl MmioRouter {
             guest_phys_addr: addr,
             size: u64::from(len.max(1)),
         };
-        let routes = self.routes.read().unwrap_or_else(|e| e.into_inner());
+        let routes = self.routes.read().ignore_poison();
         routes
             .iter()
             .find(|r| r.range.contains(&access))
@@ -76,10 +78,7 @@ impl MmioRouter {
     }
 
     fn note_unhandled(&self, vm_id: i32, what: &str, addr: u64) {
-        let mut last = self
-            .last_unhandled_log
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut last = self.last_unhandled_log.lock().ignore_poison();
         if last.map_or(true, |t| t.elapsed() >= UNHANDLED_LOG_INTERVAL) {
             *last = Some(Instant::now());
             log::info!(
@@ -121,20 +120,20 @@ impl MmioRouter {
 
     /// Drops every handler (teardown).
     pub fn clear(&self) {
-        let all = std::mem::take(&mut *self.routes.write().unwrap_or_else(|e| e.into_inner()));
+        let all = std::mem::take(&mut *self.routes.write().ignore_poison());
         drop(all);
     }
 
     /// Number of handlers (diagnostics).
     pub fn handler_count(&self) -> usize {
-        self.routes.read().unwrap_or_else(|e| e.into_inner()).len()
+        self.routes.read().ignore_poison().len()
     }
 
     /// Unhandled reads and writes so far (diagnostics).
-    pub fn unhandled(&self) -> (u64, u64) {
-        (
-            self.unhandled_reads.load(Ordering::Relaxed),
-            self.unhandled_writes.load(Ordering::Relaxed),
-        )
+    pub fn unhandled(&self) -> UnhandledMmio {
+        UnhandledMmio {
+            reads: self.unhandled_reads.load(Ordering::Relaxed),
+            writes: self.unhandled_writes.load(Ordering::Relaxed),
+        }
     }
 }

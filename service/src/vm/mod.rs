@@ -7,6 +7,7 @@ pub mod mmio;
 pub mod reaper;
 mod vcpu_thread;
 
+use gunyah_sys::sync::IgnorePoison;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -24,6 +25,7 @@ use vcpu_thread::{VcpuContext, VcpuThreads};
 
 use crate::binder::Strong;
 use crate::config::VmSpec;
+use crate::diag::VmLine;
 use crate::error::{Error, Result};
 use nix::errno::Errno;
 use nix::sys::eventfd::{EfdFlags, EventFd};
@@ -113,7 +115,7 @@ impl Vm {
     }
 
     fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
-        self.lifecycle.lock().unwrap_or_else(|e| e.into_inner())
+        self.lifecycle.lock().ignore_poison()
     }
 
     /// Facts about the VM.
@@ -299,22 +301,19 @@ impl Vm {
         })
     }
 
-    /// One diagnostics line.
-    pub fn dump_line(&self) -> String {
-        let (reads, writes) = self.mmio.unhandled();
-        format!(
-            "vm {} name={:?} uid={} state={} vcpus={} memory={} callbacks={} mmio_handlers={} unhandled_mmio={}r/{}w",
-            self.info.id,
-            self.info.name,
-            self.info.owner_uid,
-            names::vm_state(self.state()),
-            self.info.vcpu_count,
-            self.info.memory_bytes,
-            self.events.callback_count(),
-            self.mmio.handler_count(),
-            reads,
-            writes
-        )
+    /// This VM's line of the dump.
+    pub fn dump_line(&self) -> VmLine {
+        VmLine {
+            id: self.info.id,
+            uid: self.info.owner_uid,
+            state: self.state(),
+            vcpus: self.info.vcpu_count,
+            memory_bytes: self.info.memory_bytes,
+            callbacks: self.events.callback_count() as u64,
+            mmio_handlers: self.mmio.handler_count() as u64,
+            unhandled_mmio: self.mmio.unhandled(),
+            name: self.info.name.clone(),
+        }
     }
 }
 

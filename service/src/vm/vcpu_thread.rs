@@ -1,6 +1,7 @@
 //! One thread per vCPU, looping on `run` and dispatching exits; stopped by kicking each vCPU
 //! and joined with a bound so that a vCPU stuck in a slow handler cannot hang teardown.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -41,7 +42,7 @@ impl VcpuContext {
     }
 
     fn kickers(&self) -> std::sync::MutexGuard<'_, Vec<Arc<dyn VcpuKicker>>> {
-        self.kickers.lock().unwrap_or_else(|e| e.into_inner())
+        self.kickers.lock().ignore_poison()
     }
 
     /// Stops every vCPU thread of the VM: each returns from its run loop.

@@ -2,6 +2,7 @@
 //! into lines, and each whole line is printed at once, so the console never interleaves with
 //! state changes printed from other threads.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -40,7 +41,7 @@ impl Console {
 
     /// Takes one byte from the guest.
     pub fn put(&self, byte: u8) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.pending.lock().ignore_poison();
         if byte == b'\n' {
             self.print(&pending);
             pending.clear();
@@ -51,7 +52,7 @@ impl Console {
 
     /// Prints a last line without a newline, if any.
     pub fn flush(&self) {
-        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut pending = self.pending.lock().ignore_poison();
         if !pending.is_empty() {
             self.print(&pending);
             pending.clear();

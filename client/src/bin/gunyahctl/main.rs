@@ -91,7 +91,7 @@ impl Cli {
 /// Exit status for an error.
 fn exit_status(e: &anyhow::Error) -> i32 {
     match e.downcast_ref::<gunyah_vm_client::Error>() {
-        Some(gunyah_vm_client::Error::Invalid { .. } | gunyah_vm_client::Error::Io { .. }) => {
+        Some(gunyah_vm_client::Error::Invalid(_) | gunyah_vm_client::Error::Io { .. }) => {
             EXIT_USAGE
         }
         Some(_) => EXIT_SERVICE,

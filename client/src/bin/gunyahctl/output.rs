@@ -2,6 +2,7 @@
 //! changes and signals are printed from different threads and must never interleave inside a
 //! line).
 
+use gunyah_sys::sync::IgnorePoison;
 use std::io::Write;
 use std::sync::Mutex;
 
@@ -62,7 +63,7 @@ impl Output {
     }
 
     fn write(&self, text: &str) {
-        let mut out = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        let mut out = self.sink.lock().ignore_poison();
         let mut bytes = Vec::with_capacity(text.len() + 1);
         bytes.extend_from_slice(text.as_bytes());
         bytes.push(b'\n');
@@ -88,7 +89,7 @@ impl Output {
     /// A progress report on stderr (human form only; JSON gets events on stdout).
     pub fn progress(&self, text: &str, done: bool) {
         // Under the output lock, so that a progress line never splits an output line.
-        let _out = self.sink.lock().unwrap_or_else(|e| e.into_inner());
+        let _out = self.sink.lock().ignore_poison();
         let mut err = std::io::stderr().lock();
         let _ = write!(err, "\r{text}{}", if done { "\n" } else { "" });
         let _ = err.flush();

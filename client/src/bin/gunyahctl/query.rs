@@ -130,7 +130,8 @@ pub fn list(client: &Client, out: &Output) -> Result<i32> {
 /// `gunyahctl dump`.
 pub fn dump(cli: &Cli, out: &Output) -> Result<i32> {
     let text = dump_text(cli)?;
-    out.document(|| text.clone(), || Diagnostics::parse(&text).to_json());
+    let parsed = Diagnostics::parse(&text)?;
+    out.document(|| text.clone(), || parsed.to_json());
     Ok(EXIT_OK)
 }
 

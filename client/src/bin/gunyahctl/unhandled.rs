@@ -4,6 +4,7 @@
 //! how many accesses there were and where, and, when the writes look like a UART (byte-wide
 //! writes to one address, mostly printable), which `--console` would have shown them.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -60,7 +61,7 @@ fn printable(byte: u8) -> bool {
 
 impl Recorder {
     fn record(&self, address: u64, f: impl FnOnce(&mut Record)) {
-        let mut r = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut r = self.0.lock().ignore_poison();
         if r.first.len() < FIRST_ADDRESSES && !r.first.contains(&address) {
             r.first.push(address);
         }
@@ -69,7 +70,7 @@ impl Recorder {
 
     /// What was recorded; `None` when the guest touched no unhandled address.
     pub fn summary(&self) -> Option<Summary> {
-        let r = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let r = self.0.lock().ignore_poison();
         if r.reads + r.writes == 0 {
             return None;
         }

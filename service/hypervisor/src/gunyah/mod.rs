@@ -138,6 +138,7 @@ impl Hypervisor for GunyahHypervisor {
             backend: BackendKind::Gunyah,
             generation: self.generation,
             auth: DriverAuth::of(self.generation),
+            page_size: gunyah_sys::mman::page_size(),
         }
     }
 

@@ -2,8 +2,12 @@
 //! keys), which the service formats and its readers parse, and the process-level counters (open
 //! fds, threads and mappings, read from /proc) it reports.
 
+mod vm_line;
+
 use std::collections::BTreeMap;
 use std::fs;
+
+pub use vm_line::{UnhandledMmio, VmLine, VmLineError};
 
 /// Resource counts of the current process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -106,7 +110,6 @@ impl Counter {
 const BACKEND: &str = "backend";
 const GENERATION: &str = "driver.generation";
 const ALLOWED_UIDS: &str = "access.allowed_uids";
-const VM_LINE: &str = "vm ";
 
 /// The service's dump (binder `dump()`, `dumpsys`, the host diagnostics socket): `key: value`
 /// lines, then one line per VM. The service fills and formats it; readers (gunyahctl, VTS, the
@@ -121,8 +124,8 @@ pub struct Diagnostics {
     pub counters: BTreeMap<Counter, u64>,
     /// Who may call: uids, or a sentence where SELinux decides.
     pub allowed_uids: String,
-    /// One line per VM object, each starting `vm <id>`.
-    pub vm_lines: Vec<String>,
+    /// One line per VM object.
+    pub vms: Vec<VmLine>,
 }
 
 impl Diagnostics {
@@ -138,19 +141,19 @@ impl Diagnostics {
             line(counter.key(), value);
         }
         line(ALLOWED_UIDS, &self.allowed_uids);
-        for vm in &self.vm_lines {
-            out.push_str(vm);
-            out.push('\n');
+        for vm in &self.vms {
+            out.push_str(&format!("{vm}\n"));
         }
         out
     }
 
-    /// Parses a dump. Keys this build does not know (a newer service's) are skipped.
-    pub fn parse(text: &str) -> Self {
+    /// Parses a dump. Keys this build does not know (a newer service's) are skipped; a VM line
+    /// that does not parse is an error.
+    pub fn parse(text: &str) -> Result<Self, VmLineError> {
         let mut d = Diagnostics::default();
         for line in text.lines() {
-            if line.starts_with(VM_LINE) {
-                d.vm_lines.push(line.to_string());
+            if line.starts_with(vm_line::PREFIX) {
+                d.vms.push(line.parse()?);
                 continue;
             }
             let Some((key, value)) = line.split_once(": ") else {
@@ -167,7 +170,7 @@ impl Diagnostics {
                 }
             }
         }
-        d
+        Ok(d)
     }
 
     /// A counter; panics if the dump had none (a reader's bug or a broken service).
@@ -179,7 +182,8 @@ impl Diagnostics {
     }
 
     /// The dump as JSON: `{"backend", "driver_generation", "values": {key: n}, "access":
-    /// {"allowed_uids"}, "vms": [line]}`.
+    /// {"allowed_uids"}, "vms": [{"id", "name", "uid", "state", "vcpus", "memory_bytes",
+    /// "callbacks", "mmio_handlers", "unhandled_mmio": {"reads", "writes"}}]}`.
     pub fn to_json(&self) -> serde_json::Value {
         let values: serde_json::Map<String, serde_json::Value> = self
             .counters
@@ -191,9 +195,26 @@ impl Diagnostics {
             "driver_generation": self.generation,
             "values": values,
             "access": { "allowed_uids": self.allowed_uids },
-            "vms": self.vm_lines,
+            "vms": self.vms.iter().map(vm_json).collect::<Vec<_>>(),
         })
     }
+}
+
+fn vm_json(vm: &VmLine) -> serde_json::Value {
+    serde_json::json!({
+        "id": vm.id,
+        "name": vm.name,
+        "uid": vm.uid,
+        "state": crate::names::vm_state(vm.state),
+        "vcpus": vm.vcpus,
+        "memory_bytes": vm.memory_bytes,
+        "callbacks": vm.callbacks,
+        "mmio_handlers": vm.mmio_handlers,
+        "unhandled_mmio": {
+            "reads": vm.unhandled_mmio.reads,
+            "writes": vm.unhandled_mmio.writes,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -223,7 +244,17 @@ mod tests {
             backend: "mock".into(),
             generation: "a14-late (android14-6.1, later builds)".into(),
             allowed_uids: "0,1000".into(),
-            vm_lines: vec!["vm 1 \"a\": state=RUNNING uid=0".into()],
+            vms: vec![VmLine {
+                id: 1,
+                uid: 0,
+                state: crate::aidl::VmState::VmState::RUNNING,
+                vcpus: 1,
+                memory_bytes: 4096,
+                callbacks: 0,
+                mmio_handlers: 0,
+                unhandled_mmio: UnhandledMmio::default(),
+                name: "a".into(),
+            }],
             ..Default::default()
         };
         for (i, c) in Counter::ALL.into_iter().enumerate() {
@@ -231,12 +262,15 @@ mod tests {
         }
         let text = d.format();
         assert!(text.contains("backend.live_vms: 21\n"), "{text}");
-        assert_eq!(Diagnostics::parse(&text), d);
+        assert_eq!(Diagnostics::parse(&text), Ok(d.clone()));
         assert_eq!(d.count(Counter::FailedTotal), 70);
         assert_eq!(d.to_json()["values"]["vms.created_total"], 63);
         assert_eq!(d.to_json()["values"]["vms.releasing"], 56);
+        assert_eq!(d.to_json()["vms"][0]["state"], "RUNNING");
         // A newer service's key is skipped, not an error.
         let newer = Diagnostics::parse(&format!("{text}backend.new_thing: 3\n"));
-        assert_eq!(newer, d);
+        assert_eq!(newer, Ok(d));
+        // A VM line that does not parse is an error, not a line dropped.
+        assert!(Diagnostics::parse(&format!("{text}vm 2 state=RUNNING\n")).is_err());
     }
 }
