@@ -9,7 +9,7 @@ seconds=${1:-20}
 echo "fuzz: $(rustc +"$NIGHTLY" --version)"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-for target in config_validation parcel_decoding guest_asm_interp mock_backend_calls; do
+for target in config_validation parcel_decoding guest_asm_interp mock_backend_calls mmio_ring; do
     mkdir -p "$work/$target"
     seeds=("fuzz/corpus/$target")
     # The guest programs of the repo seed the assembler/interpreter target.

@@ -35,6 +35,7 @@ pub mod error;
 pub mod eventfd;
 pub mod image;
 pub mod mmio;
+mod mmio_ring;
 pub mod vm;
 
 pub use builder::{Auth, Region, VmBuilder};

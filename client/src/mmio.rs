@@ -6,8 +6,9 @@ use gunyah_binder::aidl::IGunyahMmioHandler::IGunyahMmioHandler;
 use gunyah_binder::{BinderResult, Interface};
 
 /// Serves guest MMIO in a range given to [`Vm::set_mmio_handler`](crate::Vm::set_mmio_handler).
-/// Calls arrive on binder threads, one per vCPU that exits, so keep them short: the vCPU waits
-/// for the answer.
+/// Calls arrive on the VM's MMIO ring thread (V3 services: one thread for all the VM's vCPUs)
+/// or on binder threads (one per vCPU that exits), so keep them short: the vCPU waits for the
+/// answer.
 pub trait MmioHandler: Send + Sync + 'static {
     /// The guest reads `size` bytes (1, 2, 4 or 8) at `address`; the value it sees.
     fn read(&self, address: u64, size: u32) -> u64;

@@ -12,6 +12,7 @@ use gunyah_binder::aidl::{
     IGunyahVmCallback::{BnGunyahVmCallback, IGunyahVmCallback},
     IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig,
+    MmioRingRequest::MmioRingRequest,
     VmExitInfo::VmExitInfo,
     VmExitType::VmExitType,
     VmState::VmState,
@@ -21,6 +22,7 @@ use gunyah_binder::{BinderResult, DeathLink, Interface, Strong};
 use crate::error::{Error, Result};
 use crate::eventfd::EventFd;
 use crate::mmio::{Adapter, MmioHandler};
+use crate::mmio_ring::RingClient;
 
 /// How a guest stopped.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +171,22 @@ pub struct Vm {
             Strong<dyn gunyah_binder::aidl::IGunyahMmioHandler::IGunyahMmioHandler>,
         )>,
     >,
+    /// How MMIO handlers are served, decided at the first one.
+    mmio_path: Mutex<MmioPath>,
 }
+
+/// How this handle serves its MMIO handlers.
+enum MmioPath {
+    /// Not decided yet: no handler was set.
+    Undecided,
+    /// Binder handler objects (services before V3).
+    Binder,
+    /// The VM's MMIO ring (V3 services), served by one thread of this process.
+    Ring(RingClient),
+}
+
+/// The first interface version with `setMmioRing`.
+const MMIO_RING_VERSION: i32 = 3;
 
 impl Vm {
     /// Takes a VM binder (from `createVm`, or passed by another process), registers for its
@@ -194,6 +211,7 @@ impl Vm {
             callback,
             _death: death,
             handlers: Mutex::new(Vec::new()),
+            mmio_path: Mutex::new(MmioPath::Undecided),
         };
         // A VM passed from elsewhere may have moved on already.
         let state = vm.state()?;
@@ -350,7 +368,10 @@ impl Vm {
         Ok(EventFd::new(owned(pfd)?))
     }
 
-    /// Serves guest MMIO in `[guest_phys_addr, guest_phys_addr + size)` with `handler`.
+    /// Serves guest MMIO in `[guest_phys_addr, guest_phys_addr + size)` with `handler`: through
+    /// the VM's MMIO ring where the service offers it (interface V3: two eventfd wake-ups per
+    /// exit, all exits served by one thread of this process), else with a binder handler
+    /// object (two binder calls per exit, on binder threads).
     pub fn set_mmio_handler(
         &self,
         guest_phys_addr: u64,
@@ -361,7 +382,34 @@ impl Vm {
             guestPhysAddr: guest_phys_addr as i64,
             size: size as i64,
         };
-        let binder = gunyah_binder::new_binder!(BnGunyahMmioHandler, Adapter(Arc::new(handler)));
+        let handler: Arc<dyn MmioHandler> = Arc::new(handler);
+        let mut path = self.mmio_path.lock().ignore_poison();
+        if let MmioPath::Undecided = *path {
+            *path = match self.binder.getInterfaceVersion() {
+                Ok(v) if v >= MMIO_RING_VERSION => MmioPath::Ring(self.start_ring(&range)?),
+                Ok(_) => MmioPath::Binder,
+                Err(status) => {
+                    log::warn!(
+                        "vm {}: getInterfaceVersion failed ({status:?}); serving MMIO over binder",
+                        self.id
+                    );
+                    MmioPath::Binder
+                }
+            };
+            if let MmioPath::Ring(ring) = &*path {
+                ring.add(model_range(guest_phys_addr, size), handler);
+                return Ok(());
+            }
+        } else if let MmioPath::Ring(ring) = &*path {
+            // A later range: the ring already runs here; the new duplicates are dropped.
+            self.binder
+                .setMmioRing(&ring_request(&range))
+                .map_err(|s| self.failed("setMmioRing", s))?;
+            ring.add(model_range(guest_phys_addr, size), handler);
+            return Ok(());
+        }
+        drop(path);
+        let binder = gunyah_binder::new_binder!(BnGunyahMmioHandler, Adapter(handler));
         self.binder
             .setMmioHandler(&range, Some(&binder))
             .map_err(|s| self.failed("setMmioHandler", s))?;
@@ -369,6 +417,20 @@ impl Vm {
         handlers.retain(|(r, _)| *r != range);
         handlers.push((range, binder));
         Ok(())
+    }
+
+    /// Routes `range` to the VM's ring and starts serving the ring.
+    fn start_ring(&self, range: &GuestRange) -> Result<RingClient> {
+        let ring = self
+            .binder
+            .setMmioRing(&ring_request(range))
+            .map_err(|s| self.failed("setMmioRing", s))?;
+        let client = RingClient::start(self.id, &ring);
+        if client.is_err() {
+            // The range is routed to a ring nobody serves: take it back.
+            let _ = self.binder.setMmioHandler(range, None);
+        }
+        client
     }
 
     /// Stops serving the range given to [`Vm::set_mmio_handler`].
@@ -380,6 +442,9 @@ impl Vm {
         self.binder
             .setMmioHandler(&range, None)
             .map_err(|s| self.failed("setMmioHandler", s))?;
+        if let MmioPath::Ring(ring) = &*self.mmio_path.lock().ignore_poison() {
+            ring.remove(model_range(guest_phys_addr, size));
+        }
         self.handlers
             .lock()
             .ignore_poison()
@@ -401,6 +466,22 @@ impl Drop for Vm {
     fn drop(&mut self) {
         // Best effort: the service drops the callback with the VM anyway.
         let _ = self.binder.unregisterCallback(&self.callback);
+    }
+}
+
+/// A ring request for `range` whose answers never ask for a fault (`MmioHandler` has no way
+/// to).
+fn ring_request(range: &GuestRange) -> MmioRingRequest {
+    MmioRingRequest {
+        range: range.clone(),
+        faultAnswers: false,
+    }
+}
+
+fn model_range(guest_phys_addr: u64, size: u64) -> gunyah_sys::model::GuestRange {
+    gunyah_sys::model::GuestRange {
+        guest_phys_addr,
+        size,
     }
 }
 

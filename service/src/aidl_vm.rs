@@ -8,7 +8,8 @@ use std::sync::Arc;
 use crate::aidl::{
     GuestRange::GuestRange as AidlRange, IGunyahMmioHandler::IGunyahMmioHandler,
     IGunyahVm::IGunyahVm, IGunyahVmCallback::IGunyahVmCallback, IoeventfdConfig::IoeventfdConfig,
-    IrqfdConfig::IrqfdConfig, VmExitInfo::VmExitInfo, VmState::VmState,
+    IrqfdConfig::IrqfdConfig, MmioRing::MmioRing, MmioRingRequest::MmioRingRequest,
+    VmExitInfo::VmExitInfo, VmState::VmState,
 };
 
 use crate::binder::{pfd_from, BinderResult, Interface, ParcelFileDescriptor, Strong};
@@ -89,5 +90,12 @@ impl IGunyahVm for GunyahVm {
 
     fn getExitInfo(&self) -> BinderResult<Option<VmExitInfo>> {
         Ok(self.vm.exit_info())
+    }
+
+    fn setMmioRing(&self, request: &MmioRingRequest) -> BinderResult<MmioRing> {
+        vm_calls::mmio_ring_request(request)
+            .map_err(Error::from)
+            .and_then(|(range, fault_answers)| self.vm.set_mmio_ring(range, fault_answers))
+            .or_status("setMmioRing")
     }
 }

@@ -68,6 +68,16 @@ maps_client_memory() { # compiled policy
 maps_client_memory "$out/sepolicy" || exit 1
 echo "sepolicy: hal_gunyah_default may { getattr map read write } system_server_tmpfs and vendor_test_client_tmpfs (sesearch)"
 
+# Every client maps the service's MMIO ring (its memfd carries the service's tmpfs type).
+for c in system_server vendor_test_client; do
+    for p in getattr map read write; do
+        if [ -z "$(sesearch -A -s "$c" -t hal_gunyah_default_tmpfs -c file -p "$p" "$out/sepolicy")" ]; then
+            echo "sepolicy: $c may not $p hal_gunyah_default_tmpfs:file (the MMIO ring)" >&2
+            exit 1
+        fi
+    done
+done
+echo "sepolicy: every client may { getattr map read write } hal_gunyah_default_tmpfs (the MMIO ring; sesearch)"
 # The same check against clients declared with plain hal_client_domain must fail, or it checks
 # nothing.
 sed 's/gunyah_hal_client_domain(\([a-z_]*\))/hal_client_domain(\1, hal_gunyah)/' \

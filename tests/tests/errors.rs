@@ -185,7 +185,7 @@ fn test_mmio_handler_range_errors() -> Result<()> {
     assert_service_error(
         vm.setMmioHandler(&range, None),
         INVALID_ARGUMENT,
-        "range: no handler is set for exactly this range",
+        "range: no handler or ring serves exactly this range",
     );
     Ok(())
 }

@@ -213,6 +213,7 @@ fn interface_version_and_hash_are_frozen() {
         let frozen = [
             include_str!("../../aidl/aidl_api/vendor.gunyahvm.hardware.gunyah/1/.hash"),
             include_str!("../../aidl/aidl_api/vendor.gunyahvm.hardware.gunyah/2/.hash"),
+            include_str!("../../aidl/aidl_api/vendor.gunyahvm.hardware.gunyah/3/.hash"),
         ];
         let index = usize::try_from(version - 1).unwrap_or(usize::MAX);
         let expected = frozen

@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod error;
 pub mod generation;
 pub mod memfd;
+pub mod mmio_ring;
 pub mod names;
 pub mod size;
 pub mod vm_calls;

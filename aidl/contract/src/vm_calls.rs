@@ -1,8 +1,9 @@
 //! Validation of the parcelables of `IGunyahVm`'s calls (irqfds, ioeventfds, MMIO handler
-//! ranges) into the typed model the hypervisor traits take, naming the field at fault.
+//! ranges, MMIO ring requests) into the typed model the hypervisor traits take, naming the field at fault.
 
 use crate::aidl::{
-    GuestRange::GuestRange as AidlRange, IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig,
+    GuestRange::GuestRange as AidlRange, IoeventfdConfig::IoeventfdConfig,
+    IrqfdConfig::IrqfdConfig, MmioRingRequest::MmioRingRequest,
 };
 use crate::error::{FieldError, Result};
 use gunyah_sys::model::{Datamatch, GuestRange, IoEventfd, Irqfd, TriggerMode};
@@ -69,6 +70,14 @@ pub fn mmio_range(range: &AidlRange) -> Result<GuestRange> {
         guest_phys_addr,
         size,
     })
+}
+
+/// `setMmioRing`'s request: its range (checked as `mmio_range`'s, named under `request.`) and
+/// whether its answers may ask for a fault.
+pub fn mmio_ring_request(request: &MmioRingRequest) -> Result<(GuestRange, bool)> {
+    let range = mmio_range(&request.range)
+        .map_err(|e| FieldError::new(format!("request.{}", e.field), e.reason))?;
+    Ok((range, request.faultAnswers))
 }
 
 #[cfg(test)]

@@ -1,36 +1,119 @@
-//! Routes guest MMIO exits to the client handlers registered for guest address ranges.
+//! Routes guest MMIO exits to whatever serves their range: a client's binder handler
+//! (`setMmioHandler`, two binder calls per exit) or the VM's MMIO ring (`setMmioRing`, two
+//! eventfd wake-ups per exit). A range has one server; accesses no range covers read 0 and
+//! drop their writes.
 
 use gunyah_sys::sync::IgnorePoison;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::aidl::IGunyahMmioHandler::IGunyahMmioHandler;
+use crate::aidl::{IGunyahMmioHandler::IGunyahMmioHandler, MmioRing::MmioRing};
 
+use super::mmio_ring::{Exchange, RingHost};
 use crate::binder::Strong;
 use crate::diag::UnhandledMmio;
 use crate::error::{Error, Result};
-use gunyah_hypervisor::GuestRange;
+use gunyah_contract::mmio_ring::{Access, Action};
+use gunyah_hypervisor::{Generation, GuestRange};
+
+/// What serves a range.
+#[derive(Clone)]
+enum Server {
+    /// A client's `IGunyahMmioHandler`.
+    Handler(Strong<dyn IGunyahMmioHandler>),
+    /// The VM's ring; whether answers for the range may ask for a fault.
+    Ring {
+        ring: Arc<RingHost>,
+        fault_answers: bool,
+    },
+}
 
 struct Route {
     range: GuestRange,
-    handler: Strong<dyn IGunyahMmioHandler>,
+    server: Server,
 }
 
-/// The MMIO handlers of one VM.
-#[derive(Default)]
+/// What a VM's router is built with.
+#[derive(Debug, Clone, Copy)]
+pub struct MmioConfig {
+    /// The VM, for logs and the ring's name.
+    pub vm_id: i32,
+    /// Its vCPUs: the ring's slots.
+    pub vcpus: u32,
+    /// The driver generation: whether an answer can inject a fault (`resume_action`, the
+    /// later generations).
+    pub generation: Generation,
+}
+
+/// How the vCPU resumes after an MMIO exit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    /// The access is done; a read returns `read_data`.
+    Handled {
+        /// The value of a read (ignored for a write).
+        read_data: u64,
+    },
+    /// Inject a fault into the guest for the access.
+    Fault,
+    /// The VM is stopping while the exit waited for its answer: the vCPU thread returns.
+    Stop,
+}
+
+/// The MMIO routes of one VM.
 pub struct MmioRouter {
+    config: MmioConfig,
     routes: RwLock<Vec<Route>>,
+    /// Made at the first `set_ring`; dropped at teardown.
+    ring: Mutex<Option<Arc<RingHost>>>,
+    /// Set by `stop_waits`: a ring made later is born stopped.
+    stopping: AtomicBool,
     unhandled_reads: AtomicU64,
     unhandled_writes: AtomicU64,
-    last_unhandled_log: Mutex<Option<Instant>>,
+    refused_answers: AtomicU64,
+    last_log: Mutex<Option<Instant>>,
 }
 
-const UNHANDLED_LOG_INTERVAL: Duration = Duration::from_secs(5);
+const LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 impl MmioRouter {
-    /// Sets (`Some`) or removes (`None`) the handler of `range` (checked by the contract:
-    /// not empty, no overflow).
+    /// A router with no routes.
+    pub fn new(config: MmioConfig) -> Self {
+        Self {
+            config,
+            routes: RwLock::default(),
+            ring: Mutex::default(),
+            stopping: AtomicBool::new(false),
+            unhandled_reads: AtomicU64::new(0),
+            unhandled_writes: AtomicU64::new(0),
+            refused_answers: AtomicU64::new(0),
+            last_log: Mutex::default(),
+        }
+    }
+
+    /// Adds `server` for `range` (checked by the contract: not empty, no overflow) unless a
+    /// range it overlaps is served already.
+    fn add(&self, routes: &mut Vec<Route>, range: GuestRange, server: Server) -> Result<()> {
+        if let Some(other) = routes.iter().find(|r| r.range.overlaps(&range)) {
+            return Err(Error::invalid(
+                "range",
+                format!(
+                    "overlaps the {} of [{:#x}, {:#x})",
+                    match other.server {
+                        Server::Handler(_) => "handler",
+                        Server::Ring { .. } => "MMIO ring range",
+                    },
+                    other.range.guest_phys_addr,
+                    other.range.guest_phys_addr + other.range.size
+                ),
+            ));
+        }
+        routes.push(Route { range, server });
+        Ok(())
+    }
+
+    /// Sets (`Some`) the handler of `range`, or removes (`None`) what serves exactly `range`:
+    /// a handler or the ring.
     pub fn set(
         &self,
         range: GuestRange,
@@ -38,93 +121,163 @@ impl MmioRouter {
     ) -> Result<()> {
         let mut routes = self.routes.write().ignore_poison();
         match handler {
+            Some(handler) => self.add(&mut routes, range, Server::Handler(handler)),
             None => {
                 let before = routes.len();
                 routes.retain(|r| r.range != range);
                 if routes.len() == before {
                     return Err(Error::invalid(
                         "range",
-                        "no handler is set for exactly this range",
+                        "no handler or ring serves exactly this range",
                     ));
                 }
-            }
-            Some(handler) => {
-                if let Some(other) = routes.iter().find(|r| r.range.overlaps(&range)) {
-                    return Err(Error::invalid(
-                        "range",
-                        format!(
-                            "overlaps the handler of [{:#x}, {:#x})",
-                            other.range.guest_phys_addr,
-                            other.range.guest_phys_addr + other.range.size
-                        ),
-                    ));
-                }
-                routes.push(Route { range, handler });
+                Ok(())
             }
         }
-        Ok(())
     }
 
-    fn handler_for(&self, addr: u64, len: u32) -> Option<Strong<dyn IGunyahMmioHandler>> {
-        let access = GuestRange {
-            guest_phys_addr: addr,
-            size: u64::from(len.max(1)),
+    /// Serves `range` with the VM's ring (made now if it is the first), and returns the ring
+    /// for the client. `fault_answers` needs a driver with `resume_action`.
+    pub fn set_ring(&self, range: GuestRange, fault_answers: bool) -> Result<MmioRing> {
+        if fault_answers && !self.config.generation.is_later() {
+            return Err(Error::unsupported(
+                "request.faultAnswers",
+                format!(
+                    "the {} driver has no resume_action: an answer cannot inject a fault",
+                    self.config.generation
+                ),
+            ));
+        }
+        let mut routes = self.routes.write().ignore_poison();
+        let ring = {
+            let mut ring = self.ring.lock().ignore_poison();
+            match &*ring {
+                Some(ring) => ring.clone(),
+                None => {
+                    let made = RingHost::new(self.config.vm_id, self.config.vcpus)
+                        .map_err(|e| Error::exhausted("setMmioRing", format!("the ring: {e}")))?;
+                    // Checked under the lock `stop_waits` takes after setting the flag.
+                    if self.stopping.load(Ordering::SeqCst) {
+                        made.stop();
+                    }
+                    ring.insert(Arc::new(made)).clone()
+                }
+            }
         };
-        let routes = self.routes.read().ignore_poison();
-        routes
+        let descriptor = ring
+            .descriptor()
+            .map_err(|e| Error::exhausted("setMmioRing", format!("duplicating its fds: {e}")))?;
+        self.add(
+            &mut routes,
+            range,
+            Server::Ring {
+                ring,
+                fault_answers,
+            },
+        )?;
+        Ok(descriptor)
+    }
+
+    fn server_for(&self, access: &Access) -> Option<Server> {
+        let covered = GuestRange {
+            guest_phys_addr: access.address,
+            size: u64::from(access.size.max(1)),
+        };
+        self.routes
+            .read()
+            .ignore_poison()
             .iter()
-            .find(|r| r.range.contains(&access))
-            .map(|r| r.handler.clone())
+            .find(|r| r.range.contains(&covered))
+            .map(|r| r.server.clone())
     }
 
-    fn note_unhandled(&self, vm_id: i32, what: &str, addr: u64) {
-        let mut last = self.last_unhandled_log.lock().ignore_poison();
-        if last.map_or(true, |t| t.elapsed() >= UNHANDLED_LOG_INTERVAL) {
+    /// Logs at most once per interval, so that a guest or a client cannot flood the log.
+    fn log_sometimes(&self, what: impl FnOnce() -> String) {
+        let mut last = self.last_log.lock().ignore_poison();
+        if last.map_or(true, |t| t.elapsed() >= LOG_INTERVAL) {
             *last = Some(Instant::now());
-            log::info!(
-                "vm {vm_id}: unhandled MMIO {what} at {addr:#x} ({} reads, {} writes so far)",
-                self.unhandled_reads.load(Ordering::Relaxed),
-                self.unhandled_writes.load(Ordering::Relaxed)
-            );
+            log::info!("vm {}: {}", self.config.vm_id, what());
         }
     }
 
-    /// A guest read: the handler's value, or 0 without a handler or when it fails.
-    pub fn read(&self, vm_id: i32, addr: u64, len: u32) -> u64 {
-        let Some(handler) = self.handler_for(addr, len) else {
-            self.unhandled_reads.fetch_add(1, Ordering::Relaxed);
-            self.note_unhandled(vm_id, "read", addr);
-            return 0;
-        };
-        // Addresses are u64 in the guest; AIDL longs carry the same bits.
-        match handler.onRead(addr as i64, len as i32) {
-            Ok(value) => value as u64,
-            Err(e) => {
-                log::warn!("vm {vm_id}: MMIO read handler at {addr:#x} failed: {e:?}");
-                0
+    /// Ends every wait for a ring answer, now and from now on: the VM is stopping.
+    pub fn stop_waits(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        if let Some(ring) = &*self.ring.lock().ignore_poison() {
+            ring.stop();
+        }
+    }
+
+    /// vCPU `vcpu`'s MMIO exit: asks whatever serves the address, and says how the vCPU
+    /// resumes. A handler or ring that fails, or answers with something that is not an
+    /// answer, is logged and the access completes as unhandled (a read returns 0).
+    /// `stopping` says whether the VM is stopping (see `stop_waits`).
+    pub fn exit(&self, vcpu: u32, access: &Access, stopping: &dyn Fn() -> bool) -> Resume {
+        let vm_id = self.config.vm_id;
+        let addr = access.address;
+        let handled = |read_data| Resume::Handled { read_data };
+        match self.server_for(access) {
+            None => {
+                let (counter, what) = match access.write {
+                    None => (&self.unhandled_reads, "read"),
+                    Some(_) => (&self.unhandled_writes, "write"),
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+                self.log_sometimes(|| {
+                    let u = self.unhandled();
+                    format!(
+                        "unhandled MMIO {what} at {addr:#x} ({} reads, {} writes so far)",
+                        u.reads, u.writes
+                    )
+                });
+                handled(0)
             }
+            Some(Server::Handler(handler)) => {
+                // Addresses are u64 in the guest; AIDL longs carry the same bits.
+                let size = access.size as i32;
+                let result = match access.write {
+                    None => handler.onRead(addr as i64, size).map(|v| v as u64),
+                    Some(value) => handler.onWrite(addr as i64, size, value as i64).map(|()| 0),
+                };
+                result.map_or_else(
+                    |e| {
+                        log::warn!("vm {vm_id}: MMIO handler at {addr:#x} failed: {e:?}");
+                        handled(0)
+                    },
+                    handled,
+                )
+            }
+            Some(Server::Ring {
+                ring,
+                fault_answers,
+            }) => match ring.exchange(vcpu, access, stopping) {
+                Exchange::Stopped => Resume::Stop,
+                Exchange::Answered(a) => match a.action {
+                    Action::Handled => handled(a.read_data),
+                    Action::Fault if fault_answers => Resume::Fault,
+                    Action::Fault => self.refused(addr, "FAULT, which its range does not allow"),
+                },
+                Exchange::Refused(e) => self.refused(addr, &e.to_string()),
+            },
         }
     }
 
-    /// A guest write: given to the handler, or dropped.
-    pub fn write(&self, vm_id: i32, addr: u64, len: u32, value: u64) {
-        let Some(handler) = self.handler_for(addr, len) else {
-            self.unhandled_writes.fetch_add(1, Ordering::Relaxed);
-            self.note_unhandled(vm_id, "write", addr);
-            return;
-        };
-        if let Err(e) = handler.onWrite(addr as i64, len as i32, value as i64) {
-            log::warn!("vm {vm_id}: MMIO write handler at {addr:#x} failed: {e:?}");
-        }
+    fn refused(&self, addr: u64, why: &str) -> Resume {
+        let n = self.refused_answers.fetch_add(1, Ordering::Relaxed) + 1;
+        self.log_sometimes(|| {
+            format!("MMIO ring answer for {addr:#x} refused ({n} so far): {why}; the access completes as unhandled")
+        });
+        Resume::Handled { read_data: 0 }
     }
 
-    /// Drops every handler (teardown).
+    /// Drops every route and the ring (teardown, after the vCPU threads are joined).
     pub fn clear(&self) {
         let all = std::mem::take(&mut *self.routes.write().ignore_poison());
         drop(all);
+        drop(self.ring.lock().ignore_poison().take());
     }
 
-    /// Number of handlers (diagnostics).
+    /// Number of ranges served, by handlers and by the ring (diagnostics).
     pub fn handler_count(&self) -> usize {
         self.routes.read().ignore_poison().len()
     }
@@ -135,5 +288,10 @@ impl MmioRouter {
             reads: self.unhandled_reads.load(Ordering::Relaxed),
             writes: self.unhandled_writes.load(Ordering::Relaxed),
         }
+    }
+
+    /// Ring answers refused so far (diagnostics).
+    pub fn refused_answers(&self) -> u64 {
+        self.refused_answers.load(Ordering::Relaxed)
     }
 }

@@ -4,6 +4,7 @@
 mod build;
 pub mod events;
 pub mod mmio;
+pub mod mmio_ring;
 pub mod reaper;
 mod vcpu_thread;
 
@@ -14,12 +15,12 @@ use std::time::Duration;
 
 use crate::aidl::{
     IGunyahMmioHandler::IGunyahMmioHandler, IGunyahVmCallback::IGunyahVmCallback,
-    VmExitInfo::VmExitInfo, VmState::VmState,
+    MmioRing::MmioRing, VmExitInfo::VmExitInfo, VmState::VmState,
 };
 
 pub use build::Resources;
 use events::VmEvents;
-use mmio::MmioRouter;
+use mmio::{MmioConfig, MmioRouter};
 use reaper::Reaper;
 use vcpu_thread::{VcpuContext, VcpuThreads};
 
@@ -108,7 +109,11 @@ impl Vm {
         Ok(Arc::new(Vm {
             info,
             events: VmEvents::new(id),
-            mmio: Arc::default(),
+            mmio: Arc::new(MmioRouter::new(MmioConfig {
+                vm_id: id,
+                vcpus: plan.vcpu_count,
+                generation: hyp.capabilities().generation,
+            })),
             lifecycle: Mutex::new(Lifecycle::Configured(Box::new(resources))),
             reaper,
         }))
@@ -240,6 +245,12 @@ impl Vm {
     ) -> Result<()> {
         self.ensure_not_destroyed("setMmioHandler")?;
         self.mmio.set(range, handler)
+    }
+
+    /// See `IGunyahVm.setMmioRing`.
+    pub fn set_mmio_ring(&self, range: GuestRange, fault_answers: bool) -> Result<MmioRing> {
+        self.ensure_not_destroyed("setMmioRing")?;
+        self.mmio.set_ring(range, fault_answers)
     }
 
     /// Makes an eventfd, binds it with `bind` (the driver call), keeps it until teardown and

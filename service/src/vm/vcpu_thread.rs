@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use nix::errno::Errno;
 
 use super::events::VmEvents;
-use super::mmio::MmioRouter;
-use gunyah_hypervisor::{VcpuBackend, VcpuExit, VcpuKicker};
+use super::mmio::{MmioRouter, Resume};
+use gunyah_contract::mmio_ring::Access;
+use gunyah_hypervisor::{MmioResumeAction, VcpuBackend, VcpuExit, VcpuKicker};
 
 /// What every vCPU thread of a VM shares.
 pub struct VcpuContext {
@@ -23,7 +24,7 @@ pub struct VcpuContext {
     pub events: Arc<VmEvents>,
     /// Where MMIO exits go.
     pub mmio: Arc<MmioRouter>,
-    /// Set before the threads are kicked for teardown (or when a guest fault stops the VM).
+    /// Set before the threads are kicked for teardown (or when the guest stops or faults).
     pub stop: AtomicBool,
     /// Every vCPU's kicker, so that any vCPU thread can stop its siblings.
     kickers: Mutex<Vec<Arc<dyn VcpuKicker>>>,
@@ -41,13 +42,22 @@ impl VcpuContext {
         }
     }
 
+    /// Tells every vCPU thread to return: the flag its run loop checks, and the MMIO ring's
+    /// stop signal, which ends a wait for a ring answer (a kick reaches only a thread inside
+    /// `run`).
+    fn raise_stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.mmio.stop_waits();
+    }
+
     fn kickers(&self) -> std::sync::MutexGuard<'_, Vec<Arc<dyn VcpuKicker>>> {
         self.kickers.lock().ignore_poison()
     }
 
-    /// Stops every vCPU thread of the VM: each returns from its run loop.
+    /// Stops every vCPU thread of the VM: each returns from its run loop (or from its wait
+    /// for an MMIO ring answer).
     fn stop_all(&self) {
-        self.stop.store(true, Ordering::SeqCst);
+        self.raise_stop();
         for kicker in self.kickers().iter() {
             kicker.kick();
         }
@@ -106,26 +116,35 @@ type Spawner<'a> =
 
 fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
     let id = vcpu.id();
-    while !ctx.stop.load(Ordering::SeqCst) {
+    let stopping = || ctx.stop.load(Ordering::SeqCst);
+    while !stopping() {
         match vcpu.run() {
             Ok(VcpuExit::Mmio {
                 phys_addr,
                 len,
-                write: None,
+                write,
             }) => {
-                let value = ctx.mmio.read(ctx.vm_id, phys_addr, len);
-                vcpu.set_mmio_read_data(value);
+                let access = Access {
+                    address: phys_addr,
+                    size: len,
+                    write,
+                };
+                match ctx.mmio.exit(id, &access, &stopping) {
+                    Resume::Handled { read_data } => {
+                        if write.is_none() {
+                            vcpu.set_mmio_read_data(read_data);
+                        }
+                    }
+                    Resume::Fault => vcpu.set_mmio_resume_action(MmioResumeAction::FAULT),
+                    Resume::Stop => return,
+                }
             }
-            Ok(VcpuExit::Mmio {
-                phys_addr,
-                len,
-                write: Some(value),
-            }) => {
-                ctx.mmio.write(ctx.vm_id, phys_addr, len, value);
-            }
+            // The guest stopped: every vCPU is told, so that one waiting for an MMIO ring
+            // answer does not wait for a VM that is gone.
             Ok(VcpuExit::Status(status)) => {
                 log::info!("vm {} vcpu {id}: guest stopped: {status:?}", ctx.vm_id);
                 ctx.events.guest_stopped(&status);
+                ctx.stop_all();
                 ctx.events.deliver();
                 return;
             }
@@ -216,7 +235,7 @@ impl VcpuThreads {
     /// (see `Vm`'s `Drop`), that thread has been told to stop and ends, releasing its vCPU, as
     /// soon as it returns to its run loop.
     pub fn stop_and_join(self, bound: Duration) {
-        self.ctx.stop.store(true, Ordering::SeqCst);
+        self.ctx.raise_stop();
         for t in &self.threads {
             t.kicker.kick();
         }
@@ -265,7 +284,7 @@ mod tests {
     use std::sync::{Condvar, Mutex};
 
     use super::*;
-    use gunyah_hypervisor::{DriverIoctl, HypError, HypResult, MmioResumeAction};
+    use gunyah_hypervisor::{DriverIoctl, HypError, HypResult};
 
     /// A vCPU that blocks in `run` until kicked, and counts itself while it exists.
     struct FakeVcpu {
@@ -326,7 +345,12 @@ mod tests {
     }
 
     fn context() -> Arc<VcpuContext> {
-        Arc::new(VcpuContext::new(1, VmEvents::new(1), Arc::default()))
+        let mmio = MmioRouter::new(super::super::mmio::MmioConfig {
+            vm_id: 1,
+            vcpus: 4,
+            generation: gunyah_hypervisor::Generation::Ack66Late,
+        });
+        Arc::new(VcpuContext::new(1, VmEvents::new(1), Arc::new(mmio)))
     }
 
     #[test]

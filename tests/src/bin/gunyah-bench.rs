@@ -22,7 +22,6 @@ use gunyah_binder::aidl::{
     IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
     IoeventfdConfig::IoeventfdConfig,
     IrqfdConfig::IrqfdConfig,
-    VmState::VmState,
 };
 use gunyah_binder::{BinderResult, Caller, Interface};
 use gunyah_contract::vm_config::Limits;
@@ -31,7 +30,8 @@ use gunyah_vm::access::AccessPolicy;
 use gunyah_vm::manager::{ManagerConfig, VmManager};
 use gunyah_vm::quota::QuotaLimits;
 use gunyah_vm_client::demo::{demo_config, demo_config_with_program};
-use gunyah_vm_client::{Client, Target};
+use gunyah_vm_client::mmio::MmioHandler;
+use gunyah_vm_client::{Client, Target, Vm};
 use gunyah_vm_tests::{wait_until, workspace_bin, Service};
 
 /// Benchmarks the Gunyah VM service (mock backend) against the bare driver: call costs, a dead
@@ -284,10 +284,31 @@ fn scaling(service: &Service, s: &Sizes) -> Result<Value> {
     )
 }
 
-struct Answer;
-impl Interface for Answer {}
-impl IGunyahMmioHandler for Answer {
+/// The time between consecutive guest reads of the device: one whole MMIO exit (the guest
+/// loop's other instructions cost nothing next to it).
+#[derive(Default)]
+struct Intervals(std::sync::Mutex<(Option<Instant>, Vec<f64>)>);
+
+impl Intervals {
+    fn tick(&self) {
+        let mut s = self.0.lock().unwrap();
+        let now = Instant::now();
+        if let Some(last) = s.0.replace(now) {
+            s.1.push(us(now - last));
+        }
+    }
+
+    fn take(&self) -> Vec<f64> {
+        std::mem::take(&mut self.0.lock().unwrap().1)
+    }
+}
+
+/// The binder path's handler.
+struct BinderAnswer(Arc<Intervals>);
+impl Interface for BinderAnswer {}
+impl IGunyahMmioHandler for BinderAnswer {
     fn onRead(&self, address: i64, _size: i32) -> BinderResult<i64> {
+        self.0.tick();
         Ok(address & 0xff)
     }
     fn onWrite(&self, _address: i64, _size: i32, _value: i64) -> BinderResult<()> {
@@ -295,37 +316,73 @@ impl IGunyahMmioHandler for Answer {
     }
 }
 
-/// 4. Guest MMIO read → client handler → guest resumes; irqfd → guest → ioeventfd.
-///
-/// `client` must take 2 incoming calls at once (the vCPU's handler calls and a callback).
-fn datapath(client: &Client, n: usize) -> Result<Value> {
-    // MMIO: n reads in a loop, then exit.
+/// The MMIO ring's handler (through the client library).
+struct RingAnswer(Arc<Intervals>);
+impl MmioHandler for RingAnswer {
+    fn read(&self, address: u64, _size: u32) -> u64 {
+        self.0.tick();
+        address & 0xff
+    }
+    fn write(&self, _address: u64, _size: u32, _value: u64) {}
+}
+
+/// How a measured VM's device is served.
+#[derive(Clone, Copy)]
+enum MmioPath {
+    /// An `IGunyahMmioHandler` binder object: two binder calls per exit.
+    Binder,
+    /// The MMIO ring through the client library: two eventfd wake-ups per exit.
+    Ring,
+}
+
+/// `n` guest MMIO reads served over `path`: the mean per exit, exits per second, and the
+/// distribution of single exits.
+fn mmio_exits(client: &Client, n: usize, path: MmioPath) -> Result<Value> {
     let program = format!(
         "mov r1, {n}\nloop: load4 r0, [0x90000000]\nsub r1, 1\njnz r1, loop\nexit VM_EXIT\n"
     );
-    let vm = client
+    let binder = client
         .manager()
         .createVm(&demo_config_with_program("mmio", MIB, 1, &program)?)
         .map_err(|e| anyhow!("{e:?}"))?;
-    let handler = gunyah_binder::new_binder!(BnGunyahMmioHandler, Answer);
-    vm.setMmioHandler(
-        &GuestRange {
-            guestPhysAddr: 0x9000_0000,
-            size: 4096,
-        },
-        Some(&handler),
-    )
-    .map_err(|e| anyhow!("{e:?}"))?;
+    let intervals = Arc::new(Intervals::default());
+    let vm = Vm::attach(binder.clone())?;
+    match path {
+        MmioPath::Binder => {
+            let handler =
+                gunyah_binder::new_binder!(BnGunyahMmioHandler, BinderAnswer(intervals.clone()));
+            let range = GuestRange {
+                guestPhysAddr: 0x9000_0000,
+                size: 4096,
+            };
+            binder
+                .setMmioHandler(&range, Some(&handler))
+                .map_err(|e| anyhow!("{e:?}"))?;
+        }
+        MmioPath::Ring => {
+            vm.set_mmio_handler(0x9000_0000, 4096, RingAnswer(intervals.clone()))?;
+        }
+    }
     let t = Instant::now();
-    vm.start().map_err(|e| anyhow!("{e:?}"))?;
-    anyhow::ensure!(
-        wait_until(Duration::from_secs(120), || vm
-            .getState()
-            .is_ok_and(|s| s == VmState::EXITED)),
-        "the MMIO guest did not finish"
-    );
-    let mmio = t.elapsed();
-    drop(vm);
+    vm.start()?;
+    vm.wait_for_exit(Some(Duration::from_secs(300)))
+        .context("the MMIO guest did not finish")?;
+    let total = t.elapsed();
+    Ok(json!({
+        "exits": n,
+        "us_per_exit": us(total) / n as f64,
+        "exits_per_s": n as f64 / total.as_secs_f64(),
+        "exit_us": summary(intervals.take()),
+    }))
+}
+
+/// Measurement 4, the guest data path: MMIO read → client handler → guest resumes, over
+/// binder and over the MMIO ring; and the doorbell, irqfd → guest → ioeventfd.
+///
+/// `client` must take 2 incoming calls at once (the vCPU's handler calls and a callback).
+fn datapath(client: &Client, n: usize) -> Result<Value> {
+    let binder = mmio_exits(client, n, MmioPath::Binder)?;
+    let ring = mmio_exits(client, n, MmioPath::Ring)?;
 
     // Doorbell ping-pong: ring → guest wakes → writes the ioeventfd → client sees it.
     let echo = "again: wait 1\nstore4 [0x90001000], 1\njmp again\n";
@@ -359,11 +416,15 @@ fn datapath(client: &Client, n: usize) -> Result<Value> {
         pings.push(us(t.elapsed()));
     }
     drop(vm);
+    let doorbell = summary(pings);
+    let ratio =
+        |a: &Value, b: &Value| a.as_f64().unwrap_or(f64::NAN) / b.as_f64().unwrap_or(f64::NAN);
     Ok(json!({
-        "mmio_reads": n,
-        "mmio_us_per_exit": us(mmio) / n as f64,
-        "mmio_exits_per_s": n as f64 / mmio.as_secs_f64(),
-        "doorbell_round_trip_us": summary(pings),
+        "ring_p50_over_doorbell_p50": ratio(&ring["exit_us"]["p50"], &doorbell["p50"]),
+        "binder_p50_over_ring_p50": ratio(&binder["exit_us"]["p50"], &ring["exit_us"]["p50"]),
+        "mmio_binder": binder,
+        "mmio_ring": ring,
+        "doorbell_round_trip_us": doorbell,
     }))
 }
 
@@ -448,27 +509,65 @@ fn svg_line(
 }
 
 fn print_datapath(d: &Value) {
-    println!("MMIO read exit -> client handler -> resume: {:.1} us ({:.0} exits/s); doorbell -> guest -> ioeventfd: p50 {:.1} us, p99 {:.1} us",
-        d["mmio_us_per_exit"].as_f64().unwrap_or(f64::NAN), d["mmio_exits_per_s"].as_f64().unwrap_or(f64::NAN),
-        d["doorbell_round_trip_us"]["p50"].as_f64().unwrap_or(f64::NAN),
-        d["doorbell_round_trip_us"]["p99"].as_f64().unwrap_or(f64::NAN));
-    let runs = &d["doorbell_round_trip_p50_us_across_runs"];
-    if !runs.is_null() {
-        let per_run: Vec<String> = d["doorbell_round_trip_p50_us_per_run"]
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    for (key, what) in [
+        ("mmio_binder", "over binder (IGunyahMmioHandler)"),
+        ("mmio_ring", "over the MMIO ring"),
+    ] {
+        let m = &d[key];
+        println!(
+            "MMIO read exit {what}: p50 {:.1} us, p99 {:.1} us, mean {:.1} us ({:.0} exits/s)",
+            f(&m["exit_us"]["p50"]),
+            f(&m["exit_us"]["p99"]),
+            f(&m["us_per_exit"]),
+            f(&m["exits_per_s"])
+        );
+    }
+    println!(
+        "doorbell -> guest -> ioeventfd: p50 {:.1} us, p99 {:.1} us; ring p50 / doorbell p50 {:.2}, binder p50 / ring p50 {:.2}",
+        f(&d["doorbell_round_trip_us"]["p50"]),
+        f(&d["doorbell_round_trip_us"]["p99"]),
+        f(&d["ring_p50_over_doorbell_p50"]),
+        f(&d["binder_p50_over_ring_p50"])
+    );
+    let runs = &d["across_runs"];
+    if runs.is_null() {
+        return;
+    }
+    for (key, what) in [
+        ("binder_exit_p50_us", "binder exit p50"),
+        ("ring_exit_p50_us", "ring exit p50"),
+        ("doorbell_p50_us", "doorbell p50"),
+        ("ring_p50_over_doorbell_p50", "ring / doorbell"),
+        ("binder_p50_over_ring_p50", "binder / ring"),
+    ] {
+        let r = &runs[key];
+        let per_run: Vec<String> = r["per_run"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(|v| format!("{:.1}", v.as_f64().unwrap_or(f64::NAN)))
+            .map(|v| format!("{:.2}", f(v)))
             .collect();
         println!(
-            "doorbell round trip p50 across {} runs: min {:.1} us, median {:.1} us, max {:.1} us ({})",
-            runs["n"],
-            runs["min"].as_f64().unwrap_or(f64::NAN),
-            runs["p50"].as_f64().unwrap_or(f64::NAN),
-            runs["max"].as_f64().unwrap_or(f64::NAN),
+            "{what} across {} runs: min {:.2}, median {:.2}, max {:.2} ({})",
+            r["n"],
+            f(&r["min"]),
+            f(&r["p50"]),
+            f(&r["max"]),
             per_run.join(", ")
         );
     }
+}
+
+/// Each run's value at `path` (JSON pointer), with their distribution.
+fn across_runs(all: &[Value], path: &str) -> Value {
+    let values: Vec<f64> = all
+        .iter()
+        .filter_map(|r| r.pointer(path).and_then(Value::as_f64))
+        .collect();
+    let mut summary = summary(values.clone());
+    summary["per_run"] = json!(values);
+    summary
 }
 
 /// `--kernel-binder`: the data path through the kernel binder service.
@@ -554,13 +653,14 @@ fn main() -> Result<()> {
         let all: Vec<Value> = (0..runs)
             .map(|_| datapath(&client, events))
             .collect::<Result<_>>()?;
-        let p50s: Vec<f64> = all
-            .iter()
-            .filter_map(|r| r["doorbell_round_trip_us"]["p50"].as_f64())
-            .collect();
         let mut first = all[0].clone();
-        first["doorbell_round_trip_p50_us_per_run"] = json!(p50s);
-        first["doorbell_round_trip_p50_us_across_runs"] = summary(p50s.clone());
+        first["across_runs"] = json!({
+            "binder_exit_p50_us": across_runs(&all, "/mmio_binder/exit_us/p50"),
+            "ring_exit_p50_us": across_runs(&all, "/mmio_ring/exit_us/p50"),
+            "doorbell_p50_us": across_runs(&all, "/doorbell_round_trip_us/p50"),
+            "ring_p50_over_doorbell_p50": across_runs(&all, "/ring_p50_over_doorbell_p50"),
+            "binder_p50_over_ring_p50": across_runs(&all, "/binder_p50_over_ring_p50"),
+        });
         Ok(first)
     })?;
     run("memory", &mut results, &|| memory(&service, &s))?;

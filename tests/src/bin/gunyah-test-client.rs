@@ -1,7 +1,8 @@
 //! A client process for lifetime tests: creates VMs (optionally starts them and registers a
 //! callback), prints `READY <ids>` and then waits to be killed; or (`--cycles`) runs
 //! create/start/destroy cycles with MMIO, an irqfd and a callback, to be killed at random; or
-//! (`--block-in-mmio`) runs a VM whose vCPU is inside this client's MMIO handler when it dies.
+//! (`--block-in-mmio`) runs a VM whose vCPU is inside this client's MMIO handler when it dies;
+//! or (`--block-in-ring`) one whose vCPU waits for this client's MMIO ring answer when it dies.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -14,12 +15,14 @@ use gunyah_binder::aidl::{
     IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
     IGunyahVmCallback::{BnGunyahVmCallback, IGunyahVmCallback},
     IrqfdConfig::IrqfdConfig,
+    MmioRingRequest::MmioRingRequest,
     VmExitInfo::VmExitInfo,
     VmState::VmState,
 };
 use gunyah_binder::{BinderResult, Interface};
 use gunyah_vm_client::demo;
 use gunyah_vm_client::{Client, Target};
+use gunyah_vm_tests::raw_ring::RawRing;
 
 fn connect(socket: &std::path::Path, incoming: u32) -> Result<Client> {
     Ok(Client::connect_with(
@@ -60,6 +63,11 @@ struct Args {
     /// answer the read: print `IN_MMIO` from inside the handler and block there until killed.
     #[arg(long)]
     block_in_mmio: bool,
+    /// Instead of holding VMs: start one VM whose guest reads a device register served by the
+    /// MMIO ring, and never answer: print `IN_RING` once the exit is posted, then wait to be
+    /// killed.
+    #[arg(long)]
+    block_in_ring: bool,
 }
 
 /// A guest that waits on doorbell 1 forever.
@@ -147,6 +155,35 @@ fn block_in_mmio(client: &Client) -> Result<()> {
     }
 }
 
+/// Runs a VM whose vCPU waits for an MMIO ring answer this client never gives.
+fn block_in_ring(client: &Client) -> Result<()> {
+    let config =
+        demo::demo_config_with_program("ring-stuck", 1 << 20, 1, "load4 r0, [0x90000000]\nidle\n")?;
+    let vm = client
+        .manager()
+        .createVm(&config)
+        .map_err(|s| anyhow!("createVm: {s:?}"))?;
+    let request = MmioRingRequest {
+        range: GuestRange {
+            guestPhysAddr: 0x9000_0000,
+            size: 4096,
+        },
+        faultAnswers: false,
+    };
+    let ring = RawRing::open(
+        &vm.setMmioRing(&request)
+            .map_err(|s| anyhow!("setMmioRing: {s:?}"))?,
+    )?;
+    vm.start().map_err(|s| anyhow!("start: {s:?}"))?;
+    ring.next_exit(0, 0, std::time::Duration::from_secs(10))
+        .ok_or_else(|| anyhow!("no MMIO exit posted"))?;
+    println!("IN_RING");
+    std::io::stdout().flush()?;
+    loop {
+        std::thread::park();
+    }
+}
+
 struct Quiet;
 impl Interface for Quiet {}
 impl IGunyahVmCallback for Quiet {
@@ -162,6 +199,9 @@ fn main() -> Result<()> {
     let args = Args::parse();
     if args.block_in_mmio {
         return block_in_mmio(&connect(&args.socket, 2)?);
+    }
+    if args.block_in_ring {
+        return block_in_ring(&connect(&args.socket, 0)?);
     }
     if let Some(cycles) = args.cycles {
         let client = connect(&args.socket, 3)?;

@@ -17,7 +17,7 @@ import vendor.gunyahvm.hardware.gunyah.BootRegisterSet;
 @RustDerive(Clone=true, PartialEq=true)
 parcelable BootRegister {
     /** Which register set. */
-    BootRegisterSet set;
+    BootRegisterSet set = BootRegisterSet.X;
     /** Register index within the set. */
     int index;
     /** The register's initial value (a guest physical address for PC and SP). */

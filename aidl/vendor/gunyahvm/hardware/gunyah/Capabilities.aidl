@@ -15,7 +15,7 @@ parcelable Capabilities {
     /** "mock" (the userspace mock) or "gunyah" (a /dev/gunyah driver, real or kernel mock). */
     String backend;
     /** The driver ABI generation in use (MOCK only for the userspace mock). */
-    DriverAbi driverAbi;
+    DriverAbi driverAbi = DriverAbi.MOCK;
     /** The VM kinds this service can create on this driver. */
     VmAuthType[] authTypes;
     /** Largest VmConfig.vcpuCount accepted. */

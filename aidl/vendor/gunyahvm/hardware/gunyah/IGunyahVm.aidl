@@ -10,6 +10,8 @@ import vendor.gunyahvm.hardware.gunyah.IGunyahMmioHandler;
 import vendor.gunyahvm.hardware.gunyah.IGunyahVmCallback;
 import vendor.gunyahvm.hardware.gunyah.IoeventfdConfig;
 import vendor.gunyahvm.hardware.gunyah.IrqfdConfig;
+import vendor.gunyahvm.hardware.gunyah.MmioRing;
+import vendor.gunyahvm.hardware.gunyah.MmioRingRequest;
 import vendor.gunyahvm.hardware.gunyah.VmExitInfo;
 import vendor.gunyahvm.hardware.gunyah.VmState;
 
@@ -63,11 +65,23 @@ interface IGunyahVm {
 
     /**
      * Routes guest MMIO exits inside `range` to `handler`. Ranges of one VM must not overlap
-     * (INVALID_ARGUMENT). A null handler removes the handler of exactly that range. Accesses no
-     * handler covers read 0 and drop writes.
+     * (INVALID_ARGUMENT), whether a handler or the ring serves them. A null handler removes
+     * what serves exactly that range: its handler, or (V3) the ring. Accesses no handler or
+     * ring covers read 0 and drop writes.
      */
     void setMmioHandler(in GuestRange range, @nullable IGunyahMmioHandler handler);
 
     /** How the guest stopped; null while it has not stopped. */
     @nullable VmExitInfo getExitInfo();
+
+    /**
+     * (V3) Routes guest MMIO exits inside `request.range` to the VM's MMIO ring, the
+     * shared-memory path that costs two eventfd wake-ups per exit instead of two binder calls.
+     * The ring is made at the first call; every call returns it (new duplicates of its fds).
+     * A range is served by a handler or by the ring, never both (INVALID_ARGUMENT);
+     * setMmioHandler(range, null) removes it. The ring lives until the VM is torn down: a vCPU
+     * waiting for an answer is released by destroy(), by the last reference going away, and by
+     * the VM stopping.
+     */
+    MmioRing setMmioRing(in MmioRingRequest request);
 }

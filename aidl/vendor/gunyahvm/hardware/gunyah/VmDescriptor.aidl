@@ -16,7 +16,7 @@ parcelable VmDescriptor {
     /** VmConfig.name. */
     String name;
     /** The VM's current state. */
-    VmState state;
+    VmState state = VmState.NOT_STARTED;
     /** The uid that created the VM. */
     int ownerUid;
     /** Number of vCPUs. */

@@ -14,7 +14,7 @@ import vendor.gunyahvm.hardware.gunyah.VmState;
 @RustDerive(Clone=true, PartialEq=true)
 parcelable VmExitInfo {
     /** The state the VM entered: EXITED, LOAD_FAILED or CRASHED. */
-    VmState state;
+    VmState state = VmState.NOT_STARTED;
     /** The driver's exit type; UNKNOWN where the driver gave none. */
     VmExitType type = VmExitType.UNKNOWN;
     /**

@@ -1,0 +1,92 @@
+//! Eventfds used as doorbells between processes (the MMIO ring's): non-blocking, so that a
+//! peer that fills or drains the counter can never block this side, and waited on with poll.
+
+#![forbid(unsafe_code)]
+
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::time::Duration;
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::eventfd::{EfdFlags, EventFd};
+
+/// A new non-blocking, close-on-exec eventfd with a zero counter.
+pub fn nonblocking() -> nix::Result<OwnedFd> {
+    EventFd::from_flags(EfdFlags::EFD_CLOEXEC | EfdFlags::EFD_NONBLOCK).map(OwnedFd::from)
+}
+
+/// Adds 1 to the counter. A counter a peer has filled to its maximum is readable already, so
+/// EAGAIN is success too.
+pub fn ring(fd: BorrowedFd<'_>) -> nix::Result<()> {
+    match nix::unistd::write(fd, &1u64.to_ne_bytes()) {
+        Ok(_) | Err(Errno::EAGAIN) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Resets the counter to zero; one already zero stays so (EAGAIN is success).
+pub fn drain(fd: BorrowedFd<'_>) -> nix::Result<()> {
+    let mut count = [0u8; 8];
+    match crate::fd::read(fd, &mut count) {
+        Ok(_) | Err(Errno::EAGAIN) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Waits until one of `fds` (at most 64) is readable, for at most `timeout` (`None`: no
+/// limit); bit i of the answer is set when `fds[i]` is. 0 on timeout; EINTR when a signal
+/// (a vCPU kick) interrupts the wait.
+pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> nix::Result<u64> {
+    if fds.len() > 64 {
+        return Err(Errno::EINVAL);
+    }
+    let mut polled: Vec<PollFd<'_>> = fds
+        .iter()
+        .map(|fd| PollFd::new(*fd, PollFlags::POLLIN))
+        .collect();
+    let timeout = match timeout {
+        None => PollTimeout::NONE,
+        Some(t) => PollTimeout::try_from(t).unwrap_or(PollTimeout::MAX),
+    };
+    if poll(&mut polled, timeout)? == 0 {
+        return Ok(0);
+    }
+    let readable = PollFlags::POLLIN | PollFlags::POLLERR | PollFlags::POLLHUP;
+    Ok(polled
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| p.revents().is_some_and(|r| r.intersects(readable)))
+        .fold(0, |bits, (i, _)| bits | 1 << i))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::AsFd;
+
+    use super::*;
+
+    #[test]
+    fn a_full_counter_and_an_empty_one_never_block() {
+        let fd = nonblocking().unwrap();
+        drain(fd.as_fd()).unwrap();
+        nix::unistd::write(&fd, &(u64::MAX - 1).to_ne_bytes()).unwrap();
+        ring(fd.as_fd()).unwrap();
+        assert_eq!(
+            wait_readable(&[fd.as_fd()], Some(Duration::ZERO)).unwrap(),
+            1
+        );
+        drain(fd.as_fd()).unwrap();
+        assert_eq!(
+            wait_readable(&[fd.as_fd()], Some(Duration::ZERO)).unwrap(),
+            0
+        );
+    }
+
+    #[test]
+    fn the_answer_names_which_fd_is_readable() {
+        let (a, b) = (nonblocking().unwrap(), nonblocking().unwrap());
+        ring(b.as_fd()).unwrap();
+        let fds = [a.as_fd(), b.as_fd()];
+        assert_eq!(wait_readable(&fds, None).unwrap(), 0b10);
+    }
+}
