@@ -9,7 +9,7 @@ use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gunyah_binder::aidl::MmioRing::MmioRing;
 use gunyah_binder::pfd_as_fd;
@@ -21,7 +21,8 @@ use gunyah_sys::shared_words::SharedWords;
 use crate::error::{Error, Result};
 use crate::mmio::MmioHandler;
 
-/// How long the thread polls the slots after serving before it sleeps on the eventfd.
+/// How long the thread polls the slots (yielding the CPU between looks) after serving before it
+/// sleeps on the eventfd; never on a single CPU (`eventfd::poll_briefly`).
 const SPIN: Duration = Duration::from_micros(50);
 
 /// The ranges the ring serves, and their handlers.
@@ -146,10 +147,9 @@ impl Served {
         loop {
             // After an answer the guest's next access often follows at once: poll the slots
             // for a while before sleeping, which saves the wake-up (as the service does).
-            let spin_until = Instant::now() + SPIN;
-            while !self.serve_pending(&ring, &mut answered) && Instant::now() < spin_until {
-                std::hint::spin_loop();
-            }
+            eventfd::poll_briefly(SPIN, || {
+                self.serve_pending(&ring, &mut answered).then_some(())
+            });
             match eventfd::wait_readable(&fds, None) {
                 Ok(ready) if ready & 0b10 != 0 => return,
                 Ok(_) | Err(nix::errno::Errno::EINTR) => {}

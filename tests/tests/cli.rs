@@ -162,6 +162,13 @@ fn test_list_and_dump_show_a_held_vm() -> Result<()> {
     assert_eq!(dump["vms"][0]["name"], "held");
     assert_eq!(dump["vms"][0]["state"], "RUNNING");
     assert_eq!(dump["vms"][0]["vcpus"], 2);
+    // `run` serves the guest's MMIO (here the recorder of unhandled accesses) through the MMIO
+    // ring of a V3 service, not through binder handlers.
+    assert_eq!(dump["vms"][0]["mmio_handlers"], 0);
+    assert!(
+        dump["vms"][0]["mmio_ring_ranges"].as_u64() > Some(0),
+        "{dump}"
+    );
 
     kill(Pid::from_raw(child.id() as i32), Signal::SIGINT)?;
     assert_eq!(child.wait()?.code(), Some(130));

@@ -59,6 +59,33 @@ pub fn wait_readable(fds: &[BorrowedFd<'_>], timeout: Option<Duration>) -> nix::
         .fold(0, |bits, (i, _)| bits | 1 << i))
 }
 
+/// Calls `ready` until it answers `Some` or `budget` has passed, yielding the CPU between calls
+/// (so a peer waiting to run on this CPU runs at once); its answer, or `None`. With one CPU the
+/// peer can only run once this thread sleeps, so after one call it answers `None` at once: the
+/// caller sleeps on its eventfd instead.
+pub fn poll_briefly<T>(budget: Duration, mut ready: impl FnMut() -> Option<T>) -> Option<T> {
+    if let Some(answer) = ready() {
+        return Some(answer);
+    }
+    if !several_cpus() {
+        return None;
+    }
+    let until = std::time::Instant::now() + budget;
+    while std::time::Instant::now() < until {
+        std::thread::yield_now();
+        if let Some(answer) = ready() {
+            return Some(answer);
+        }
+    }
+    None
+}
+
+/// Whether this process may run on more than one CPU.
+fn several_cpus() -> bool {
+    static SEVERAL: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SEVERAL.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() > 1))
+}
+
 #[cfg(test)]
 mod tests {
     use std::os::fd::AsFd;
@@ -80,6 +107,19 @@ mod tests {
             wait_readable(&[fd.as_fd()], Some(Duration::ZERO)).unwrap(),
             0
         );
+    }
+
+    #[test]
+    fn polling_briefly_stops_at_the_budget_or_when_ready() {
+        let mut calls = 0;
+        let answer = poll_briefly(Duration::from_secs(5), || {
+            calls += 1;
+            (calls == 3 || !several_cpus()).then_some(calls)
+        });
+        assert!(answer.is_some());
+        let start = std::time::Instant::now();
+        assert_eq!(poll_briefly(Duration::from_millis(2), || None::<()>), None);
+        assert!(start.elapsed() < Duration::from_secs(1));
     }
 
     #[test]

@@ -277,9 +277,14 @@ impl MmioRouter {
         drop(self.ring.lock().ignore_poison().take());
     }
 
-    /// Number of ranges served, by handlers and by the ring (diagnostics).
-    pub fn handler_count(&self) -> usize {
-        self.routes.read().ignore_poison().len()
+    /// Ranges served by binder handlers, and by the ring (diagnostics).
+    pub fn served_ranges(&self) -> (u64, u64) {
+        let routes = self.routes.read().ignore_poison();
+        let ring = routes
+            .iter()
+            .filter(|r| matches!(r.server, Server::Ring { .. }))
+            .count() as u64;
+        (routes.len() as u64 - ring, ring)
     }
 
     /// Unhandled reads and writes so far (diagnostics).

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::aidl::MmioRing::MmioRing;
 use crate::binder::pfd_from;
@@ -16,9 +16,10 @@ use gunyah_contract::mmio_ring::{self, Access, Answer, Ring, RingError};
 use gunyah_sys::eventfd;
 use gunyah_sys::shared_words::SharedWords;
 
-/// How long a vCPU thread polls its slot for the answer before it sleeps on the eventfd: a
-/// client that answers within it costs no wake-up (KVM's halt polling makes the same trade,
-/// with 200 µs). Bounded, so a slow or silent client costs this much CPU per exit at most.
+/// How long a vCPU thread polls its slot for the answer (yielding the CPU between looks) before
+/// it sleeps on the eventfd: a client that answers within it costs no wake-up (KVM's halt
+/// polling makes the same trade, with 200 µs). Bounded, so a slow or silent client costs this
+/// much CPU per exit at most; never on a single CPU (`eventfd::poll_briefly`).
 pub const SPIN: Duration = Duration::from_micros(50);
 
 /// How an exchange ended.
@@ -112,24 +113,23 @@ impl RingHost {
         // A failure to signal (never, for an eventfd) would only delay the client; the wait
         // below still ends with an answer or a stop.
         let _ = eventfd::ring(self.exit_posted.as_fd());
-        let spin_until = Instant::now() + SPIN;
+        let outcome = || match ring.take_answer(slot, seq, access.size) {
+            Ok(Some(answer)) => Some(Exchange::Answered(answer)),
+            Ok(None) if stopping() => Some(Exchange::Stopped),
+            Ok(None) => None,
+            Err(e) => Some(Exchange::Refused(e)),
+        };
+        if let Some(done) = eventfd::poll_briefly(SPIN, outcome) {
+            return done;
+        }
         loop {
-            match ring.take_answer(slot, seq, access.size) {
-                Ok(Some(answer)) => return Exchange::Answered(answer),
-                Ok(None) => {}
-                Err(e) => return Exchange::Refused(e),
-            }
-            if stopping() {
-                return Exchange::Stopped;
-            }
-            if Instant::now() < spin_until {
-                std::hint::spin_loop();
-                continue;
-            }
-            // Level-triggered: an answer (or a stop) that came since the check above leaves
-            // its eventfd readable, so nothing is missed. EINTR (a kick) loops to the checks.
+            // Level-triggered: an answer (or a stop) that came since the last look leaves its
+            // eventfd readable, so nothing is missed. EINTR (a kick) loops to the look.
             let _ = eventfd::wait_readable(&[answer_posted.as_fd(), self.stop.as_fd()], None);
             let _ = eventfd::drain(answer_posted.as_fd());
+            if let Some(done) = outcome() {
+                return done;
+            }
         }
     }
 }

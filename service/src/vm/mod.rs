@@ -314,6 +314,7 @@ impl Vm {
 
     /// This VM's line of the dump.
     pub fn dump_line(&self) -> VmLine {
+        let (mmio_handlers, mmio_ring_ranges) = self.mmio.served_ranges();
         VmLine {
             id: self.info.id,
             uid: self.info.owner_uid,
@@ -321,7 +322,8 @@ impl Vm {
             vcpus: self.info.vcpu_count,
             memory_bytes: self.info.memory_bytes,
             callbacks: self.events.callback_count() as u64,
-            mmio_handlers: self.mmio.handler_count() as u64,
+            mmio_handlers,
+            mmio_ring_ranges,
             unhandled_mmio: self.mmio.unhandled(),
             name: self.info.name.clone(),
         }

@@ -335,9 +335,29 @@ enum MmioPath {
     Ring,
 }
 
-/// `n` guest MMIO reads served over `path`: the mean per exit, exits per second, and the
-/// distribution of single exits.
-fn mmio_exits(client: &Client, n: usize, path: MmioPath) -> Result<Value> {
+/// CPU time a process has used, its exited threads included (`/proc/<pid>/stat` utime +
+/// stime, in clock ticks of 10 ms).
+fn cpu_ms(pid: u32) -> Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which ends with the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| -> Result<f64> {
+        Ok(fields
+            .get(i)
+            .context("a short /proc stat")?
+            .parse::<f64>()?)
+    };
+    // utime and stime are fields 14 and 15: 11 and 12 after the name and state.
+    Ok((ticks(11)? + ticks(12)?) * 10.0)
+}
+
+/// `n` guest MMIO reads served over `path`: the mean per exit, exits per second, the
+/// distribution of single exits, and (with the service's pid) the CPU both processes spent
+/// per exit.
+fn mmio_exits(client: &Client, n: usize, path: MmioPath, service: Option<u32>) -> Result<Value> {
     let program = format!(
         "mov r1, {n}\nloop: load4 r0, [0x90000000]\nsub r1, 1\njnz r1, loop\nexit VM_EXIT\n"
     );
@@ -363,16 +383,28 @@ fn mmio_exits(client: &Client, n: usize, path: MmioPath) -> Result<Value> {
             vm.set_mmio_handler(0x9000_0000, 4096, RingAnswer(intervals.clone()))?;
         }
     }
+    let me = std::process::id();
+    let cpu_before = match service {
+        Some(pid) => Some(cpu_ms(pid)? + cpu_ms(me)?),
+        None => None,
+    };
     let t = Instant::now();
     vm.start()?;
     vm.wait_for_exit(Some(Duration::from_secs(300)))
         .context("the MMIO guest did not finish")?;
     let total = t.elapsed();
+    let cpu_us_per_exit = match (service, cpu_before) {
+        (Some(pid), Some(before)) => {
+            json!((cpu_ms(pid)? + cpu_ms(me)? - before) * 1000.0 / n as f64)
+        }
+        _ => Value::Null,
+    };
     Ok(json!({
         "exits": n,
         "us_per_exit": us(total) / n as f64,
         "exits_per_s": n as f64 / total.as_secs_f64(),
         "exit_us": summary(intervals.take()),
+        "cpu_us_per_exit": cpu_us_per_exit,
     }))
 }
 
@@ -380,9 +412,9 @@ fn mmio_exits(client: &Client, n: usize, path: MmioPath) -> Result<Value> {
 /// binder and over the MMIO ring; and the doorbell, irqfd → guest → ioeventfd.
 ///
 /// `client` must take 2 incoming calls at once (the vCPU's handler calls and a callback).
-fn datapath(client: &Client, n: usize) -> Result<Value> {
-    let binder = mmio_exits(client, n, MmioPath::Binder)?;
-    let ring = mmio_exits(client, n, MmioPath::Ring)?;
+fn datapath(client: &Client, n: usize, service: Option<u32>) -> Result<Value> {
+    let binder = mmio_exits(client, n, MmioPath::Binder, service)?;
+    let ring = mmio_exits(client, n, MmioPath::Ring, service)?;
 
     // Doorbell ping-pong: ring → guest wakes → writes the ioeventfd → client sees it.
     let echo = "again: wait 1\nstore4 [0x90001000], 1\njmp again\n";
@@ -515,12 +547,16 @@ fn print_datapath(d: &Value) {
         ("mmio_ring", "over the MMIO ring"),
     ] {
         let m = &d[key];
+        let cpu = match m["cpu_us_per_exit"].as_f64() {
+            Some(cpu) => format!(", CPU {cpu:.1} us per exit (service + client)"),
+            None => String::new(),
+        };
         println!(
-            "MMIO read exit {what}: p50 {:.1} us, p99 {:.1} us, mean {:.1} us ({:.0} exits/s)",
+            "MMIO read exit {what}: p50 {:.1} us, p99 {:.1} us, mean {:.1} us ({:.0} exits/s){cpu}",
             f(&m["exit_us"]["p50"]),
             f(&m["exit_us"]["p99"]),
             f(&m["us_per_exit"]),
-            f(&m["exits_per_s"])
+            f(&m["exits_per_s"]),
         );
     }
     println!(
@@ -537,6 +573,8 @@ fn print_datapath(d: &Value) {
     for (key, what) in [
         ("binder_exit_p50_us", "binder exit p50"),
         ("ring_exit_p50_us", "ring exit p50"),
+        ("binder_cpu_us_per_exit", "binder CPU per exit"),
+        ("ring_cpu_us_per_exit", "ring CPU per exit"),
         ("doorbell_p50_us", "doorbell p50"),
         ("ring_p50_over_doorbell_p50", "ring / doorbell"),
         ("binder_p50_over_ring_p50", "binder / ring"),
@@ -573,7 +611,7 @@ fn across_runs(all: &[Value], path: &str) -> Value {
 /// `--kernel-binder`: the data path through the kernel binder service.
 fn kernel_binder_datapath(events: usize, out: Option<PathBuf>) -> Result<()> {
     let client = Client::connect_with(&Target::ServiceManager, 3)?;
-    let d = datapath(&client, events)?;
+    let d = datapath(&client, events, None)?;
     print_datapath(&d);
     if let Some(dir) = out {
         std::fs::create_dir_all(&dir)?;
@@ -651,12 +689,14 @@ fn main() -> Result<()> {
         let events = args.events.unwrap_or(s.datapath_events);
         let runs = args.datapath_runs.unwrap_or(s.datapath_runs).max(1);
         let all: Vec<Value> = (0..runs)
-            .map(|_| datapath(&client, events))
+            .map(|_| datapath(&client, events, Some(service.pid())))
             .collect::<Result<_>>()?;
         let mut first = all[0].clone();
         first["across_runs"] = json!({
             "binder_exit_p50_us": across_runs(&all, "/mmio_binder/exit_us/p50"),
             "ring_exit_p50_us": across_runs(&all, "/mmio_ring/exit_us/p50"),
+            "binder_cpu_us_per_exit": across_runs(&all, "/mmio_binder/cpu_us_per_exit"),
+            "ring_cpu_us_per_exit": across_runs(&all, "/mmio_ring/cpu_us_per_exit"),
             "doorbell_p50_us": across_runs(&all, "/doorbell_round_trip_us/p50"),
             "ring_p50_over_doorbell_p50": across_runs(&all, "/ring_p50_over_doorbell_p50"),
             "binder_p50_over_ring_p50": across_runs(&all, "/binder_p50_over_ring_p50"),

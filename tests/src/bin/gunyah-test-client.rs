@@ -2,7 +2,8 @@
 //! callback), prints `READY <ids>` and then waits to be killed; or (`--cycles`) runs
 //! create/start/destroy cycles with MMIO, an irqfd and a callback, to be killed at random; or
 //! (`--block-in-mmio`) runs a VM whose vCPU is inside this client's MMIO handler when it dies;
-//! or (`--block-in-ring`) one whose vCPU waits for this client's MMIO ring answer when it dies.
+//! or (`--block-in-ring`) one whose vCPU waits for this client's MMIO ring answer when it dies;
+//! or (`--ring-fault`) one whose MMIO ring answer asks for a fault, printing the outcome.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -20,6 +21,7 @@ use gunyah_binder::aidl::{
     VmState::VmState,
 };
 use gunyah_binder::{BinderResult, Interface};
+use gunyah_contract::mmio_ring::{Action, Answer};
 use gunyah_vm_client::demo;
 use gunyah_vm_client::{Client, Target};
 use gunyah_vm_tests::raw_ring::RawRing;
@@ -68,6 +70,11 @@ struct Args {
     /// killed.
     #[arg(long)]
     block_in_ring: bool,
+    /// Instead of holding VMs: ask for a ring range whose answers may inject a fault, answer a
+    /// guest read with FAULT, and print `FAULT <final VmState>`, or `FAULT UNSUPPORTED` when
+    /// the service refuses such a range (the a14 drivers).
+    #[arg(long)]
+    ring_fault: bool,
 }
 
 /// A guest that waits on doorbell 1 forever.
@@ -155,6 +162,58 @@ fn block_in_mmio(client: &Client) -> Result<()> {
     }
 }
 
+/// A ring range at the device's address, its answers allowed to fault or not.
+fn ring_request(fault_answers: bool) -> MmioRingRequest {
+    MmioRingRequest {
+        range: GuestRange {
+            guestPhysAddr: 0x9000_0000,
+            size: 4096,
+        },
+        faultAnswers: fault_answers,
+    }
+}
+
+/// Answers a guest read with FAULT and reports how the VM ended.
+fn ring_fault(client: &Client) -> Result<()> {
+    let program = "load4 r0, [0x90000000]\nexit VM_EXIT, \"no fault\"\n";
+    let config = demo::demo_config_with_program("ring-fault", 1 << 20, 1, program)?;
+    let vm = client
+        .manager()
+        .createVm(&config)
+        .map_err(|s| anyhow!("createVm: {s:?}"))?;
+    let ring = match vm.setMmioRing(&ring_request(true)) {
+        Ok(ring) => RawRing::open(&ring)?,
+        Err(status) => {
+            let refused = gunyah_binder::classify(&status);
+            let unsupported = gunyah_binder::aidl::ErrorCode::ErrorCode::UNSUPPORTED.0;
+            if matches!(refused, gunyah_binder::CallError::ServiceSpecific { code, .. } if code == unsupported)
+            {
+                println!("FAULT UNSUPPORTED");
+                return Ok(());
+            }
+            return Err(anyhow!("setMmioRing: {status:?}"));
+        }
+    };
+    vm.start().map_err(|s| anyhow!("start: {s:?}"))?;
+    let wait = std::time::Duration::from_secs(30);
+    let (seq, _) = ring
+        .next_exit(0, 0, wait)
+        .ok_or_else(|| anyhow!("no MMIO exit posted"))?;
+    let fault = Answer {
+        action: Action::Fault,
+        read_data: 0,
+    };
+    ring.answer(0, seq, &fault)?;
+    let stopped = gunyah_vm_tests::wait_until(wait, || {
+        vm.getState()
+            .is_ok_and(|s| !matches!(s, VmState::STARTING | VmState::RUNNING))
+    });
+    let state = vm.getState().map_err(|s| anyhow!("getState: {s:?}"))?;
+    anyhow::ensure!(stopped, "the VM is still {state:?}");
+    println!("FAULT {}", gunyah_contract::names::vm_state(state));
+    Ok(())
+}
+
 /// Runs a VM whose vCPU waits for an MMIO ring answer this client never gives.
 fn block_in_ring(client: &Client) -> Result<()> {
     let config =
@@ -163,15 +222,8 @@ fn block_in_ring(client: &Client) -> Result<()> {
         .manager()
         .createVm(&config)
         .map_err(|s| anyhow!("createVm: {s:?}"))?;
-    let request = MmioRingRequest {
-        range: GuestRange {
-            guestPhysAddr: 0x9000_0000,
-            size: 4096,
-        },
-        faultAnswers: false,
-    };
     let ring = RawRing::open(
-        &vm.setMmioRing(&request)
+        &vm.setMmioRing(&ring_request(false))
             .map_err(|s| anyhow!("setMmioRing: {s:?}"))?,
     )?;
     vm.start().map_err(|s| anyhow!("start: {s:?}"))?;
@@ -202,6 +254,9 @@ fn main() -> Result<()> {
     }
     if args.block_in_ring {
         return block_in_ring(&connect(&args.socket, 0)?);
+    }
+    if args.ring_fault {
+        return ring_fault(&connect(&args.socket, 0)?);
     }
     if let Some(cycles) = args.cycles {
         let client = connect(&args.socket, 3)?;

@@ -183,7 +183,7 @@ impl Diagnostics {
 
     /// The dump as JSON: `{"backend", "driver_generation", "values": {key: n}, "access":
     /// {"allowed_uids"}, "vms": [{"id", "name", "uid", "state", "vcpus", "memory_bytes",
-    /// "callbacks", "mmio_handlers", "unhandled_mmio": {"reads", "writes"}}]}`.
+    /// "callbacks", "mmio_handlers", "mmio_ring_ranges", "unhandled_mmio": {"reads", "writes"}}]}`.
     pub fn to_json(&self) -> serde_json::Value {
         let values: serde_json::Map<String, serde_json::Value> = self
             .counters
@@ -210,6 +210,7 @@ fn vm_json(vm: &VmLine) -> serde_json::Value {
         "memory_bytes": vm.memory_bytes,
         "callbacks": vm.callbacks,
         "mmio_handlers": vm.mmio_handlers,
+        "mmio_ring_ranges": vm.mmio_ring_ranges,
         "unhandled_mmio": {
             "reads": vm.unhandled_mmio.reads,
             "writes": vm.unhandled_mmio.writes,
@@ -252,6 +253,7 @@ mod tests {
                 memory_bytes: 4096,
                 callbacks: 0,
                 mmio_handlers: 0,
+                mmio_ring_ranges: 0,
                 unhandled_mmio: UnhandledMmio::default(),
                 name: "a".into(),
             }],

@@ -2,7 +2,8 @@
 //! readers parse back.
 //!
 //! `vm <id> uid=<uid> state=<VmState> vcpus=<n> memory=<bytes> callbacks=<n> mmio_handlers=<n>
-//! unhandled_mmio=<reads>r/<writes>w name=<name>`. The name comes last and runs to the end of
+//! mmio_ring_ranges=<n> unhandled_mmio=<reads>r/<writes>w name=<name>` (`mmio_ring_ranges` since
+//! interface V3; a line without it reads as 0). The name comes last and runs to the end of
 //! the line: the contract refuses control characters in names, so it cannot hold a line break,
 //! and anything else (spaces, `=`) is kept as it is. A newer service may add `key=value` fields
 //! before `name=`; readers skip the keys they do not know.
@@ -41,8 +42,10 @@ pub struct VmLine {
     pub memory_bytes: u64,
     /// Callbacks registered.
     pub callbacks: u64,
-    /// MMIO ranges a client handler serves.
+    /// MMIO ranges a client's binder handler serves.
     pub mmio_handlers: u64,
+    /// MMIO ranges the VM's MMIO ring serves.
+    pub mmio_ring_ranges: u64,
     /// Accesses that reached no handler.
     pub unhandled_mmio: UnhandledMmio,
     /// The VM's name, as the client gave it.
@@ -54,7 +57,7 @@ impl fmt::Display for VmLine {
         write!(
             f,
             "{PREFIX}{} uid={} state={} vcpus={} memory={} callbacks={} mmio_handlers={} \
-             unhandled_mmio={}r/{}w{NAME}{}",
+             mmio_ring_ranges={} unhandled_mmio={}r/{}w{NAME}{}",
             self.id,
             self.uid,
             names::vm_state(self.state),
@@ -62,6 +65,7 @@ impl fmt::Display for VmLine {
             self.memory_bytes,
             self.callbacks,
             self.mmio_handlers,
+            self.mmio_ring_ranges,
             self.unhandled_mmio.reads,
             self.unhandled_mmio.writes,
             self.name
@@ -118,6 +122,7 @@ struct Fields {
     memory_bytes: Option<u64>,
     callbacks: Option<u64>,
     mmio_handlers: Option<u64>,
+    mmio_ring_ranges: Option<u64>,
     unhandled_mmio: Option<UnhandledMmio>,
 }
 
@@ -143,6 +148,7 @@ impl Fields {
             "memory" => once(&mut self.memory_bytes, key, number(key, value)?),
             "callbacks" => once(&mut self.callbacks, key, number(key, value)?),
             "mmio_handlers" => once(&mut self.mmio_handlers, key, number(key, value)?),
+            "mmio_ring_ranges" => once(&mut self.mmio_ring_ranges, key, number(key, value)?),
             "unhandled_mmio" => once(&mut self.unhandled_mmio, key, unhandled(value)?),
             // A newer service's field.
             _ => Ok(()),
@@ -159,6 +165,8 @@ impl Fields {
             memory_bytes: self.memory_bytes.ok_or_else(|| missing("memory"))?,
             callbacks: self.callbacks.ok_or_else(|| missing("callbacks"))?,
             mmio_handlers: self.mmio_handlers.ok_or_else(|| missing("mmio_handlers"))?,
+            // A service before V3 has no ring.
+            mmio_ring_ranges: self.mmio_ring_ranges.unwrap_or(0),
             unhandled_mmio: self
                 .unhandled_mmio
                 .ok_or_else(|| missing("unhandled_mmio"))?,
@@ -207,6 +215,7 @@ mod tests {
             memory_bytes: 2 << 20,
             callbacks: 1,
             mmio_handlers: 3,
+            mmio_ring_ranges: 2,
             unhandled_mmio: UnhandledMmio {
                 reads: 1,
                 writes: 5,
@@ -225,7 +234,7 @@ mod tests {
         assert_eq!(
             sample("demo").to_string(),
             "vm 7 uid=4242 state=RUNNING vcpus=2 memory=2097152 callbacks=1 mmio_handlers=3 \
-             unhandled_mmio=1r/5w name=demo"
+             mmio_ring_ranges=2 unhandled_mmio=1r/5w name=demo"
         );
     }
 
@@ -236,6 +245,10 @@ mod tests {
         let line: VmLine = text.parse().unwrap();
         assert_eq!(line.state, VmState(42));
         assert_eq!(line.name, "demo");
+        assert_eq!(
+            line.mmio_ring_ranges, 0,
+            "a V2 service's line has no ring ranges"
+        );
     }
 
     #[test]
