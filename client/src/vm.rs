@@ -6,6 +6,7 @@ use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use gunyah_binder::aidl::{
+    ErrorCode::ErrorCode,
     GuestRange::GuestRange,
     IGunyahMmioHandler::BnGunyahMmioHandler,
     IGunyahVm::IGunyahVm,
@@ -386,7 +387,17 @@ impl Vm {
         let mut path = self.mmio_path.lock().ignore_poison();
         if let MmioPath::Undecided = *path {
             *path = match self.binder.getInterfaceVersion() {
-                Ok(v) if v >= MMIO_RING_VERSION => MmioPath::Ring(self.start_ring(&range)?),
+                Ok(v) if v >= MMIO_RING_VERSION => match self.start_ring(&range) {
+                    Ok(ring) => MmioPath::Ring(ring),
+                    // No ring for this VM (more vCPUs than a ring has slots): binder handlers.
+                    Err(Error::Rejected { code, message, .. })
+                        if code == ErrorCode::UNSUPPORTED.0 =>
+                    {
+                        log::info!("vm {}: {message}; serving MMIO over binder", self.id);
+                        MmioPath::Binder
+                    }
+                    Err(e) => return Err(e),
+                },
                 Ok(_) => MmioPath::Binder,
                 Err(status) => {
                     log::warn!(

@@ -13,12 +13,20 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use gunyah_binder::aidl::{
-    ErrorCode::ErrorCode, GuestRange::GuestRange, IGunyahVm::IGunyahVm,
-    IoeventfdConfig::IoeventfdConfig, IrqfdConfig::IrqfdConfig, MmioRingRequest::MmioRingRequest,
+    ErrorCode::ErrorCode,
+    GuestRange::GuestRange,
+    IGunyahMmioHandler::IGunyahMmioHandler,
+    IGunyahVm::{BnGunyahVm, IGunyahVm},
+    IGunyahVmCallback::IGunyahVmCallback,
+    IoeventfdConfig::IoeventfdConfig,
+    IrqfdConfig::IrqfdConfig,
+    MmioRing::MmioRing,
+    MmioRingRequest::MmioRingRequest,
+    VmExitInfo::VmExitInfo,
     VmState::VmState,
 };
-use gunyah_binder::Strong;
-use gunyah_contract::mmio_ring::{Access, Action, Answer};
+use gunyah_binder::{BinderResult, ParcelFileDescriptor, Strong};
+use gunyah_contract::mmio_ring::{self, Access, Action, Answer};
 use gunyah_vm_client::demo::demo_config_with_program;
 use gunyah_vm_client::mmio::MmioHandler;
 use gunyah_vm_client::Vm;
@@ -112,6 +120,105 @@ fn test_the_client_library_serves_its_handlers_through_the_ring() -> Result<()> 
         wait_until(WAIT, || !ring_thread_running()),
         "the ring thread ends with the handle"
     );
+    Ok(())
+}
+
+/// A VM as a V2 service serves it: every call goes to the real VM, but the interface version
+/// says 2 (a V2 service has no `setMmioRing`; calling it here fails the test).
+struct V2Service(Strong<dyn IGunyahVm>);
+
+impl gunyah_binder::Interface for V2Service {}
+
+impl IGunyahVm for V2Service {
+    fn getId(&self) -> BinderResult<i32> {
+        self.0.getId()
+    }
+    fn getState(&self) -> BinderResult<VmState> {
+        self.0.getState()
+    }
+    fn start(&self) -> BinderResult<()> {
+        self.0.start()
+    }
+    fn destroy(&self) -> BinderResult<()> {
+        self.0.destroy()
+    }
+    fn registerCallback(&self, callback: &Strong<dyn IGunyahVmCallback>) -> BinderResult<()> {
+        self.0.registerCallback(callback)
+    }
+    fn unregisterCallback(&self, callback: &Strong<dyn IGunyahVmCallback>) -> BinderResult<()> {
+        self.0.unregisterCallback(callback)
+    }
+    fn createIrqfd(&self, config: &IrqfdConfig) -> BinderResult<ParcelFileDescriptor> {
+        self.0.createIrqfd(config)
+    }
+    fn createIoeventfd(&self, config: &IoeventfdConfig) -> BinderResult<ParcelFileDescriptor> {
+        self.0.createIoeventfd(config)
+    }
+    fn setMmioHandler(
+        &self,
+        range: &GuestRange,
+        handler: Option<&Strong<dyn IGunyahMmioHandler>>,
+    ) -> BinderResult<()> {
+        self.0.setMmioHandler(range, handler)
+    }
+    fn getExitInfo(&self) -> BinderResult<Option<VmExitInfo>> {
+        self.0.getExitInfo()
+    }
+    fn setMmioRing(&self, _request: &MmioRingRequest) -> BinderResult<MmioRing> {
+        panic!("a V2 service has no setMmioRing");
+    }
+    fn getInterfaceVersion(&self) -> BinderResult<i32> {
+        Ok(2)
+    }
+}
+
+#[test]
+fn test_the_client_library_falls_back_to_binder_handlers_before_v3() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(2)?;
+    let program = "load2 r0, [0x90000010]\nstore8 [0x90000020], r0\nexit VM_EXIT, \"done\"";
+    let real = create(&client, "v2", program)?;
+    let vm = Vm::attach(gunyah_binder::new_binder!(BnGunyahVm, V2Service(real)))?;
+    let device = Arc::new(Register::default());
+    vm.set_mmio_handler(DEVICE as u64, 0x1000, device.clone())?;
+    let d = service.diagnostics()?;
+    assert_eq!((d.vms[0].mmio_handlers, d.vms[0].mmio_ring_ranges), (1, 0));
+    vm.start()?;
+    assert_eq!(vm.wait_for_exit(Some(WAIT))?.reason, b"done");
+    assert_eq!(*device.0.lock().unwrap(), vec![(0x9000_0020, 0x4210)]);
+    Ok(())
+}
+
+/// A VM with more vCPUs than a ring has slots gets no ring; the library serves it over binder.
+#[test]
+fn test_a_vm_too_wide_for_a_ring_is_served_over_binder() -> Result<()> {
+    let vcpus = mmio_ring::MAX_SLOTS + 1;
+    let limit = vcpus.to_string();
+    let service = Service::start(&[
+        "--max-vcpus-per-vm",
+        &limit,
+        "--max-vcpus-per-client",
+        &limit,
+    ])?;
+    let client = service.connect(2)?;
+    let binder = client
+        .manager()
+        .createVm(&demo_config_with_program(
+            "wide",
+            MIB,
+            vcpus as i32,
+            "idle",
+        )?)
+        .map_err(|s| anyhow::anyhow!("createVm: {s:?}"))?;
+    assert_service_error(
+        binder.setMmioRing(&request(DEVICE, 0x1000, false)),
+        ErrorCode::UNSUPPORTED.0,
+        "setMmioRing: a ring has at most 62 slots",
+    );
+    let vm = Vm::attach(binder)?;
+    vm.set_mmio_handler(DEVICE as u64, 0x1000, Register::default())?;
+    let d = service.diagnostics()?;
+    assert_eq!((d.vms[0].mmio_handlers, d.vms[0].mmio_ring_ranges), (1, 0));
     Ok(())
 }
 

@@ -35,8 +35,9 @@ pub const LAYOUT: i32 = aidl_ring::LAYOUT_1;
 pub const WORDS_PER_SLOT: usize = 8;
 /// The header's first word: "GHMMIOR1" in little-endian bytes.
 pub const MAGIC: u64 = u64::from_le_bytes(*b"GHMMIOR1");
-/// The most slots a ring has (the most vCPUs a VM can have, with room).
-pub const MAX_SLOTS: u32 = 1024;
+/// The most slots a ring has: its parcelable carries 2 + slots fds, and one binder message
+/// carries at most 64 (RPC binder's limit). A VM with more vCPUs serves MMIO over handlers.
+pub const MAX_SLOTS: u32 = 62;
 
 /// Header word indices.
 const H_MAGIC: usize = 0;

@@ -14,7 +14,7 @@ use super::mmio_ring::{Exchange, RingHost};
 use crate::binder::Strong;
 use crate::diag::UnhandledMmio;
 use crate::error::{Error, Result};
-use gunyah_contract::mmio_ring::{Access, Action};
+use gunyah_contract::mmio_ring::{self, Access, Action};
 use gunyah_hypervisor::{Generation, GuestRange};
 
 /// What serves a range.
@@ -145,6 +145,17 @@ impl MmioRouter {
                 format!(
                     "the {} driver has no resume_action: an answer cannot inject a fault",
                     self.config.generation
+                ),
+            ));
+        }
+        if self.config.vcpus > mmio_ring::MAX_SLOTS {
+            return Err(Error::unsupported(
+                "setMmioRing",
+                format!(
+                    "a ring has at most {} slots, one per vCPU (its fds must fit one binder \
+                     message), and this VM has {} vCPUs: use setMmioHandler",
+                    mmio_ring::MAX_SLOTS,
+                    self.config.vcpus
                 ),
             ));
         }
