@@ -192,13 +192,25 @@ impl Served {
             .iter()
             .find(|(r, _)| r.contains(&covered))
             .map(|(_, h)| h.clone());
-        match (handler, access.write) {
-            (Some(h), None) => Answer::handled(h.read(access.address, access.size)),
-            (Some(h), Some(value)) => {
-                h.write(access.address, access.size, value);
-                Answer::handled(0)
-            }
-            (None, _) => Answer::handled(0),
-        }
+        let Some(handler) = handler else {
+            return Answer::handled(0);
+        };
+        // A handler that panics answers 0 instead of ending the thread that serves every
+        // vCPU of the VM (which would leave them waiting until the VM is destroyed).
+        let answered =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match access.write {
+                None => handler.read(access.address, access.size),
+                Some(value) => {
+                    handler.write(access.address, access.size, value);
+                    0
+                }
+            }));
+        Answer::handled(answered.unwrap_or_else(|_| {
+            log::error!(
+                "MMIO handler at {:#x} panicked; the access reads 0",
+                access.address
+            );
+            0
+        }))
     }
 }

@@ -222,6 +222,33 @@ fn test_a_vm_too_wide_for_a_ring_is_served_over_binder() -> Result<()> {
     Ok(())
 }
 
+/// A handler that panics on its first read.
+struct Panicky(std::sync::atomic::AtomicBool);
+
+impl MmioHandler for Panicky {
+    fn read(&self, _address: u64, _size: u32) -> u64 {
+        if !self.0.swap(true, Ordering::SeqCst) {
+            panic!("a handler bug");
+        }
+        7
+    }
+    fn write(&self, _address: u64, _size: u32, _value: u64) {}
+}
+
+/// A panicking handler does not end the ring thread: that access reads 0, the next is served.
+#[test]
+fn test_a_panicking_handler_does_not_stop_the_ring() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(1)?;
+    let program = "load8 r0, [0x90000000]\njnz r0, bad\nload8 r1, [0x90000000]\n\
+                   jeq r1, 7, good\nbad: crash\ngood: exit VM_EXIT, \"served\"";
+    let vm = Vm::attach(create(&client, "panicky", program)?)?;
+    vm.set_mmio_handler(DEVICE as u64, 0x1000, Panicky(Default::default()))?;
+    vm.start()?;
+    assert_eq!(vm.wait_for_exit(Some(WAIT))?.reason, b"served");
+    Ok(())
+}
+
 #[test]
 fn test_ring_requests_are_checked_and_ranges_have_one_server() -> Result<()> {
     let service = Service::start(&["--mock-generation", "ack66-late"])?;
