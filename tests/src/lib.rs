@@ -61,6 +61,22 @@ pub fn read_eventfd(fd: &std::os::fd::OwnedFd, timeout: Duration) -> Option<u64>
 
 pub use gunyah_contract::diagnostics::{Counter, Diagnostics};
 
+/// Starts `gunyah-test-client --socket <service's socket> <args>` and waits for the first line
+/// it prints (`READY ...`, `IN_MMIO`, `IN_RING`): the client and that line.
+pub fn spawn_test_client(service: &Service, args: &[&str]) -> Result<(Child, String)> {
+    use std::io::BufRead;
+    let mut child = Command::new(workspace_bin("gunyah-test-client"))
+        .arg("--socket")
+        .arg(&service.socket)
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut line = String::new();
+    let stdout = child.stdout.take().context("the client's stdout")?;
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    Ok((child, line))
+}
+
 /// What must return to its earlier value after teardown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Footprint {

@@ -1,8 +1,6 @@
 //! VM lifetime over the wire: create → start → destroy, and teardown with every fd closed when
 //! the client drops the VM, destroys it, or is SIGKILLed.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
@@ -15,7 +13,7 @@ use gunyah_binder::aidl::{
 };
 use gunyah_contract::diagnostics::Counter;
 use gunyah_vm_client::demo::demo_config;
-use gunyah_vm_tests::{assert_service_error, wait_until, Service};
+use gunyah_vm_tests::{assert_service_error, spawn_test_client, wait_until, Service};
 
 const MIB: u64 = 1 << 20;
 
@@ -178,14 +176,10 @@ fn test_sigkilled_client_loses_its_vms() -> Result<()> {
     let service = Service::start(&[])?;
     let _client = warm(&service)?;
     let baseline = service.baseline()?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gunyah-test-client"))
-        .arg("--socket")
-        .arg(&service.socket)
-        .args(["--vms", "2", "--cpus", "2", "--start", "--callback"])
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line)?;
+    let (mut child, line) = spawn_test_client(
+        &service,
+        &["--vms", "2", "--cpus", "2", "--start", "--callback"],
+    )?;
     assert!(line.starts_with("READY "), "child said {line:?}");
     let holding = service.footprint()?;
     assert_eq!(
@@ -226,14 +220,7 @@ fn test_client_killed_inside_its_mmio_handler_loses_its_vm() -> Result<()> {
     let baseline = service.baseline()?;
     let mut worst = Duration::ZERO;
     for round in 0..10 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gunyah-test-client"))
-            .arg("--socket")
-            .arg(&service.socket)
-            .arg("--block-in-mmio")
-            .stdout(Stdio::piped())
-            .spawn()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line)?;
+        let (mut child, line) = spawn_test_client(&service, &["--block-in-mmio"])?;
         assert_eq!(line, "IN_MMIO\n", "round {round}: child said {line:?}");
         let killed = Instant::now();
         kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL)?;

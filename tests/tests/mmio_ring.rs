@@ -2,8 +2,6 @@
 //! uses it, and a client that answers late, twice, out of order, with garbage or never can hurt
 //! only its own VM — never the service, another VM, or the service's fds.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,7 +29,7 @@ use gunyah_vm_client::demo::demo_config_with_program;
 use gunyah_vm_client::mmio::MmioHandler;
 use gunyah_vm_client::Vm;
 use gunyah_vm_tests::raw_ring::RawRing;
-use gunyah_vm_tests::{assert_service_error, read_eventfd, wait_until, Service};
+use gunyah_vm_tests::{assert_service_error, read_eventfd, spawn_test_client, wait_until, Service};
 
 const MIB: u64 = 1 << 20;
 const DEVICE: i64 = 0x9000_0000;
@@ -424,14 +422,7 @@ fn test_a_client_killed_while_its_vcpu_waits_on_the_ring_loses_its_vm() -> Resul
     drop(create(&warm, "warm", "idle")?);
     let baseline = service.baseline()?;
     for round in 0..5 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gunyah-test-client"))
-            .arg("--socket")
-            .arg(&service.socket)
-            .arg("--block-in-ring")
-            .stdout(Stdio::piped())
-            .spawn()?;
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line)?;
+        let (mut child, line) = spawn_test_client(&service, &["--block-in-ring"])?;
         assert_eq!(line, "IN_RING\n", "round {round}: child said {line:?}");
         kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL)?;
         child.wait()?;
