@@ -95,7 +95,10 @@ impl IGunyahVm for GunyahVm {
     fn setMmioRing(&self, request: &MmioRingRequest) -> BinderResult<MmioRing> {
         vm_calls::mmio_ring_request(request)
             .map_err(Error::from)
-            .and_then(|(range, fault_answers)| self.vm.set_mmio_ring(range, fault_answers))
+            .and_then(|(range, fault_answers)| {
+                let caller = crate::binder::calling_identity();
+                self.vm.set_mmio_ring(range, fault_answers, caller.pid)
+            })
             .or_status("setMmioRing")
     }
 }

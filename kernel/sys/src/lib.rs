@@ -18,6 +18,7 @@ pub mod kick;
 pub mod memfd;
 pub mod mman;
 pub mod model;
+pub mod pidfd;
 pub mod process;
 pub mod run_page;
 pub mod scm;

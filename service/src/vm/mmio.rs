@@ -137,8 +137,14 @@ impl MmioRouter {
     }
 
     /// Serves `range` with the VM's ring (made now if it is the first), and returns the ring
-    /// for the client. `fault_answers` needs a driver with `resume_action`.
-    pub fn set_ring(&self, range: GuestRange, fault_answers: bool) -> Result<MmioRing> {
+    /// for the client, process `caller_pid`, whose life the ring follows from now on.
+    /// `fault_answers` needs a driver with `resume_action`.
+    pub fn set_ring(
+        &self,
+        range: GuestRange,
+        fault_answers: bool,
+        caller_pid: i32,
+    ) -> Result<MmioRing> {
         if fault_answers && !self.config.generation.is_later() {
             return Err(Error::unsupported(
                 "request.faultAnswers",
@@ -175,6 +181,12 @@ impl MmioRouter {
                 }
             }
         };
+        ring.add_user(caller_pid).map_err(|e| {
+            Error::exhausted(
+                "setMmioRing",
+                format!("following process {caller_pid}: {e}"),
+            )
+        })?;
         let descriptor = ring
             .descriptor()
             .map_err(|e| Error::exhausted("setMmioRing", format!("duplicating its fds: {e}")))?;
@@ -269,6 +281,9 @@ impl MmioRouter {
                     Action::Fault => self.refused(addr, "FAULT, which its range does not allow"),
                 },
                 Exchange::Refused(e) => self.refused(addr, &e.to_string()),
+                Exchange::Orphaned => {
+                    self.refused(addr, "every process that asked for the ring has exited")
+                }
             },
         }
     }

@@ -1,13 +1,15 @@
 //! The service's half of a VM's MMIO ring (docs/MMIO_RING.md): the shared memory, the
 //! "exit posted" eventfd it signals and the per-slot "answer posted" eventfds it waits on.
-//! A vCPU thread posts its exit in its own slot and waits for the answer, or for the VM to
-//! stop; it takes an answer only through `mmio_ring::Ring::take_answer`, which reads each word
-//! once and checks it.
+//! A vCPU thread posts its exit in its own slot and waits for the answer, for the VM to stop,
+//! or for every process that asked for the ring to exit; it takes an answer only through
+//! `mmio_ring::Ring::take_answer`, which reads each word once and checks it.
 
+use gunyah_sys::sync::IgnorePoison;
 use std::fs::File;
 use std::num::NonZeroUsize;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::aidl::MmioRing::MmioRing;
@@ -31,6 +33,17 @@ pub enum Exchange {
     Refused(RingError),
     /// The VM is stopping: the vCPU thread must return.
     Stopped,
+    /// Every process that asked for the ring has exited: nobody will answer.
+    Orphaned,
+}
+
+/// The most processes whose lives a ring follows.
+pub const MAX_USERS: usize = 16;
+
+/// A process that asked for the ring, and its pidfd.
+struct User {
+    pid: i32,
+    pidfd: Arc<OwnedFd>,
 }
 
 /// One VM's ring.
@@ -44,6 +57,9 @@ pub struct RingHost {
     stop: OwnedFd,
     /// Each slot's last exit number; only that slot's vCPU thread posts.
     seqs: Vec<AtomicU64>,
+    /// The processes that asked for the ring (`add_user`) and are alive, as far as a waiting
+    /// vCPU has seen.
+    users: Mutex<Vec<User>>,
 }
 
 impl RingHost {
@@ -67,7 +83,35 @@ impl RingHost {
             answer_posted,
             stop: eventfd::nonblocking()?,
             seqs: (0..slots).map(|_| AtomicU64::new(0)).collect(),
+            users: Mutex::default(),
         })
+    }
+
+    /// Follows the life of process `pid`, which asked for the ring (and is blocked in that
+    /// call, so the pid is its own): while one such process lives, exits wait for answers.
+    pub fn add_user(&self, pid: i32) -> std::io::Result<()> {
+        let mut users = self.users.lock().ignore_poison();
+        if users.iter().any(|u| u.pid == pid) {
+            return Ok(());
+        }
+        if users.len() >= MAX_USERS {
+            return Err(std::io::Error::other(format!(
+                "{MAX_USERS} processes use this ring already"
+            )));
+        }
+        let pidfd = Arc::new(gunyah_sys::pidfd::open(pid)?);
+        users.push(User { pid, pidfd });
+        Ok(())
+    }
+
+    /// Forgets the users whose pidfd `exited` names; whether none is left.
+    fn forget_exited(&self, exited: &[i32]) -> bool {
+        let mut users = self.users.lock().ignore_poison();
+        users.retain(|u| !exited.contains(&u.pid));
+        for pid in exited {
+            log::info!("MMIO ring: process {pid}, which asked for it, has exited");
+        }
+        users.is_empty()
     }
 
     /// The parcelable for a client: new duplicates of every fd.
@@ -106,6 +150,9 @@ impl RingHost {
                 slots: self.slots,
             });
         };
+        if self.users.lock().ignore_poison().is_empty() {
+            return Exchange::Orphaned;
+        }
         let seq = self.seqs[slot as usize].fetch_add(1, Ordering::Relaxed) + 1;
         if let Err(e) = ring.post_exit(slot, seq, access) {
             return Exchange::Refused(e);
@@ -123,13 +170,89 @@ impl RingHost {
             return done;
         }
         loop {
-            // Level-triggered: an answer (or a stop) that came since the last look leaves its
-            // eventfd readable, so nothing is missed. EINTR (a kick) loops to the look.
-            let _ = eventfd::wait_readable(&[answer_posted.as_fd(), self.stop.as_fd()], None);
+            let users: Vec<(i32, Arc<OwnedFd>)> = self
+                .users
+                .lock()
+                .ignore_poison()
+                .iter()
+                .map(|u| (u.pid, u.pidfd.clone()))
+                .collect();
+            let mut fds = vec![answer_posted.as_fd(), self.stop.as_fd()];
+            fds.extend(users.iter().map(|(_, fd)| fd.as_fd()));
+            // Level-triggered: an answer, a stop or an exit that came since the last look
+            // leaves its fd readable, so nothing is missed. EINTR (a kick) loops to the look.
+            let ready = eventfd::wait_readable(&fds, None).unwrap_or(0);
             let _ = eventfd::drain(answer_posted.as_fd());
             if let Some(done) = outcome() {
                 return done;
             }
+            let exited: Vec<i32> = users
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| ready & (1 << (2 + i)) != 0)
+                .map(|(_, (pid, _))| *pid)
+                .collect();
+            if !exited.is_empty() && self.forget_exited(&exited) {
+                return Exchange::Orphaned;
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+
+    fn read() -> Access {
+        Access {
+            address: 0x9000_0000,
+            size: 4,
+            write: None,
+        }
+    }
+
+    /// The process that asked for the ring dies while a vCPU waits for its answer (another
+    /// process may still hold the VM): the wait ends, and later exits do not wait at all.
+    #[test]
+    fn a_wait_ends_when_every_user_of_the_ring_has_exited() {
+        let host = Arc::new(RingHost::new(1, 1).unwrap());
+        let mut user = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        host.add_user(user.id() as i32).unwrap();
+        let waiting = host.clone();
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(waiting.exchange(0, &read(), &|| false));
+        });
+        let early = ended.recv_timeout(Duration::from_millis(100));
+        assert!(
+            early.is_err(),
+            "waiting for the user's answer, not {early:?}"
+        );
+        let killed = Instant::now();
+        user.kill().unwrap();
+        user.wait().unwrap();
+        let ended = ended.recv_timeout(Duration::from_secs(10));
+        assert_eq!(
+            ended,
+            Ok(Exchange::Orphaned),
+            "{:?} after the kill",
+            killed.elapsed()
+        );
+        assert_eq!(host.exchange(0, &read(), &|| false), Exchange::Orphaned);
+    }
+
+    #[test]
+    fn a_ring_follows_each_process_once() {
+        let host = RingHost::new(1, 1).unwrap();
+        let me = std::process::id() as i32;
+        host.add_user(me).unwrap();
+        host.add_user(me).unwrap();
+        assert_eq!(host.users.lock().unwrap().len(), 1);
+        assert!(host.add_user(-1).is_err(), "no such process");
     }
 }

@@ -247,10 +247,15 @@ impl Vm {
         self.mmio.set(range, handler)
     }
 
-    /// See `IGunyahVm.setMmioRing`.
-    pub fn set_mmio_ring(&self, range: GuestRange, fault_answers: bool) -> Result<MmioRing> {
+    /// See `IGunyahVm.setMmioRing`; `caller_pid` is the calling process.
+    pub fn set_mmio_ring(
+        &self,
+        range: GuestRange,
+        fault_answers: bool,
+        caller_pid: i32,
+    ) -> Result<MmioRing> {
         self.ensure_not_destroyed("setMmioRing")?;
-        self.mmio.set_ring(range, fault_answers)
+        self.mmio.set_ring(range, fault_answers, caller_pid)
     }
 
     /// Makes an eventfd, binds it with `bind` (the driver call), keeps it until teardown and
