@@ -385,37 +385,22 @@ impl Vm {
         };
         let handler: Arc<dyn MmioHandler> = Arc::new(handler);
         let mut path = self.mmio_path.lock().ignore_poison();
-        if let MmioPath::Undecided = *path {
-            *path = match self.binder.getInterfaceVersion() {
-                Ok(v) if v >= MMIO_RING_VERSION => match self.start_ring(&range) {
-                    Ok(ring) => MmioPath::Ring(ring),
-                    // No ring for this VM (more vCPUs than a ring has slots): binder handlers.
-                    Err(Error::Rejected { code, message, .. })
-                        if code == ErrorCode::UNSUPPORTED.0 =>
-                    {
-                        log::info!("vm {}: {message}; serving MMIO over binder", self.id);
-                        MmioPath::Binder
-                    }
-                    Err(e) => return Err(e),
-                },
-                Ok(_) => MmioPath::Binder,
-                Err(status) => {
-                    log::warn!(
-                        "vm {}: getInterfaceVersion failed ({status:?}); serving MMIO over binder",
-                        self.id
-                    );
-                    MmioPath::Binder
-                }
-            };
-            if let MmioPath::Ring(ring) = &*path {
-                ring.add(model_range(guest_phys_addr, size), handler);
-                return Ok(());
+        // The first handler decides the path; starting a ring routes its range already.
+        let routed = match *path {
+            MmioPath::Undecided => {
+                let (chosen, routed) = self.choose_mmio_path(&range)?;
+                *path = chosen;
+                routed
             }
-        } else if let MmioPath::Ring(ring) = &*path {
-            // A later range: the ring already runs here; the new duplicates are dropped.
-            self.binder
-                .setMmioRing(&ring_request(&range))
-                .map_err(|s| self.failed("setMmioRing", s))?;
+            _ => false,
+        };
+        if let MmioPath::Ring(ring) = &*path {
+            if !routed {
+                // The ring already runs here; the new duplicates of its fds are dropped.
+                self.binder
+                    .setMmioRing(&ring_request(&range))
+                    .map_err(|s| self.failed("setMmioRing", s))?;
+            }
             ring.add(model_range(guest_phys_addr, size), handler);
             return Ok(());
         }
@@ -428,6 +413,30 @@ impl Vm {
         handlers.retain(|(r, _)| *r != range);
         handlers.push((range, binder));
         Ok(())
+    }
+
+    /// The ring where the service offers one (V3, and a VM no wider than a ring), started with
+    /// `range` routed to it (`true`); else binder handlers (`false`: nothing routed).
+    fn choose_mmio_path(&self, range: &GuestRange) -> Result<(MmioPath, bool)> {
+        match self.binder.getInterfaceVersion() {
+            Ok(v) if v >= MMIO_RING_VERSION => match self.start_ring(range) {
+                Ok(ring) => Ok((MmioPath::Ring(ring), true)),
+                // No ring for this VM (more vCPUs than a ring has slots): binder handlers.
+                Err(Error::Rejected { code, message, .. }) if code == ErrorCode::UNSUPPORTED.0 => {
+                    log::info!("vm {}: {message}; serving MMIO over binder", self.id);
+                    Ok((MmioPath::Binder, false))
+                }
+                Err(e) => Err(e),
+            },
+            Ok(_) => Ok((MmioPath::Binder, false)),
+            Err(status) => {
+                log::warn!(
+                    "vm {}: getInterfaceVersion failed ({status:?}); serving MMIO over binder",
+                    self.id
+                );
+                Ok((MmioPath::Binder, false))
+            }
+        }
     }
 
     /// Routes `range` to the VM's ring and starts serving the ring.

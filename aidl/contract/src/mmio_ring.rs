@@ -196,11 +196,6 @@ impl<'w> Ring<'w> {
         Ok(Self { words, slots })
     }
 
-    /// Slots in the ring.
-    pub fn slots(&self) -> u32 {
-        self.slots
-    }
-
     fn slot(&self, slot: u32) -> Result<&'w [AtomicU64], RingError> {
         if slot >= self.slots {
             return Err(RingError::NoSuchSlot {
@@ -277,11 +272,6 @@ impl<'w> Ring<'w> {
         w[ANSWER_ACTION].store(answer.action.word(), Ordering::Relaxed);
         w[ANSWER_SEQ].store(seq, Ordering::Release);
         Ok(())
-    }
-
-    /// Every word, for tests and fuzzers that play a hostile client.
-    pub fn words(&self) -> &'w [AtomicU64] {
-        self.words
     }
 }
 

@@ -91,10 +91,10 @@ impl MmioRouter {
         }
     }
 
-    /// Adds `server` for `range` (checked by the contract: not empty, no overflow) unless a
-    /// range it overlaps is served already.
-    fn add(&self, routes: &mut Vec<Route>, range: GuestRange, server: Server) -> Result<()> {
-        if let Some(other) = routes.iter().find(|r| r.range.overlaps(&range)) {
+    /// `INVALID_ARGUMENT` if a range `range` overlaps is served already (`range` is checked by
+    /// the contract: not empty, no overflow).
+    fn check_free(routes: &[Route], range: &GuestRange) -> Result<()> {
+        if let Some(other) = routes.iter().find(|r| r.range.overlaps(range)) {
             return Err(Error::invalid(
                 "range",
                 format!(
@@ -108,7 +108,6 @@ impl MmioRouter {
                 ),
             ));
         }
-        routes.push(Route { range, server });
         Ok(())
     }
 
@@ -121,7 +120,14 @@ impl MmioRouter {
     ) -> Result<()> {
         let mut routes = self.routes.write().ignore_poison();
         match handler {
-            Some(handler) => self.add(&mut routes, range, Server::Handler(handler)),
+            Some(handler) => {
+                Self::check_free(&routes, &range)?;
+                routes.push(Route {
+                    range,
+                    server: Server::Handler(handler),
+                });
+                Ok(())
+            }
             None => {
                 let before = routes.len();
                 routes.retain(|r| r.range != range);
@@ -166,6 +172,8 @@ impl MmioRouter {
             ));
         }
         let mut routes = self.routes.write().ignore_poison();
+        // Nothing is made, followed or duplicated for a range that cannot be served.
+        Self::check_free(&routes, &range)?;
         let ring = {
             let mut ring = self.ring.lock().ignore_poison();
             match &*ring {
@@ -190,14 +198,13 @@ impl MmioRouter {
         let descriptor = ring
             .descriptor()
             .map_err(|e| Error::exhausted("setMmioRing", format!("duplicating its fds: {e}")))?;
-        self.add(
-            &mut routes,
+        routes.push(Route {
             range,
-            Server::Ring {
+            server: Server::Ring {
                 ring,
                 fault_answers,
             },
-        )?;
+        });
         Ok(descriptor)
     }
 
@@ -319,10 +326,5 @@ impl MmioRouter {
             reads: self.unhandled_reads.load(Ordering::Relaxed),
             writes: self.unhandled_writes.load(Ordering::Relaxed),
         }
-    }
-
-    /// Ring answers refused so far (diagnostics).
-    pub fn refused_answers(&self) -> u64 {
-        self.refused_answers.load(Ordering::Relaxed)
     }
 }
