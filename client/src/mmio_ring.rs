@@ -17,6 +17,7 @@ use gunyah_contract::mmio_ring::{self, Access, Answer, Ring};
 use gunyah_sys::eventfd;
 use gunyah_sys::model::GuestRange;
 use gunyah_sys::shared_words::SharedWords;
+use nix::fcntl::SealFlag;
 
 use crate::error::{Error, Result};
 use crate::mmio::MmioHandler;
@@ -79,6 +80,17 @@ impl RingClient {
             )));
         }
         let memory = dup(ring.memory.as_ref(), "memory")?;
+        // Mapped only when it cannot shrink under the mapping (a fault on every access).
+        let stat = gunyah_sys::fd::stat(memory.as_fd())
+            .map_err(|e| Error::io("fstat of the ring's memory", e.into()))?;
+        let seals = gunyah_sys::fd::seals(memory.as_fd()).unwrap_or(SealFlag::empty());
+        if !stat.regular || stat.size < size as u64 || !seals.contains(SealFlag::F_SEAL_SHRINK) {
+            return Err(bad(&format!(
+                "memory of {} bytes with seals {seals:?}: the ring needs {size} bytes a file \
+                 sealed against shrinking holds",
+                stat.size
+            )));
+        }
         let len = NonZeroUsize::new(size).ok_or_else(|| bad("no memory"))?;
         let words = SharedWords::map(memory.as_fd(), len)
             .map_err(|e| Error::io("mapping the MMIO ring", e.into()))?;

@@ -60,6 +60,15 @@ impl VmManager {
             page_size: config.hypervisor.capabilities().page_size,
             ..config.limits
         };
+        // The process's one AIO context (what signals eventfds a client shares without ever
+        // sleeping) is made now, so that it is part of the service's footprint from the start
+        // rather than the first VM's.
+        if !gunyah_sys::eventfd::Shared::can_signal() {
+            log::warn!(
+                "no Linux AIO in this kernel: setMmioRing answers UNSUPPORTED (clients fall back \
+                 to binder handlers)"
+            );
+        }
         Self {
             hyp: config.hypervisor,
             policy: config.policy,
@@ -276,6 +285,7 @@ impl VmManager {
                     .join(","),
                 None => "any (SELinux decides)".to_string(),
             },
+            lingering_threads: self.quotas.lingering_threads(),
             vms: vms.iter().map(|vm| vm.dump_line()).collect(),
         }
         .format()

@@ -1,9 +1,13 @@
 //! Per-uid quotas on VMs, vCPUs and guest memory. A reservation is taken before a VM is built
-//! and released when the VM is torn down.
+//! and released when the VM is torn down — and when every thread that served the VM has ended:
+//! a thread that does not stop in time (docs/THREAT_MODEL.md) keeps its VM charged to the
+//! client, so no client gets past its quota by wedging threads. The dump counts such threads
+//! per client (`Quotas::lingering_threads`).
 
 use gunyah_sys::sync::IgnorePoison;
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Weak};
 
 use crate::error::{Error, Result};
 
@@ -40,6 +44,8 @@ struct Usage {
 pub struct Quotas {
     limits: QuotaLimits,
     usage: Mutex<HashMap<u32, Usage>>,
+    /// Reservations of VMs torn down while threads still held them.
+    retired: Mutex<Vec<Weak<Reservation>>>,
 }
 
 /// Resources held against a uid's quota until dropped.
@@ -48,6 +54,39 @@ pub struct Reservation {
     quotas: Arc<Quotas>,
     uid: u32,
     held: Usage,
+    /// Threads holding a [`ThreadCharge`] on it.
+    threads: AtomicU32,
+}
+
+/// A thread's hold on its VM's reservation (a vCPU thread, an MMIO handler call): the quota
+/// stays charged until the thread ends, even when its VM was torn down without it.
+#[derive(Debug)]
+pub struct ThreadCharge(Arc<Reservation>);
+
+impl ThreadCharge {
+    /// A hold on `reservation` for the calling thread's life (drop it as the thread ends).
+    pub fn new(reservation: &Arc<Reservation>) -> Self {
+        reservation.threads.fetch_add(1, Ordering::SeqCst);
+        Self(reservation.clone())
+    }
+}
+
+impl Drop for ThreadCharge {
+    fn drop(&mut self) {
+        self.0.threads.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Reservation {
+    /// Its VM is torn down: the quota comes back when the last thread holding it ends (now,
+    /// if none does); until then `Quotas::lingering_threads` counts those threads.
+    pub fn retire(self: Arc<Self>) {
+        if self.threads.load(Ordering::SeqCst) > 0 {
+            let mut retired = self.quotas.retired.lock().ignore_poison();
+            retired.retain(|r| r.strong_count() > 0);
+            retired.push(Arc::downgrade(&self));
+        }
+    }
 }
 
 impl Quotas {
@@ -56,6 +95,7 @@ impl Quotas {
         Arc::new(Self {
             limits,
             usage: Mutex::default(),
+            retired: Mutex::default(),
         })
     }
 
@@ -110,7 +150,23 @@ impl Quotas {
             quotas: self.clone(),
             uid,
             held,
+            threads: AtomicU32::new(0),
         })
+    }
+
+    /// Per uid, the threads still running for VMs that were torn down (their VMs stay charged
+    /// to that uid until they end); uids with none are absent.
+    pub fn lingering_threads(&self) -> BTreeMap<u32, u64> {
+        let mut by_uid = BTreeMap::new();
+        let mut retired = self.retired.lock().ignore_poison();
+        retired.retain(|r| r.strong_count() > 0);
+        for reservation in retired.iter().filter_map(Weak::upgrade) {
+            let n = reservation.threads.load(Ordering::SeqCst);
+            if n > 0 {
+                *by_uid.entry(reservation.uid).or_insert(0) += u64::from(n);
+            }
+        }
+        by_uid
     }
 
     /// Number of VMs `uid` holds (diagnostics).
@@ -167,6 +223,27 @@ mod tests {
             .unwrap_err()
             .to_string()
             .starts_with("memoryRegions:"));
+        Ok(())
+    }
+
+    /// A VM torn down while a thread of it still runs stays charged until the thread ends.
+    #[test]
+    fn a_lingering_thread_keeps_its_vm_charged() -> Result<()> {
+        let q = Quotas::new(QuotaLimits {
+            max_vms: 1,
+            ..QuotaLimits::default()
+        });
+        let reservation = Arc::new(q.reserve(10, 1, 4096)?);
+        let charge = ThreadCharge::new(&reservation);
+        reservation.retire();
+        assert!(q.reserve(10, 1, 4096).is_err(), "still charged");
+        assert_eq!(q.lingering_threads(), BTreeMap::from([(10, 1)]));
+        drop(charge);
+        assert!(q.lingering_threads().is_empty());
+        assert_eq!(q.vms_of(10), 0);
+        let again = Arc::new(q.reserve(10, 1, 4096)?);
+        again.retire();
+        assert_eq!(q.vms_of(10), 0, "no thread held it: back at once");
         Ok(())
     }
 }

@@ -1,9 +1,18 @@
-//! Eventfds used as doorbells between processes (the MMIO ring's): non-blocking, so that a
-//! peer that fills or drains the counter can never block this side, and waited on with poll.
+//! Eventfds used as doorbells, and waited on with poll. Two kinds, kept apart by type:
+//!
+//! - the process's own (a stop signal, a wake-up): made non-blocking, and nobody else holds
+//!   their file description, so [`ring`] and [`drain`] on them never sleep;
+//! - [`Shared`]: an eventfd whose file description a client holds too (the MMIO ring's, the
+//!   irqfds and ioeventfds). The client may clear `O_NONBLOCK` on it, fill its counter or drain
+//!   it at any moment, so `read(2)` and `write(2)` could sleep for good; [`Shared`] offers only
+//!   operations that never sleep whatever the description says: [`Shared::signal`] (the
+//!   kernel's `eventfd_signal`, through `aio`) and [`Shared::take`] (`preadv2` with
+//!   `RWF_NOWAIT`). Waiting on one is a poll, beside the VM's stop signal
+//!   (docs/THREAT_MODEL.md).
 
 #![forbid(unsafe_code)]
 
-use std::os::fd::{BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::Duration;
 
 use nix::errno::Errno;
@@ -30,6 +39,66 @@ pub fn drain(fd: BorrowedFd<'_>) -> nix::Result<()> {
     match crate::fd::read(fd, &mut count) {
         Ok(_) | Err(Errno::EAGAIN) => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// An eventfd whose file description a client may hold: every operation here returns at once,
+/// whatever the client has done to the description (flags, counter) or does meanwhile.
+#[derive(Debug)]
+pub struct Shared(OwnedFd);
+
+impl Shared {
+    /// A new non-blocking, close-on-exec eventfd with a zero counter, to be shared.
+    pub fn new() -> nix::Result<Self> {
+        nonblocking().map(Self)
+    }
+
+    /// An eventfd a client gave (its description is the client's to change); `EINVAL` for an
+    /// fd that is not an eventfd.
+    pub fn from_client(fd: OwnedFd) -> nix::Result<Self> {
+        let link = std::fs::read_link(format!(
+            "/proc/self/fd/{}",
+            std::os::fd::AsRawFd::as_raw_fd(&fd)
+        ))
+        .map_err(|_| Errno::EBADF)?;
+        if link.as_os_str() != "anon_inode:[eventfd]" {
+            return Err(Errno::EINVAL);
+        }
+        Ok(Self(fd))
+    }
+
+    /// Adds 1 to the counter without ever sleeping (a full counter stays full and readable);
+    /// `ENOSYS` on a kernel without AIO (see [`Shared::can_signal`]).
+    pub fn signal(&self) -> nix::Result<()> {
+        crate::aio::signal(self.0.as_fd())
+    }
+
+    /// Whether [`Shared::signal`] works on this kernel.
+    pub fn can_signal() -> bool {
+        crate::aio::available()
+    }
+
+    /// Reads and resets the counter without ever sleeping: its value, or 0 when it was zero
+    /// (someone else took it first, or nobody rang).
+    pub fn take(&self) -> nix::Result<u64> {
+        let mut count = [0u8; 8];
+        match crate::fd::read_nowait(self.0.as_fd(), &mut count) {
+            Ok(8) => Ok(u64::from_ne_bytes(count)),
+            Ok(_) => Err(Errno::EIO),
+            Err(Errno::EAGAIN) => Ok(0),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A new fd for the same description, for the client.
+    pub fn share(&self) -> std::io::Result<OwnedFd> {
+        self.0.try_clone()
+    }
+}
+
+impl AsFd for Shared {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.0.as_fd()
     }
 }
 
@@ -107,6 +176,35 @@ mod tests {
             wait_readable(&[fd.as_fd()], Some(Duration::ZERO)).unwrap(),
             0
         );
+    }
+
+    /// What a hostile client does to a description it shares: clear `O_NONBLOCK`, fill the
+    /// counter, drain it. Neither `signal` nor `take` sleeps.
+    #[test]
+    fn a_shared_eventfd_never_blocks_whatever_the_client_does() {
+        use nix::fcntl::{fcntl, FcntlArg, OFlag};
+        let shared = Shared::new().unwrap();
+        let client = shared.share().unwrap();
+        fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&client),
+            FcntlArg::F_SETFL(OFlag::empty()),
+        )
+        .unwrap();
+        assert_eq!(shared.take().unwrap(), 0, "empty: no sleep, no count");
+        nix::unistd::write(&client, &(u64::MAX - 1).to_ne_bytes()).unwrap();
+        shared.signal().unwrap();
+        assert!(shared.take().unwrap() >= u64::MAX - 1);
+        shared.signal().unwrap();
+        let mut stolen = [0u8; 8];
+        nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&client), &mut stolen).unwrap();
+        assert_eq!(shared.take().unwrap(), 0, "the client took it first");
+    }
+
+    #[test]
+    fn only_an_eventfd_is_taken_from_a_client() {
+        let (r, _w) = nix::unistd::pipe().unwrap();
+        assert_eq!(Shared::from_client(r).unwrap_err(), Errno::EINVAL);
+        assert!(Shared::from_client(nonblocking().unwrap()).is_ok());
     }
 
     #[test]

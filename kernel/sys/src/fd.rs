@@ -53,6 +53,34 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
     Ok(n as usize)
 }
 
+/// `RWF_NOWAIT` (linux/fs.h, Linux 4.14).
+const RWF_NOWAIT: libc::c_int = 0x8;
+
+/// `read(2)` that never sleeps, whatever the file description's `O_NONBLOCK` says:
+/// `preadv2(2)` at the current position with `RWF_NOWAIT`, EAGAIN where a plain read would
+/// wait. An eventfd honours it from Linux 5.8 (its `read_iter`); a file that does not answers
+/// `EOPNOTSUPP`. For descriptions a client shares, which it can make blocking at any moment.
+pub fn read_nowait(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
+    let iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: `iov` describes `buf`, writable for its length for the whole call; offset -1
+    // (both halves) means the file's current position, as read(2) uses; `fd` is live.
+    let n = Errno::result(unsafe {
+        libc::syscall(
+            libc::SYS_preadv2,
+            fd.as_raw_fd(),
+            &iov as *const libc::iovec,
+            1,
+            -1 as libc::c_long,
+            0 as libc::c_long,
+            RWF_NOWAIT,
+        )
+    })?;
+    Ok(n as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@
 
 pub mod a14;
 pub mod abi;
+pub mod aio;
 pub mod android;
 pub mod driver_call;
 pub mod eventfd;

@@ -41,9 +41,10 @@ impl SharedWords {
         // checked in `map`) from a page-aligned address, so `count` words fit and each is
         // aligned for `AtomicU64`, which has the size and alignment of `u64`; every bit pattern
         // is a valid value. The slice borrows `self`, which unmaps only on drop, so it cannot
-        // outlive the memory. Other processes writing the same memory do so with single stores
-        // that these atomic loads observe whole; this process touches it only through the
-        // atomics.
+        // outlive the memory. Another process may write any bytes there at any moment: that
+        // cannot break these atomics, since every bit pattern is a valid `u64` and those writes
+        // come from outside this process (no Rust reference of this process aliases them
+        // non-atomically); this process touches the memory only through the atomics.
         unsafe { std::slice::from_raw_parts(ptr, count) }
     }
 }

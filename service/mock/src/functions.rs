@@ -1,11 +1,12 @@
 //! The mock's irqfd and ioeventfd functions, with the a14 checks and errno.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 use std::sync::Arc;
 
 use nix::errno::Errno;
 
 use gunyah_hypervisor::{Datamatch, Function, IoEventfd};
+use gunyah_sys::eventfd::Shared;
 
 /// A doorbell the guest can wait for.
 #[derive(Debug)]
@@ -13,7 +14,7 @@ pub(super) struct Irqfd {
     /// The arguments it was added with (fd number included), for REMOVE_FUNCTION.
     pub arg: (RawFd, Function),
     pub label: u32,
-    pub eventfd: Arc<OwnedFd>,
+    pub eventfd: Arc<Shared>,
 }
 
 /// A guest-write notifier.
@@ -24,7 +25,7 @@ pub(super) struct Ioeventfd {
     pub addr: u64,
     pub len: u32,
     pub datamatch: Option<u64>,
-    pub eventfd: OwnedFd,
+    pub eventfd: Shared,
 }
 
 /// The functions bound to one VM.
@@ -47,15 +48,13 @@ pub(super) enum IoeventfdKey {
 }
 
 /// The driver takes its own reference to an eventfd (here: a dup), after checking that the fd
-/// is one.
-fn take_eventfd(fd: BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
-    let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd()))
-        .map_err(|_| Errno::EBADF)?;
-    if link.as_os_str() != "anon_inode:[eventfd]" {
-        return Err(Errno::EINVAL);
-    }
-    fd.try_clone_to_owned()
-        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))
+/// is one. The description stays the VMM's to change: the mock, like the driver's
+/// `eventfd_signal` and `eventfd_ctx_do_read`, only signals and takes it, never sleeping on it.
+fn take_eventfd(fd: BorrowedFd<'_>) -> Result<Shared, Errno> {
+    let dup = fd
+        .try_clone_to_owned()
+        .map_err(|e| Errno::from_raw(e.raw_os_error().unwrap_or(0)))?;
+    Shared::from_client(dup)
 }
 
 impl Functions {
@@ -151,14 +150,16 @@ impl Functions {
     }
 
     /// The doorbell `label`, if bound.
-    pub fn irqfd(&self, label: u32) -> Option<Arc<OwnedFd>> {
+    pub fn irqfd(&self, label: u32) -> Option<Arc<Shared>> {
         self.irqfds
             .iter()
             .find(|i| i.label == label)
             .map(|i| i.eventfd.clone())
     }
 
-    /// Signals the ioeventfd matching a guest write, if any; returns whether one matched.
+    /// Signals the ioeventfd matching a guest write, if any; returns whether one matched. The
+    /// signal never sleeps, as the driver's `eventfd_signal` does not, whatever the VMM did to
+    /// the eventfd (a full counter stays full).
     pub fn signal_write(&self, addr: u64, len: u32, value: u64) -> bool {
         let hit = self.ioeventfds.iter().find(|e| {
             e.addr == addr
@@ -167,7 +168,7 @@ impl Functions {
         });
         match hit {
             Some(e) => {
-                if let Err(err) = nix::unistd::write(e.eventfd.as_fd(), &1u64.to_ne_bytes()) {
+                if let Err(err) = e.eventfd.signal() {
                     log::warn!("mock: signalling an ioeventfd failed: {err}");
                 }
                 true

@@ -1,6 +1,7 @@
 //! A mock vCPU: runs the scripted guest from guest memory. vCPU 0 boots at the entry point;
 //! the others idle until the VM stops (secondary CPU bring-up is not modelled).
 
+use gunyah_sys::eventfd::Shared;
 use gunyah_sys::sync::IgnorePoison;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -200,13 +201,18 @@ impl MockVcpu {
             let ready = |fd: &PollFd| fd.revents().is_some_and(|r| r.contains(PollFlags::POLLIN));
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) if fds.get(1).is_some_and(ready) => {
-                    let mut count = [0u8; 8];
-                    let eventfd = doorbell.as_deref().map(AsFd::as_fd);
                     // A level-triggered or edge-triggered ring is consumed the same way here.
-                    return match eventfd.map(|fd| gunyah_sys::fd::read(fd, &mut count)) {
-                        Some(Ok(8)) => Ok(true),
-                        _ => Ok(false),
-                    };
+                    // `take` never sleeps: the VMM holds the description too and may have
+                    // made it blocking, or taken the count between the poll and here — then
+                    // the doorbell did not ring for this vCPU, and it waits on.
+                    match doorbell.as_deref().map(Shared::take) {
+                        Some(Ok(0)) => {
+                            self.counters.idle_wakeups.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Some(Ok(_)) => return Ok(true),
+                        Some(Err(e)) => return Err(Self::run_error(e)),
+                        None => {}
+                    }
                 }
                 Ok(_) if ready(&fds[0]) => {}
                 Ok(_) | Err(Errno::EINTR) => {

@@ -2,7 +2,7 @@
 //! resource is owned as soon as it exists, so an error at any step releases everything built
 //! so far: no half-built VM and no leaked fd.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::AsFd;
 use std::sync::Arc;
 
 use crate::config::{VmKind, VmSpec};
@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::memory;
 use crate::quota::Reservation;
 use gunyah_hypervisor::{Hypervisor, UserMemory, UserMemoryRegion, VcpuBackend, VmBackend};
+use gunyah_sys::eventfd::Shared;
 use gunyah_sys::mman::SharedMapping;
 
 /// Everything a built VM owns. Fields drop in declaration order, which is the teardown order:
@@ -20,13 +21,14 @@ pub struct Resources {
     pub vcpus: Vec<Box<dyn VcpuBackend>>,
     /// The VM fd.
     pub backend: Box<dyn VmBackend>,
-    /// The service's copies of irqfd/ioeventfd eventfds.
-    pub eventfds: Vec<OwnedFd>,
+    /// The service's copies of irqfd/ioeventfd eventfds, shared with the client: the service
+    /// never reads or writes them (the driver does, without sleeping).
+    pub eventfds: Vec<Shared>,
     /// The service's mappings of guest memory (the backend holds them too, until the driver
     /// is done with them).
     pub memory: Vec<Arc<SharedMapping>>,
-    /// The caller's quota held by this VM.
-    pub reservation: Reservation,
+    /// The caller's quota held by this VM (and by every thread that serves it: `ThreadCharge`).
+    pub reservation: Arc<Reservation>,
 }
 
 /// Maps the client's memory and configures a new driver VM per `spec`.
@@ -84,6 +86,6 @@ pub fn build(spec: &VmSpec, hyp: &dyn Hypervisor, reservation: Reservation) -> R
         backend,
         eventfds: Vec::new(),
         memory,
-        reservation,
+        reservation: Arc::new(reservation),
     })
 }

@@ -10,10 +10,12 @@ use std::time::{Duration, Instant};
 
 use crate::aidl::{IGunyahMmioHandler::IGunyahMmioHandler, MmioRing::MmioRing};
 
+use super::mmio_handler::{Called, HandlerCalls};
 use super::mmio_ring::{Exchange, RingHost};
 use crate::binder::Strong;
 use crate::diag::UnhandledMmio;
 use crate::error::{Error, Result};
+use crate::quota::Reservation;
 use gunyah_contract::mmio_ring::{self, Access, Action};
 use gunyah_hypervisor::{Generation, GuestRange};
 
@@ -68,6 +70,8 @@ pub struct MmioRouter {
     ring: Mutex<Option<Arc<RingHost>>>,
     /// Set by `stop_waits`: a ring made later is born stopped.
     stopping: AtomicBool,
+    /// Binder handler calls, off the vCPU threads.
+    handlers: HandlerCalls,
     unhandled_reads: AtomicU64,
     unhandled_writes: AtomicU64,
     refused_answers: AtomicU64,
@@ -75,6 +79,11 @@ pub struct MmioRouter {
 }
 
 const LOG_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The most ranges one VM's handlers and ring serve together. Finding the server of an exit is
+/// a walk of the list, on every exit, so a client must not grow it without end; 64 is more
+/// than a VM's MMIO devices (crosvm's arm64 VMs have a dozen or so).
+pub const MAX_MMIO_RANGES: usize = 64;
 
 impl MmioRouter {
     /// A router with no routes.
@@ -84,11 +93,17 @@ impl MmioRouter {
             routes: RwLock::default(),
             ring: Mutex::default(),
             stopping: AtomicBool::new(false),
+            handlers: HandlerCalls::new(config.vm_id, config.vcpus),
             unhandled_reads: AtomicU64::new(0),
             unhandled_writes: AtomicU64::new(0),
             refused_answers: AtomicU64::new(0),
             last_log: Mutex::default(),
         }
+    }
+
+    /// Charges the threads that call handlers to `reservation` (see `HandlerCalls`).
+    pub fn charge_to(&self, reservation: &Arc<Reservation>) {
+        self.handlers.charge_to(reservation);
     }
 
     /// `INVALID_ARGUMENT` if a range `range` overlaps is served already (`range` is checked by
@@ -111,6 +126,20 @@ impl MmioRouter {
         Ok(())
     }
 
+    /// `RESOURCE_EXHAUSTED` when `routes` has room for no other range.
+    fn check_room(routes: &[Route]) -> Result<()> {
+        if routes.len() >= MAX_MMIO_RANGES {
+            return Err(Error::exhausted(
+                "range",
+                format!(
+                    "this VM's handlers and ring serve {MAX_MMIO_RANGES} ranges already, the \
+                     most a VM may have (MAX_MMIO_RANGES)"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     /// Sets (`Some`) the handler of `range`, or removes (`None`) what serves exactly `range`:
     /// a handler or the ring.
     pub fn set(
@@ -122,6 +151,7 @@ impl MmioRouter {
         match handler {
             Some(handler) => {
                 Self::check_free(&routes, &range)?;
+                Self::check_room(&routes)?;
                 routes.push(Route {
                     range,
                     server: Server::Handler(handler),
@@ -145,6 +175,12 @@ impl MmioRouter {
     /// Serves `range` with the VM's ring (made now if it is the first), and returns the ring
     /// for the client, process `caller_pid`, whose life the ring follows from now on.
     /// `fault_answers` needs a driver with `resume_action`.
+    ///
+    /// All or nothing: what can fail (the ring, following the caller, new fds) happens before
+    /// the route is added, and a failure takes back what it added. The reply can still fail
+    /// after this returns (the binder layer needs fds too), so asking again for a range the
+    /// ring serves already, with the same `fault_answers`, is no overlap: it answers the ring
+    /// again.
     pub fn set_ring(
         &self,
         range: GuestRange,
@@ -172,39 +208,58 @@ impl MmioRouter {
             ));
         }
         let mut routes = self.routes.write().ignore_poison();
-        // Nothing is made, followed or duplicated for a range that cannot be served.
-        Self::check_free(&routes, &range)?;
-        let ring = {
-            let mut ring = self.ring.lock().ignore_poison();
-            match &*ring {
-                Some(ring) => ring.clone(),
-                None => {
-                    let made = RingHost::new(self.config.vm_id, self.config.vcpus)
-                        .map_err(|e| Error::exhausted("setMmioRing", format!("the ring: {e}")))?;
-                    // Checked under the lock `stop_waits` takes after setting the flag.
-                    if self.stopping.load(Ordering::SeqCst) {
-                        made.stop();
-                    }
-                    ring.insert(Arc::new(made)).clone()
+        let again = routes.iter().any(|r| {
+            r.range == range
+                && matches!(r.server, Server::Ring { fault_answers: f, .. } if f == fault_answers)
+        });
+        if !again {
+            // Nothing is made, followed or duplicated for a range that cannot be served.
+            Self::check_free(&routes, &range)?;
+            Self::check_room(&routes)?;
+        }
+        let mut slot = self.ring.lock().ignore_poison();
+        let ring = match &*slot {
+            Some(ring) => ring.clone(),
+            None => {
+                let made =
+                    RingHost::new(self.config.vm_id, self.config.vcpus).map_err(|e| {
+                        match e.kind() {
+                            std::io::ErrorKind::Unsupported => {
+                                Error::unsupported("setMmioRing", e.to_string())
+                            }
+                            _ => Error::exhausted("setMmioRing", format!("the ring: {e}")),
+                        }
+                    })?;
+                // Checked under the lock `stop_waits` takes after setting the flag.
+                if self.stopping.load(Ordering::SeqCst) {
+                    made.stop();
                 }
+                Arc::new(made)
             }
         };
-        ring.add_user(caller_pid).map_err(|e| {
+        let new_user = ring.add_user(caller_pid).map_err(|e| {
             Error::exhausted(
                 "setMmioRing",
                 format!("following process {caller_pid}: {e}"),
             )
         })?;
-        let descriptor = ring
-            .descriptor()
-            .map_err(|e| Error::exhausted("setMmioRing", format!("duplicating its fds: {e}")))?;
-        routes.push(Route {
-            range,
-            server: Server::Ring {
-                ring,
-                fault_answers,
-            },
-        });
+        let descriptor = ring.descriptor().map_err(|e| {
+            if new_user {
+                ring.remove_user(caller_pid);
+            }
+            Error::exhausted("setMmioRing", format!("new fds for the client: {e}"))
+        })?;
+        // Committed: nothing below fails.
+        slot.get_or_insert_with(|| ring.clone());
+        if !again {
+            routes.push(Route {
+                range,
+                server: Server::Ring {
+                    ring,
+                    fault_answers,
+                },
+            });
+        }
         Ok(descriptor)
     }
 
@@ -233,6 +288,7 @@ impl MmioRouter {
     /// Ends every wait for a ring answer, now and from now on: the VM is stopping.
     pub fn stop_waits(&self) {
         self.stopping.store(true, Ordering::SeqCst);
+        self.handlers.stop();
         if let Some(ring) = &*self.ring.lock().ignore_poison() {
             ring.stop();
         }
@@ -263,19 +319,14 @@ impl MmioRouter {
                 handled(0)
             }
             Some(Server::Handler(handler)) => {
-                // Addresses are u64 in the guest; AIDL longs carry the same bits.
-                let size = access.size as i32;
-                let result = match access.write {
-                    None => handler.onRead(addr as i64, size).map(|v| v as u64),
-                    Some(value) => handler.onWrite(addr as i64, size, value as i64).map(|()| 0),
-                };
-                result.map_or_else(
-                    |e| {
-                        log::warn!("vm {vm_id}: MMIO handler at {addr:#x} failed: {e:?}");
+                match self.handlers.call(vcpu, handler, access, stopping) {
+                    Called::Done(Ok(value)) => handled(value),
+                    Called::Done(Err(e)) => {
+                        log::warn!("vm {vm_id}: MMIO handler at {addr:#x} failed: {e}");
                         handled(0)
-                    },
-                    handled,
-                )
+                    }
+                    Called::Stopped => Resume::Stop,
+                }
             }
             Some(Server::Ring {
                 ring,
@@ -303,11 +354,13 @@ impl MmioRouter {
         Resume::Handled { read_data: 0 }
     }
 
-    /// Drops every route and the ring (teardown, after the vCPU threads are joined).
+    /// Drops every route, the ring and the handler callers (teardown, after the vCPU threads
+    /// are joined).
     pub fn clear(&self) {
         let all = std::mem::take(&mut *self.routes.write().ignore_poison());
         drop(all);
         drop(self.ring.lock().ignore_poison().take());
+        self.handlers.clear();
     }
 
     /// Ranges served by binder handlers, and by the ring (diagnostics).

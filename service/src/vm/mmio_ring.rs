@@ -7,7 +7,7 @@
 use gunyah_sys::sync::IgnorePoison;
 use std::fs::File;
 use std::num::NonZeroUsize;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::aidl::MmioRing::MmioRing;
 use crate::binder::pfd_from;
 use gunyah_contract::mmio_ring::{self, Access, Answer, Ring, RingError};
-use gunyah_sys::eventfd;
+use gunyah_sys::eventfd::{self, Shared};
 use gunyah_sys::shared_words::SharedWords;
 
 /// How long a vCPU thread polls its slot for the answer (yielding the CPU between looks) before
@@ -51,9 +51,12 @@ pub struct RingHost {
     memory: File,
     words: SharedWords,
     slots: u32,
-    exit_posted: OwnedFd,
-    answer_posted: Vec<OwnedFd>,
-    /// Readable for good once the VM is stopping: every waiting vCPU polls it.
+    /// Shared with the client, like `answer_posted`: only signalled and taken, never read or
+    /// written (docs/THREAT_MODEL.md).
+    exit_posted: Shared,
+    answer_posted: Vec<Shared>,
+    /// Readable for good once the VM is stopping: every waiting vCPU polls it. The service's
+    /// own: no client holds it.
     stop: OwnedFd,
     /// Each slot's last exit number; only that slot's vCPU thread posts.
     seqs: Vec<AtomicU64>,
@@ -65,6 +68,13 @@ pub struct RingHost {
 impl RingHost {
     /// A ring of `slots` slots (the VM's vCPUs).
     pub fn new(vm_id: i32, slots: u32) -> std::io::Result<Self> {
+        if !Shared::can_signal() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "this kernel has no AIO (CONFIG_AIO), which the ring needs to signal a client \
+                 without ever blocking",
+            ));
+        }
         let size = mmio_ring::memory_size(slots);
         let memory =
             gunyah_sys::memfd::sealed(&format!("gunyah-vm{vm_id}-mmio-ring"), size as u64)?;
@@ -73,13 +83,13 @@ impl RingHost {
         Ring::create(words.words(), slots)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let answer_posted = (0..slots)
-            .map(|_| eventfd::nonblocking())
+            .map(|_| Shared::new())
             .collect::<nix::Result<Vec<_>>>()?;
         Ok(Self {
             memory,
             words,
             slots,
-            exit_posted: eventfd::nonblocking()?,
+            exit_posted: Shared::new()?,
             answer_posted,
             stop: eventfd::nonblocking()?,
             seqs: (0..slots).map(|_| AtomicU64::new(0)).collect(),
@@ -87,12 +97,25 @@ impl RingHost {
         })
     }
 
-    /// Follows the life of process `pid`, which asked for the ring (and is blocked in that
-    /// call, so the pid is its own): while one such process lives, exits wait for answers.
-    pub fn add_user(&self, pid: i32) -> std::io::Result<()> {
+    /// Follows the life of process `pid`, which asked for the ring (see `gunyah_sys::pidfd`
+    /// for how far a caller's pid is its own): while one such process lives, exits wait for
+    /// answers. Users that have exited are forgotten first, so dead ones never fill the list.
+    /// Whether `pid` is new (a caller that fails later takes it back with `remove_user`).
+    pub fn add_user(&self, pid: i32) -> std::io::Result<bool> {
         let mut users = self.users.lock().ignore_poison();
+        users.retain(|u| {
+            let alive = eventfd::wait_readable(&[u.pidfd.as_fd()], Some(Duration::ZERO))
+                .map_or(true, |ready| ready == 0);
+            if !alive {
+                log::info!(
+                    "MMIO ring: process {}, which asked for it, has exited",
+                    u.pid
+                );
+            }
+            alive
+        });
         if users.iter().any(|u| u.pid == pid) {
-            return Ok(());
+            return Ok(false);
         }
         if users.len() >= MAX_USERS {
             return Err(std::io::Error::other(format!(
@@ -101,7 +124,12 @@ impl RingHost {
         }
         let pidfd = Arc::new(gunyah_sys::pidfd::open(pid)?);
         users.push(User { pid, pidfd });
-        Ok(())
+        Ok(true)
+    }
+
+    /// Stops following `pid` (the call that added it failed).
+    pub fn remove_user(&self, pid: i32) {
+        self.users.lock().ignore_poison().retain(|u| u.pid != pid);
     }
 
     /// Forgets the users whose pidfd `exited` names; whether none is left.
@@ -114,19 +142,20 @@ impl RingHost {
         users.is_empty()
     }
 
-    /// The parcelable for a client: new duplicates of every fd.
+    /// The parcelable for a client: new fds for the ring's memory and eventfds. The
+    /// descriptions are shared: `Shared` is why that is harmless.
     pub fn descriptor(&self) -> std::io::Result<MmioRing> {
-        let dup = |fd: BorrowedFd<'_>| fd.try_clone_to_owned().map(pfd_from);
+        let share = |fd: &Shared| fd.share().map(pfd_from);
         Ok(MmioRing {
             layout: mmio_ring::LAYOUT,
-            memory: Some(dup(self.memory.as_fd())?),
+            memory: Some(pfd_from(self.memory.as_fd().try_clone_to_owned()?)),
             memorySize: mmio_ring::memory_size(self.slots) as i64,
             slotCount: self.slots as i32,
-            exitPosted: Some(dup(self.exit_posted.as_fd())?),
+            exitPosted: Some(share(&self.exit_posted)?),
             answerPosted: self
                 .answer_posted
                 .iter()
-                .map(|fd| dup(fd.as_fd()))
+                .map(share)
                 .collect::<std::io::Result<_>>()?,
         })
     }
@@ -157,9 +186,10 @@ impl RingHost {
         if let Err(e) = ring.post_exit(slot, seq, access) {
             return Exchange::Refused(e);
         }
-        // A failure to signal (never, for an eventfd) would only delay the client; the wait
-        // below still ends with an answer or a stop.
-        let _ = eventfd::ring(self.exit_posted.as_fd());
+        // Never sleeps, whatever the client did to the eventfd. A failure to signal (none is
+        // known) would only delay the client; the wait below still ends with an answer or a
+        // stop.
+        let _ = self.exit_posted.signal();
         let outcome = || match ring.take_answer(slot, seq, access.size) {
             Ok(Some(answer)) => Some(Exchange::Answered(answer)),
             Ok(None) if stopping() => Some(Exchange::Stopped),
@@ -182,7 +212,9 @@ impl RingHost {
             // Level-triggered: an answer, a stop or an exit that came since the last look
             // leaves its fd readable, so nothing is missed. EINTR (a kick) loops to the look.
             let ready = eventfd::wait_readable(&fds, None).unwrap_or(0);
-            let _ = eventfd::drain(answer_posted.as_fd());
+            // `take`, not a read: the client may have made the description blocking and
+            // drained it first.
+            let _ = answer_posted.take();
             if let Some(done) = outcome() {
                 return done;
             }

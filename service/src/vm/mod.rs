@@ -4,6 +4,7 @@
 mod build;
 pub mod events;
 pub mod mmio;
+mod mmio_handler;
 pub mod mmio_ring;
 pub mod reaper;
 mod vcpu_thread;
@@ -28,8 +29,8 @@ use crate::binder::Strong;
 use crate::config::VmSpec;
 use crate::diag::VmLine;
 use crate::error::{Error, Result};
+use gunyah_sys::eventfd::Shared;
 use nix::errno::Errno;
-use nix::sys::eventfd::{EfdFlags, EventFd};
 
 use crate::names;
 use crate::quota::Reservation;
@@ -91,7 +92,13 @@ impl Vm {
         reaper: Arc<Reaper>,
     ) -> Result<Arc<Vm>> {
         let plan = &spec.plan;
+        let mmio = MmioRouter::new(MmioConfig {
+            vm_id: id,
+            vcpus: plan.vcpu_count,
+            generation: hyp.capabilities().generation,
+        });
         let resources = build::build(spec, hyp, reservation)?;
+        mmio.charge_to(&resources.reservation);
         let info = VmInfo {
             id,
             name: plan.name.clone(),
@@ -109,11 +116,7 @@ impl Vm {
         Ok(Arc::new(Vm {
             info,
             events: VmEvents::new(id),
-            mmio: Arc::new(MmioRouter::new(MmioConfig {
-                vm_id: id,
-                vcpus: plan.vcpu_count,
-                generation: hyp.capabilities().generation,
-            })),
+            mmio: Arc::new(mmio),
             lifecycle: Mutex::new(Lifecycle::Configured(Box::new(resources))),
             reaper,
         }))
@@ -189,7 +192,7 @@ impl Vm {
             self.events.clone(),
             self.mmio.clone(),
         ));
-        match VcpuThreads::spawn(ctx, vcpus) {
+        match VcpuThreads::spawn(ctx, vcpus, &resources.reservation) {
             Ok(vcpus) => {
                 *lifecycle = Lifecycle::Started { resources, vcpus };
                 Ok(())
@@ -272,12 +275,11 @@ impl Vm {
             | Lifecycle::Started { resources: r, .. } => r,
             Lifecycle::Destroyed => return Err(self.destroyed(method)),
         };
-        let eventfd: OwnedFd = EventFd::from_flags(EfdFlags::EFD_CLOEXEC)
-            .map_err(|e| Error::exhausted(method, format!("eventfd: {e}")))?
-            .into();
+        let eventfd =
+            Shared::new().map_err(|e| Error::exhausted(method, format!("eventfd: {e}")))?;
         bind(resources.backend.as_ref(), eventfd.as_fd())?;
         let client_copy = eventfd
-            .try_clone()
+            .share()
             .map_err(|e| Error::exhausted(method, format!("dup of the eventfd: {e}")))?;
         resources.eventfds.push(eventfd);
         Ok(client_copy)
@@ -402,10 +404,11 @@ impl Teardown {
         } = *resources;
         // The driver objects go in their teardown order (a tuple drops front to back): vCPU
         // fds, the VM fd (where a later driver may wait for the reset), the eventfds, the
-        // mappings. The quota is the client's: what it holds, so it comes back now.
+        // mappings. The quota is the client's: it comes back now, or when the last thread
+        // that still serves the VM (one that did not stop in time) ends.
         self.reaper
             .release(self.id, Box::new((vcpus, backend, eventfds, memory)));
-        drop(reservation);
+        reservation.retire();
         log::info!(
             "vm {}: torn down; its driver objects are being released",
             self.id

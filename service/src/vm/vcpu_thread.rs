@@ -13,6 +13,7 @@ use nix::errno::Errno;
 
 use super::events::VmEvents;
 use super::mmio::{MmioRouter, Resume};
+use crate::quota::{Reservation, ThreadCharge};
 use gunyah_contract::mmio_ring::Access;
 use gunyah_hypervisor::{MmioResumeAction, VcpuBackend, VcpuExit, VcpuKicker};
 
@@ -178,15 +179,20 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
 }
 
 impl VcpuThreads {
-    /// Starts one thread per vCPU. On failure the threads already started are stopped and
-    /// every vCPU is dropped.
-    pub fn spawn(ctx: Arc<VcpuContext>, vcpus: Vec<Box<dyn VcpuBackend>>) -> std::io::Result<Self> {
-        Self::spawn_with(ctx, vcpus, &|builder, f| builder.spawn(f))
+    /// Starts one thread per vCPU, each holding a charge on `reservation` until it ends. On
+    /// failure the threads already started are stopped and every vCPU is dropped.
+    pub fn spawn(
+        ctx: Arc<VcpuContext>,
+        vcpus: Vec<Box<dyn VcpuBackend>>,
+        reservation: &Arc<Reservation>,
+    ) -> std::io::Result<Self> {
+        Self::spawn_with(ctx, vcpus, reservation, &|builder, f| builder.spawn(f))
     }
 
     fn spawn_with(
         ctx: Arc<VcpuContext>,
         vcpus: Vec<Box<dyn VcpuBackend>>,
+        reservation: &Arc<Reservation>,
         spawner: Spawner<'_>,
     ) -> std::io::Result<Self> {
         let (done_tx, done) = mpsc::channel();
@@ -204,9 +210,13 @@ impl VcpuThreads {
                 tx: done_tx.clone(),
             };
             let builder = std::thread::Builder::new().name(format!("vm{}-vcpu{id}", ctx.vm_id));
+            let charge = ThreadCharge::new(reservation);
             let spawned = spawner(
                 builder,
                 Box::new(move || {
+                    // Dropped last, after the vCPU and the `Done` word: a thread that outlives
+                    // its VM's teardown keeps the VM charged until it ends.
+                    let _charge = charge;
                     let _done = guard;
                     ON_VCPU_THREAD.with(|on| on.set(true));
                     run_loop(vcpu, &ctx);
@@ -227,9 +237,10 @@ impl VcpuThreads {
         Ok(threads)
     }
 
-    /// Stops every vCPU and joins the threads, waiting at most `bound` in total. Threads that
-    /// do not finish in time (a vCPU blocked in a client's MMIO handler) are detached and
-    /// logged; they release their vCPU when the handler returns or its client dies.
+    /// Stops every vCPU and joins the threads, waiting at most `bound` in total. No wait of a
+    /// vCPU thread on a client outlasts the stop (docs/THREAT_MODEL.md); should a thread still
+    /// not finish in time (a driver that does not return from RUN), it is detached and logged,
+    /// and keeps its vCPU and its VM's charge on the client's quota until it ends.
     ///
     /// Never waits for the calling thread: when teardown runs on one of these vCPU threads
     /// (see `Vm`'s `Drop`), that thread has been told to stop and ends, releasing its vCPU, as
@@ -284,6 +295,7 @@ mod tests {
     use std::sync::{Condvar, Mutex};
 
     use super::*;
+    use crate::quota::{QuotaLimits, Quotas};
     use gunyah_hypervisor::{DriverIoctl, HypError, HypResult};
 
     /// A vCPU that blocks in `run` until kicked, and counts itself while it exists.
@@ -353,6 +365,10 @@ mod tests {
         Arc::new(VcpuContext::new(1, VmEvents::new(1), Arc::new(mmio)))
     }
 
+    fn reservation(quotas: &Arc<Quotas>) -> Arc<Reservation> {
+        Arc::new(quotas.reserve(10, 1, 4096).unwrap())
+    }
+
     #[test]
     fn test_spawn_failure_stops_the_started_threads() {
         let alive = Arc::new(AtomicUsize::new(0));
@@ -364,7 +380,13 @@ mod tests {
             }
             builder.spawn(f)
         };
-        let result = VcpuThreads::spawn_with(context(), fake_vcpus(4, &alive), &spawner);
+        let quotas = Quotas::new(QuotaLimits::default());
+        let result = VcpuThreads::spawn_with(
+            context(),
+            fake_vcpus(4, &alive),
+            &reservation(&quotas),
+            &spawner,
+        );
         assert!(result.is_err());
         assert_eq!(
             alive.load(Ordering::SeqCst),
@@ -376,11 +398,67 @@ mod tests {
     #[test]
     fn test_stop_and_join_releases_every_vcpu() {
         let alive = Arc::new(AtomicUsize::new(0));
-        let threads = VcpuThreads::spawn(context(), fake_vcpus(3, &alive)).unwrap();
+        let quotas = Quotas::new(QuotaLimits::default());
+        let threads =
+            VcpuThreads::spawn(context(), fake_vcpus(3, &alive), &reservation(&quotas)).unwrap();
         assert_eq!(alive.load(Ordering::SeqCst), 3);
         let start = Instant::now();
         threads.stop_and_join(Duration::from_secs(10));
         assert_eq!(alive.load(Ordering::SeqCst), 0);
         assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(quotas.vms_of(10), 0, "every charge ended with its thread");
+    }
+
+    /// A vCPU that kicks do not reach: `run` says it has begun (`.0`) and returns only when
+    /// the test lets it (`.1`).
+    struct StubbornVcpu(Arc<(Mutex<(bool, bool)>, Condvar)>);
+
+    impl VcpuBackend for StubbornVcpu {
+        fn id(&self) -> u32 {
+            0
+        }
+        fn run(&mut self) -> HypResult<VcpuExit> {
+            let (state, wake) = &*self.0;
+            state.lock().unwrap().0 = true;
+            wake.notify_all();
+            drop(wake.wait_while(state.lock().unwrap(), |s| !s.1).unwrap());
+            Err(HypError {
+                call: DriverIoctl::VcpuRun.into(),
+                errno: Errno::EINTR,
+            })
+        }
+        fn set_mmio_read_data(&mut self, _data: u64) {}
+        fn set_mmio_resume_action(&mut self, _action: MmioResumeAction) {}
+        fn kicker(&self) -> Arc<dyn VcpuKicker> {
+            Arc::new(FakeKick::default())
+        }
+    }
+
+    /// A thread that does not stop in time is detached, and its VM stays charged to the
+    /// client until it ends (it was given back at once, and the client could create VMs past
+    /// its quota by wedging threads).
+    #[test]
+    fn a_thread_that_does_not_stop_keeps_its_vm_charged() {
+        let quotas = Quotas::new(QuotaLimits {
+            max_vms: 1,
+            ..QuotaLimits::default()
+        });
+        let gate = Arc::new((Mutex::new((false, false)), Condvar::new()));
+        let reservation = reservation(&quotas);
+        let vcpu: Box<dyn VcpuBackend> = Box::new(StubbornVcpu(gate.clone()));
+        let threads = VcpuThreads::spawn(context(), vec![vcpu], &reservation).unwrap();
+        drop(gate.1.wait_while(gate.0.lock().unwrap(), |s| !s.0).unwrap());
+        threads.stop_and_join(Duration::from_millis(50));
+        reservation.retire();
+        assert!(quotas.reserve(10, 1, 4096).is_err(), "still charged");
+        assert_eq!(quotas.lingering_threads().get(&10), Some(&1));
+        gate.0.lock().unwrap().1 = true;
+        gate.1.notify_all();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while quotas.vms_of(10) != 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(quotas.vms_of(10), 0, "given back when the thread ended");
+        assert!(quotas.lingering_threads().is_empty());
     }
 }

@@ -14,7 +14,12 @@ const DENIED: &str = "denied: ";
 /// What the service answers a peer of uid: the diagnostics text, or why it is refused.
 pub type Answer = dyn Fn(u32) -> Result<String, String> + Send + Sync;
 
+/// How long one peer may take to read its answer: the one diagnostics thread serves peers in
+/// turn, so a peer that never reads must not hold it (docs/THREAT_MODEL.md).
+const WRITE_BOUND: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn serve_one(mut stream: UnixStream, answer: &Answer) -> std::io::Result<()> {
+    stream.set_write_timeout(Some(WRITE_BOUND))?;
     let uid = getsockopt(&stream, PeerCredentials)
         .map(|c| c.uid())
         .map_err(std::io::Error::from)?;

@@ -110,6 +110,7 @@ impl Counter {
 const BACKEND: &str = "backend";
 const GENERATION: &str = "driver.generation";
 const ALLOWED_UIDS: &str = "access.allowed_uids";
+const LINGERING: &str = "quota.lingering_threads";
 
 /// The service's dump (binder `dump()`, `dumpsys`, the host diagnostics socket): `key: value`
 /// lines, then one line per VM. The service fills and formats it; readers (gunyahctl, VTS, the
@@ -124,6 +125,10 @@ pub struct Diagnostics {
     pub counters: BTreeMap<Counter, u64>,
     /// Who may call: uids, or a sentence where SELinux decides.
     pub allowed_uids: String,
+    /// Per client uid, threads still running for VMs torn down without them (a client's
+    /// MMIO handler that has not answered): their VMs stay charged to that uid until they end.
+    /// Written `uid=n` separated by spaces, or `none`.
+    pub lingering_threads: BTreeMap<u32, u64>,
     /// One line per VM object.
     pub vms: Vec<VmLine>,
 }
@@ -141,6 +146,19 @@ impl Diagnostics {
             line(counter.key(), value);
         }
         line(ALLOWED_UIDS, &self.allowed_uids);
+        let lingering: Vec<String> = self
+            .lingering_threads
+            .iter()
+            .map(|(uid, n)| format!("{uid}={n}"))
+            .collect();
+        line(
+            LINGERING,
+            &if lingering.is_empty() {
+                "none".to_string()
+            } else {
+                lingering.join(" ")
+            },
+        );
         for vm in &self.vms {
             out.push_str(&format!("{vm}\n"));
         }
@@ -163,6 +181,13 @@ impl Diagnostics {
                 BACKEND => d.backend = value.to_string(),
                 GENERATION => d.generation = value.to_string(),
                 ALLOWED_UIDS => d.allowed_uids = value.to_string(),
+                LINGERING => {
+                    d.lingering_threads = value
+                        .split_whitespace()
+                        .filter_map(|pair| pair.split_once('='))
+                        .filter_map(|(uid, n)| Some((uid.parse().ok()?, n.parse().ok()?)))
+                        .collect()
+                }
                 _ => {
                     if let (Some(c), Ok(n)) = (Counter::from_key(key), value.parse()) {
                         d.counters.insert(c, n);
@@ -182,7 +207,7 @@ impl Diagnostics {
     }
 
     /// The dump as JSON: `{"backend", "driver_generation", "values": {key: n}, "access":
-    /// {"allowed_uids"}, "vms": [{"id", "name", "uid", "state", "vcpus", "memory_bytes",
+    /// {"allowed_uids"}, "lingering_threads": {uid: n}, "vms": [{"id", "name", "uid", "state", "vcpus", "memory_bytes",
     /// "callbacks", "mmio_handlers", "mmio_ring_ranges", "unhandled_mmio": {"reads", "writes"}}]}`.
     pub fn to_json(&self) -> serde_json::Value {
         let values: serde_json::Map<String, serde_json::Value> = self
@@ -195,6 +220,11 @@ impl Diagnostics {
             "driver_generation": self.generation,
             "values": values,
             "access": { "allowed_uids": self.allowed_uids },
+            "lingering_threads": self
+                .lingering_threads
+                .iter()
+                .map(|(uid, n)| (uid.to_string(), serde_json::json!(n)))
+                .collect::<serde_json::Map<_, _>>(),
             "vms": self.vms.iter().map(vm_json).collect::<Vec<_>>(),
         })
     }
@@ -245,6 +275,7 @@ mod tests {
             backend: "mock".into(),
             generation: "a14-late (android14-6.1, later builds)".into(),
             allowed_uids: "0,1000".into(),
+            lingering_threads: BTreeMap::from([(10, 2), (10010, 1)]),
             vms: vec![VmLine {
                 id: 1,
                 uid: 0,
@@ -264,6 +295,11 @@ mod tests {
         }
         let text = d.format();
         assert!(text.contains("backend.live_vms: 21\n"), "{text}");
+        assert!(
+            text.contains("quota.lingering_threads: 10=2 10010=1\n"),
+            "{text}"
+        );
+        assert_eq!(d.to_json()["lingering_threads"]["10"], 2);
         assert_eq!(Diagnostics::parse(&text), Ok(d.clone()));
         assert_eq!(d.count(Counter::FailedTotal), 70);
         assert_eq!(d.to_json()["values"]["vms.created_total"], 63);
