@@ -27,7 +27,7 @@ target_args=(--target x86_64-unknown-linux-gnu --target-dir target/asan)
 "${cargo_asan[@]}" test "${target_args[@]}" -p gunyah-sys -p gunyah-mock -p gunyah-vm-service -p gunyah-vm-client --lib
 "${cargo_asan[@]}" test "${target_args[@]}" -p gunyah-vm-tests \
     --test lifecycle --test guest --test errors --test hostile --test callbacks \
-    --test client_lib --test access --test mmio_ring
+    --test client_lib --test access --test mmio_ring --test shared_fds
 
 reports=("$work"/asan.*)
 if [ -e "${reports[0]}" ]; then

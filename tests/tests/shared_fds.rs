@@ -350,3 +350,100 @@ fn test_a_handler_that_never_answers_holds_neither_the_vcpu_nor_more_than_the_qu
     ensure!(again.iter().all(Result::is_ok), "the quota came back");
     Ok(())
 }
+
+fn ring_request(guest_phys_addr: i64) -> MmioRingRequest {
+    MmioRingRequest {
+        range: GuestRange {
+            guestPhysAddr: guest_phys_addr,
+            size: 0x1000,
+        },
+        faultAnswers: false,
+    }
+}
+
+/// Sets the service's open-file limit with util-linux's `prlimit`.
+fn limit_fds(service: &Service, limit: u64) -> Result<()> {
+    let status = std::process::Command::new("prlimit")
+        .arg(format!("--pid={}", service.pid()))
+        .arg(format!("--nofile={limit}:{}", limit.max(4096)))
+        .status()?;
+    ensure!(status.success(), "prlimit: {status}");
+    Ok(())
+}
+
+/// `setMmioRing` while the service is short of fds fails, leaving nothing behind: the retry,
+/// with fds to spare again, gets the ring (it used to find the range taken by the failed call).
+#[test]
+fn test_a_ring_request_that_fails_for_want_of_fds_can_be_retried() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(0)?;
+    let vm = client
+        .manager()
+        .createVm(&demo_config_with_program("short", MIB, 1, "idle")?)
+        .map_err(|s| anyhow::anyhow!("createVm: {s:?}"))?;
+    let open = service.footprint()?.fds as u64;
+    let mut failed = 0;
+    // Too few fds for the ring, then for its copies, then for the reply's: each may fail
+    // where it likes; none may leave the range taken.
+    for spare in 0..16 {
+        limit_fds(&service, open + spare)?;
+        let attempt = vm.setMmioRing(&ring_request(0x9000_0000));
+        limit_fds(&service, 4096)?;
+        match attempt {
+            Ok(ring) => {
+                drop(RawRing::open(&ring)?);
+                break;
+            }
+            Err(status) => {
+                failed += 1;
+                eprintln!("with {spare} fds to spare: {status:?}");
+            }
+        }
+    }
+    ensure!(failed > 0, "the service never ran short of fds");
+    let ring = vm
+        .setMmioRing(&ring_request(0x9000_0000))
+        .map_err(|s| anyhow::anyhow!("the retry: {s:?}"))?;
+    drop(RawRing::open(&ring)?);
+    Ok(())
+}
+
+/// A VM's handlers and ring serve at most 64 ranges; the 65th is refused, naming the bound.
+#[test]
+fn test_mmio_ranges_per_vm_are_bounded() -> Result<()> {
+    let service = Service::start(&[])?;
+    let client = service.connect(0)?;
+    let vm = client
+        .manager()
+        .createVm(&demo_config_with_program("ranges", MIB, 1, "idle")?)
+        .map_err(|s| anyhow::anyhow!("createVm: {s:?}"))?;
+    let (_answer, wait) = channel();
+    let handler: Strong<dyn IGunyahMmioHandler> =
+        gunyah_binder::new_binder!(BnGunyahMmioHandler, Silent(Mutex::new(wait)));
+    let range = |i: i64| GuestRange {
+        guestPhysAddr: 0x9000_0000 + i * 0x1000,
+        size: 0x1000,
+    };
+    vm.setMmioRing(&ring_request(0x9000_0000))
+        .map_err(|s| anyhow::anyhow!("setMmioRing: {s:?}"))?;
+    for i in 1..64 {
+        vm.setMmioHandler(&range(i), Some(&handler))
+            .map_err(|s| anyhow::anyhow!("range {i}: {s:?}"))?;
+    }
+    assert_service_error(
+        vm.setMmioHandler(&range(64), Some(&handler)),
+        ErrorCode::RESOURCE_EXHAUSTED.0,
+        "range: this VM's handlers and ring serve 64 ranges already",
+    );
+    assert_service_error(
+        vm.setMmioRing(&ring_request(0x9000_0000 + 64 * 0x1000)),
+        ErrorCode::RESOURCE_EXHAUSTED.0,
+        "range: this VM's handlers and ring serve 64 ranges already",
+    );
+    // Removing one makes room for one.
+    vm.setMmioHandler(&range(1), None)
+        .map_err(|s| anyhow::anyhow!("removing: {s:?}"))?;
+    vm.setMmioHandler(&range(64), Some(&handler))
+        .map_err(|s| anyhow::anyhow!("range 64: {s:?}"))?;
+    Ok(())
+}
