@@ -447,3 +447,61 @@ fn test_mmio_ranges_per_vm_are_bounded() -> Result<()> {
         .map_err(|s| anyhow::anyhow!("range 64: {s:?}"))?;
     Ok(())
 }
+
+/// The guest memory's memfd stays the client's too: it may grow it, punch holes in it, seal it
+/// against future writes and close it while the VM runs. None of that reaches the service
+/// (the shrink seal keeps its mapping whole): the VM runs and is released as usual.
+#[test]
+fn test_what_a_client_does_to_its_guest_memory_memfd_reaches_only_its_guest() -> Result<()> {
+    use nix::fcntl::{fallocate, FallocateFlags};
+    let service = Service::start(&[])?;
+    let client = service.connect(0)?;
+    let baseline = service.baseline()?;
+    let config = demo_config_with_program("memfd", MIB, 1, "idle")?;
+    let memfd: OwnedFd = gunyah_binder::pfd_as_fd(
+        config.memoryRegions[0]
+            .memory
+            .as_ref()
+            .context("a region without memory")?,
+    )
+    .try_clone_to_owned()?;
+    let vm = client
+        .manager()
+        .createVm(&config)
+        .map_err(|s| anyhow::anyhow!("createVm: {s:?}"))?;
+    drop(config);
+    vm.start().map_err(|s| anyhow::anyhow!("start: {s:?}"))?;
+    let file = std::fs::File::from(memfd);
+    // Growing: the demo memfd is sealed against it, another client's may not be; harmless.
+    let _ = file.set_len(4 * MIB);
+    fallocate(
+        file.as_raw_fd(),
+        FallocateFlags::FALLOC_FL_PUNCH_HOLE | FallocateFlags::FALLOC_FL_KEEP_SIZE,
+        0,
+        MIB as i64,
+    )?;
+    ensure!(file.set_len(MIB / 2).is_err(), "the shrink seal holds");
+    let _ = gunyah_sys::fd::add_seals(
+        std::os::fd::AsFd::as_fd(&file),
+        nix::fcntl::SealFlag::F_SEAL_FUTURE_WRITE,
+    );
+    drop(file);
+    std::thread::sleep(Duration::from_millis(100));
+    // The punched hole zeroed the guest's program: the guest may have crashed on it — its
+    // own business; the service answers on.
+    let state = vm
+        .getState()
+        .map_err(|s| anyhow::anyhow!("getState: {s:?}"))?;
+    ensure!(state != VmState::DESTROYED, "{state:?}");
+    let start = Instant::now();
+    vm.destroy()
+        .map_err(|s| anyhow::anyhow!("destroy: {s:?}"))?;
+    ensure!(
+        start.elapsed() < RELEASE_BOUND,
+        "destroy took {:?}",
+        start.elapsed()
+    );
+    drop(vm);
+    service.wait_for_footprint(baseline, WAIT)?;
+    Ok(())
+}
