@@ -6,9 +6,17 @@
 use std::io;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
-/// A pidfd for process `pid`. The caller makes sure `pid` names the process it means: the
-/// service opens it while that process is blocked in a binder call to it, so the pid cannot
-/// have been reused.
+/// A pidfd for process `pid`. How far `pid` is the caller's own depends on where it came from:
+///
+/// - kernel binder (Android, the QEMU tier): the sender's pid, taken by the driver for this very
+///   transaction; the caller is blocked in it while the service opens the pidfd, so the pid
+///   cannot have been reused;
+/// - RPC binder on the host: rsbinder's calling pid is the `SO_PEERCRED` pid of whoever
+///   *connected* the session. A process that connects, hands its socket to a child and exits
+///   leaves a pid that can be reused; the pidfd may then follow an unrelated process. What
+///   still holds: the ring's users only decide when a wait ends early (docs/THREAT_MODEL.md);
+///   every wait also ends at the VM's stop, and the VM is the caller's own, so a wrong pid
+///   can only keep the caller's own vCPU waiting until it destroys or drops its VM.
 pub fn open(pid: i32) -> io::Result<OwnedFd> {
     if pid <= 0 {
         return Err(io::ErrorKind::InvalidInput.into());
