@@ -16,6 +16,7 @@ use gunyah_binder::{classify, CallError, Status};
 use gunyah_vm_client::{Client, Target};
 
 pub mod conformance;
+pub mod hostile_fds;
 pub mod raw_ring;
 
 /// The directory holding the workspace's binaries (beside this test executable's `deps/`).

@@ -1,7 +1,8 @@
 //! Every fd the service shares with a client is the client's to change at any moment, and every
 //! wait on a client may never end (docs/THREAT_MODEL.md). Here a client does its worst to each
-//! shared eventfd — the MMIO ring's "exit posted" and "answer posted", an irqfd, an ioeventfd —
-//! and a binder MMIO handler never answers; each time the VM is released by destroy and by its
+//! shared eventfd — the MMIO ring's "exit posted" and "answer posted", an irqfd, an ioeventfd
+//! (`gunyah_vm_tests::hostile_fds`: a matrix, random sessions, a SIGKILL while wedging) — and a
+//! binder MMIO handler never answers; each time the VM is released by destroy and by its
 //! last reference within the bound, the service's fds, threads, mappings and backend VMs come
 //! back, and the client never holds more VMs than its quota, however many threads it wedges.
 
@@ -11,236 +12,83 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context, Result};
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 
 use gunyah_binder::aidl::{
     ErrorCode::ErrorCode,
     GuestRange::GuestRange,
     IGunyahMmioHandler::{BnGunyahMmioHandler, IGunyahMmioHandler},
     IGunyahVm::IGunyahVm,
-    IoeventfdConfig::IoeventfdConfig,
-    IrqfdConfig::IrqfdConfig,
     MmioRingRequest::MmioRingRequest,
     VmState::VmState,
 };
 use gunyah_binder::{BinderResult, Interface, Strong};
 use gunyah_contract::diagnostics::Counter;
 use gunyah_vm_client::demo::demo_config_with_program;
+use gunyah_vm_tests::hostile_fds::{self, RELEASE_BOUND};
 use gunyah_vm_tests::raw_ring::RawRing;
-use gunyah_vm_tests::{assert_service_error, wait_until, Service};
+use gunyah_vm_tests::{assert_service_error, spawn_test_client, wait_until, Service};
 
 const MIB: u64 = 1 << 20;
 const WAIT: Duration = Duration::from_secs(10);
-/// What destroy and the last reference must return within (the vCPU join bound is 2 s).
-const RELEASE_BOUND: Duration = Duration::from_secs(3);
-
-/// Writes the ioeventfd, waits for doorbell 1, reads the ring's register; again while it reads 0.
-const EVERY_FD: &str = "again: store4 [0x90001000], 1\n\
-                        wait 1\n\
-                        load4 r3, [0x90000000]\n\
-                        jz r3, again\n\
-                        idle";
-
-/// The shared eventfds of one VM, as the client holds them.
-struct Fds {
-    exit_posted: OwnedFd,
-    answer_posted: OwnedFd,
-    irqfd: OwnedFd,
-    ioeventfd: OwnedFd,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Target {
-    ExitPosted,
-    AnswerPosted,
-    Irqfd,
-    Ioeventfd,
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Hostile {
-    /// `fcntl(F_SETFL, 0)`, then the counter filled to its maximum: a `write(2)` would sleep.
-    BlockingAndFull,
-    /// `fcntl(F_SETFL, 0)`, then the counter drained as soon as anyone rings it: a `read(2)`
-    /// after a poll would sleep.
-    BlockingAndStolen,
-    /// The client closes its fd.
-    Closed,
-}
-
-fn fd_of(fds: &Fds, target: Target) -> &OwnedFd {
-    match target {
-        Target::ExitPosted => &fds.exit_posted,
-        Target::AnswerPosted => &fds.answer_posted,
-        Target::Irqfd => &fds.irqfd,
-        Target::Ioeventfd => &fds.ioeventfd,
-    }
-}
-
-fn make_blocking(fd: &OwnedFd) -> Result<()> {
-    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(OFlag::empty()))?;
-    Ok(())
-}
-
-/// Steals the counter of `fd` (a blocking description) whenever it becomes readable, until
-/// told to stop.
-fn steal(fd: OwnedFd, stop: Receiver<()>) -> std::thread::JoinHandle<()> {
-    std::thread::spawn(move || {
-        while stop.try_recv().is_err() {
-            if gunyah_sys::eventfd::wait_readable(
-                &[std::os::fd::AsFd::as_fd(&fd)],
-                Some(Duration::from_millis(5)),
-            )
-            .unwrap_or(0)
-                != 0
-            {
-                let _ = gunyah_sys::eventfd::Shared::from_client(fd.try_clone().unwrap())
-                    .and_then(|s| s.take());
-            }
-        }
-    })
-}
-
-fn setup(vm: &Strong<dyn IGunyahVm>) -> Result<(RawRing, Fds)> {
-    let ring = vm
-        .setMmioRing(&MmioRingRequest {
-            range: GuestRange {
-                guestPhysAddr: 0x9000_0000,
-                size: 0x1000,
-            },
-            faultAnswers: false,
-        })
-        .map_err(|s| anyhow::anyhow!("setMmioRing: {s:?}"))?;
-    let fds = Fds {
-        exit_posted: gunyah_binder::pfd_as_fd(ring.exitPosted.as_ref().context("exit")?)
-            .try_clone_to_owned()?,
-        answer_posted: gunyah_binder::pfd_as_fd(&ring.answerPosted[0]).try_clone_to_owned()?,
-        irqfd: vm
-            .createIrqfd(&IrqfdConfig {
-                label: 1,
-                levelTriggered: false,
-            })
-            .map_err(|s| anyhow::anyhow!("createIrqfd: {s:?}"))?
-            .into(),
-        ioeventfd: vm
-            .createIoeventfd(&IoeventfdConfig {
-                guestPhysAddr: 0x9000_1000,
-                size: 4,
-                matchData: false,
-                data: 0,
-            })
-            .map_err(|s| anyhow::anyhow!("createIoeventfd: {s:?}"))?
-            .into(),
-    };
-    Ok((RawRing::open(&ring)?, fds))
-}
 
 #[test]
 fn test_no_shared_eventfd_lets_a_client_hold_a_service_thread() -> Result<()> {
     // A quota of one VM: a VM whose release left anything charged fails the next round.
     let service = Service::start(&["--max-vms-per-client", "1"])?;
     let client = service.connect(0)?;
-    let warm = client
-        .manager()
-        .createVm(&demo_config_with_program("warm", MIB, 1, EVERY_FD)?)
-        .map_err(|s| anyhow::anyhow!("createVm: {s:?}"))?;
-    drop(setup(&warm)?);
-    drop(warm);
+    drop(hostile_fds::create(&client, "warm")?);
     let baseline = service.baseline()?;
-    let targets = [
-        Target::ExitPosted,
-        Target::AnswerPosted,
-        Target::Irqfd,
-        Target::Ioeventfd,
-    ];
-    let hostiles = [
-        Hostile::BlockingAndFull,
-        Hostile::BlockingAndStolen,
-        Hostile::Closed,
-    ];
-    for target in targets {
-        for hostile in hostiles {
-            for by_destroy in [true, false] {
-                let case = format!(
-                    "{target:?} {hostile:?} released by {}",
-                    if by_destroy {
-                        "destroy"
-                    } else {
-                        "the last reference"
-                    }
-                );
-                let vm = client
-                    .manager()
-                    .createVm(&demo_config_with_program("hostile", MIB, 1, EVERY_FD)?)
-                    .map_err(|s| anyhow::anyhow!("{case}: createVm: {s:?}"))?;
-                let (ring, mut fds) = setup(&vm)?;
-                let fd = fd_of(&fds, target);
-                let (stop_stealing, stealing) = channel();
-                let mut stealer = None;
-                match hostile {
-                    Hostile::BlockingAndFull => {
-                        make_blocking(fd)?;
-                        nix::unistd::write(fd, &(u64::MAX - 1).to_ne_bytes())?;
-                    }
-                    Hostile::BlockingAndStolen => {
-                        make_blocking(fd)?;
-                        stealer = Some(steal(fd.try_clone()?, stealing));
-                    }
-                    Hostile::Closed => {
-                        let closed = std::mem::replace(
-                            match target {
-                                Target::ExitPosted => &mut fds.exit_posted,
-                                Target::AnswerPosted => &mut fds.answer_posted,
-                                Target::Irqfd => &mut fds.irqfd,
-                                Target::Ioeventfd => &mut fds.ioeventfd,
-                            },
-                            gunyah_sys::eventfd::nonblocking()?,
-                        );
-                        drop(closed);
-                    }
-                }
-                vm.start()
-                    .map_err(|s| anyhow::anyhow!("{case}: start: {s:?}"))?;
-                // Ring the doorbell a few times (a stealer may take some rings), and let the
-                // guest reach the ring's register.
-                for _ in 0..20 {
-                    if !matches!(target, Target::Irqfd) || !matches!(hostile, Hostile::Closed) {
-                        let _ = gunyah_sys::eventfd::ring(std::os::fd::AsFd::as_fd(&fds.irqfd));
-                    }
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                // The guest reaches the ring's register unless its doorbell is the fd under
-                // attack. Looked for in the ring's memory only: reading "exit posted" would
-                // undo what the client did to it.
-                let reached = wait_until(Duration::from_secs(2), || {
-                    ring.ring().pending_exit(0, 0).is_some()
-                });
-                ensure!(
-                    reached || matches!(target, Target::Irqfd),
-                    "{case}: the guest never reached the ring"
-                );
-                let start = Instant::now();
-                if by_destroy {
-                    vm.destroy()
-                        .map_err(|s| anyhow::anyhow!("{case}: destroy: {s:?}"))?;
-                    ensure!(
-                        vm.getState().ok() == Some(VmState::DESTROYED),
-                        "{case}: destroyed"
-                    );
-                }
-                drop(vm);
-                let took = start.elapsed();
-                ensure!(took < RELEASE_BOUND, "{case}: the release took {took:?}");
-                let _ = stop_stealing.send(());
-                if let Some(stealer) = stealer {
-                    let _ = stealer.join();
-                }
-                drop((ring, fds));
-                service
-                    .wait_for_footprint(baseline, WAIT)
-                    .with_context(|| case.clone())?;
-            }
-        }
+    let cases = hostile_fds::run_matrix(&client, |case| {
+        service
+            .wait_for_footprint(baseline, WAIT)
+            .map(|_| ())
+            .with_context(|| case.to_string())
+    })?;
+    ensure!(cases == 24, "{cases} cases");
+    ensure!(!service.log().contains("did not stop"), "{}", service.log());
+    Ok(())
+}
+
+/// Random sessions of hostile operations on the shared fds between the guest's exits (a seed
+/// replays one): each VM is released within the bound and nothing stays behind.
+#[test]
+fn test_random_hostile_sessions_leave_nothing_behind() -> Result<()> {
+    let service = Service::start(&["--max-vms-per-client", "1"])?;
+    let client = service.connect(0)?;
+    drop(hostile_fds::create(&client, "warm")?);
+    let baseline = service.baseline()?;
+    let sessions: u64 = std::env::var("GUNYAH_HOSTILE_SESSIONS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(8);
+    for seed in 1..=sessions {
+        let ops = hostile_fds::random_session(&client, seed, 40)
+            .with_context(|| format!("seed {seed}"))?;
+        service
+            .wait_for_footprint(baseline, WAIT)
+            .with_context(|| format!("seed {seed}: {}", ops.join(" ")))?;
+    }
+    Ok(())
+}
+
+/// A client SIGKILLed while every eventfd it shares is blocking and full, its vCPU waiting at
+/// the ring: its session ends, and everything comes back.
+#[test]
+fn test_a_client_killed_while_wedging_loses_everything() -> Result<()> {
+    let service = Service::start(&[])?;
+    let warm = service.connect(0)?;
+    drop(hostile_fds::create(&warm, "warm")?);
+    let baseline = service.baseline()?;
+    for round in 0..3 {
+        let (mut child, line) = spawn_test_client(&service, &["--wedge"])?;
+        ensure!(line == "WEDGED\n", "round {round}: the child said {line:?}");
+        kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL)?;
+        child.wait()?;
+        service
+            .wait_for_footprint(baseline, WAIT)
+            .with_context(|| format!("round {round}"))?;
     }
     ensure!(!service.log().contains("did not stop"), "{}", service.log());
     Ok(())

@@ -3,7 +3,10 @@
 //! create/start/destroy cycles with MMIO, an irqfd and a callback, to be killed at random; or
 //! (`--block-in-mmio`) runs a VM whose vCPU is inside this client's MMIO handler when it dies;
 //! or (`--block-in-ring`) one whose vCPU waits for this client's MMIO ring answer when it dies;
-//! or (`--ring-fault`) one whose MMIO ring answer asks for a fault, printing the outcome.
+//! or (`--ring-fault`) one whose MMIO ring answer asks for a fault, printing the outcome; or
+//! (`--wedge`) one whose every shared eventfd it made blocking and full, printing `WEDGED`; or
+//! (`--hostile-fds`) the hostile-fd matrix and random sessions (`gunyah_vm_tests::hostile_fds`),
+//! checking the service's dump after each, printing `HOSTILE_FDS PASS <cases>`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -75,6 +78,67 @@ struct Args {
     /// the service refuses such a range (the a14 drivers).
     #[arg(long)]
     ring_fault: bool,
+    /// Instead of holding VMs: start one VM whose every shared eventfd this client made
+    /// blocking and full, with its vCPU waiting at the ring; print `WEDGED` and wait to be
+    /// killed.
+    #[arg(long)]
+    wedge: bool,
+    /// Instead of holding VMs: run the hostile-fd matrix and random sessions against the
+    /// service, checking after each that its dump's VMs, vCPUs, fds and threads came back;
+    /// print `HOSTILE_FDS PASS <cases>`.
+    #[arg(long)]
+    hostile_fds: bool,
+}
+
+/// The parts of the service's dump a released VM must give back.
+fn footprint(socket: &std::path::Path) -> Result<[u64; 5]> {
+    use gunyah_contract::diagnostics::{Counter, Diagnostics};
+    let text = gunyah_binder::host::diagnostics::read(
+        &gunyah_binder::host::socket::diagnostics_path(socket),
+    )?;
+    let d = Diagnostics::parse(&text)?;
+    Ok([
+        d.count(Counter::BackendLiveVms),
+        d.count(Counter::BackendLiveVcpus),
+        d.count(Counter::ReleasingVms),
+        d.count(Counter::OpenFds),
+        d.count(Counter::Threads),
+    ])
+}
+
+fn hostile_fds(socket: &std::path::Path) -> Result<()> {
+    use gunyah_vm_tests::hostile_fds;
+    let client = connect(socket, 0)?;
+    drop(hostile_fds::create(&client, "warm")?);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let baseline = footprint(socket)?;
+    let back = |case: &str| -> Result<()> {
+        let mut last = None;
+        let ok = gunyah_vm_tests::wait_until(std::time::Duration::from_secs(20), || {
+            last = footprint(socket).ok();
+            last == Some(baseline)
+        });
+        anyhow::ensure!(ok, "{case}: the dump's [vms, vcpus, releasing, fds, threads] went {baseline:?} -> {last:?}");
+        Ok(())
+    };
+    let mut cases = hostile_fds::run_matrix(&client, back)?;
+    for seed in 1..=4 {
+        hostile_fds::random_session(&client, seed, 30)?;
+        back(&format!("random session {seed}"))?;
+        cases += 1;
+    }
+    println!("HOSTILE_FDS PASS {cases}");
+    Ok(())
+}
+
+fn wedge(client: &Client) -> Result<()> {
+    let held = gunyah_vm_tests::hostile_fds::wedge(client)?;
+    println!("WEDGED");
+    std::io::stdout().flush()?;
+    let _held = held;
+    loop {
+        std::thread::park();
+    }
 }
 
 /// A guest that waits on doorbell 1 forever.
@@ -257,6 +321,12 @@ fn main() -> Result<()> {
     }
     if args.ring_fault {
         return ring_fault(&connect(&args.socket, 0)?);
+    }
+    if args.wedge {
+        return wedge(&connect(&args.socket, 0)?);
+    }
+    if args.hostile_fds {
+        return hostile_fds(&args.socket);
     }
     if let Some(cycles) = args.cycles {
         let client = connect(&args.socket, 3)?;
