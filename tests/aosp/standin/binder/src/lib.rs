@@ -25,33 +25,44 @@ const STAND_IN: &str = "type-level stand-in for libbinder_rs: never run";
 /// alias; the crate root exports `binder::Result<T> = Result<T, Status>` (lib.rs).
 pub type Result<T> = std::result::Result<T, Status>;
 
+// The two enums below are the bindgen output of `android::c_interface::StatusCode` and
+// `android::c_interface::ExceptionCode`, declared in frameworks/native
+// libs/binder/rust/sys/BinderBindings.hpp (android-15.0.0_r23; the same in android-16.0.0_r2)
+// from the anonymous enums of libs/binder/ndk/include_ndk/android/binder_status.h (same tags).
+// libbinder_ndk_bindgen (libs/binder/rust/Android.bp) runs bindgen with `--default-enum-style
+// rust_non_exhaustive`, so each is a `#[non_exhaustive]` Rust enum with exactly these variants
+// and discriminants: upstream has no other variant, and a stand-in variant upstream lacks would
+// let code compile here that fails there. Each variant names its binder_status.h constant and
+// value (errno values are Linux's, as on Android).
+
 /// error.rs: `StatusCode` (transport-level status, `status_t`): `pub use
-/// sys::android_c_interface_StatusCode as StatusCode`, a bindgen enum generated as
-/// `--rustified-non-exhaustive-enum`, so `#[non_exhaustive]`: a `match` on it needs a `_` arm.
+/// sys::android_c_interface_StatusCode as StatusCode`. Upstream: BinderBindings.hpp `enum
+/// StatusCode` / binder_status.h `STATUS_*`, android-15.0.0_r23. `#[non_exhaustive]`: a `match`
+/// on it needs a `_` arm.
 #[allow(non_camel_case_types, missing_docs)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 #[non_exhaustive]
 pub enum StatusCode {
-    OK = 0,
-    UNKNOWN_ERROR = i32::MIN,
-    NO_MEMORY = -12,
-    INVALID_OPERATION = -38,
-    BAD_VALUE = -22,
-    BAD_TYPE = i32::MIN + 1,
-    NAME_NOT_FOUND = -2,
-    PERMISSION_DENIED = -1,
-    NO_INIT = -19,
-    ALREADY_EXISTS = -17,
-    DEAD_OBJECT = -32,
-    FAILED_TRANSACTION = i32::MIN + 2,
-    BAD_INDEX = -75,
-    NOT_ENOUGH_DATA = -61,
-    WOULD_BLOCK = -11,
-    TIMED_OUT = -110,
-    UNKNOWN_TRANSACTION = -74,
-    FDS_NOT_ALLOWED = i32::MIN + 7,
-    UNEXPECTED_NULL = i32::MIN + 8,
+    OK = 0,                            // STATUS_OK = 0
+    UNKNOWN_ERROR = i32::MIN,          // STATUS_UNKNOWN_ERROR = (-2147483647 - 1)
+    NO_MEMORY = -12,                   // STATUS_NO_MEMORY = -ENOMEM
+    INVALID_OPERATION = -38,           // STATUS_INVALID_OPERATION = -ENOSYS
+    BAD_VALUE = -22,                   // STATUS_BAD_VALUE = -EINVAL
+    BAD_TYPE = i32::MIN + 1,           // STATUS_BAD_TYPE = STATUS_UNKNOWN_ERROR + 1
+    NAME_NOT_FOUND = -2,               // STATUS_NAME_NOT_FOUND = -ENOENT
+    PERMISSION_DENIED = -1,            // STATUS_PERMISSION_DENIED = -EPERM
+    NO_INIT = -19,                     // STATUS_NO_INIT = -ENODEV
+    ALREADY_EXISTS = -17,              // STATUS_ALREADY_EXISTS = -EEXIST
+    DEAD_OBJECT = -32,                 // STATUS_DEAD_OBJECT = -EPIPE
+    FAILED_TRANSACTION = i32::MIN + 2, // STATUS_FAILED_TRANSACTION = STATUS_UNKNOWN_ERROR + 2
+    BAD_INDEX = -75,                   // STATUS_BAD_INDEX = -EOVERFLOW
+    NOT_ENOUGH_DATA = -61,             // STATUS_NOT_ENOUGH_DATA = -ENODATA
+    WOULD_BLOCK = -11,                 // STATUS_WOULD_BLOCK = -EWOULDBLOCK (EAGAIN)
+    TIMED_OUT = -110,                  // STATUS_TIMED_OUT = -ETIMEDOUT
+    UNKNOWN_TRANSACTION = -74,         // STATUS_UNKNOWN_TRANSACTION = -EBADMSG
+    FDS_NOT_ALLOWED = i32::MIN + 7,    // STATUS_FDS_NOT_ALLOWED = STATUS_UNKNOWN_ERROR + 7
+    UNEXPECTED_NULL = i32::MIN + 8,    // STATUS_UNEXPECTED_NULL = STATUS_UNKNOWN_ERROR + 8
 }
 
 impl fmt::Display for StatusCode {
@@ -64,25 +75,25 @@ impl std::error::Error for StatusCode {}
 
 /// error.rs: `ExceptionCode` (the AIDL exception codes): `pub use
 /// sys::android_c_interface_ExceptionCode as ExceptionCode`, `#[non_exhaustive]` like
-/// `StatusCode`. Its variants are binder_status.h's `EX_*` (no `JUST_PLAIN_BROKEN`: that one is
-/// Java's `Parcel`).
+/// `StatusCode`. Upstream: BinderBindings.hpp `enum ExceptionCode` / binder_status.h `EX_*`,
+/// android-15.0.0_r23. binder_status.h has no `EX_HAS_REPLY_HEADER` (-128: Java's `Parcel` and
+/// libbinder's C++ `binder::Status` have it) and no `EX_JUST_PLAIN_BROKEN`, so neither is here.
 #[allow(non_camel_case_types, missing_docs)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 #[non_exhaustive]
 pub enum ExceptionCode {
-    NONE = 0,
-    SECURITY = -1,
-    BAD_PARCELABLE = -2,
-    ILLEGAL_ARGUMENT = -3,
-    NULL_POINTER = -4,
-    ILLEGAL_STATE = -5,
-    NETWORK_MAIN_THREAD = -6,
-    UNSUPPORTED_OPERATION = -7,
-    SERVICE_SPECIFIC = -8,
-    PARCELABLE = -9,
-    HAS_REPLY_HEADER = -128,
-    TRANSACTION_FAILED = -129,
+    NONE = 0,                   // EX_NONE = 0
+    SECURITY = -1,              // EX_SECURITY = -1
+    BAD_PARCELABLE = -2,        // EX_BAD_PARCELABLE = -2
+    ILLEGAL_ARGUMENT = -3,      // EX_ILLEGAL_ARGUMENT = -3
+    NULL_POINTER = -4,          // EX_NULL_POINTER = -4
+    ILLEGAL_STATE = -5,         // EX_ILLEGAL_STATE = -5
+    NETWORK_MAIN_THREAD = -6,   // EX_NETWORK_MAIN_THREAD = -6
+    UNSUPPORTED_OPERATION = -7, // EX_UNSUPPORTED_OPERATION = -7
+    SERVICE_SPECIFIC = -8,      // EX_SERVICE_SPECIFIC = -8
+    PARCELABLE = -9,            // EX_PARCELABLE = -9
+    TRANSACTION_FAILED = -129,  // EX_TRANSACTION_FAILED = -129
 }
 
 /// error.rs: `Status` (an AIDL call's result: exception, service-specific error or transport
