@@ -6,9 +6,11 @@
 #   interface_name.py  the interface is a partner package (no android.* in aidl/: VTS treats
 #                every android.* package as AOSP's) and every reference uses the one owner
 #   aidl_api.py  frozen AIDL versions are intact (AOSP's .hash) and the sources equal the latest
-#   check.sh     the sepolicy compiles with checkpolicy inside a base that models the platform
+#   check.sh     the sepolicy as a device includes it (vendor + system_ext public + system_ext
+#                private) compiles with checkpolicy inside a base that models the platform
 #                rules touching our types; each negative rule hits a neverallow; sesearch shows
-#                the HAL may map its clients' memfds (setools)
+#                the HAL may map its clients' memfds and they its MMIO ring (setools); no vendor
+#                rule grants a platform process access to a vendor-declared type
 #   ioctls       the ioctls the Rust code issues == ioctl_defines == the allowxperm lists
 #   rustfmt      the Rust that only Soong builds (service/android/, the stand-ins) is formatted
 #   soong.py     graph: one rust_library per Cargo library crate, linking the same crates;
