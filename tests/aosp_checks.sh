@@ -17,7 +17,9 @@
 #                deps: every module links only crates AOSP builds for its variants
 #                (tests/aosp/crates.toml); env: no module reads a CARGO_* variable Soong does
 #                not set it; standins: the libbinder_rs/librustutils stand-ins reject what
-#                upstream rejects; clippy: every Rust module of Android.bp, as Soong builds it,
+#                upstream rejects; standin-runs: the AOSP arm's DeathLink runs against the
+#                stand-in's model of libbinder_ndk's death notifications (a dead client's
+#                teardown logs no unlink error); clippy: every Rust module of Android.bp, as Soong builds it,
 #                with the rustc each supported release pins, host and device (aarch64 Android)
 #                variants, against the table's crates and the stand-ins
 set -euo pipefail
@@ -65,6 +67,9 @@ python3 tests/aosp/soong.py env
 
 echo "== Soong: the stand-ins reject what upstream libbinder_rs and librustutils reject"
 python3 tests/aosp/soong.py standins
+
+echo "== Soong: the AOSP arm's death handling, run against the stand-in's model of libbinder_ndk"
+python3 tests/aosp/soong.py standin-runs
 
 echo "== Soong: clippy of every Android.bp Rust module with each release's rustc, host/system/vendor"
 python3 tests/aosp/soong.py clippy
