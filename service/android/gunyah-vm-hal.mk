@@ -20,6 +20,12 @@ endif
 
 BOARD_VENDOR_SEPOLICY_DIRS += $(GUNYAH_VM_HAL_DIR)/sepolicy/vendor
 SYSTEM_EXT_PUBLIC_SEPOLICY_DIRS += $(GUNYAH_VM_HAL_DIR)/sepolicy/system_ext/public
+# Opt-in: system_server as a client of the HAL (platform policy: system_ext private). Set
+# GUNYAH_VM_HAL_SYSTEM_SERVER_CLIENT := true before inheriting this file, or add the directory to
+# SYSTEM_EXT_PRIVATE_SEPOLICY_DIRS yourself.
+ifeq ($(GUNYAH_VM_HAL_SYSTEM_SERVER_CLIENT),true)
+SYSTEM_EXT_PRIVATE_SEPOLICY_DIRS += $(GUNYAH_VM_HAL_DIR)/sepolicy/system_ext/private
+endif
 
 # The framework may use the HAL: a device-supplied framework compatibility matrix entry.
 DEVICE_FRAMEWORK_COMPATIBILITY_MATRIX_FILE += \

@@ -10,6 +10,9 @@ read from it, so a new module is covered without editing this file).
                     clap's `version`) has `cargo_env_compat`, as Soong sets none otherwise
   soong.py standins the stand-ins are as strict as upstream: programs upstream rejects
                     (standin/must_not_compile/) fail against them with the expected error
+  soong.py standin-runs
+                    the AOSP arm's code the stand-ins can run (death notifications: the
+                    libbinder_rs stand-in models libbinder_ndk's), run: standin/runs/
   soong.py clippy   type-checks and lints every Rust module of Android.bp as Soong builds it, for
                     each supported release (tests/aosp/crates.toml [releases]): with the rustc the
                     release pins (tests/prereqs.sh aosp installs it), host (x86_64 Linux) and device variants
@@ -224,7 +227,8 @@ def check_graph():
 
 # The cfgs upstream's platform crates test (libbinder_rs: android_vndk, android_ndk).
 STANDIN_CFGS = ('[lints.rust]\nunexpected_cfgs = { level = "warn", check-cfg = '
-                '["cfg(android_vndk)", "cfg(android_ndk)", "cfg(android_vendor)", "cfg(soong)"] }\n\n')
+                '["cfg(android_vndk)", "cfg(android_ndk)", "cfg(android_vendor)", "cfg(soong)", '
+                '"cfg(standin_runtime)"] }\n\n')
 
 
 def write_platform_standins(standin_dir):
@@ -533,8 +537,8 @@ def forget_modules(out_dir, packages):
 def check_standins():
     """The stand-ins are as strict as upstream: each file of standin/must_not_compile/ is code
     upstream rejects, and must fail against the stand-ins with the error its `//! expect:` line
-    names (with the cfgs of its `//! cfg:` line); standin/compiles.rs, what upstream accepts,
-    must compile."""
+    names and no other error code (with the cfgs of its `//! cfg:` line): it fails for the
+    reason it names. standin/compiles.rs, what upstream accepts, must compile."""
     out = REPO / "target" / "aosp-check" / "standin-fixtures"
     binder, rustutils = write_platform_standins(out / "standins")
     cases = [(HERE / "standin/compiles.rs", None, [])]
@@ -569,10 +573,66 @@ def check_standins():
         elif expect is not None and proc.returncode == 0:
             errors.append(f"{name} compiles against the stand-ins, but upstream rejects it "
                           f"({expect}): a stand-in is looser than upstream")
-        elif expect is not None and expect not in proc.stderr:
-            errors.append(f"{name} fails, but not with {expect}:\n{proc.stderr}")
+        elif expect is not None and error_codes(proc.stderr) != {expect}:
+            # Only the named error: a fixture that also fails for another reason (a name
+            # upstream does not have, say) would pass here and fail upstream differently.
+            found = ", ".join(sorted(error_codes(proc.stderr))) or "no error code"
+            errors.append(f"{name} fails with {found}, not with {expect} alone:\n{proc.stderr}")
     return report("standins", errors, f"{len(cases) - 1} programs upstream rejects fail against "
                   "the stand-ins with the expected error; the control compiles")
+
+
+def error_codes(stderr):
+    """The rustc error codes (`error[E0004]`) in a compiler's output."""
+    return set(re.findall(r"^error\[(E\d{4})\]", stderr, re.M))
+
+
+def run_standin_tests():
+    """The AOSP arm's code that the stand-ins can run, run: each test of standin/runs/ against
+    libgunyah_binder compiled as Soong compiles it (aidl/binder/src/lib.rs with `--cfg aosp`),
+    the libbinder_rs stand-in (its death-notification model, with `--cfg standin_runtime`) and
+    the stand-in AIDL crate of the interface's latest version, on the host's toolchain."""
+    out = REPO / "target" / "aosp-check" / "standin-runs"
+    binder, _ = write_platform_standins(out / "standins")
+    mods = load_modules()
+    lib = next(m for m in mods if m.get("name") == "libgunyah_binder")
+    aidl = aidl_crates(mods)
+    latest = max(aidl, key=lambda n: int(re.search(r"-V(\d+)-rust$", n).group(1)))
+    _, package, bp_dir = aidl[latest]
+    version = int(re.search(r"-V(\d+)-rust$", latest).group(1))
+    api = bp_dir / "aidl_api" / package / str(version)
+    hash_ = (api / ".hash").read_text().split()[-1]
+    crate, aidl_dir = write_aidl_crate(out / "standins" / f"{package}-V{version}", binder, package,
+                                       api, version, hash_)
+    cfgs = ["soong", "standin_runtime"] + lib.get("cfgs", [])
+    gb = out / "gunyah-binder"
+    gb.mkdir(parents=True, exist_ok=True)
+    (gb / "Cargo.toml").write_text(
+        f'[package]\nname = "gunyah-binder"\nversion = "0.0.0"\nedition = "{lib.get("edition", "2021")}"\n'
+        f'publish = false\n\n[lints.rust]\nunexpected_cfgs = {{ level = "warn", check-cfg = '
+        f'{toml_list(f"cfg({c})" for c in cfgs)} }}\n\n[lib]\nname = "{lib["crate_name"]}"\n'
+        f'path = "{(lib["__dir__"] / lib["srcs"][0]).resolve()}"\ntest = false\ndoctest = false\n\n'
+        f'[dependencies]\nbinder = {{ path = "{binder}" }}\n{crate} = {{ path = "{aidl_dir}" }}\n')
+    runs = out / "runs"
+    runs.mkdir(parents=True, exist_ok=True)
+    tests = sorted((HERE / "standin/runs").glob("*.rs"))
+    targets = "".join(f'[[test]]\nname = "{t.stem}"\npath = "{t}"\n\n' for t in tests)
+    (runs / "Cargo.toml").write_text(
+        '[package]\nname = "standin-runs"\nversion = "0.0.0"\nedition = "2021"\npublish = false\n'
+        f'autotests = false\n\n{targets}[dependencies]\nbinder = {{ path = "{binder}" }}\n'
+        f'gunyah_binder = {{ path = "{gb}", package = "gunyah-binder" }}\n')
+    (out / "Cargo.toml").write_text('[workspace]\nresolver = "2"\nmembers = ["gunyah-binder", "runs"]\n')
+    env = dict(os.environ, RUSTFLAGS=" ".join(f"--cfg={c}" for c in cfgs),
+               CARGO_TARGET_DIR=str(out / "target"))
+    proc = subprocess.run(["cargo", "test", "-q", "--manifest-path", str(out / "Cargo.toml"),
+                           "-p", "standin-runs"], env=env, capture_output=True, text=True)
+    errors = []
+    if proc.returncode != 0:
+        errors.append(f"the AOSP arm fails against the stand-ins' runtime models:\n{proc.stdout}"
+                      f"{proc.stderr}")
+    passed = sum(int(n) for n in re.findall(r"test result: ok\. (\d+) passed", proc.stdout))
+    return report("standin-runs", errors, f"{passed} tests of the AOSP arm pass against the "
+                  f"stand-ins' runtime models ({', '.join(t.name for t in tests)})")
 
 
 MOD_DECL = re.compile(r'(?:#\[path\s*=\s*"([^"]+)"\]\s*)?(?:pub(?:\([^)]*\))?\s+)?mod\s+(\w+)\s*;')
@@ -640,7 +700,8 @@ def check_env():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["deps", "graph", "env", "standins", "clippy"])
+    ap.add_argument("command", choices=["deps", "graph", "env", "standins", "standin-runs",
+                                        "clippy"])
     ap.add_argument("--tree", help="deps: one tree state of tests/aosp/crates.toml")
     ap.add_argument("--release", help="clippy: one release of tests/aosp/crates.toml")
     ap.add_argument("--variant", choices=["host", "system", "vendor"])
@@ -653,6 +714,8 @@ def main():
         return check_env()
     if args.command == "standins":
         return check_standins()
+    if args.command == "standin-runs":
+        return run_standin_tests()
     return run_clippy(args.release, args.variant)
 
 

@@ -4,6 +4,8 @@
 // `link_to_death`, `unlink_to_death` (IBinder) and `dump` (IBinderInternal) are trait methods.
 use binder::binder_impl::IBinderInternal;
 use binder::IBinder;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 pub use binder::{
     BinderFeatures, ExceptionCode, Interface, ParcelFileDescriptor, SpIBinder, Status, StatusCode,
@@ -55,6 +57,9 @@ pub fn calling_identity() -> Caller {
 pub struct DeathLink {
     binder: SpIBinder,
     recipient: binder::DeathRecipient,
+    // Set before `on_death` runs: the death has been delivered, and libbinder has dropped the
+    // link itself.
+    delivered: Arc<AtomicBool>,
 }
 
 impl DeathLink {
@@ -63,16 +68,33 @@ impl DeathLink {
         mut binder: SpIBinder,
         on_death: impl Fn() + Send + Sync + 'static,
     ) -> TransportResult<Self> {
-        let mut recipient = binder::DeathRecipient::new(on_death);
+        let delivered = Arc::new(AtomicBool::new(false));
+        let seen = Arc::clone(&delivered);
+        let mut recipient = binder::DeathRecipient::new(move || {
+            seen.store(true, Ordering::SeqCst);
+            on_death();
+        });
         binder.link_to_death(&mut recipient)?;
-        Ok(Self { binder, recipient })
+        Ok(Self {
+            binder,
+            recipient,
+            delivered,
+        })
     }
 }
 
 impl Drop for DeathLink {
     fn drop(&mut self) {
-        // The binder may be dead already; then there is nothing to unlink.
-        let _ = self.binder.unlink_to_death(&mut self.recipient);
+        // Once the death was delivered there is nothing to unlink: libbinder has sent the
+        // obituaries (BpBinder::unlinkToDeath would answer DEAD_OBJECT) and libbinder_ndk
+        // removes its own entry after the callback, and an unlink before that — from the
+        // callback itself, as when the service drops a dead client's registration — would make
+        // libbinder_ndk log "unlinkToDeath: removed reference to death recipient but unlink
+        // failed: DEAD_OBJECT" at error level, once per dead client. (A death delivered on
+        // another thread while this runs can still meet the unlink; that costs one such line.)
+        if !self.delivered.load(Ordering::SeqCst) {
+            let _ = self.binder.unlink_to_death(&mut self.recipient);
+        }
     }
 }
 
