@@ -199,6 +199,14 @@ fn test_a_handler_that_never_answers_holds_neither_the_vcpu_nor_more_than_the_qu
     Ok(())
 }
 
+/// A VM whose guest idles.
+fn idle_vm(client: &gunyah_vm_client::Client, name: &str) -> Result<Strong<dyn IGunyahVm>> {
+    client
+        .manager()
+        .createVm(&demo_config_with_program(name, MIB, 1, "idle")?)
+        .map_err(|s| anyhow::anyhow!("createVm: {s:?}"))
+}
+
 fn ring_request(guest_phys_addr: i64) -> MmioRingRequest {
     MmioRingRequest {
         range: GuestRange {
@@ -225,10 +233,7 @@ fn limit_fds(service: &Service, limit: u64) -> Result<()> {
 fn test_a_ring_request_that_fails_for_want_of_fds_can_be_retried() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(0)?;
-    let vm = client
-        .manager()
-        .createVm(&demo_config_with_program("short", MIB, 1, "idle")?)
-        .map_err(|s| anyhow::anyhow!("createVm: {s:?}"))?;
+    let vm = idle_vm(&client, "short")?;
     let open = service.footprint()?.fds as u64;
     let mut failed = 0;
     // Too few fds for the ring, then for its copies, then for the reply's: each may fail
@@ -261,10 +266,7 @@ fn test_a_ring_request_that_fails_for_want_of_fds_can_be_retried() -> Result<()>
 fn test_mmio_ranges_per_vm_are_bounded() -> Result<()> {
     let service = Service::start(&[])?;
     let client = service.connect(0)?;
-    let vm = client
-        .manager()
-        .createVm(&demo_config_with_program("ranges", MIB, 1, "idle")?)
-        .map_err(|s| anyhow::anyhow!("createVm: {s:?}"))?;
+    let vm = idle_vm(&client, "ranges")?;
     let (_answer, wait) = channel();
     let handler: Strong<dyn IGunyahMmioHandler> =
         gunyah_binder::new_binder!(BnGunyahMmioHandler, Silent(Mutex::new(wait)));

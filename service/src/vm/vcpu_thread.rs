@@ -318,6 +318,14 @@ mod tests {
         }
     }
 
+    /// What RUN answers when kicked.
+    fn interrupted() -> HypResult<VcpuExit> {
+        Err(HypError {
+            call: DriverIoctl::VcpuRun.into(),
+            errno: Errno::EINTR,
+        })
+    }
+
     impl VcpuBackend for FakeVcpu {
         fn id(&self) -> u32 {
             self.id
@@ -325,10 +333,7 @@ mod tests {
         fn run(&mut self) -> HypResult<VcpuExit> {
             let kicked = self.kick.kicked.lock().unwrap();
             drop(self.kick.wake.wait_while(kicked, |k| !*k).unwrap());
-            Err(HypError {
-                call: DriverIoctl::VcpuRun.into(),
-                errno: Errno::EINTR,
-            })
+            interrupted()
         }
         fn set_mmio_read_data(&mut self, _data: u64) {}
         fn set_mmio_resume_action(&mut self, _action: MmioResumeAction) {}
@@ -422,10 +427,7 @@ mod tests {
             state.lock().unwrap().0 = true;
             wake.notify_all();
             drop(wake.wait_while(state.lock().unwrap(), |s| !s.1).unwrap());
-            Err(HypError {
-                call: DriverIoctl::VcpuRun.into(),
-                errno: Errno::EINTR,
-            })
+            interrupted()
         }
         fn set_mmio_read_data(&mut self, _data: u64) {}
         fn set_mmio_resume_action(&mut self, _action: MmioResumeAction) {}
