@@ -120,6 +120,7 @@ fn test_a_handler_that_never_answers_holds_neither_the_vcpu_nor_more_than_the_qu
     let service = Service::start(&["--max-vms-per-client", "4"])?;
     let client = service.connect(4)?;
     let baseline = service.baseline()?;
+    eprintln!("baseline: {baseline:?}");
     let mut answer_all: Vec<Sender<()>> = Vec::new();
     let mut refused = 0;
     for round in 0..10 {
@@ -161,6 +162,13 @@ fn test_a_handler_that_never_answers_holds_neither_the_vcpu_nor_more_than_the_qu
         ensure!(took < RELEASE_BOUND, "round {round}: destroy took {took:?}");
         drop(vm);
         let d = service.diagnostics()?;
+        eprintln!(
+            "round {round}: {} backend VMs, {} fds, {} threads, lingering {:?}",
+            d.count(Counter::BackendLiveVms),
+            d.count(Counter::OpenFds),
+            d.count(Counter::Threads),
+            d.lingering_threads
+        );
         ensure!(
             d.count(Counter::BackendLiveVms) <= 4,
             "round {round}: {} backend VMs with a quota of 4",
