@@ -278,6 +278,27 @@ mod tests {
         assert_eq!(host.exchange(0, &read(), &|| false), Exchange::Orphaned);
     }
 
+    /// Users that have exited are forgotten when another asks, not only during a wait: 16
+    /// dead users and no vCPU waiting used to refuse the 17th caller.
+    #[test]
+    fn dead_users_never_fill_the_list() {
+        let host = RingHost::new(1, 1).unwrap();
+        for _ in 0..MAX_USERS {
+            let mut child = std::process::Command::new("sleep")
+                .arg("30")
+                .spawn()
+                .unwrap();
+            host.add_user(child.id() as i32).unwrap();
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+        assert!(
+            host.add_user(std::process::id() as i32).unwrap(),
+            "a new user"
+        );
+        assert_eq!(host.users.lock().unwrap().len(), 1);
+    }
+
     #[test]
     fn a_ring_follows_each_process_once() {
         let host = RingHost::new(1, 1).unwrap();
