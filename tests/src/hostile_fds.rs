@@ -5,12 +5,11 @@
 //! against the userspace mock; `gunyah-test-client --hostile-fds` runs them in the QEMU tier on
 //! `/dev/gunyah`.
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::mpsc::{channel, Receiver};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, ensure, Context, Result};
-use nix::fcntl::{fcntl, FcntlArg, OFlag};
 
 use gunyah_binder::aidl::{
     GuestRange::GuestRange, IGunyahVm::IGunyahVm, IoeventfdConfig::IoeventfdConfig,
@@ -112,13 +111,7 @@ impl Fds {
 }
 
 fn set_blocking(fd: BorrowedFd<'_>, blocking: bool) -> Result<()> {
-    let flags = if blocking {
-        OFlag::empty()
-    } else {
-        OFlag::O_NONBLOCK
-    };
-    fcntl(fd.as_raw_fd(), FcntlArg::F_SETFL(flags))?;
-    Ok(())
+    Ok(gunyah_sys::fd::set_nonblocking(fd, !blocking)?)
 }
 
 /// Fills the counter of `fd` to its maximum, whatever its flags, without this client sleeping

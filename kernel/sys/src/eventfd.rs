@@ -182,21 +182,20 @@ mod tests {
     /// counter, drain it. Neither `signal` nor `take` sleeps.
     #[test]
     fn a_shared_eventfd_never_blocks_whatever_the_client_does() {
-        use nix::fcntl::{fcntl, FcntlArg, OFlag};
         let shared = Shared::new().unwrap();
         let client = shared.share().unwrap();
-        fcntl(
-            std::os::fd::AsRawFd::as_raw_fd(&client),
-            FcntlArg::F_SETFL(OFlag::empty()),
-        )
-        .unwrap();
+        crate::fd::set_nonblocking(client.as_fd(), false).unwrap();
+        assert!(
+            !crate::fd::is_nonblocking(shared.as_fd()).unwrap(),
+            "one description"
+        );
         assert_eq!(shared.take().unwrap(), 0, "empty: no sleep, no count");
         nix::unistd::write(&client, &(u64::MAX - 1).to_ne_bytes()).unwrap();
         shared.signal().unwrap();
         assert!(shared.take().unwrap() >= u64::MAX - 1);
         shared.signal().unwrap();
         let mut stolen = [0u8; 8];
-        nix::unistd::read(std::os::fd::AsRawFd::as_raw_fd(&client), &mut stolen).unwrap();
+        crate::fd::read(client.as_fd(), &mut stolen).unwrap();
         assert_eq!(shared.take().unwrap(), 0, "the client took it first");
     }
 

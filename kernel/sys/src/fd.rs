@@ -53,6 +53,22 @@ pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<usize> {
     Ok(n as usize)
 }
 
+/// Whether the file description of `fd` is non-blocking (`F_GETFL`'s `O_NONBLOCK`).
+pub fn is_nonblocking(fd: BorrowedFd<'_>) -> nix::Result<bool> {
+    // SAFETY: F_GETFL takes no argument and only reads the description's flags; `fd` is live.
+    let flags = Errno::result(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_GETFL) })?;
+    Ok(flags & libc::O_NONBLOCK != 0)
+}
+
+/// Sets or clears `O_NONBLOCK` on the file description of `fd` (`F_SETFL`): for every holder
+/// of the description, as a client sharing one can do to the service.
+pub fn set_nonblocking(fd: BorrowedFd<'_>, nonblocking: bool) -> nix::Result<()> {
+    let flags = if nonblocking { libc::O_NONBLOCK } else { 0 };
+    // SAFETY: F_SETFL takes an int of status flags by value; `fd` is live.
+    Errno::result(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags) })?;
+    Ok(())
+}
+
 /// `RWF_NOWAIT` (linux/fs.h, Linux 4.14).
 const RWF_NOWAIT: libc::c_int = 0x8;
 
