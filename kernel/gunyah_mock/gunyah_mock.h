@@ -142,6 +142,7 @@ enum gh_generation {
 };
 extern atomic_t gh_live_vms;
 extern unsigned int gh_reset_delay_ms;
+extern unsigned int gh_race_delay_ms;
 extern struct workqueue_struct *gh_free_wq;
 bool gh_gen_is_a14(void);
 bool gh_gen_at_least(enum gh_generation gen);

@@ -90,6 +90,9 @@ static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool writ
 
 			if (ret)
 				return ret;
+			/* Test only: widens the window in which the page is held read-only. */
+			if (gh_race_delay_ms && !write && !test_bit(idx, r->writable))
+				msleep(gh_race_delay_ms);
 			p = kmap_local_page(page);
 
 			if (write)
@@ -197,6 +200,8 @@ static int vcpu_wait_doorbell(struct gh_vcpu *vcpu, u32 label)
 				u64 count;
 				loff_t pos = 0;
 
+				if (gh_race_delay_ms)
+					msleep(gh_race_delay_ms);
 				kernel_read(file, &count, sizeof(count), &pos);
 				fput(file);
 				return 1;
