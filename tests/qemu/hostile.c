@@ -1182,7 +1182,9 @@ static void fuzz_one(uint64_t *s, bool child)
 			break;
 		if (!cmd)
 			cmd = (unsigned long)rnd(s);
-		ioctl(fd, cmd, rnd(s) % 4 ? (unsigned long)(uintptr_t)arg : (unsigned long)pick_u64(s));
+		ret = ioctl(fd, cmd, rnd(s) % 4 ? (unsigned long)(uintptr_t)arg : (unsigned long)pick_u64(s));
+		if (cmd == GH_CREATE_VM)	/* a new VM fd: ours to close */
+			slot_put(s, ret, K_VM);
 		close(fd);
 		break;
 	}
