@@ -96,10 +96,9 @@ MODULE_PARM_DESC(reset_delay_ms,
 
 /*
  * Test only (tests/qemu/hostile.c): a vCPU sleeps this long between finding a guest page it
- * holds for reading only and reading through it, and between finding a WAIT's irqfd ready and
- * taking its count, so that the
- * hostile tier's races happen every time instead of once in hundreds of runs. 0 (the default)
- * sleeps never; a device never sets it.
+ * holds for reading only and reading through it, and between finding a WAIT's irqfd and taking
+ * its count, so that the hostile tier's races happen every time instead of once in hundreds
+ * of runs. 0 (the default) sleeps never; a device never sets it.
  */
 unsigned int gh_race_delay_ms;
 module_param_named(race_delay_ms, gh_race_delay_ms, uint, 0644);
