@@ -48,10 +48,11 @@ done
 [ -n "$kver" ] || { echo "qemu tier: no kernel with headers under /lib/modules" >&2; exit 1; }
 echo "qemu tier: kernel $kver"
 
-echo "qemu tier: building gunyah_mock.ko"
-make -s -C "$repo/kernel/gunyah_mock" KDIR="/lib/modules/$kver/build" >"$work/kbuild.log" 2>&1 || {
+# W=1 (the module's Makefile) and sparse on every file (C=2), warnings are errors.
+echo "qemu tier: building gunyah_mock.ko (W=1, sparse)"
+make -s -C "$repo/kernel/gunyah_mock" KDIR="/lib/modules/$kver/build" C=2 >"$work/kbuild.log" 2>&1 || {
     cat "$work/kbuild.log"; exit 1; }
-if grep -q 'warning:' "$work/kbuild.log"; then cat "$work/kbuild.log"; echo "qemu tier: W=1 warnings" >&2; exit 1; fi
+if grep -q 'warning:' "$work/kbuild.log"; then cat "$work/kbuild.log"; echo "qemu tier: W=1 or sparse warnings" >&2; exit 1; fi
 # The hostile tier's reproducers and fuzzer: C against the module's own uapi.h, static.
 gcc -static -O2 -Wall -Wextra -Werror -pthread -I "$repo/kernel/gunyah_mock" \
     -o "$work/gunyah-hostile" "$repo/tests/qemu/hostile.c"
