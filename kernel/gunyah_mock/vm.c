@@ -459,8 +459,8 @@ static long gh_vm_add_irqfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 	f->ctx = ctx;	/* WAIT takes the count through it */
 	file = NULL;
 	ctx = NULL;
-	/* Queues the waiter on the eventfd (gh_irqfd_queue_proc); a count already there is seen
-	 * by the next WAIT's poll. */
+	/* Queues the waiter on the eventfd (gh_irqfd_queue_proc); a count already there is taken
+	 * by the next WAIT. */
 	vfs_poll(f->file, &waiter->pt);
 	f->waiter = waiter;
 	waiter = NULL;
