@@ -147,6 +147,9 @@ static const char *const bad_marks[] = {
 	"WARNING:", "BUG:", "Oops", "general protection", "blocked for more than",
 	"hung_task", "pagealloc: memory corruption", "Poison overwritten", "KFENCE:",
 	"KASAN:", "refcount_t:", "list_add corruption", "list_del corruption", "Call Trace",
+	/* slub_debug's reports ("BUG <cache> (...): <what>") */
+	"Redzone overwritten", "Padding overwritten", "Object padding overwritten",
+	"Freepointer corrupt", "Freechain corrupt", "Object already free", "Wrong object count",
 };
 
 /* How many such lines the log has; `line` receives the one after the first `skip`. */

@@ -10,8 +10,9 @@
 # with an MMIO console through the service, VtsHalGunyahTargetTest, the timed data path (MMIO
 # exits, doorbells and ioeventfds) and a SIGKILLed client's VM freed by the driver.
 # In every generation, the hostile tier (tests/qemu/hostile.c, issue 34): a reproducer per bug a
-# hostile /dev/gunyah user found, and a random-ioctl fuzzer; the guest boots with page_poison=1,
-# and any WARNING, BUG, Oops, hung task or poison report in its kernel log fails the tier.
+# hostile /dev/gunyah user found, and a random-ioctl fuzzer; the guest boots with page_poison=1
+# and slub_debug=FZPU, and any WARNING, BUG, Oops, hung task or poison report in its kernel log
+# fails the tier.
 #
 #   tests/qemu/run.sh [--release] [--hostile-only]
 #
@@ -148,7 +149,7 @@ echo "QEMU-TIER: booted $(cat /proc/sys/kernel/osrelease)"
 . /tier.conf
 # The guest's kernel log at the end: a warning, oops, hung task or poison report fails the tier.
 kernel_log_check() {
-    bad='WARNING:|BUG:|Oops|Call Trace|general protection|blocked for more than|hung_task|pagealloc: memory corruption|Poison overwritten|KFENCE:|KASAN:|refcount_t:|list_(add|del) corruption'
+    bad='WARNING:|BUG:|BUG [^ ]+ \(|Oops|Call Trace|general protection|blocked for more than|hung_task|pagealloc: memory corruption|Poison overwritten|KFENCE:|KASAN:|refcount_t:|list_(add|del) corruption'
     dmesg | grep -E "$bad|gunyah" | grep -v 'taint' | head -40
     if dmesg | grep -qE "$bad"; then
         echo "QEMU-TIER: FAIL the kernel log has a warning, oops, hung task or poison report"
@@ -383,7 +384,7 @@ echo "qemu tier: booting (TCG) after ${SECONDS} s of building"
 boot_start=$SECONDS
 timeout 600 qemu-system-x86_64 -accel tcg -smp 1 -m 1024 -nographic -no-reboot \
     -kernel "/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 quiet panic=-1 page_poison=1" > "$work/console.log" 2>&1 || true
+    -append "console=ttyS0 quiet panic=-1 page_poison=1 slub_debug=FZPU" > "$work/console.log" 2>&1 || true
 sed -n '/QEMU-TIER: booted/,/QEMU-TIER: done/p' "$work/console.log"
 
 grep -q 'QEMU-TIER: done' "$work/console.log" || { tail -50 "$work/console.log"; echo "qemu tier: the guest did not finish" >&2; exit 1; }
