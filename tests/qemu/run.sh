@@ -173,12 +173,19 @@ fi
 # it prints is a marker (PASS or FAIL); the module's test-only race delay is reset after it.
 hostile() {
     start=$(cat /proc/uptime); start=${start%%.*}
+    mlocked=$(grep '^Mlocked:' /proc/meminfo)
     gunyah-hostile $1 freed-page removed-vcpu huge-region wait-stolen wait-stolen-nonblock \
         memlock-owner dtb-wrap dirty-file fuzz=$fuzz_secs > /tmp/hostile-$1.txt 2>&1
     status=$?
     end=$(cat /proc/uptime); end=${end%%.*}
     sed 's/^\(PASS\|FAIL\) /QEMU-TIER: \1 hostile: /' /tmp/hostile-$1.txt
     echo 0 > /sys/module/gunyah_mock/parameters/race_delay_ms
+    # Once the process is gone: no VM left, Mlocked as it was.
+    i=0; while [ "$(cat /sys/module/gunyah_mock/parameters/live_vms)" != 0 ] && [ $i -lt 100 ]; do usleep 50000; i=$((i+1)); done
+    if [ "$(cat /sys/module/gunyah_mock/parameters/live_vms)" != 0 ] || [ "$(grep '^Mlocked:' /proc/meminfo)" != "$mlocked" ]; then
+        echo "QEMU-TIER: FAIL hostile: live_vms $(cat /sys/module/gunyah_mock/parameters/live_vms), $mlocked -> $(grep '^Mlocked:' /proc/meminfo) ($1)"
+        status=1
+    fi
     if [ $status = 0 ] && ! grep -q '^FAIL' /tmp/hostile-$1.txt; then
         echo "QEMU-TIER: PASS hostile tier ($1, $((end - start)) s)"
     else
