@@ -51,9 +51,10 @@ tier() {
             need_debs blueprint-tools checkpolicy setools libxml2-utils m4 ;;
         qemu)
             # libc6-dev: tests/kernel/abi_check.py compiles the kernel mock's uapi.h for userspace;
-            # binutils: objcopy strips the binaries packed into the guest's initramfs.
+            # binutils: objcopy strips the binaries packed into the guest's initramfs; sparse
+            # checks the kernel mock (C=2).
             need_debs qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio \
-                make gcc libc6-dev binutils ;;
+                make gcc libc6-dev binutils sparse ;;
         arm64)
             # The arm64 cross-build of the kernel mock (tests/kernel_arm64_build.sh).
             need_debs linux-headers-amd64

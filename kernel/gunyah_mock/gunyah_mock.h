@@ -30,6 +30,7 @@
 #include <linux/uaccess.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
+#include <linux/xarray.h>
 #include <asm/unaligned.h>
 
 #include "uapi.h"
@@ -59,11 +60,17 @@ enum guest_op {
 
 enum vm_state { VM_LOAD, VM_RUNNING, VM_INIT_FAILED, VM_STOPPED };
 
+/*
+ * A region's pinned pages, by page index, in an xarray: the driver's own memory grows with the
+ * pages pinned (which RLIMIT_MEMLOCK bounds), never with the region's size. GH_PAGE_WRITABLE
+ * marks a page pinned with FOLL_WRITE: it is unpinned dirty.
+ */
+#define GH_PAGE_WRITABLE XA_MARK_0
+
 struct gh_region {
 	struct gh_userspace_memory_region desc;
 	bool lend;
-	struct page **pages;
-	unsigned long *writable;	/* the pages pinned with FOLL_WRITE */
+	struct xarray pages;
 	unsigned long npages;
 };
 
@@ -89,7 +96,7 @@ struct gh_function {
 	u64 addr, datamatch;		/* ioeventfd */
 	u32 len;
 	bool match;
-	struct eventfd_ctx *ctx;	/* ioeventfd */
+	struct eventfd_ctx *ctx;	/* ioeventfd: signalled; irqfd: WAIT takes its count */
 };
 
 struct gh_vm {
@@ -110,7 +117,7 @@ struct gh_vm {
 	bool has_boot_reg[NUM_BOOT_REGS];
 	u64 boot_reg[NUM_BOOT_REGS];
 	u64 entry;
-	struct mutex pin_lock;		/* pins of guest pages (vcpu.c region_page) */
+	struct mutex pin_lock;		/* pins of guest pages, and every copy through them */
 	struct gh_vcpu *vcpus[MAX_VCPUS];	/* the bound vCPU functions, by id */
 	struct gh_function functions[MAX_FUNCTIONS];
 	unsigned int nr_functions;
@@ -124,7 +131,8 @@ struct gh_vcpu {
 	bool booted;
 	u64 pc;
 	u64 regs[NUM_REGS];
-	bool removed;			/* REMOVE_FUNCTION took it: RUN is ENODEV (under vm->lock) */
+	bool removed;			/* REMOVE_FUNCTION took it: RUN is ENODEV, and a RUN inside
+					 * the driver returns (written under vm->lock) */
 	bool mmio_pending;		/* the last exit was MMIO: the next RUN resumes it */
 	bool pending_read;
 	u8 pending_reg;
@@ -142,6 +150,7 @@ enum gh_generation {
 };
 extern atomic_t gh_live_vms;
 extern unsigned int gh_reset_delay_ms;
+extern unsigned int gh_race_delay_ms;
 extern struct workqueue_struct *gh_free_wq;
 bool gh_gen_is_a14(void);
 bool gh_gen_at_least(enum gh_generation gen);

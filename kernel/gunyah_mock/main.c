@@ -94,6 +94,17 @@ module_param_named(reset_delay_ms, gh_reset_delay_ms, uint, 0644);
 MODULE_PARM_DESC(reset_delay_ms,
 		 "how long the hypervisor's reset of a VM takes once its last fd is closed (ms)");
 
+/*
+ * Test only (tests/qemu/hostile.c): a vCPU sleeps this long between finding a guest page it
+ * holds for reading only and reading through it, and between finding a WAIT's irqfd and taking
+ * its count, so that the hostile tier's races happen every time instead of once in hundreds
+ * of runs. 0 (the default) sleeps never; a device never sets it.
+ */
+unsigned int gh_race_delay_ms;
+module_param_named(race_delay_ms, gh_race_delay_ms, uint, 0644);
+MODULE_PARM_DESC(race_delay_ms,
+		 "test only: ms a vCPU sleeps inside a guest memory access and a doorbell read (0: never)");
+
 /* a14's last put frees the VM here; drained before the module goes. */
 struct workqueue_struct *gh_free_wq;
 

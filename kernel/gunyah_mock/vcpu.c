@@ -20,23 +20,30 @@ enum {
 };
 
 /*
- * Page idx of region r, for an access that writes when `write`. The a14 driver pinned every
- * page at SET_USER_MEM_REGION (for writing where the region allows writes); the later drivers
- * pin a page, and charge it to the owner's RLIMIT_MEMLOCK, when the guest first touches it, for
- * writing only when the access writes (vm_mgr_mem.c gunyah_gup_demand_page), so a read-only
- * mapping serves reads. A page pinned for reading is pinned again for a write. Only the owner
- * process runs vCPUs (RUN checks), so its mm is current's.
+ * Copies n bytes at offset in_page of page idx of region r to or from buf. The a14 driver pinned
+ * every page at SET_USER_MEM_REGION (for writing where the region allows writes); the later
+ * drivers pin a page, and charge it to the owner's RLIMIT_MEMLOCK, when the guest first touches
+ * it, for writing only when the access writes (vm_mgr_mem.c gunyah_gup_demand_page), so a
+ * read-only mapping serves reads. A page pinned for reading is pinned again for a write, and its
+ * read pin dropped. Only the owner process runs vCPUs (RUN checks), so its mm is current's.
+ *
+ * The copy is made under pin_lock, as the pin lookup is: another vCPU's write cannot drop the
+ * pin this copy goes through (and free the page, once the VMM has unmapped it) in between.
  */
-static int region_page(struct gh_vm *vm, struct gh_region *r, unsigned long idx, bool write,
-		       struct page **out)
+static int region_copy(struct gh_vm *vm, struct gh_region *r, unsigned long idx, u32 in_page,
+		       void *buf, u32 n, bool write)
 {
 	struct page *page, *pinned;
 	int ret = MEM_OK;
+	bool writable;
+	void *old;
+	u8 *p;
 
 	mutex_lock(&vm->pin_lock);
-	page = r->pages[idx];
-	if (page && (!write || test_bit(idx, r->writable)))
-		goto out;
+	page = xa_load(&r->pages, idx);
+	writable = page && xa_get_mark(&r->pages, idx, GH_PAGE_WRITABLE);
+	if (page && (!write || writable))
+		goto copy;
 	if (current->mm != vm->mm) {
 		ret = MEM_PIN_FAULT;
 		goto out;
@@ -52,15 +59,32 @@ static int region_page(struct gh_vm *vm, struct gh_region *r, unsigned long idx,
 		ret = MEM_PIN_FAULT;
 		goto out;
 	}
-	if (page)
-		unpin_user_page(page);	/* still charged: the new pin takes its place */
-	r->pages[idx] = pinned;
+	old = xa_store(&r->pages, idx, pinned, GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (xa_is_err(old)) {
+		unpin_user_page(pinned);
+		if (!page)
+			account_locked_vm(vm->mm, 1, false);
+		ret = MEM_PIN_NOMEM;
+		goto out;
+	}
 	if (write)
-		set_bit(idx, r->writable);
+		xa_set_mark(&r->pages, idx, GH_PAGE_WRITABLE);
+	if (page)
+		unpin_user_page(page);	/* the read pin; still charged: the new pin takes its place */
 	page = pinned;
+	writable = write;
+copy:
+	/* Test only: widens the window in which the page is held read-only. */
+	if (gh_race_delay_ms && !writable)
+		msleep(gh_race_delay_ms);
+	p = kmap_local_page(page);
+	if (write)
+		memcpy(p + in_page, buf, n);
+	else
+		memcpy(buf, p + in_page, n);
+	kunmap_local(p);
 out:
 	mutex_unlock(&vm->pin_lock);
-	*out = page;
 	return ret;
 }
 
@@ -84,19 +108,10 @@ static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool writ
 			unsigned long idx = array_index_nospec(off >> PAGE_SHIFT, r->npages);
 			u32 in_page = off & ~PAGE_MASK;
 			u32 n = min_t(u32, len, PAGE_SIZE - in_page);
-			struct page *page;
-			int ret = region_page(vm, r, idx, write, &page);
-			u8 *p;
+			int ret = region_copy(vm, r, idx, in_page, buf, n, write);
 
 			if (ret)
 				return ret;
-			p = kmap_local_page(page);
-
-			if (write)
-				memcpy(p + in_page, buf, n);
-			else
-				memcpy(buf, p + in_page, n);
-			kunmap_local(p);
 			buf = (u8 *)buf + n;
 			off += n;
 			len -= n;
@@ -108,9 +123,16 @@ static int guest_access(struct gh_vm *vm, u64 gpa, void *buf, u32 len, bool writ
 
 /* ---- vCPU: running the scripted guest ---- */
 
+/* Removed by REMOVE_FUNCTION: a RUN inside the driver returns, whatever immediate_exit says
+ * (the VMM writes the run page, and may clear it again). */
+static bool vcpu_removed(struct gh_vcpu *vcpu)
+{
+	return READ_ONCE(vcpu->removed);
+}
+
 static bool vcpu_kicked(struct gh_vcpu *vcpu)
 {
-	return READ_ONCE(vcpu->run->immediate_exit) != 0;
+	return READ_ONCE(vcpu->run->immediate_exit) != 0 || vcpu_removed(vcpu);
 }
 
 /* The VM's stop status as RUN reports it, or 0 while it runs. Caller holds vm->lock. */
@@ -148,8 +170,8 @@ static bool vm_not_running(struct gh_vm *vm)
 	return READ_ONCE(vm->state) != VM_RUNNING;
 }
 
-/* Blocks until `timeout` jiffies pass (MAX_SCHEDULE_TIMEOUT: forever), a kick, a signal, a
- * stop or — with `on_doorbell` — any doorbell rung since vm->doorbells read `doorbells`.
+/* Blocks until `timeout` jiffies pass (MAX_SCHEDULE_TIMEOUT: forever), a kick (immediate_exit
+ * or the vCPU's removal), a signal, a stop or — with `on_doorbell` — any doorbell rung since vm->doorbells read `doorbells`.
  * Returns -EINTR on a kick or signal, 0 otherwise. */
 static int vcpu_block_on(struct gh_vcpu *vcpu, long timeout, bool on_doorbell, int doorbells)
 {
@@ -168,15 +190,39 @@ static int vcpu_block(struct gh_vcpu *vcpu, long timeout)
 	return vcpu_block_on(vcpu, timeout, false, 0);
 }
 
-/* WAIT: 1 when doorbell `label` rang (consumed), 0 when the VM stopped, -EINTR. */
+/*
+ * Takes the count of an irqfd's eventfd without blocking: what the eventfd's read does, under
+ * its wait queue's lock (as the kernel's own irqfd consumers do), so that no other reader can
+ * take it between a check and the read. Returns the count taken, 0 if there was none.
+ */
+static u64 irqfd_take(struct eventfd_ctx *ctx, wait_queue_head_t *wqh)
+{
+	unsigned long flags;
+	u64 count;
+
+	spin_lock_irqsave(&wqh->lock, flags);
+	eventfd_ctx_do_read(ctx, &count);
+	/* A writer blocked on a full counter may write again. */
+	if (count && waitqueue_active(wqh))
+		wake_up_locked_poll(wqh, EPOLLOUT);
+	spin_unlock_irqrestore(&wqh->lock, flags);
+	return count;
+}
+
+/*
+ * WAIT: 1 when doorbell `label` rang (its count taken), 0 when the VM stopped, -EINTR on a kick
+ * (immediate_exit or the vCPU's removal) or a signal. It never sleeps anywhere but on vm->wq,
+ * which every one of those wakes; a count another reader took first is no ring.
+ */
 static int vcpu_wait_doorbell(struct gh_vcpu *vcpu, u32 label)
 {
 	struct gh_vm *vm = vcpu->vm;
 
 	for (;;) {
-		/* Read before the eventfd is: a ring after this is never missed. */
+		/* Read before the count is taken: a ring after this is never missed. */
 		int doorbells = atomic_read(&vm->doorbells);
-		struct file *file = NULL;
+		struct eventfd_ctx *ctx = NULL;
+		wait_queue_head_t *wqh = NULL;
 		unsigned int i;
 		int ret;
 
@@ -184,24 +230,27 @@ static int vcpu_wait_doorbell(struct gh_vcpu *vcpu, u32 label)
 			return 0;
 		mutex_lock(&vm->lock);
 		for (i = 0; i < vm->nr_functions; i++) {
-			if (vm->functions[i].type == GH_FN_IRQFD && vm->functions[i].label == label) {
-				file = get_file(vm->functions[i].file);
+			struct gh_function *f = &vm->functions[i];
+
+			if (f->type == GH_FN_IRQFD && f->label == label && f->waiter) {
+				/* A reference of our own: REMOVE_FUNCTION may release the slot's.
+				 * The wait queue lives in the eventfd, which the reference keeps. */
+				ctx = eventfd_ctx_fileget(f->file);
+				wqh = f->waiter->wqh;
 				break;
 			}
 		}
 		mutex_unlock(&vm->lock);
-		if (file) {
-			bool ready = vfs_poll(file, NULL) & EPOLLIN;
+		if (!IS_ERR_OR_NULL(ctx)) {
+			u64 count;
 
-			if (ready) {
-				u64 count;
-				loff_t pos = 0;
-
-				kernel_read(file, &count, sizeof(count), &pos);
-				fput(file);
+			/* Test only: the window in which another reader may take the count. */
+			if (gh_race_delay_ms)
+				msleep(gh_race_delay_ms);
+			count = irqfd_take(ctx, wqh);
+			eventfd_ctx_put(ctx);
+			if (count)
 				return 1;
-			}
-			fput(file);
 		}
 		/* Until a ring (the irqfd's wake-up), a kick, a signal or a stop: each of them
 		 * wakes vm->wq, so no polling slice is needed. */
@@ -335,10 +384,12 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 	case OP_MOVR:
 		vcpu->regs[a] = vcpu->regs[array_index_nospec(b, NUM_REGS)];
 		break;
-	case OP_LOAD:
+	case OP_LOAD: {
+		__le64 le = 0;
+
 		if (!valid_size(c))
 			return vcpu_crash(vcpu);
-		mem = guest_access(vm, addr, &value, c, false);
+		mem = guest_access(vm, addr, &le, c, false);
 		if (mem != MEM_OK && mem != MEM_MMIO)
 			return vcpu_fault(vcpu, addr, mem);
 		if (mem == MEM_MMIO) {
@@ -352,8 +403,9 @@ static enum step vcpu_step(struct gh_vcpu *vcpu, u32 *arg)
 			memset(vcpu->run->mmio.data, 0, sizeof(vcpu->run->mmio.data));
 			return vcpu_mmio_exit(vcpu);
 		}
-		vcpu->regs[a] = le64_to_cpu(value);
+		vcpu->regs[a] = le64_to_cpu(le);
 		break;
+	}
 	case OP_STORE:
 	case OP_STOREI:
 		if (!valid_size(c))
@@ -502,7 +554,8 @@ static long vcpu_run(struct gh_vcpu *vcpu)
 			return 0;
 		if (vcpu_kicked(vcpu) || signal_pending(current))
 			return -EINTR;
-		for (i = 0; i < SLICE && step == STEP_NEXT; i++)
+		/* A removed vCPU stops after the instruction it is executing. */
+		for (i = 0; i < SLICE && step == STEP_NEXT && !vcpu_removed(vcpu); i++)
 			step = vcpu_step(vcpu, &arg);
 		switch (step) {
 		case STEP_NEXT:

@@ -21,6 +21,25 @@ static void gh_function_release(struct gh_function *f)
 		eventfd_ctx_put(f->ctx);
 }
 
+/* Unpins every page of a region: the pages pinned for writing dirty, since the guest may have
+ * written them through the pin, unseen by the page tables (a file's page would else be clean
+ * and its last writes lost). Returns how many. */
+static unsigned long gh_region_unpin(struct gh_region *r)
+{
+	unsigned long idx, pinned = 0;
+	struct page *page;
+
+	xa_for_each(&r->pages, idx, page) {
+		if (xa_get_mark(&r->pages, idx, GH_PAGE_WRITABLE))
+			unpin_user_pages_dirty_lock(&page, 1, true);
+		else
+			unpin_user_page(page);
+		pinned++;
+	}
+	xa_destroy(&r->pages);
+	return pinned;
+}
+
 static void gh_vm_free(struct gh_vm *vm)
 {
 	unsigned int i;
@@ -31,21 +50,9 @@ static void gh_vm_free(struct gh_vm *vm)
 
 	for (i = 0; i < vm->nr_functions; i++)
 		gh_function_release(&vm->functions[i]);
-	for (i = 0; i < vm->nr_regions; i++) {
-		struct gh_region *r = &vm->regions[i];
-		unsigned long j, pinned = 0;
-
-		/* Every page on a14; the pages the guest touched on the later drivers. */
-		for (j = 0; j < r->npages; j++) {
-			if (r->pages[j]) {
-				unpin_user_page(r->pages[j]);
-				pinned++;
-			}
-		}
-		account_locked_vm(vm->mm, pinned, false);
-		kvfree(r->pages);
-		bitmap_free(r->writable);
-	}
+	/* Every page on a14; the pages the guest touched on the later drivers. */
+	for (i = 0; i < vm->nr_regions; i++)
+		account_locked_vm(vm->mm, gh_region_unpin(&vm->regions[i]), false);
 	mmdrop(vm->mm);
 	kfree(vm);
 	atomic_dec(&gh_live_vms);
@@ -102,13 +109,67 @@ void gh_vm_stop(struct gh_vm *vm, u32 status, u16 type, const u8 *reason, u32 si
 
 /* ---- VM ioctls ---- */
 
+/*
+ * a14: every page of a new region pinned at once (for writing only where the region allows
+ * writes, so that a read-only mapping of a file can back a read-only region), a batch at a
+ * time: the driver allocates nothing in proportion to the region's size before the pages are
+ * pinned. On failure nothing stays pinned.
+ */
+static int gh_region_pin_all(struct gh_region *r)
+{
+	unsigned int flags = (r->desc.flags & GH_MEM_ALLOW_WRITE ? FOLL_WRITE : 0) | FOLL_LONGTERM;
+	struct page *batch[32];
+	unsigned long done = 0;
+	long pinned, i;
+	int ret = 0;
+
+	while (done < r->npages) {
+		pinned = pin_user_pages_fast(r->desc.userspace_addr + (done << PAGE_SHIFT),
+					     min_t(unsigned long, r->npages - done, ARRAY_SIZE(batch)),
+					     flags, batch);
+		if (pinned <= 0) {
+			ret = pinned ? pinned : -EFAULT;
+			break;
+		}
+		for (i = 0; i < pinned; i++) {
+			void *old = xa_store(&r->pages, done + i, batch[i],
+					     GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+
+			if (xa_is_err(old)) {
+				unpin_user_pages(batch + i, pinned - i);
+				ret = xa_err(old);
+				break;
+			}
+			if (flags & FOLL_WRITE)
+				xa_set_mark(&r->pages, done + i, GH_PAGE_WRITABLE);
+		}
+		if (ret)
+			break;
+		done += pinned;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	if (ret) {
+		/* Nothing was written through these pins: no page is made dirty. */
+		struct page *page;
+		unsigned long idx;
+
+		xa_for_each(&r->pages, idx, page)
+			unpin_user_page(page);
+		xa_destroy(&r->pages);
+	}
+	return ret;
+}
+
 static long gh_vm_set_memory(struct gh_vm *vm, void __user *argp, bool lend)
 {
 	struct gh_userspace_memory_region desc;
 	struct gh_region *r;
 	unsigned long npages;
 	unsigned int i;
-	long pinned;
 	int ret;
 
 	/* From late a14 on, only the process that created the VM may give it memory. */
@@ -144,44 +205,30 @@ static long gh_vm_set_memory(struct gh_vm *vm, void __user *argp, bool lend)
 		goto out;
 	}
 	r = &vm->regions[vm->nr_regions];
-	r->pages = kvcalloc(npages, sizeof(*r->pages), GFP_KERNEL_ACCOUNT);
-	r->writable = bitmap_zalloc(npages, GFP_KERNEL_ACCOUNT);
-	if (!r->pages || !r->writable) {
-		ret = -ENOMEM;
-		goto free_pages;
-	}
-	if (!gh_gen_is_a14())
-		goto bind;	/* demand paging: pinned at the guest's first touch (vcpu.c) */
-	ret = account_locked_vm(vm->mm, npages, true);
-	if (ret)
-		goto free_pages;
-	/* a14 gh_vm_mem_alloc pins for writing only a region the guest may write, so a
-	 * read-only mapping of a file can back a read-only region. */
-	pinned = pin_user_pages_fast(desc.userspace_addr, npages,
-				     (desc.flags & GH_MEM_ALLOW_WRITE ? FOLL_WRITE : 0) | FOLL_LONGTERM,
-				     r->pages);
-	if (pinned != npages) {
-		if (pinned > 0)
-			unpin_user_pages(r->pages, pinned);
-		account_locked_vm(vm->mm, npages, false);
-		ret = pinned < 0 ? pinned : -EFAULT;
-		goto free_pages;
-	}
-	if (desc.flags & GH_MEM_ALLOW_WRITE)
-		bitmap_fill(r->writable, npages);
-bind:
+	xa_init(&r->pages);
 	r->desc = desc;
 	r->lend = lend;
 	r->npages = npages;
-	/* No state check: a region added after START is recorded but never reaches the guest. */
+	if (gh_gen_is_a14()) {
+		/*
+		 * a14 gh_vm_mem_alloc (vm_mgr_mm.c): the whole region is charged first, with
+		 * account_locked_vm(ghvm->mm, ...) — the VM creator's mm, checked against the
+		 * caller's RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK — then the caller's pages are
+		 * pinned. So nothing is allocated or pinned for memory the caller may not lock.
+		 */
+		ret = account_locked_vm(vm->mm, npages, true);
+		if (ret)
+			goto out;
+		ret = gh_region_pin_all(r);
+		if (ret) {
+			account_locked_vm(vm->mm, npages, false);
+			goto out;
+		}
+	}
+	/* Later drivers: demand paging, each page pinned and charged at the guest's first touch
+	 * (vcpu.c). No state check: a region added after START never reaches the guest. */
 	vm->nr_regions++;
 	ret = 0;
-	goto out;
-free_pages:
-	kvfree(r->pages);
-	bitmap_free(r->writable);
-	r->pages = NULL;
-	r->writable = NULL;
 out:
 	mutex_unlock(&vm->lock);
 	return ret;
@@ -246,8 +293,11 @@ static long gh_vm_start(struct gh_vm *vm)
 	for (i = 0; i < vm->nr_regions && vm->has_dtb; i++) {
 		struct gh_userspace_memory_region *r = &vm->regions[i].desc;
 
-		if (vm->dtb.guest_phys_addr >= r->guest_phys_addr &&
-		    vm->dtb.guest_phys_addr + vm->dtb.size <= r->guest_phys_addr + r->memory_size) {
+		u64 end = r->guest_phys_addr + r->memory_size;	/* no wrap: checked at the ioctl */
+
+		/* Inside without a sum that could wrap. */
+		if (vm->dtb.guest_phys_addr >= r->guest_phys_addr && vm->dtb.guest_phys_addr <= end &&
+		    vm->dtb.size <= end - vm->dtb.guest_phys_addr) {
 			dtb_inside = true;
 			vm->entry = r->guest_phys_addr;
 			break;
@@ -310,7 +360,9 @@ static long gh_vm_add_vcpu(struct gh_vm *vm, const struct gh_fn_desc *desc)
 	fd = anon_inode_getfd(name, &gh_vcpu_fops, vcpu, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		mutex_lock(&vm->lock);
-		vm->vcpus[arg.id] = NULL;
+		/* Removed meanwhile, the id may hold another vCPU by now. */
+		if (vm->vcpus[arg.id] == vcpu)
+			vm->vcpus[arg.id] = NULL;
 		mutex_unlock(&vm->lock);
 		free_page((unsigned long)vcpu->run);
 		kfree(vcpu);
@@ -380,9 +432,9 @@ static long gh_vm_add_irqfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 		fput(file);
 		return PTR_ERR(ctx);
 	}
-	eventfd_ctx_put(ctx);
 	waiter = kzalloc(sizeof(*waiter), GFP_KERNEL_ACCOUNT);
 	if (!waiter) {
+		eventfd_ctx_put(ctx);
 		fput(file);
 		return -ENOMEM;
 	}
@@ -404,15 +456,19 @@ static long gh_vm_add_irqfd(struct gh_vm *vm, const struct gh_fn_desc *desc)
 	}
 	f->label = arg.label;
 	f->file = file;
+	f->ctx = ctx;	/* WAIT takes the count through it */
 	file = NULL;
-	/* Queues the waiter on the eventfd (gh_irqfd_queue_proc); a count already there is seen
-	 * by the next WAIT's poll. */
+	ctx = NULL;
+	/* Queues the waiter on the eventfd (gh_irqfd_queue_proc); a count already there is taken
+	 * by the next WAIT. */
 	vfs_poll(f->file, &waiter->pt);
 	f->waiter = waiter;
 	waiter = NULL;
 out:
 	mutex_unlock(&vm->lock);
 	kfree(waiter);
+	if (ctx)
+		eventfd_ctx_put(ctx);
 	if (file)
 		fput(file);
 	return ret;
@@ -524,7 +580,9 @@ static bool gh_vm_unbind_vcpu_locked(struct gh_vm *vm, u32 id)
 	if (id >= MAX_VCPUS || !vm->vcpus[id])
 		return false;
 	vcpu = vm->vcpus[id];
-	vcpu->removed = true;
+	/* A RUN inside the driver sees it after the instruction it is executing, whatever
+	 * the VMM does to immediate_exit. */
+	WRITE_ONCE(vcpu->removed, true);
 	WRITE_ONCE(vcpu->run->immediate_exit, 1);
 	vm->vcpus[id] = NULL;
 	wake_up_all(&vm->wq);
@@ -651,6 +709,7 @@ static long gh_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 	void __user *argp = (void __user *)arg;
 	struct gh_vm_dtb_config cfg;
 	struct gunyah_auth_desc auth;
+	u64 size;
 
 	switch (cmd) {
 	case GH_VM_SET_USER_MEM_REGION:
@@ -662,11 +721,14 @@ static long gh_vm_ioctl(struct file *filp, unsigned int cmd, unsigned long arg)
 			return -EFAULT;
 		if (cfg.guest_phys_addr + cfg.size < cfg.guest_phys_addr)
 			return -EOVERFLOW;
+		/* a14 rounds the size up to a page; the later drivers share size >> PAGE_SHIFT
+		 * pages (truncated), checked at START. The rounded range must not wrap either. */
+		size = gh_gen_is_a14() ? PAGE_ALIGN(cfg.size) : cfg.size & PAGE_MASK;
+		if (size < (cfg.size & PAGE_MASK) || cfg.guest_phys_addr + size < cfg.guest_phys_addr)
+			return -EOVERFLOW;
 		mutex_lock(&vm->lock);
 		vm->dtb.guest_phys_addr = cfg.guest_phys_addr;
-		/* a14 rounds the size up to a page; the later drivers share size >> PAGE_SHIFT
-		 * pages (truncated), checked at START. */
-		vm->dtb.size = gh_gen_is_a14() ? PAGE_ALIGN(cfg.size) : cfg.size & PAGE_MASK;
+		vm->dtb.size = size;
 		vm->has_dtb = true;
 		mutex_unlock(&vm->lock);
 		return 0;

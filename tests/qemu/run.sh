@@ -9,19 +9,31 @@
 # the service manager, gunyah-vm-service on the kernel mock, gunyahctl running the hello guest
 # with an MMIO console through the service, VtsHalGunyahTargetTest, the timed data path (MMIO
 # exits, doorbells and ioeventfds) and a SIGKILLed client's VM freed by the driver.
+# In every generation, the hostile tier (tests/qemu/hostile.c, issue 34): a reproducer per bug a
+# hostile /dev/gunyah user found, and a random-ioctl fuzzer; the guest boots with page_poison=1
+# and slub_debug=FZPU, and any WARNING, BUG, Oops, hung task or poison report in its kernel log
+# fails the tier.
 #
-#   tests/qemu/run.sh [--release]
+#   tests/qemu/run.sh [--release] [--hostile-only]
+#
+# --hostile-only: the hostile tier alone (no cargo build), for working on the kernel mock.
+# GUNYAH_FUZZ_SECS=N: the fuzzer's time per generation (default 5; e.g. 600 to fuzz for long).
 #
 # Needs qemu-system-x86 linux-image-amd64 linux-headers-amd64 busybox-static cpio: tests/prereqs.sh
 # qemu installs them.
 set -euo pipefail
 profile=debug
 profile_args=()
-case "${1:-}" in
-    "") ;;
-    --release) profile=release; profile_args=(--release) ;;
-    *) echo "usage: tests/qemu/run.sh [--release]" >&2; exit 2 ;;
-esac
+hostile_only=0
+for arg in "$@"; do
+    case "$arg" in
+        --release) profile=release; profile_args=(--release) ;;
+        --hostile-only) hostile_only=1 ;;
+        *) echo "usage: tests/qemu/run.sh [--release] [--hostile-only]" >&2; exit 2 ;;
+    esac
+done
+fuzz_secs=${GUNYAH_FUZZ_SECS:-5}
+[[ "$fuzz_secs" =~ ^[0-9]+$ ]] || { echo "qemu tier: GUNYAH_FUZZ_SECS must be a number of seconds" >&2; exit 2; }
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 "$repo/tests/prereqs.sh" qemu
 work=$(mktemp -d)
@@ -37,11 +49,16 @@ done
 [ -n "$kver" ] || { echo "qemu tier: no kernel with headers under /lib/modules" >&2; exit 1; }
 echo "qemu tier: kernel $kver"
 
-echo "qemu tier: building gunyah_mock.ko"
-make -s -C "$repo/kernel/gunyah_mock" KDIR="/lib/modules/$kver/build" >"$work/kbuild.log" 2>&1 || {
+# W=1 (the module's Makefile) and sparse on every file (C=2), warnings are errors.
+echo "qemu tier: building gunyah_mock.ko (W=1, sparse)"
+make -s -C "$repo/kernel/gunyah_mock" KDIR="/lib/modules/$kver/build" C=2 >"$work/kbuild.log" 2>&1 || {
     cat "$work/kbuild.log"; exit 1; }
-if grep -q 'warning:' "$work/kbuild.log"; then cat "$work/kbuild.log"; echo "qemu tier: W=1 warnings" >&2; exit 1; fi
+if grep -q 'warning:' "$work/kbuild.log"; then cat "$work/kbuild.log"; echo "qemu tier: W=1 or sparse warnings" >&2; exit 1; fi
+# The hostile tier's reproducers and fuzzer: C against the module's own uapi.h, static.
+gcc -static -O2 -Wall -Wextra -Werror -pthread -I "$repo/kernel/gunyah_mock" \
+    -o "$work/gunyah-hostile" "$repo/tests/qemu/hostile.c"
 
+if [ $hostile_only = 0 ]; then
 # The debug build by default, not a release build of its own: it is the build `cargo test
 # --workspace` makes anyway (CI runs that later, at no further cost), and overflow checks and
 # debug assertions stay on inside the guest. `--release` builds optimised binaries, for the
@@ -77,6 +94,7 @@ if [ -n "$hub_pid" ]; then
     wait "$hub_pid" || { cat "$work/rsb_hub.log"; echo "qemu tier: building rsb_hub failed" >&2; exit 1; }
     hub_pid=""
 fi
+fi
 binder_ko=$(find "/lib/modules/$kver/kernel/drivers/android" -name 'binder_linux.ko*' | head -1)
 [ -n "$binder_ko" ] || { echo "qemu tier: no binder_linux module in $kver" >&2; exit 1; }
 
@@ -87,10 +105,18 @@ for tool in sh mount insmod rmmod poweroff cat echo mkdir ls ln sleep usleep dme
     ln -s busybox "$root/bin/$tool"
 done
 cp "$repo/kernel/gunyah_mock/gunyah_mock.ko" "$root/lib/modules/"
-case "$binder_ko" in
-    *.xz) xz -dc "$binder_ko" > "$root/lib/modules/binder_linux.ko" ;;
-    *) cp "$binder_ko" "$root/lib/modules/binder_linux.ko" ;;
-esac
+# binder_linux for the product; a RAM disk and ext4 (with what it needs) for the hostile tier's
+# file-backed guest memory.
+extra_kos=$(cd "/lib/modules/$kver" && grep -E '^kernel/(drivers/block/brd|fs/ext4/ext4|crypto/crc32c_generic)\.ko' modules.dep | tr -d ':' | tr ' ' '\n')
+for ko in "$binder_ko" $(for k in $extra_kos; do echo "/lib/modules/$kver/$k"; done); do
+    name=$(basename "$ko"); name=${name%.xz}
+    case "$ko" in
+        *.xz) xz -dc "$ko" > "$root/lib/modules/$name" ;;
+        *) cp "$ko" "$root/lib/modules/$name" ;;
+    esac
+done
+cp "$work/gunyah-hostile" "$root/bin/gunyah-hostile"
+printf 'hostile_only=%s\nfuzz_secs=%s\n' "$hostile_only" "$fuzz_secs" > "$root/tier.conf"
 # Copies a binary into the initramfs without its debug info (the initramfs lives in the guest's
 # 1 GiB), with the shared libraries and the dynamic loader it links, at the paths ldd names.
 install_bin() { # path [name in /bin]
@@ -100,12 +126,14 @@ install_bin() { # path [name in /bin]
         [ -e "$root$lib" ] || cp --parents -L "$lib" "$root"
     done
 }
-install_bin "$vts" vts_hal_gunyah_target_test
-install_bin "$conformance_test" gunyah_conformance_test
-for b in gunyah-conformance gunyah-bench gunyah-vm-service gunyahctl gunyah-test-client; do
-    install_bin "$bin/$b"
-done
-install_bin "$tools/bin/rsb_hub"
+if [ $hostile_only = 0 ]; then
+    install_bin "$vts" vts_hal_gunyah_target_test
+    install_bin "$conformance_test" gunyah_conformance_test
+    for b in gunyah-conformance gunyah-bench gunyah-vm-service gunyahctl gunyah-test-client; do
+        install_bin "$bin/$b"
+    done
+    install_bin "$tools/bin/rsb_hub"
+fi
 cp "$repo/examples/guests/hello.s" "$root/hello.s"
 cp -r "$repo/tests/data/guest_corpus" "$root/corpus"
 # Where GunyahConformanceTest looks for the corpus: beside itself, as Android.bp's `data` puts it.
@@ -118,6 +146,52 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mount -t tmpfs tmpfs /tmp
 echo "QEMU-TIER: booted $(cat /proc/sys/kernel/osrelease)"
+. /tier.conf
+# The guest's kernel log at the end: a warning, oops, hung task or poison report fails the tier.
+kernel_log_check() {
+    bad='WARNING:|BUG:|BUG [^ ]+ \(|Oops|Call Trace|general protection|blocked for more than|hung_task|pagealloc: memory corruption|Poison overwritten|KFENCE:|KASAN:|refcount_t:|list_(add|del) corruption'
+    dmesg | grep -E "$bad|gunyah" | grep -v 'taint' | head -40
+    if dmesg | grep -qE "$bad"; then
+        echo "QEMU-TIER: FAIL the kernel log has a warning, oops, hung task or poison report"
+    else
+        echo "QEMU-TIER: PASS the kernel log has no warning, oops, hung task or poison report"
+    fi
+}
+# A task in D state for 10 s is reported (and fails the tier, below).
+echo 10 > /proc/sys/kernel/hung_task_timeout_secs
+# The hostile tier's file-backed guest memory: ext2 (the ext4 driver) on a 16 MiB RAM disk.
+for m in crc16 crc32c_generic mbcache jbd2 ext4; do insmod /lib/modules/$m.ko || echo "insmod $m failed"; done
+insmod /lib/modules/brd.ko rd_nr=1 rd_size=16384 || echo "insmod brd failed"
+i=0; while [ ! -b /dev/ram0 ] && [ $i -lt 100 ]; do usleep 20000; i=$((i+1)); done
+mkdir -p /mnt
+if [ -b /dev/ram0 ] && mke2fs -q /dev/ram0 && mount -t ext2 /dev/ram0 /mnt; then
+    echo "QEMU-TIER: ext2 on /dev/ram0 mounted"
+else
+    echo "QEMU-TIER: FAIL no file system for the hostile tier's file-backed memory"
+fi
+# The hostile tier in one generation: the reproducers of issue 34, then the fuzzer. Each line
+# it prints is a marker (PASS or FAIL); the module's test-only race delay is reset after it.
+hostile() {
+    start=$(cat /proc/uptime); start=${start%%.*}
+    mlocked=$(grep '^Mlocked:' /proc/meminfo)
+    gunyah-hostile $1 freed-page removed-vcpu huge-region wait-stolen wait-stolen-nonblock \
+        memlock-owner dtb-wrap dirty-file fuzz=$fuzz_secs > /tmp/hostile-$1.txt 2>&1
+    status=$?
+    end=$(cat /proc/uptime); end=${end%%.*}
+    sed 's/^\(PASS\|FAIL\) /QEMU-TIER: \1 hostile: /' /tmp/hostile-$1.txt
+    echo 0 > /sys/module/gunyah_mock/parameters/race_delay_ms
+    # Once the process is gone: no VM left, Mlocked as it was.
+    i=0; while [ "$(cat /sys/module/gunyah_mock/parameters/live_vms)" != 0 ] && [ $i -lt 100 ]; do usleep 50000; i=$((i+1)); done
+    if [ "$(cat /sys/module/gunyah_mock/parameters/live_vms)" != 0 ] || [ "$(grep '^Mlocked:' /proc/meminfo)" != "$mlocked" ]; then
+        echo "QEMU-TIER: FAIL hostile: live_vms $(cat /sys/module/gunyah_mock/parameters/live_vms), $mlocked -> $(grep '^Mlocked:' /proc/meminfo) ($1)"
+        status=1
+    fi
+    if [ $status = 0 ] && ! grep -q '^FAIL' /tmp/hostile-$1.txt; then
+        echo "QEMU-TIER: PASS hostile tier ($1, $((end - start)) s)"
+    else
+        echo "QEMU-TIER: FAIL hostile tier ($1, exit $status)"
+    fi
+}
 # The conformance suite in each generation the kernel mock models, the module reloaded per
 # generation, and the service's start-up probe (it must name the generation).
 for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
@@ -129,6 +203,11 @@ for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
     # The memlock case's second process runs as nobody, whom RLIMIT_MEMLOCK binds.
     chmod 666 /dev/gunyah
     ls -l /dev/gunyah
+    hostile $gen
+    if [ "$hostile_only" = 1 ]; then
+        rmmod gunyah_mock || echo "QEMU-TIER: FAIL rmmod gunyah_mock"
+        continue
+    fi
     if /bin/gunyah-conformance --device /dev/gunyah --corpus /corpus > /tmp/conformance-$gen.txt 2>&1; then
         head -1 /tmp/conformance-$gen.txt; grep '^PASS process/' /tmp/conformance-$gen.txt
         tail -1 /tmp/conformance-$gen.txt
@@ -181,6 +260,11 @@ for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
     [ $gen = ack66-late ] || rmmod gunyah_mock || echo "QEMU-TIER: FAIL rmmod gunyah_mock"
 done
 
+if [ "$hostile_only" = 1 ]; then
+    kernel_log_check
+    echo "QEMU-TIER: done"
+    poweroff -f
+fi
 insmod /lib/modules/binder_linux.ko devices=binder,hwbinder,vndbinder
 mkdir -p /dev/binderfs && ln -s /dev/binder /dev/binderfs/binder
 rsb_hub --insecure-allow-all > /tmp/hub.log 2>&1 &
@@ -296,7 +380,7 @@ insmod /lib/modules/gunyah_mock.ko generation=a14-late || echo "QEMU-TIER: FAIL 
 product a14-late GH_ANDROID14
 kill $service; wait $service
 tail -5 /tmp/service-a14-late.log
-dmesg | grep -E 'WARNING:|BUG:|Oops|Call Trace|general protection|gunyah' | grep -v 'taint' | head -20
+kernel_log_check
 echo "QEMU-TIER: done"
 poweroff -f
 INIT
@@ -307,7 +391,7 @@ echo "qemu tier: booting (TCG) after ${SECONDS} s of building"
 boot_start=$SECONDS
 timeout 600 qemu-system-x86_64 -accel tcg -smp 1 -m 1024 -nographic -no-reboot \
     -kernel "/boot/vmlinuz-$kver" -initrd "$work/initramfs.cpio.gz" \
-    -append "console=ttyS0 quiet panic=-1" > "$work/console.log" 2>&1 || true
+    -append "console=ttyS0 quiet panic=-1 page_poison=1 slub_debug=FZPU" > "$work/console.log" 2>&1 || true
 sed -n '/QEMU-TIER: booted/,/QEMU-TIER: done/p' "$work/console.log"
 
 grep -q 'QEMU-TIER: done' "$work/console.log" || { tail -50 "$work/console.log"; echo "qemu tier: the guest did not finish" >&2; exit 1; }
@@ -319,14 +403,18 @@ if grep -q 'QEMU-TIER: FAIL' "$work/console.log"; then
     echo "qemu tier: FAILED" >&2
     exit 1
 fi
-checks=("PASS data path over kernel binder" "PASS dump over kernel binder"
+checks=("PASS the kernel log has no warning, oops, hung task or poison report")
+for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
+    checks+=("PASS hostile tier ($gen")
+done
+[ $hostile_only = 1 ] || checks+=("PASS data path over kernel binder" "PASS dump over kernel binder"
         "PASS SIGKILLed client's VM freed, no fd leak")
 for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
-    checks+=("PASS conformance ($gen)" "PASS second-process cases ($gen)"
+    [ $hostile_only = 1 ] || checks+=("PASS conformance ($gen)" "PASS second-process cases ($gen)"
         "PASS GunyahConformanceTest ($gen)" "PASS the service probes generation $gen"
         "PASS MMIO ring ($gen)")
 done
-for gen in a14-late ack66-late; do
+[ $hostile_only = 1 ] || for gen in a14-late ack66-late; do
     checks+=("PASS info over kernel binder ($gen)" "PASS hello guest over kernel binder ($gen)"
         "PASS VtsHalGunyahTargetTest over kernel binder ($gen)"
         "PASS destroy() does not wait for the driver's reset ($gen)")
