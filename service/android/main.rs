@@ -75,7 +75,10 @@ fn inner_main() -> Result<()> {
         quotas: QuotaLimits::default(),
         max_releasing_vms: reaper::DEFAULT_MAX_PENDING,
     };
-    let options = ServeOptions { max_threads: 16 };
+    let options = ServeOptions {
+        max_threads: 16,
+        max_connections: gunyah_binder::DEFAULT_MAX_CONNECTIONS,
+    };
     let _service = serve::start(
         config,
         &Target::ServiceManager,

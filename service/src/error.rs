@@ -55,6 +55,20 @@ impl Error {
         Error::Unsupported(FieldError::new(field, reason))
     }
 
+    /// The same error with `note` added to its reason.
+    pub fn with_note(mut self, note: impl std::fmt::Display) -> Self {
+        match &mut self {
+            Error::InvalidArgument(f) | Error::Unsupported(f) | Error::ResourceExhausted(f) => {
+                f.reason = format!("{}; {note}", f.reason);
+            }
+            Error::InvalidState(reason) | Error::AccessDenied(reason) => {
+                *reason = format!("{reason}; {note}");
+            }
+            Error::Hypervisor { context, .. } => *context = format!("{context} ({note})"),
+        }
+        self
+    }
+
     /// `RESOURCE_EXHAUSTED` for `field`.
     pub fn exhausted(field: impl Into<String>, reason: impl Into<String>) -> Self {
         Error::ResourceExhausted(FieldError::new(field, reason))

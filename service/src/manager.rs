@@ -53,6 +53,10 @@ pub struct VmManager {
     failed_total: AtomicU64,
 }
 
+/// How many VM objects, destroyed ones a client still references included, a client may hold
+/// per VM of its quota.
+pub const VM_OBJECTS_PER_VM_QUOTA: u32 = 4;
+
 impl VmManager {
     /// A manager over `config.hypervisor`.
     pub fn new(config: ManagerConfig) -> Self {
@@ -164,20 +168,30 @@ impl VmManager {
         let plan = &spec.plan;
         self.check_kind_supported(&plan.kind)?;
         self.check_boot_context_supported(plan)?;
-        if self.reaper.is_full() {
+        if self.reaper.is_full(caller.uid) {
             return Err(Error::exhausted(
                 "createVm",
                 format!(
-                    "{} destroyed VMs are still being released by the driver (at most {}); try \
-                     again once they are",
-                    self.reaper.pending(),
+                    "{} destroyed VMs of uid {} are still being released by the driver (at most \
+                     {}); try again once they are",
+                    self.reaper.pending_of(caller.uid),
+                    caller.uid,
                     self.reaper.max_pending()
                 ),
             ));
         }
+        self.check_vm_objects(caller.uid)?;
         let reservation = self
             .quotas
-            .reserve(caller.uid, plan.vcpu_count, plan.memory_bytes())?;
+            .reserve(caller.uid, plan.vcpu_count, plan.memory_bytes())
+            .map_err(|e| match self.reaper.pending_of(caller.uid) {
+                0 => e,
+                // destroy() returns before the release ends; the quota comes back after.
+                n => e.with_note(format!(
+                    "{n} of them destroyed and still being released; their quota comes back \
+                     once they are"
+                )),
+            })?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let vm = Vm::build(
             id,
@@ -191,6 +205,32 @@ impl VmManager {
         vms.retain(|w| w.strong_count() > 0);
         vms.push(Arc::downgrade(&vm));
         Ok(vm)
+    }
+
+    /// `RESOURCE_EXHAUSTED` when `uid` references as many VM objects as it may: its live VMs
+    /// and the destroyed ones it still holds (each costs the service memory and a dump line
+    /// until the client drops it), at most four times its VM quota.
+    fn check_vm_objects(&self, uid: u32) -> Result<()> {
+        let most = self
+            .quotas
+            .limits()
+            .max_vms
+            .saturating_mul(VM_OBJECTS_PER_VM_QUOTA) as usize;
+        let held = self
+            .live_vms()
+            .iter()
+            .filter(|vm| vm.info().owner_uid == uid)
+            .count();
+        if held >= most {
+            return Err(Error::exhausted(
+                "quota.vm_objects",
+                format!(
+                    "uid {uid} holds {held} VM objects, destroyed ones included, at most {most} \
+                     ({VM_OBJECTS_PER_VM_QUOTA} × its VM quota): drop the destroyed ones"
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// What the service offers.

@@ -102,7 +102,10 @@ fn test_dead_callback_is_removed() -> Result<()> {
         "callback",
         cb.as_binder(),
         &binder::Target::Socket(socket.clone()),
-        &ServeOptions { max_threads: 2 },
+        &ServeOptions {
+            max_threads: 2,
+            max_connections: gunyah_binder::DEFAULT_MAX_CONNECTIONS,
+        },
     )
     .map_err(|e| anyhow::anyhow!("{e:?}"))?;
     let connection = binder::host::Connection::open(

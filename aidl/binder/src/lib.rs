@@ -44,7 +44,14 @@ pub struct ServeOptions {
     /// Threads serving calls (on RPC this also bounds concurrent vCPU exits delivered to
     /// clients).
     pub max_threads: u32,
+    /// Host RPC only: connections served at once, each on a worker thread of its own; more
+    /// wait in the listen backlog (docs/THREAT_MODEL.md: idle sessions must not multiply the
+    /// service's threads without end). Ignored with the service manager.
+    pub max_connections: usize,
 }
+
+/// The service's default for [`ServeOptions::max_connections`].
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
 /// Publishes `binder` under `name` at `at`: with the service manager
 /// ([`Target::ServiceManager`], [`Target::Instance`]; libbinder starts its thread pool, which
@@ -57,7 +64,7 @@ pub fn serve(
     options: &ServeOptions,
 ) -> TransportResult<ServerHandle> {
     match at {
-        Target::Socket(socket) => arm::serve_on_socket(name, binder, socket, options.max_threads),
+        Target::Socket(socket) => arm::serve_on_socket(name, binder, socket, options),
         Target::ServiceManager | Target::Instance(_) => {
             arm::serve_with_service_manager(name, binder, options.max_threads)
         }

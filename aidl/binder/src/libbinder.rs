@@ -143,7 +143,7 @@ pub fn serve_on_socket(
     _name: &str,
     _binder: SpIBinder,
     _socket: &std::path::Path,
-    _max_threads: u32,
+    _options: &crate::ServeOptions,
 ) -> TransportResult<ServerHandle> {
     Err(StatusCode::INVALID_OPERATION)
 }

@@ -123,8 +123,9 @@ pub fn serve_on_socket(
     name: &str,
     binder: SpIBinder,
     socket: &Path,
-    max_threads: u32,
+    options: &crate::ServeOptions,
 ) -> TransportResult<ServerHandle> {
+    let (max_threads, max_connections) = (options.max_threads, options.max_connections);
     let uri = rsbinder::Uri::new(rsbinder::Endpoint::unix(socket)).with_wire(wire());
     let guard = rsbinder::serve(uri)?
         .with(move |o| {
@@ -133,6 +134,7 @@ pub fn serve_on_socket(
                 FileDescriptorTransportMode::Unix,
             ]);
             o.threads = Some(max_threads);
+            o.max_connections = Some(max_connections);
             // A callback into a client that stops answering ends that client's session
             // instead of blocking a vCPU thread forever.
             o.reply_timeout = Some(std::time::Duration::from_secs(10));

@@ -113,6 +113,10 @@ struct Args {
     /// Binder threads serving calls.
     #[arg(long, default_value_t = 16)]
     threads: u32,
+    /// Connections (RPC sessions and their callback connections) served at once on the
+    /// socket, each with a thread of its own; more wait until one closes.
+    #[arg(long, default_value_t = gunyah_binder::DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
     /// More log output (-v info, -vv debug, -vvv trace); the default is warnings.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -245,6 +249,7 @@ fn inner_main(args: Args) -> Result<()> {
     };
     let options = ServeOptions {
         max_threads: args.threads,
+        max_connections: args.max_connections,
     };
     if args.binder == BinderChoice::Kernel {
         let _service = serve::start(config, &Target::ServiceManager, &options, &driver)?;

@@ -3,7 +3,7 @@
 
 use gunyah_sys::sync::IgnorePoison;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::aidl::{
@@ -40,6 +40,9 @@ pub struct VmEvents {
     vm_id: i32,
     status: Mutex<Status>,
     callbacks: Mutex<Vec<Registered>>,
+    /// Set by `clear_callbacks` under the `callbacks` lock: a registration racing teardown
+    /// is refused, not kept on a destroyed VM.
+    closed: AtomicBool,
     // Serializes delivery so callbacks see transitions in order. Held across oneway calls
     // only; no other lock is taken while it is held except `status` and `callbacks` briefly.
     delivery: Mutex<()>,
@@ -91,6 +94,7 @@ impl VmEvents {
                 queue: VecDeque::new(),
             }),
             callbacks: Mutex::default(),
+            closed: AtomicBool::new(false),
             delivery: Mutex::default(),
             next_id: AtomicU64::new(0),
         })
@@ -205,6 +209,12 @@ impl VmEvents {
     pub fn register(self: &Arc<Self>, callback: &Strong<dyn IGunyahVmCallback>) -> Result<()> {
         let binder = callback.as_binder();
         let mut callbacks = self.callbacks.lock().ignore_poison();
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::state(format!(
+                "registerCallback: vm {} is destroyed",
+                self.vm_id
+            )));
+        }
         if callbacks.iter().any(|r| r.callback.as_binder() == binder) {
             return Ok(());
         }
@@ -252,9 +262,13 @@ impl VmEvents {
         drop(removed);
     }
 
-    /// Drops every callback (after the final notification).
+    /// Drops every callback (after the final notification), and refuses new ones from now on.
     pub fn clear_callbacks(&self) {
-        let all = std::mem::take(&mut *self.callbacks.lock().ignore_poison());
+        let all = {
+            let mut callbacks = self.callbacks.lock().ignore_poison();
+            self.closed.store(true, Ordering::SeqCst);
+            std::mem::take(&mut *callbacks)
+        };
         drop(all);
     }
 

@@ -70,6 +70,9 @@ pub struct MmioRouter {
     ring: Mutex<Option<Arc<RingHost>>>,
     /// Set by `stop_waits`: a ring made later is born stopped.
     stopping: AtomicBool,
+    /// Set by `clear` under the routes' lock: a `set` or `set_ring` racing teardown is refused
+    /// rather than leave a route, a ring or a handler on a destroyed VM.
+    closed: AtomicBool,
     /// Binder handler calls, off the vCPU threads.
     handlers: HandlerCalls,
     unhandled_reads: AtomicU64,
@@ -93,6 +96,7 @@ impl MmioRouter {
             routes: RwLock::default(),
             ring: Mutex::default(),
             stopping: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             handlers: HandlerCalls::new(config.vm_id, config.vcpus),
             unhandled_reads: AtomicU64::new(0),
             unhandled_writes: AtomicU64::new(0),
@@ -126,6 +130,17 @@ impl MmioRouter {
         Ok(())
     }
 
+    /// `INVALID_STATE` once `clear` has run (the caller holds the routes' lock).
+    fn check_open(&self, method: &str) -> Result<()> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(Error::state(format!(
+                "{method}: vm {} is destroyed",
+                self.config.vm_id
+            )));
+        }
+        Ok(())
+    }
+
     /// `RESOURCE_EXHAUSTED` when `routes` has room for no other range.
     fn check_room(routes: &[Route]) -> Result<()> {
         if routes.len() >= MAX_MMIO_RANGES {
@@ -148,6 +163,7 @@ impl MmioRouter {
         handler: Option<Strong<dyn IGunyahMmioHandler>>,
     ) -> Result<()> {
         let mut routes = self.routes.write().ignore_poison();
+        self.check_open("setMmioHandler")?;
         match handler {
             Some(handler) => {
                 Self::check_free(&routes, &range)?;
@@ -208,6 +224,7 @@ impl MmioRouter {
             ));
         }
         let mut routes = self.routes.write().ignore_poison();
+        self.check_open("setMmioRing")?;
         let again = routes.iter().any(|r| {
             r.range == range
                 && matches!(r.server, Server::Ring { fault_answers: f, .. } if f == fault_answers)
@@ -299,7 +316,6 @@ impl MmioRouter {
     /// answer, is logged and the access completes as unhandled (a read returns 0).
     /// `stopping` says whether the VM is stopping (see `stop_waits`).
     pub fn exit(&self, vcpu: u32, access: &Access, stopping: &dyn Fn() -> bool) -> Resume {
-        let vm_id = self.config.vm_id;
         let addr = access.address;
         let handled = |read_data| Resume::Handled { read_data };
         match self.server_for(access) {
@@ -322,7 +338,8 @@ impl MmioRouter {
                 match self.handlers.call(vcpu, handler, access, stopping) {
                     Called::Done(Ok(value)) => handled(value),
                     Called::Done(Err(e)) => {
-                        log::warn!("vm {vm_id}: MMIO handler at {addr:#x} failed: {e}");
+                        // At most once per interval: a guest can exit as fast as it likes.
+                        self.log_sometimes(|| format!("MMIO handler at {addr:#x} failed: {e}"));
                         handled(0)
                     }
                     Called::Stopped => Resume::Stop,
@@ -357,7 +374,11 @@ impl MmioRouter {
     /// Drops every route, the ring and the handler callers (teardown, after the vCPU threads
     /// are joined).
     pub fn clear(&self) {
-        let all = std::mem::take(&mut *self.routes.write().ignore_poison());
+        let all = {
+            let mut routes = self.routes.write().ignore_poison();
+            self.closed.store(true, Ordering::SeqCst);
+            std::mem::take(&mut *routes)
+        };
         drop(all);
         drop(self.ring.lock().ignore_poison().take());
         self.handlers.clear();

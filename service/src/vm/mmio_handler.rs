@@ -44,8 +44,15 @@ struct Caller {
     seq: u64,
 }
 
+/// How a caller thread is started: `Builder::spawn`, or a failing one in tests.
+type Spawner = fn(
+    std::thread::Builder,
+    Box<dyn FnOnce() + Send>,
+) -> std::io::Result<std::thread::JoinHandle<()>>;
+
 /// The handler calls of one VM: one caller slot per vCPU.
 pub struct HandlerCalls {
+    spawner: Spawner,
     vm_id: i32,
     callers: Vec<Mutex<Option<Caller>>>,
     /// What every caller thread holds while it runs; taken at teardown.
@@ -68,6 +75,7 @@ impl HandlerCalls {
     /// Slots for `vcpus` vCPUs of VM `vm_id`.
     pub fn new(vm_id: i32, vcpus: u32) -> Self {
         Self {
+            spawner: |builder, f| builder.spawn(f),
             vm_id,
             callers: (0..vcpus).map(|_| Mutex::default()).collect(),
             charge: Mutex::default(),
@@ -112,10 +120,9 @@ impl HandlerCalls {
         let (reply, answers) = mpsc::channel();
         let answered = Arc::new(eventfd::nonblocking()?);
         let ring = answered.clone();
-        self.wakers.lock().ignore_poison().push(answered.clone());
-        std::thread::Builder::new()
-            .name(format!("vm{}-mmio{vcpu}", self.vm_id))
-            .spawn(move || {
+        (self.spawner)(
+            std::thread::Builder::new().name(format!("vm{}-mmio{vcpu}", self.vm_id)),
+            Box::new(move || {
                 let _charge = charge;
                 for Call {
                     seq,
@@ -131,7 +138,10 @@ impl HandlerCalls {
                     // The service's own eventfd, non-blocking: never sleeps.
                     let _ = eventfd::ring(ring.as_fd());
                 }
-            })?;
+            }),
+        )?;
+        // Listed only once the thread runs: a failed spawn leaves nothing behind.
+        self.wakers.lock().ignore_poison().push(answered.clone());
         Ok(Caller {
             calls,
             answers,
@@ -206,5 +216,60 @@ impl HandlerCalls {
             let _ = eventfd::wait_readable(&[caller.answered.as_fd()], None);
             let _ = eventfd::drain(caller.answered.as_fd());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aidl::IGunyahMmioHandler::BnGunyahMmioHandler;
+    use crate::binder::{BinderResult, Interface};
+
+    struct Answers;
+    impl Interface for Answers {}
+    impl IGunyahMmioHandler for Answers {
+        fn onRead(&self, address: i64, _size: i32) -> BinderResult<i64> {
+            Ok(address + 1)
+        }
+        fn onWrite(&self, _address: i64, _size: i32, _value: i64) -> BinderResult<()> {
+            Ok(())
+        }
+    }
+
+    fn read() -> Access {
+        Access {
+            address: 0x9000_0000,
+            size: 4,
+            write: None,
+        }
+    }
+
+    #[test]
+    fn a_call_is_answered_on_the_callers_thread() {
+        let calls = HandlerCalls::new(1, 1);
+        let handler = gunyah_binder::new_binder!(BnGunyahMmioHandler, Answers);
+        for _ in 0..3 {
+            assert_eq!(
+                calls.call(0, handler.clone(), &read(), &|| false),
+                Called::Done(Ok(0x9000_0001))
+            );
+        }
+        assert_eq!(calls.wakers.lock().unwrap().len(), 1, "one caller, kept");
+    }
+
+    /// No thread can be started: every exit is answered as failed, and leaves nothing behind
+    /// (each used to leave its eventfd among the wakers: one fd per exit).
+    #[test]
+    fn a_caller_that_cannot_start_leaves_nothing() {
+        let mut calls = HandlerCalls::new(1, 1);
+        calls.spawner = |_, _| Err(std::io::Error::from_raw_os_error(libc::EAGAIN));
+        let handler = gunyah_binder::new_binder!(BnGunyahMmioHandler, Answers);
+        for _ in 0..100 {
+            assert!(matches!(
+                calls.call(0, handler.clone(), &read(), &|| false),
+                Called::Done(Err(_))
+            ));
+        }
+        assert_eq!(calls.wakers.lock().unwrap().len(), 0);
     }
 }

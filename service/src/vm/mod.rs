@@ -220,6 +220,7 @@ impl Vm {
         // delivering a callback that ends up calling back into this VM.
         Teardown {
             id: self.info.id,
+            uid: self.info.owner_uid,
             lifecycle: std::mem::replace(&mut *self.lifecycle(), Lifecycle::Destroyed),
             events: self.events.clone(),
             mmio: self.mmio.clone(),
@@ -375,6 +376,7 @@ impl Drop for Vm {
 /// reset), the eventfds, then the memory mappings. Runs once: by `run`, or when dropped unrun.
 struct Teardown {
     id: i32,
+    uid: u32,
     lifecycle: Lifecycle,
     events: Arc<VmEvents>,
     mmio: Arc<MmioRouter>,
@@ -404,10 +406,14 @@ impl Teardown {
         } = *resources;
         // The driver objects go in their teardown order (a tuple drops front to back): vCPU
         // fds, the VM fd (where a later driver may wait for the reset), the eventfds, the
-        // mappings. The quota is the client's: it comes back now, or when the last thread
-        // that still serves the VM (one that did not stop in time) ends.
-        self.reaper
-            .release(self.id, Box::new((vcpus, backend, eventfds, memory)));
+        // mappings. The quota is the client's: it comes back once they are released (a VM in
+        // release holds its memory and driver objects still), or when the last thread that
+        // still serves the VM (one that did not stop in time) ends, whichever is later.
+        self.reaper.release(
+            self.id,
+            self.uid,
+            Box::new((vcpus, backend, eventfds, memory, reservation.clone())),
+        );
         reservation.retire();
         log::info!(
             "vm {}: torn down; its driver objects are being released",

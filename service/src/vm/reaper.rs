@@ -4,12 +4,14 @@
 //! binder thread, and no other VM's vCPU thread, may wait for that: what closes a driver fd, or
 //! has to follow the close (unmapping guest memory), is dropped on a thread of its own, one per
 //! VM, so one slow reset delays no other VM's release. At most `max_pending` VMs (64 by
-//! default) are in release at once per manager: `createVm` is refused beyond that (see
+//! default) are in release at once per client uid: its `createVm` is refused beyond that (see
 //! `VmManager`), which bounds the threads, fds and mappings a client can leave behind by
 //! creating and destroying fast.
 
+use gunyah_sys::sync::IgnorePoison;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The most VMs in release at once before `createVm` is refused, unless configured otherwise
@@ -21,6 +23,8 @@ pub const DEFAULT_MAX_PENDING: usize = 64;
 #[derive(Debug)]
 pub struct Reaper {
     pending: AtomicUsize,
+    /// Of those, per client uid: one client's slow releases never refuse another's createVm.
+    by_uid: Mutex<HashMap<u32, usize>>,
     max_pending: usize,
 }
 
@@ -28,6 +32,7 @@ pub struct Reaper {
 struct Remains {
     reaper: Arc<Reaper>,
     vm_id: i32,
+    uid: u32,
     started: Instant,
     what: Option<Box<dyn Send>>,
 }
@@ -36,6 +41,13 @@ impl Drop for Remains {
     fn drop(&mut self) {
         drop(self.what.take());
         self.reaper.pending.fetch_sub(1, Ordering::SeqCst);
+        let mut by_uid = self.reaper.by_uid.lock().ignore_poison();
+        if let Some(n) = by_uid.get_mut(&self.uid) {
+            *n -= 1;
+            if *n == 0 {
+                by_uid.remove(&self.uid);
+            }
+        }
         log::info!(
             "vm {}: released in {:?}",
             self.vm_id,
@@ -49,17 +61,21 @@ impl Reaper {
     pub fn new(max_pending: usize) -> Arc<Self> {
         Arc::new(Self {
             pending: AtomicUsize::new(0),
+            by_uid: Mutex::default(),
             max_pending,
         })
     }
 
-    /// Releases `what`, VM `vm_id`'s driver objects, on a thread of its own, in the order
-    /// their fields drop. Should no thread be had, they are released here (with a warning).
-    pub fn release(self: &Arc<Self>, vm_id: i32, what: Box<dyn Send>) {
+    /// Releases `what`, VM `vm_id`'s driver objects (its client's: `uid`), on a thread of its
+    /// own, in the order their fields drop. Should no thread be had, they are released here
+    /// (with a warning).
+    pub fn release(self: &Arc<Self>, vm_id: i32, uid: u32, what: Box<dyn Send>) {
         self.pending.fetch_add(1, Ordering::SeqCst);
+        *self.by_uid.lock().ignore_poison().entry(uid).or_insert(0) += 1;
         let remains = Remains {
             reaper: self.clone(),
             vm_id,
+            uid,
             started: Instant::now(),
             what: Some(what),
         };
@@ -84,9 +100,19 @@ impl Reaper {
         self.max_pending
     }
 
-    /// Whether as many VMs are in release as may be (`createVm` is refused then).
-    pub fn is_full(&self) -> bool {
-        self.pending() >= self.max_pending
+    /// VMs of client `uid` in release.
+    pub fn pending_of(&self, uid: u32) -> usize {
+        self.by_uid
+            .lock()
+            .ignore_poison()
+            .get(&uid)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Whether as many of `uid`'s VMs are in release as may be (its `createVm` is refused then).
+    pub fn is_full(&self, uid: u32) -> bool {
+        self.pending_of(uid) >= self.max_pending
     }
 
     /// Waits up to `timeout` until no VM is being released; whether none is.
@@ -129,9 +155,10 @@ mod tests {
         }
         let busy = Reaper::new(1);
         let idle = Reaper::new(1);
-        busy.release(1, Box::new(Hold(rx)));
-        assert!(busy.is_full());
-        assert!(!idle.is_full());
+        busy.release(1, 10, Box::new(Hold(rx)));
+        assert!(busy.is_full(10));
+        assert!(!busy.is_full(11), "another client is not refused");
+        assert!(!idle.is_full(10));
         assert!(idle.wait_until_released(Duration::ZERO));
         drop(tx);
         assert!(busy.wait_until_released(Duration::from_secs(10)));
@@ -141,7 +168,7 @@ mod tests {
     fn test_release_drops_on_another_thread() {
         let (tx, rx) = channel();
         let reaper = Reaper::new(DEFAULT_MAX_PENDING);
-        reaper.release(7, Box::new(Tell(tx)));
+        reaper.release(7, 10, Box::new(Tell(tx)));
         let dropped_on = rx.recv_timeout(Duration::from_secs(10)).expect("released");
         assert_ne!(dropped_on, std::thread::current().id());
         assert!(reaper.wait_until_released(Duration::from_secs(10)));

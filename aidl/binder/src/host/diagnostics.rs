@@ -5,6 +5,9 @@
 
 use std::io::Write;
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use nix::sys::socket::{getsockopt, sockopt::PeerCredentials};
 
@@ -14,20 +17,46 @@ const DENIED: &str = "denied: ";
 /// What the service answers a peer of uid: the diagnostics text, or why it is refused.
 pub type Answer = dyn Fn(u32) -> Result<String, String> + Send + Sync;
 
-/// How long one peer may take to read its answer: the one diagnostics thread serves peers in
-/// turn, so a peer that never reads must not hold it (docs/THREAT_MODEL.md).
-const WRITE_BOUND: std::time::Duration = std::time::Duration::from_secs(2);
+/// How long one peer may take to read its whole answer; a peer that never reads is dropped
+/// then (docs/THREAT_MODEL.md).
+const WRITE_BOUND: Duration = Duration::from_secs(2);
+
+/// Peers served at once, each on a thread of its own; one more is told to come back later.
+const MAX_PEERS: usize = 4;
+
+/// Writes all of `bytes` by `deadline`, or fails with `TimedOut`: the send timeout is what is
+/// left of the whole answer's time, not a fresh bound per write.
+fn write_by(stream: &mut UnixStream, mut bytes: &[u8], deadline: Instant) -> std::io::Result<()> {
+    while !bytes.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        stream.set_write_timeout(Some(left))?;
+        match stream.write(bytes) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
 
 fn serve_one(mut stream: UnixStream, answer: &Answer) -> std::io::Result<()> {
-    stream.set_write_timeout(Some(WRITE_BOUND))?;
+    let deadline = Instant::now() + WRITE_BOUND;
     let uid = getsockopt(&stream, PeerCredentials)
         .map(|c| c.uid())
         .map_err(std::io::Error::from)?;
     match answer(uid) {
-        Ok(text) => stream.write_all(text.as_bytes()),
+        Ok(text) => write_by(&mut stream, text.as_bytes(), deadline),
         Err(reason) => {
             log::warn!("diagnostics: uid {uid} denied");
-            stream.write_all(format!("{DENIED}{reason}\n").as_bytes())
+            write_by(
+                &mut stream,
+                format!("{DENIED}{reason}\n").as_bytes(),
+                deadline,
+            )
         }
     }
 }
@@ -37,15 +66,39 @@ pub fn bind(path: &std::path::Path) -> std::io::Result<UnixListener> {
     UnixListener::bind(path)
 }
 
-/// Serves diagnostics on `listener` from a background thread, for the life of the process.
+/// Serves diagnostics on `listener` from a background thread, for the life of the process:
+/// each peer on a thread of its own, at most [`MAX_PEERS`] at once, each for at most
+/// [`WRITE_BOUND`]; a peer beyond that is refused at once, so silent peers cannot hold the
+/// route for the others for longer than the bound.
 pub fn spawn(listener: UnixListener, answer: Box<Answer>) -> std::io::Result<()> {
+    let answer: Arc<Answer> = Arc::from(answer);
+    let peers = Arc::new(AtomicUsize::new(0));
     std::thread::Builder::new()
         .name("diagnostics".into())
         .spawn(move || {
             for stream in listener.incoming() {
-                match stream.and_then(|s| serve_one(s, &*answer)) {
-                    Ok(()) => {}
-                    Err(e) => log::debug!("diagnostics: {e}"),
+                let Ok(mut stream) = stream else { continue };
+                if peers.fetch_add(1, Ordering::SeqCst) >= MAX_PEERS {
+                    peers.fetch_sub(1, Ordering::SeqCst);
+                    // A new socket's buffer takes this line whole: the write cannot wait.
+                    let _ = stream.set_nonblocking(true);
+                    let _ = stream.write(
+                        format!("{DENIED}{MAX_PEERS} peers are being served; try again\n")
+                            .as_bytes(),
+                    );
+                    continue;
+                }
+                let (answer, done) = (answer.clone(), peers.clone());
+                let served = std::thread::Builder::new()
+                    .name("diagnostics-peer".into())
+                    .spawn(move || {
+                        if let Err(e) = serve_one(stream, &*answer) {
+                            log::debug!("diagnostics: {e}");
+                        }
+                        done.fetch_sub(1, Ordering::SeqCst);
+                    });
+                if served.is_err() {
+                    peers.fetch_sub(1, Ordering::SeqCst);
                 }
             }
         })?;
