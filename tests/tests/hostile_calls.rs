@@ -85,6 +85,7 @@ fn test_calls_racing_destroy_leave_nothing_on_the_destroyed_vm() -> Result<()> {
     let session = MultiSession::open(&service, 4, Duration::from_secs(30))?;
     let manager = session.manager()?;
     drop(vm_with(&manager, "warm", "idle")?);
+    service.wait_released()?;
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut rounds = 0u64;
     while Instant::now() < deadline {

@@ -321,7 +321,7 @@ fn test_vms_in_release_are_bounded() -> Result<()> {
             .createVm(&demo_config("one-too-many", MIB, 1)?)
             .map(|_| ()),
         ErrorCode::RESOURCE_EXHAUSTED.0,
-        "createVm: 64 destroyed VMs are still being released by the driver (at most 64)",
+        "createVm: 64 destroyed VMs of uid 0 are still being released by the driver (at most 64)",
     );
     service.wait_released()?;
     client
