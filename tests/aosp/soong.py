@@ -163,7 +163,7 @@ def check_deps(tree_filter):
 # these are not dependencies of the library crate.
 BINARY_DEPS = {
     # gunyah-vm-service (host main)
-    "gunyah-vm-service": {"anyhow", "clap", "env_logger"},
+    "gunyah-vm-service": {"anyhow", "clap", "env_logger", "tracing_chrome", "tracing_subscriber"},
     "gunyah-vm-client": {"anyhow", "clap", "clap_complete", "clap_mangen"},  # gunyahctl
 }
 # The binder facade's two arms: rsbinder on the host, libbinder_rs in AOSP.

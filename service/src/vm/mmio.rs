@@ -16,6 +16,7 @@ use crate::binder::Strong;
 use crate::diag::UnhandledMmio;
 use crate::error::{Error, Result};
 use crate::quota::Reservation;
+use crate::trace::{self, Who};
 use gunyah_contract::mmio_ring::{self, Access, Action};
 use gunyah_hypervisor::{Generation, GuestRange};
 
@@ -41,6 +42,8 @@ struct Route {
 pub struct MmioConfig {
     /// The VM, for logs and the ring's name.
     pub vm_id: i32,
+    /// The VM and its creator, for trace spans.
+    pub who: Who,
     /// Its vCPUs: the ring's slots.
     pub vcpus: u32,
     /// The driver generation: whether an answer can inject a fault (`resume_action`, the
@@ -302,8 +305,10 @@ impl MmioRouter {
         let vm_id = self.config.vm_id;
         let addr = access.address;
         let handled = |read_data| Resume::Handled { read_data };
+        let who = self.config.who;
         match self.server_for(access) {
             None => {
+                let _span = trace::hot!("mmio.unhandled", who, vcpu).entered();
                 let (counter, what) = match access.write {
                     None => (&self.unhandled_reads, "read"),
                     Some(_) => (&self.unhandled_writes, "write"),
@@ -319,7 +324,12 @@ impl MmioRouter {
                 handled(0)
             }
             Some(Server::Handler(handler)) => {
-                match self.handlers.call(vcpu, handler, access, stopping) {
+                let _span = trace::hot!("mmio.handler", who, vcpu).entered();
+                let called = {
+                    let _wait = trace::hot!("mmio.wait_client", who, vcpu).entered();
+                    self.handlers.call(vcpu, handler, access, stopping)
+                };
+                match called {
                     Called::Done(Ok(value)) => handled(value),
                     Called::Done(Err(e)) => {
                         log::warn!("vm {vm_id}: MMIO handler at {addr:#x} failed: {e}");
@@ -331,18 +341,27 @@ impl MmioRouter {
             Some(Server::Ring {
                 ring,
                 fault_answers,
-            }) => match ring.exchange(vcpu, access, stopping) {
-                Exchange::Stopped => Resume::Stop,
-                Exchange::Answered(a) => match a.action {
-                    Action::Handled => handled(a.read_data),
-                    Action::Fault if fault_answers => Resume::Fault,
-                    Action::Fault => self.refused(addr, "FAULT, which its range does not allow"),
-                },
-                Exchange::Refused(e) => self.refused(addr, &e.to_string()),
-                Exchange::Orphaned => {
-                    self.refused(addr, "every process that asked for the ring has exited")
+            }) => {
+                let _span = trace::hot!("mmio.ring", who, vcpu).entered();
+                let exchanged = {
+                    let _wait = trace::hot!("mmio.wait_client", who, vcpu).entered();
+                    ring.exchange(vcpu, access, stopping)
+                };
+                match exchanged {
+                    Exchange::Stopped => Resume::Stop,
+                    Exchange::Answered(a) => match a.action {
+                        Action::Handled => handled(a.read_data),
+                        Action::Fault if fault_answers => Resume::Fault,
+                        Action::Fault => {
+                            self.refused(addr, "FAULT, which its range does not allow")
+                        }
+                    },
+                    Exchange::Refused(e) => self.refused(addr, &e.to_string()),
+                    Exchange::Orphaned => {
+                        self.refused(addr, "every process that asked for the ring has exited")
+                    }
                 }
-            },
+            }
         }
     }
 

@@ -8,6 +8,7 @@
 //! `VmManager`), which bounds the threads, fds and mappings a client can leave behind by
 //! creating and destroying fast.
 
+use crate::trace::{self, Who};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,7 +56,7 @@ impl Reaper {
 
     /// Releases `what`, VM `vm_id`'s driver objects, on a thread of its own, in the order
     /// their fields drop. Should no thread be had, they are released here (with a warning).
-    pub fn release(self: &Arc<Self>, vm_id: i32, what: Box<dyn Send>) {
+    pub fn release(self: &Arc<Self>, vm_id: i32, who: Who, what: Box<dyn Send>) {
         self.pending.fetch_add(1, Ordering::SeqCst);
         let remains = Remains {
             reaper: self.clone(),
@@ -66,7 +67,10 @@ impl Reaper {
         // On a spawn failure the closure, and `remains` with it, is dropped: released here.
         if let Err(e) = std::thread::Builder::new()
             .name(format!("vm{vm_id}-release"))
-            .spawn(move || drop(remains))
+            .spawn(move || {
+                let _span = trace::phase!("reaper.release", who).entered();
+                drop(remains)
+            })
         {
             log::warn!(
                 "vm {vm_id}: no thread for its release ({e}); released on the caller's thread"
@@ -129,7 +133,7 @@ mod tests {
         }
         let busy = Reaper::new(1);
         let idle = Reaper::new(1);
-        busy.release(1, Box::new(Hold(rx)));
+        busy.release(1, Who::new(1, 10, 1), Box::new(Hold(rx)));
         assert!(busy.is_full());
         assert!(!idle.is_full());
         assert!(idle.wait_until_released(Duration::ZERO));
@@ -141,7 +145,7 @@ mod tests {
     fn test_release_drops_on_another_thread() {
         let (tx, rx) = channel();
         let reaper = Reaper::new(DEFAULT_MAX_PENDING);
-        reaper.release(7, Box::new(Tell(tx)));
+        reaper.release(7, Who::new(7, 10, 1), Box::new(Tell(tx)));
         let dropped_on = rx.recv_timeout(Duration::from_secs(10)).expect("released");
         assert_ne!(dropped_on, std::thread::current().id());
         assert!(reaper.wait_until_released(Duration::from_secs(10)));
