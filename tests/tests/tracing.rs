@@ -136,6 +136,15 @@ fn run_with_binder_handler(service: &Service) -> Result<i32> {
     assert!(exited, "the guest exits");
     assert_eq!(written.load(Ordering::SeqCst) as usize, GREETING.len());
     let id = vm.getId().map_err(|s| anyhow::anyhow!("getId: {s:?}"))?;
+    // The dump counts the same exits (what `gunyahctl top` reads).
+    let line = service
+        .diagnostics()?
+        .vms
+        .into_iter()
+        .find(|l| l.id == id)
+        .context("the VM's dump line")?;
+    assert_eq!(line.exits.mmio_binder as usize, GREETING.len(), "{line:?}");
+    assert_eq!(line.exits.mmio_ring, 0, "{line:?}");
     vm.destroy()
         .map_err(|s| anyhow::anyhow!("destroy: {s:?}"))?;
     Ok(id)

@@ -13,7 +13,7 @@ use crate::aidl::{IGunyahMmioHandler::IGunyahMmioHandler, MmioRing::MmioRing};
 use super::mmio_handler::{Called, HandlerCalls};
 use super::mmio_ring::{Exchange, RingHost};
 use crate::binder::Strong;
-use crate::diag::UnhandledMmio;
+use crate::diag::{ExitCounts, UnhandledMmio};
 use crate::error::{Error, Result};
 use crate::quota::Reservation;
 use crate::trace::{self, Who};
@@ -78,6 +78,12 @@ pub struct MmioRouter {
     unhandled_reads: AtomicU64,
     unhandled_writes: AtomicU64,
     refused_answers: AtomicU64,
+    binder_exits: AtomicU64,
+    ring_exits: AtomicU64,
+    /// When the router was made; `last_exit` counts from it.
+    born: Instant,
+    /// Microseconds from `born` to the start of the last exit, plus one (0: none yet).
+    last_exit: AtomicU64,
     last_log: Mutex<Option<Instant>>,
 }
 
@@ -100,6 +106,10 @@ impl MmioRouter {
             unhandled_reads: AtomicU64::new(0),
             unhandled_writes: AtomicU64::new(0),
             refused_answers: AtomicU64::new(0),
+            binder_exits: AtomicU64::new(0),
+            ring_exits: AtomicU64::new(0),
+            born: Instant::now(),
+            last_exit: AtomicU64::new(0),
             last_log: Mutex::default(),
         }
     }
@@ -306,6 +316,8 @@ impl MmioRouter {
         let addr = access.address;
         let handled = |read_data| Resume::Handled { read_data };
         let who = self.config.who;
+        let since_born = u64::try_from(self.born.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
+        self.last_exit.store(since_born + 1, Ordering::Relaxed);
         match self.server_for(access) {
             None => {
                 let _span = trace::hot!("mmio.unhandled", who, vcpu).entered();
@@ -325,6 +337,7 @@ impl MmioRouter {
             }
             Some(Server::Handler(handler)) => {
                 let _span = trace::hot!("mmio.handler", who, vcpu).entered();
+                self.binder_exits.fetch_add(1, Ordering::Relaxed);
                 let called = {
                     let _wait = trace::hot!("mmio.wait_client", who, vcpu).entered();
                     self.handlers.call(vcpu, handler, access, stopping)
@@ -343,6 +356,7 @@ impl MmioRouter {
                 fault_answers,
             }) => {
                 let _span = trace::hot!("mmio.ring", who, vcpu).entered();
+                self.ring_exits.fetch_add(1, Ordering::Relaxed);
                 let exchanged = {
                     let _wait = trace::hot!("mmio.wait_client", who, vcpu).entered();
                     ring.exchange(vcpu, access, stopping)
@@ -390,6 +404,19 @@ impl MmioRouter {
             .filter(|r| matches!(r.server, Server::Ring { .. }))
             .count() as u64;
         (routes.len() as u64 - ring, ring)
+    }
+
+    /// MMIO exits served by binder handlers and by the ring so far, and the milliseconds since
+    /// the last exit of any kind (diagnostics; the ioeventfd count is the driver's).
+    pub fn exits(&self) -> ExitCounts {
+        let last = self.last_exit.load(Ordering::Relaxed);
+        let now = u64::try_from(self.born.elapsed().as_micros()).unwrap_or(u64::MAX);
+        ExitCounts {
+            mmio_binder: self.binder_exits.load(Ordering::Relaxed),
+            mmio_ring: self.ring_exits.load(Ordering::Relaxed),
+            ioeventfd_signals: None,
+            last_exit_ms: last.checked_sub(1).map(|at| now.saturating_sub(at) / 1000),
+        }
     }
 
     /// Unhandled reads and writes so far (diagnostics).

@@ -27,7 +27,7 @@ use vcpu_thread::{VcpuContext, VcpuThreads};
 
 use crate::binder::Strong;
 use crate::config::VmSpec;
-use crate::diag::VmLine;
+use crate::diag::{ExitCounts, VmLine};
 use crate::error::{Error, Result};
 use gunyah_sys::eventfd::Shared;
 use nix::errno::Errno;
@@ -349,6 +349,12 @@ impl Vm {
     /// This VM's line of the dump.
     pub fn dump_line(&self) -> VmLine {
         let (mmio_handlers, mmio_ring_ranges) = self.mmio.served_ranges();
+        let ioeventfd_signals = match &*self.lifecycle() {
+            Lifecycle::Configured(r)
+            | Lifecycle::Failed(r)
+            | Lifecycle::Started { resources: r, .. } => r.backend.ioeventfd_signals(),
+            Lifecycle::Destroyed => None,
+        };
         VmLine {
             id: self.info.id,
             uid: self.info.owner_uid,
@@ -359,6 +365,10 @@ impl Vm {
             mmio_handlers,
             mmio_ring_ranges,
             unhandled_mmio: self.mmio.unhandled(),
+            exits: ExitCounts {
+                ioeventfd_signals,
+                ..self.mmio.exits()
+            },
             name: self.info.name.clone(),
         }
     }
