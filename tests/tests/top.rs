@@ -147,7 +147,9 @@ fn test_top_json_reports_exit_rates() -> Result<()> {
                 .unwrap_or_else(|| panic!("no {name} in {doc}"))
         };
         // A guest's period is its sleep plus the exit's round trip: its rate is a little under
-        // 1000 / sleep. Each VM exits only by its own kind.
+        // 1000 / sleep. The counters are read some time inside each dump call, and the
+        // interval is measured around the calls, so a rate may also come out a little over.
+        // Each VM exits only by its own kind.
         let kinds = ["mmio_ring", "mmio_binder", "unhandled", "ioeventfd"];
         let all = [
             (vm("ring50"), "mmio_ring", 50.0),
@@ -157,7 +159,7 @@ fn test_top_json_reports_exit_rates() -> Result<()> {
         ];
         for (v, kind, expected) in &all {
             let r = rate(v, kind);
-            assert!(r >= expected * 0.75 && r <= expected * 1.04, "{kind}: {v}");
+            assert!(r >= expected * 0.7 && r <= expected * 1.15, "{kind}: {v}");
             for other in kinds.iter().filter(|k| *k != kind) {
                 assert_eq!(rate(v, other), 0.0, "{other}: {v}");
             }

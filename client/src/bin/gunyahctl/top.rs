@@ -294,8 +294,11 @@ impl Sampler<'_> {
     /// Rows since the previous call (the first call's, since now: no rates yet), and the
     /// seconds they cover.
     fn rows(&mut self) -> Result<(Vec<Row>, f64)> {
+        // The counters are read somewhere inside the dump call: its midpoint is the best
+        // guess of when.
+        let asked = Instant::now();
         let vms = self.sample()?;
-        let now = Instant::now();
+        let now = asked + asked.elapsed() / 2;
         let (rows, secs) = match &self.last {
             Some((then, before)) => {
                 let secs = now.duration_since(*then).as_secs_f64().max(1e-3);
