@@ -89,7 +89,23 @@ fn inner_main() -> Result<()> {
     bail!("the binder thread pool ended")
 }
 
+/// Sends the service's trace spans (docs/TRACING.md) to atrace under the HAL tag, so that a
+/// Perfetto system trace with the `hal` atrace category shows them beside system_server's
+/// binder transactions. `with_filter`: while the tag is off, the layer's `enabled` says so and
+/// no span is built.
+fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let layer =
+        atrace_tracing_subscriber::AtraceSubscriber::new(atrace::AtraceTag::Hal).with_filter();
+    if let Err(e) =
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+    {
+        log::warn!("no atrace spans: {e}");
+    }
+}
+
 fn main() {
+    init_tracing();
     android_logger::init_once(
         android_logger::Config::default()
             .with_tag(LOG_TAG)

@@ -18,6 +18,7 @@ pub mod manager;
 pub mod memory;
 pub mod quota;
 pub mod serve;
+pub mod trace;
 pub mod vm;
 
 // The binder facade, the AIDL types and the contract's modules, under the paths the service's

@@ -16,6 +16,7 @@ use crate::config::{self, Limits, VmKind, VmPlan};
 use crate::diag::{self, Counter, Diagnostics};
 use crate::error::{Error, Result};
 use crate::quota::{QuotaLimits, Quotas};
+use crate::trace::{self, Who};
 use crate::vm::reaper::Reaper;
 use crate::vm::Vm;
 use gunyah_contract::generation::driver_abi;
@@ -88,6 +89,7 @@ impl VmManager {
 
     /// Checks that `caller` may call `method`.
     pub fn check_access(&self, caller: &Caller, method: &str) -> Result<()> {
+        let _span = trace::phase!("access_check", Who::caller(caller), method).entered();
         self.policy.check(caller, method)
     }
 
@@ -154,8 +156,11 @@ impl VmManager {
 
     /// Validates `config` and builds a VM for `caller`: either all of it or nothing.
     pub fn create_vm(&self, caller: &Caller, config: &VmConfig) -> Result<Arc<Vm>> {
+        // `vm` is recorded once the VM has an id.
+        let span = trace::phase!("createVm", Who::caller(caller));
+        let _entered = span.enter();
         self.check_access(caller, "createVm")?;
-        let result = self.create_vm_unchecked(caller, config);
+        let result = self.create_vm_unchecked(caller, config, &span);
         match &result {
             Ok(_) => self.created_total.fetch_add(1, Ordering::Relaxed),
             Err(_) => self.failed_total.fetch_add(1, Ordering::Relaxed),
@@ -163,11 +168,20 @@ impl VmManager {
         result
     }
 
-    fn create_vm_unchecked(&self, caller: &Caller, config: &VmConfig) -> Result<Arc<Vm>> {
-        let spec = config::accept(config, &self.limits)?;
+    fn create_vm_unchecked(
+        &self,
+        caller: &Caller,
+        config: &VmConfig,
+        span: &tracing::Span,
+    ) -> Result<Arc<Vm>> {
+        let spec = {
+            let _validate = trace::phase!("createVm.validate", Who::caller(caller)).entered();
+            let spec = config::accept(config, &self.limits)?;
+            self.check_kind_supported(&spec.plan.kind)?;
+            self.check_boot_context_supported(&spec.plan)?;
+            spec
+        };
         let plan = &spec.plan;
-        self.check_kind_supported(&plan.kind)?;
-        self.check_boot_context_supported(plan)?;
         if self.reaper.is_full(caller.uid) {
             return Err(Error::exhausted(
                 "createVm",
@@ -193,9 +207,9 @@ impl VmManager {
                 )),
             })?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        span.record("vm", id);
         let vm = Vm::build(
-            id,
-            caller.uid,
+            Who::caller(caller).with_vm(id),
             &spec,
             self.hyp.as_ref(),
             reservation,

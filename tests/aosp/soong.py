@@ -21,8 +21,8 @@ read from it, so a new module is covered without editing this file).
                     Soong's environment (no CARGO_* without `cargo_env_compat`: soong_rustc.py),
                     no unstable features, the lint set the module pins (`lints` / `clippy_lints`,
                     build/soong rust/config/lints.go); against crates.io crates of the release's
-                    tree, and the stand-ins of tests/aosp/standin/ for libbinder_rs, librustutils
-                    and the AIDL crates, the interface's unfrozen next version among them.
+                    tree, and the stand-ins of tests/aosp/standin/ for libbinder_rs, librustutils,
+                    libatrace_rust, libatrace_tracing_subscriber and the AIDL crates, the interface's unfrozen next version among them.
 
 Options: --tree NAME (deps: default every tree state), --release NAME (clippy: default every
 release), --variant host|system|vendor (clippy: default all).
@@ -166,7 +166,7 @@ def check_deps(tree_filter):
 # these are not dependencies of the library crate.
 BINARY_DEPS = {
     # gunyah-vm-service (host main)
-    "gunyah-vm-service": {"anyhow", "clap", "env_logger"},
+    "gunyah-vm-service": {"anyhow", "clap", "env_logger", "tracing_chrome", "tracing_subscriber"},
     "gunyah-vm-client": {"anyhow", "clap", "clap_complete", "clap_mangen"},  # gunyahctl
 }
 # The binder facade's two arms: rsbinder on the host, libbinder_rs in AOSP.
@@ -246,6 +246,24 @@ def write_platform_standins(standin_dir):
     return dirs
 
 
+def write_atrace_standins(standin_dir):
+    """Cargo packages under `standin_dir` for the stand-ins of libatrace_rust (`atrace`) and
+    libatrace_tracing_subscriber (a tracing-subscriber layer over it); their folders."""
+    atrace = standin_dir / "atrace"
+    layer = standin_dir / "atrace_tracing_subscriber"
+    for d, deps in ((atrace, ""),
+                    (layer, f'atrace = {{ path = "{atrace}" }}\ntracing = "0.1"\n'
+                            'tracing-subscriber = { version = "0.3", default-features = false, '
+                            'features = ["registry", "std"] }\n')):
+        d.mkdir(parents=True, exist_ok=True)
+        (d / "Cargo.toml").write_text(
+            f'[package]\nname = "{d.name}"\nversion = "0.0.0"\n'
+            f'edition = "2021"\npublish = false\n\n'
+            f'[lib]\nname = "{d.name}"\npath = "{HERE / "standin" / d.name / "src/lib.rs"}"\n\n'
+            f'{STANDIN_CFGS}[dependencies]\n{deps}')
+    return atrace, layer
+
+
 def cargo_name(module):
     return re.sub(r"[^A-Za-z0-9_-]", "-", module)
 
@@ -296,6 +314,7 @@ def write_workspace(tree, rust_version, out):
     _, table = load_table()
     standin_dir = out / "standins"
     binder, rustutils = write_platform_standins(standin_dir)
+    atrace, atrace_layer = write_atrace_standins(standin_dir)
     dep_lines = {}
     for lib, (_, package, bp_dir) in aidl.items():
         version = int(re.search(r"-V(\d+)-rust$", lib).group(1))
@@ -311,6 +330,10 @@ def write_workspace(tree, rust_version, out):
             dep_lines[lib] = f'binder = {{ path = "{binder}" }}'
         elif facts["standin"] == "rustutils":
             dep_lines[lib] = f'rustutils = {{ path = "{rustutils}" }}'
+        elif facts["standin"] == "atrace":
+            dep_lines[lib] = f'atrace = {{ path = "{atrace}" }}'
+        elif facts["standin"] == "atrace_tracing_subscriber":
+            dep_lines[lib] = f'atrace_tracing_subscriber = {{ path = "{atrace_layer}" }}'
         else:
             feats = [f for f in facts["features"] if f != "default"]
             dflt = "true" if "default" in facts["features"] else "false"

@@ -358,6 +358,8 @@ fds_during=$(ls /proc/$service/fd | wc -l)
 # The service's dump counts the same VM while it is alive (the backend's own references to the
 # driver: 1 VM, 2 vCPUs, 2 MiB), and none once it is gone.
 gunyahctl --kernel-binder dump > /tmp/dump_during.txt 2>&1
+# gunyahctl top reads the same dump through binder dump(): the held VM, one JSON line.
+gunyahctl --kernel-binder top --json --count 1 > /tmp/top_during.txt 2>&1
 kill -9 $holder
 i=0; while [ "$(cat $live)" != 0 ] && [ $i -lt 100 ]; do usleep 10000; i=$((i+1)); done
 live_after=$(cat $live)
@@ -376,6 +378,13 @@ if grep -q '^backend.live_vms: 1$' /tmp/dump_during.txt && grep -q '^backend.liv
 else
     cat /tmp/dump_during.txt /tmp/dump_after.txt
     echo "QEMU-TIER: FAIL dump over kernel binder"
+fi
+if [ "$(wc -l < /tmp/top_during.txt)" = 1 ] && grep -q '"state":"RUNNING"' /tmp/top_during.txt \
+        && grep -q '"vcpus":2' /tmp/top_during.txt && grep -q '"exits_per_s"' /tmp/top_during.txt; then
+    echo "QEMU-TIER: PASS gunyahctl top over kernel binder"
+else
+    cat /tmp/top_during.txt
+    echo "QEMU-TIER: FAIL gunyahctl top over kernel binder"
 fi
 if [ "$live_during" = 1 ] && [ "$live_after" = 0 ] && [ "$fds_after" = "$fds_before" ] && [ "$fds_during" -gt "$fds_before" ]; then
     echo "QEMU-TIER: PASS SIGKILLed client's VM freed, no fd leak"
@@ -418,6 +427,7 @@ for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
     checks+=("PASS hostile tier ($gen")
 done
 [ $hostile_only = 1 ] || checks+=("PASS data path over kernel binder" "PASS dump over kernel binder"
+        "PASS gunyahctl top over kernel binder"
         "PASS SIGKILLed client's VM freed, no fd leak")
 for gen in a14-early a14-late ack66-early ack-newest ack66-late; do
     [ $hostile_only = 1 ] || checks+=("PASS conformance ($gen)" "PASS second-process cases ($gen)"

@@ -137,8 +137,30 @@ impl Service {
         ))
     }
 
+    /// As [`Service::start_quiet`], running the service binary `service_bin` (another build of
+    /// it, e.g. for a benchmark's comparison).
+    pub fn start_quiet_bin(service_bin: &Path, extra: &[&str]) -> Result<Service> {
+        Self::start_bin(Self::new_dir(), service_bin, &[], &[], extra)
+    }
+
     fn start_wrapped(
         dir: PathBuf,
+        wrapper: &[&str],
+        verbosity: &[&str],
+        extra: &[&str],
+    ) -> Result<Service> {
+        Self::start_bin(
+            dir,
+            &workspace_bin("gunyah-vm-service"),
+            wrapper,
+            verbosity,
+            extra,
+        )
+    }
+
+    fn start_bin(
+        dir: PathBuf,
+        service_bin: &Path,
         wrapper: &[&str],
         verbosity: &[&str],
         extra: &[&str],
@@ -146,14 +168,13 @@ impl Service {
         std::fs::create_dir_all(&dir)?;
         let socket = dir.join("gunyah-vm.sock");
         let log = std::fs::File::create(dir.join("service.log"))?;
-        let service_bin = workspace_bin("gunyah-vm-service");
         let mut command = match wrapper.split_first() {
             Some((program, args)) => {
                 let mut c = Command::new(program);
-                c.args(args).arg(&service_bin);
+                c.args(args).arg(service_bin);
                 c
             }
-            None => Command::new(&service_bin),
+            None => Command::new(service_bin),
         };
         // GUNYAH_TEST_MOCK_GENERATION runs a test binary's services on another generation of
         // the mock (CI runs the end-to-end guest tests on a14 this way too).

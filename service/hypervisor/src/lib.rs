@@ -265,6 +265,11 @@ pub trait VmBackend: Send + Sync {
     /// when none matched. The service never removes a function (teardown closes the VM);
     /// the conformance suite and the fuzzers do.
     fn remove_function(&self, eventfd: BorrowedFd<'_>, function: Function) -> HypResult<()>;
+    /// Guest writes that signalled one of this VM's ioeventfds so far, where the driver
+    /// counts them (the userspace mock); the kernel driver tells userspace nothing of them.
+    fn ioeventfd_signals(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A capability `GH_VM_CHECK_EXTENSION` asks about.

@@ -62,7 +62,13 @@ impl Bus for MockBus<'_> {
         self.memory.write(gpa, bytes)
     }
     fn signal_ioeventfd(&self, addr: u64, len: u32, value: u64) -> bool {
-        self.vm.functions().signal_write(addr, len, value)
+        let signalled = self.vm.functions().signal_write(addr, len, value);
+        if signalled {
+            self.vm
+                .ioeventfd_signals
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        signalled
     }
     fn fault_exits(&self) -> bool {
         // Demand paging (ack66-early and later) reports what it cannot back as PAGE_FAULT.

@@ -4,7 +4,7 @@
 use gunyah_sys::sync::IgnorePoison;
 use std::collections::BTreeMap;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -74,6 +74,8 @@ pub(super) struct VmShared {
     pub state: Mutex<VmDriverState>,
     /// irqfds and ioeventfds (bound before or after START).
     functions: Mutex<Functions>,
+    /// Guest writes that signalled an ioeventfd.
+    pub ioeventfd_signals: AtomicU64,
     /// The regions that reached the guest, fixed at START, and the boot PC.
     boot: OnceLock<(Arc<GuestMemory>, u64)>,
     /// Signalled on every status change, kick and new binding (see `notify`).
@@ -200,6 +202,7 @@ impl MockVm {
                 locked: 0,
             }),
             functions: Mutex::new(Functions::default()),
+            ioeventfd_signals: AtomicU64::new(0),
             boot: OnceLock::new(),
             wake: Condvar::new(),
             counters: counters.clone(),
@@ -500,6 +503,10 @@ impl VmBackend for MockVm {
             .functions()
             .add_ioeventfd(eventfd, ioeventfd)
             .map_err(|e| Self::err(ioctl, e))
+    }
+
+    fn ioeventfd_signals(&self) -> Option<u64> {
+        Some(self.shared.ioeventfd_signals.load(Ordering::Relaxed))
     }
 
     fn remove_function(&self, eventfd: BorrowedFd<'_>, arg: Function) -> HypResult<()> {

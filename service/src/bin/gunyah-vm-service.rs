@@ -117,6 +117,10 @@ struct Args {
     /// socket, each with a thread of its own; more wait until one closes.
     #[arg(long, default_value_t = gunyah_binder::DEFAULT_MAX_CONNECTIONS)]
     max_connections: usize,
+    /// Write a trace of every VM's life to FILE, as Chrome JSON (ui.perfetto.dev opens it;
+    /// docs/TRACING.md), until the service ends.
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
     /// More log output (-v info, -vv debug, -vvv trace); the default is warnings.
     #[arg(short, long, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -218,8 +222,28 @@ fn remove_socket(path: &Path) {
     }
 }
 
+/// Sends the service's trace spans to `path` as a Chrome JSON trace; the file is complete
+/// once the returned guard is dropped.
+fn start_trace(path: &Path) -> Result<tracing_chrome::FlushGuard> {
+    use tracing_subscriber::layer::SubscriberExt;
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("creating the trace file {}", path.display()))?;
+    let (layer, guard) = tracing_chrome::ChromeLayerBuilder::new()
+        .writer(file)
+        .include_args(true)
+        .include_locations(false)
+        .build();
+    tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+        .context("installing the trace subscriber")?;
+    log::info!("tracing to {}", path.display());
+    Ok(guard)
+}
+
 fn inner_main(args: Args) -> Result<()> {
     let signals = block_termination_signals()?;
+    // After the signals are blocked (the trace's writer thread inherits the mask), and before
+    // the service, so dropped after it: the trace is complete when the service has ended.
+    let _trace = args.trace.as_deref().map(start_trace).transpose()?;
     let socket_path = args
         .socket
         .clone()

@@ -13,9 +13,10 @@ use crate::aidl::{IGunyahMmioHandler::IGunyahMmioHandler, MmioRing::MmioRing};
 use super::mmio_handler::{Called, HandlerCalls};
 use super::mmio_ring::{Exchange, RingHost};
 use crate::binder::Strong;
-use crate::diag::UnhandledMmio;
+use crate::diag::{ExitCounts, UnhandledMmio};
 use crate::error::{Error, Result};
 use crate::quota::Reservation;
+use crate::trace::{self, Who};
 use gunyah_contract::mmio_ring::{self, Access, Action};
 use gunyah_hypervisor::{Generation, GuestRange};
 
@@ -41,6 +42,8 @@ struct Route {
 pub struct MmioConfig {
     /// The VM, for logs and the ring's name.
     pub vm_id: i32,
+    /// The VM and its creator, for trace spans.
+    pub who: Who,
     /// Its vCPUs: the ring's slots.
     pub vcpus: u32,
     /// The driver generation: whether an answer can inject a fault (`resume_action`, the
@@ -78,6 +81,12 @@ pub struct MmioRouter {
     unhandled_reads: AtomicU64,
     unhandled_writes: AtomicU64,
     refused_answers: AtomicU64,
+    binder_exits: AtomicU64,
+    ring_exits: AtomicU64,
+    /// When the router was made; `last_exit` counts from it.
+    born: Instant,
+    /// Microseconds from `born` to the start of the last exit, plus one (0: none yet).
+    last_exit: AtomicU64,
     last_log: Mutex<Option<Instant>>,
 }
 
@@ -101,6 +110,10 @@ impl MmioRouter {
             unhandled_reads: AtomicU64::new(0),
             unhandled_writes: AtomicU64::new(0),
             refused_answers: AtomicU64::new(0),
+            binder_exits: AtomicU64::new(0),
+            ring_exits: AtomicU64::new(0),
+            born: Instant::now(),
+            last_exit: AtomicU64::new(0),
             last_log: Mutex::default(),
         }
     }
@@ -318,8 +331,12 @@ impl MmioRouter {
     pub fn exit(&self, vcpu: u32, access: &Access, stopping: &dyn Fn() -> bool) -> Resume {
         let addr = access.address;
         let handled = |read_data| Resume::Handled { read_data };
+        let who = self.config.who;
+        let since_born = u64::try_from(self.born.elapsed().as_micros()).unwrap_or(u64::MAX - 1);
+        self.last_exit.store(since_born + 1, Ordering::Relaxed);
         match self.server_for(access) {
             None => {
+                let _span = trace::hot!("mmio.unhandled", who, vcpu).entered();
                 let (counter, what) = match access.write {
                     None => (&self.unhandled_reads, "read"),
                     Some(_) => (&self.unhandled_writes, "write"),
@@ -335,7 +352,13 @@ impl MmioRouter {
                 handled(0)
             }
             Some(Server::Handler(handler)) => {
-                match self.handlers.call(vcpu, handler, access, stopping) {
+                let _span = trace::hot!("mmio.handler", who, vcpu).entered();
+                self.binder_exits.fetch_add(1, Ordering::Relaxed);
+                let called = {
+                    let _wait = trace::hot!("mmio.wait_client", who, vcpu).entered();
+                    self.handlers.call(vcpu, handler, access, stopping)
+                };
+                match called {
                     Called::Done(Ok(value)) => handled(value),
                     Called::Done(Err(e)) => {
                         // At most once per interval: a guest can exit as fast as it likes.
@@ -348,18 +371,28 @@ impl MmioRouter {
             Some(Server::Ring {
                 ring,
                 fault_answers,
-            }) => match ring.exchange(vcpu, access, stopping) {
-                Exchange::Stopped => Resume::Stop,
-                Exchange::Answered(a) => match a.action {
-                    Action::Handled => handled(a.read_data),
-                    Action::Fault if fault_answers => Resume::Fault,
-                    Action::Fault => self.refused(addr, "FAULT, which its range does not allow"),
-                },
-                Exchange::Refused(e) => self.refused(addr, &e.to_string()),
-                Exchange::Orphaned => {
-                    self.refused(addr, "every process that asked for the ring has exited")
+            }) => {
+                let _span = trace::hot!("mmio.ring", who, vcpu).entered();
+                self.ring_exits.fetch_add(1, Ordering::Relaxed);
+                let exchanged = {
+                    let _wait = trace::hot!("mmio.wait_client", who, vcpu).entered();
+                    ring.exchange(vcpu, access, stopping)
+                };
+                match exchanged {
+                    Exchange::Stopped => Resume::Stop,
+                    Exchange::Answered(a) => match a.action {
+                        Action::Handled => handled(a.read_data),
+                        Action::Fault if fault_answers => Resume::Fault,
+                        Action::Fault => {
+                            self.refused(addr, "FAULT, which its range does not allow")
+                        }
+                    },
+                    Exchange::Refused(e) => self.refused(addr, &e.to_string()),
+                    Exchange::Orphaned => {
+                        self.refused(addr, "every process that asked for the ring has exited")
+                    }
                 }
-            },
+            }
         }
     }
 
@@ -392,6 +425,19 @@ impl MmioRouter {
             .filter(|r| matches!(r.server, Server::Ring { .. }))
             .count() as u64;
         (routes.len() as u64 - ring, ring)
+    }
+
+    /// MMIO exits served by binder handlers and by the ring so far, and the milliseconds since
+    /// the last exit of any kind (diagnostics; the ioeventfd count is the driver's).
+    pub fn exits(&self) -> ExitCounts {
+        let last = self.last_exit.load(Ordering::Relaxed);
+        let now = u64::try_from(self.born.elapsed().as_micros()).unwrap_or(u64::MAX);
+        ExitCounts {
+            mmio_binder: self.binder_exits.load(Ordering::Relaxed),
+            mmio_ring: self.ring_exits.load(Ordering::Relaxed),
+            ioeventfd_signals: None,
+            last_exit_ms: last.checked_sub(1).map(|at| now.saturating_sub(at) / 1000),
+        }
     }
 
     /// Unhandled reads and writes so far (diagnostics).

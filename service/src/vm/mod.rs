@@ -27,13 +27,14 @@ use vcpu_thread::{VcpuContext, VcpuThreads};
 
 use crate::binder::Strong;
 use crate::config::VmSpec;
-use crate::diag::VmLine;
+use crate::diag::{ExitCounts, VmLine};
 use crate::error::{Error, Result};
 use gunyah_sys::eventfd::Shared;
 use nix::errno::Errno;
 
 use crate::names;
 use crate::quota::Reservation;
+use crate::trace::{self, Who};
 use gunyah_hypervisor::{GuestRange, Hypervisor, IoEventfd, Irqfd, VmBackend, VmStatus};
 
 /// How long teardown waits for vCPU threads before detaching them.
@@ -79,25 +80,28 @@ pub struct Vm {
     lifecycle: Mutex<Lifecycle>,
     /// Where its driver objects go when it is torn down.
     reaper: Arc<Reaper>,
+    /// The VM and its creator, for trace spans.
+    who: Who,
 }
 
 impl Vm {
-    /// Builds a VM from a validated plan (see `build`).
+    /// Builds VM `who.vm` for `who` from a validated plan (see `build`).
     pub fn build(
-        id: i32,
-        owner_uid: u32,
+        who: Who,
         spec: &VmSpec,
         hyp: &dyn Hypervisor,
         reservation: Reservation,
         reaper: Arc<Reaper>,
     ) -> Result<Arc<Vm>> {
+        let (id, owner_uid) = (who.vm, who.uid);
         let plan = &spec.plan;
         let mmio = MmioRouter::new(MmioConfig {
             vm_id: id,
+            who,
             vcpus: plan.vcpu_count,
             generation: hyp.capabilities().generation,
         });
-        let resources = build::build(spec, hyp, reservation)?;
+        let resources = build::build(spec, hyp, reservation, who)?;
         mmio.charge_to(&resources.reservation);
         let info = VmInfo {
             id,
@@ -119,6 +123,7 @@ impl Vm {
             mmio: Arc::new(mmio),
             lifecycle: Mutex::new(Lifecycle::Configured(Box::new(resources))),
             reaper,
+            who,
         }))
     }
 
@@ -156,6 +161,7 @@ impl Vm {
 
     /// Starts the VM; idempotent while starting or running.
     pub fn start(&self) -> Result<()> {
+        let _span = trace::phase!("start", self.caller_who()).entered();
         let result = self.start_locked();
         // Notifications go out after the lifecycle lock is released.
         self.events.deliver();
@@ -179,7 +185,11 @@ impl Vm {
             }
         };
         self.events.set_state(VmState::STARTING);
-        if let Err(e) = resources.backend.start() {
+        let started = {
+            let _span = trace::phase!("driver.start", self.caller_who()).entered();
+            resources.backend.start()
+        };
+        if let Err(e) = started {
             self.events.guest_stopped(&VmStatus::LoadFailed);
             *lifecycle = Lifecycle::Failed(resources);
             return Err(Error::hypervisor("start", e));
@@ -188,11 +198,15 @@ impl Vm {
         let mut resources = resources;
         let vcpus = std::mem::take(&mut resources.vcpus);
         let ctx = Arc::new(VcpuContext::new(
-            self.info.id,
+            self.who,
             self.events.clone(),
             self.mmio.clone(),
         ));
-        match VcpuThreads::spawn(ctx, vcpus, &resources.reservation) {
+        let spawned = {
+            let _span = trace::phase!("start.spawn_vcpus", self.caller_who()).entered();
+            VcpuThreads::spawn(ctx, vcpus, &resources.reservation)
+        };
+        match spawned {
             Ok(vcpus) => {
                 *lifecycle = Lifecycle::Started { resources, vcpus };
                 Ok(())
@@ -211,7 +225,19 @@ impl Vm {
     /// Tears the VM down now; idempotent: stops and joins the vCPU threads, then releases the
     /// driver objects off this thread (`Teardown`, in this module, gives the order).
     pub fn destroy(&self) {
+        let _span = trace::phase!("destroy", self.caller_who()).entered();
         self.take_teardown().run();
+    }
+
+    /// This VM and whoever calls now: the binder caller on a binder thread (its VM object may
+    /// have been handed on), else the VM's creator.
+    fn caller_who(&self) -> Who {
+        match crate::binder::calling_identity() {
+            caller if caller.pid as u32 != std::process::id() => {
+                Who::caller(&caller).with_vm(self.info.id)
+            }
+            _ => self.who,
+        }
     }
 
     /// Moves everything the VM owns into a [`Teardown`], leaving the VM destroyed.
@@ -220,7 +246,7 @@ impl Vm {
         // delivering a callback that ends up calling back into this VM.
         Teardown {
             id: self.info.id,
-            uid: self.info.owner_uid,
+            who: self.who,
             lifecycle: std::mem::replace(&mut *self.lifecycle(), Lifecycle::Destroyed),
             events: self.events.clone(),
             mmio: self.mmio.clone(),
@@ -323,6 +349,12 @@ impl Vm {
     /// This VM's line of the dump.
     pub fn dump_line(&self) -> VmLine {
         let (mmio_handlers, mmio_ring_ranges) = self.mmio.served_ranges();
+        let ioeventfd_signals = match &*self.lifecycle() {
+            Lifecycle::Configured(r)
+            | Lifecycle::Failed(r)
+            | Lifecycle::Started { resources: r, .. } => r.backend.ioeventfd_signals(),
+            Lifecycle::Destroyed => None,
+        };
         VmLine {
             id: self.info.id,
             uid: self.info.owner_uid,
@@ -333,6 +365,10 @@ impl Vm {
             mmio_handlers,
             mmio_ring_ranges,
             unhandled_mmio: self.mmio.unhandled(),
+            exits: ExitCounts {
+                ioeventfd_signals,
+                ..self.mmio.exits()
+            },
             name: self.info.name.clone(),
         }
     }
@@ -376,7 +412,7 @@ impl Drop for Vm {
 /// reset), the eventfds, then the memory mappings. Runs once: by `run`, or when dropped unrun.
 struct Teardown {
     id: i32,
-    uid: u32,
+    who: Who,
     lifecycle: Lifecycle,
     events: Arc<VmEvents>,
     mmio: Arc<MmioRouter>,
@@ -389,7 +425,12 @@ impl Teardown {
     }
 
     fn run_once(&mut self) {
-        let resources = match std::mem::replace(&mut self.lifecycle, Lifecycle::Destroyed) {
+        let lifecycle = std::mem::replace(&mut self.lifecycle, Lifecycle::Destroyed);
+        if matches!(lifecycle, Lifecycle::Destroyed) {
+            return;
+        }
+        let _span = trace::phase!("teardown", self.who).entered();
+        let resources = match lifecycle {
             Lifecycle::Destroyed => return,
             Lifecycle::Configured(resources) | Lifecycle::Failed(resources) => resources,
             Lifecycle::Started { resources, vcpus } => {
@@ -397,6 +438,7 @@ impl Teardown {
                 resources
             }
         };
+        let _release = trace::phase!("teardown.release", self.who).entered();
         let Resources {
             vcpus,
             backend,
@@ -411,7 +453,7 @@ impl Teardown {
         // still serves the VM (one that did not stop in time) ends, whichever is later.
         self.reaper.release(
             self.id,
-            self.uid,
+            self.who,
             Box::new((vcpus, backend, eventfds, memory, reservation.clone())),
         );
         reservation.retire();

@@ -8,6 +8,7 @@
 //! `VmManager`), which bounds the threads, fds and mappings a client can leave behind by
 //! creating and destroying fast.
 
+use crate::trace::{self, Who};
 use gunyah_sys::sync::IgnorePoison;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -66,23 +67,31 @@ impl Reaper {
         })
     }
 
-    /// Releases `what`, VM `vm_id`'s driver objects (its client's: `uid`), on a thread of its
-    /// own, in the order their fields drop. Should no thread be had, they are released here
+    /// Releases `what`, VM `vm_id`'s driver objects (its client's: `who.uid`), on a thread of
+    /// its own, in the order their fields drop. Should no thread be had, they are released here
     /// (with a warning).
-    pub fn release(self: &Arc<Self>, vm_id: i32, uid: u32, what: Box<dyn Send>) {
+    pub fn release(self: &Arc<Self>, vm_id: i32, who: Who, what: Box<dyn Send>) {
         self.pending.fetch_add(1, Ordering::SeqCst);
-        *self.by_uid.lock().ignore_poison().entry(uid).or_insert(0) += 1;
+        *self
+            .by_uid
+            .lock()
+            .ignore_poison()
+            .entry(who.uid)
+            .or_insert(0) += 1;
         let remains = Remains {
             reaper: self.clone(),
             vm_id,
-            uid,
+            uid: who.uid,
             started: Instant::now(),
             what: Some(what),
         };
         // On a spawn failure the closure, and `remains` with it, is dropped: released here.
         if let Err(e) = std::thread::Builder::new()
             .name(format!("vm{vm_id}-release"))
-            .spawn(move || drop(remains))
+            .spawn(move || {
+                let _span = trace::phase!("reaper.release", who).entered();
+                drop(remains)
+            })
         {
             log::warn!(
                 "vm {vm_id}: no thread for its release ({e}); released on the caller's thread"
@@ -155,7 +164,7 @@ mod tests {
         }
         let busy = Reaper::new(1);
         let idle = Reaper::new(1);
-        busy.release(1, 10, Box::new(Hold(rx)));
+        busy.release(1, Who::new(1, 10, 1), Box::new(Hold(rx)));
         assert!(busy.is_full(10));
         assert!(!busy.is_full(11), "another client is not refused");
         assert!(!idle.is_full(10));
@@ -168,7 +177,7 @@ mod tests {
     fn test_release_drops_on_another_thread() {
         let (tx, rx) = channel();
         let reaper = Reaper::new(DEFAULT_MAX_PENDING);
-        reaper.release(7, 10, Box::new(Tell(tx)));
+        reaper.release(7, Who::new(7, 10, 1), Box::new(Tell(tx)));
         let dropped_on = rx.recv_timeout(Duration::from_secs(10)).expect("released");
         assert_ne!(dropped_on, std::thread::current().id());
         assert!(reaper.wait_until_released(Duration::from_secs(10)));

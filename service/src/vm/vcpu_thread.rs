@@ -14,6 +14,7 @@ use nix::errno::Errno;
 use super::events::VmEvents;
 use super::mmio::{MmioRouter, Resume};
 use crate::quota::{Reservation, ThreadCharge};
+use crate::trace::{self, Who};
 use gunyah_contract::mmio_ring::Access;
 use gunyah_hypervisor::{MmioResumeAction, VcpuBackend, VcpuExit, VcpuKicker};
 
@@ -21,6 +22,8 @@ use gunyah_hypervisor::{MmioResumeAction, VcpuBackend, VcpuExit, VcpuKicker};
 pub struct VcpuContext {
     /// VM id, for logs.
     pub vm_id: i32,
+    /// The VM and its creator, for trace spans.
+    pub who: Who,
     /// Where state changes go.
     pub events: Arc<VmEvents>,
     /// Where MMIO exits go.
@@ -32,10 +35,11 @@ pub struct VcpuContext {
 }
 
 impl VcpuContext {
-    /// The context of VM `vm_id`'s vCPU threads.
-    pub fn new(vm_id: i32, events: Arc<VmEvents>, mmio: Arc<MmioRouter>) -> Self {
+    /// The context of VM `who.vm`'s vCPU threads.
+    pub fn new(who: Who, events: Arc<VmEvents>, mmio: Arc<MmioRouter>) -> Self {
         Self {
-            vm_id,
+            vm_id: who.vm,
+            who,
             events,
             mmio,
             stop: AtomicBool::new(false),
@@ -118,13 +122,19 @@ type Spawner<'a> =
 fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
     let id = vcpu.id();
     let stopping = || ctx.stop.load(Ordering::SeqCst);
+    let who = ctx.who;
     while !stopping() {
-        match vcpu.run() {
+        let ran = {
+            let _span = trace::hot!("vcpu.run", who, vcpu = id).entered();
+            vcpu.run()
+        };
+        match ran {
             Ok(VcpuExit::Mmio {
                 phys_addr,
                 len,
                 write,
             }) => {
+                let _span = trace::hot!("exit.mmio", who, vcpu = id, addr = phys_addr).entered();
                 let access = Access {
                     address: phys_addr,
                     size: len,
@@ -143,6 +153,7 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
             // The guest stopped: every vCPU is told, so that one waiting for an MMIO ring
             // answer does not wait for a VM that is gone.
             Ok(VcpuExit::Status(status)) => {
+                let _span = trace::phase!("exit.status", who, vcpu = id).entered();
                 log::info!("vm {} vcpu {id}: guest stopped: {status:?}", ctx.vm_id);
                 ctx.events.guest_stopped(&status);
                 ctx.stop_all();
@@ -153,6 +164,8 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
             // running again would meet the same fault: the VM stops (CRASHED, with the fault in
             // its exit info) instead of spinning on it.
             Ok(VcpuExit::PageFault { phys_addr, errno }) => {
+                let _span =
+                    trace::phase!("exit.page_fault", who, vcpu = id, addr = phys_addr).entered();
                 log::warn!(
                     "vm {} vcpu {id}: guest fault at {phys_addr:#x} ({errno}); stopping the VM",
                     ctx.vm_id
@@ -163,11 +176,14 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
                 return;
             }
             // Kicked (teardown) or interrupted by a signal: the loop condition decides.
-            Err(e) if e.errno == Errno::EINTR => {}
+            Err(e) if e.errno == Errno::EINTR => {
+                let _span = trace::hot!("exit.interrupted", who, vcpu = id).entered();
+            }
             // The driver refuses to run this vCPU (e.g. ENODEV: it has no hypervisor resource,
             // or its function was removed). Running again would get the same answer: the VM
             // stops, CRASHED with the errno, instead of spinning or leaving a silent vCPU.
             Err(e) => {
+                let _span = trace::phase!("exit.run_failed", who, vcpu = id).entered();
                 log::error!("vm {} vcpu {id}: {e}; stopping the VM", ctx.vm_id);
                 ctx.events.run_failed(e.errno);
                 ctx.stop_all();
@@ -246,10 +262,15 @@ impl VcpuThreads {
     /// (see `Vm`'s `Drop`), that thread has been told to stop and ends, releasing its vCPU, as
     /// soon as it returns to its run loop.
     pub fn stop_and_join(self, bound: Duration) {
-        self.ctx.raise_stop();
-        for t in &self.threads {
-            t.kicker.kick();
+        let who = self.ctx.who;
+        {
+            let _span = trace::phase!("teardown.stop", who).entered();
+            self.ctx.raise_stop();
+            for t in &self.threads {
+                t.kicker.kick();
+            }
         }
+        let _span = trace::phase!("teardown.join", who).entered();
         let me = std::thread::current().id();
         let (own, mut waiting): (Vec<_>, Vec<_>) = self
             .threads
@@ -364,10 +385,15 @@ mod tests {
     fn context() -> Arc<VcpuContext> {
         let mmio = MmioRouter::new(super::super::mmio::MmioConfig {
             vm_id: 1,
+            who: Who::new(1, 10, 1),
             vcpus: 4,
             generation: gunyah_hypervisor::Generation::Ack66Late,
         });
-        Arc::new(VcpuContext::new(1, VmEvents::new(1), Arc::new(mmio)))
+        Arc::new(VcpuContext::new(
+            Who::new(1, 10, 1),
+            VmEvents::new(1),
+            Arc::new(mmio),
+        ))
     }
 
     fn reservation(quotas: &Arc<Quotas>) -> Arc<Reservation> {

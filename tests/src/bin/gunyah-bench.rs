@@ -6,7 +6,7 @@
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::os::fd::OwnedFd;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -59,9 +59,14 @@ struct Args {
     #[arg(long)]
     datapath_runs: Option<usize>,
     /// Run only these measurements (lifecycle, teardown_ms, teardown_waiting_ms, scaling,
-    /// datapath, memory); repeatable. Default: all.
+    /// datapath, memory, tracing); repeatable. Default: all.
     #[arg(long)]
     only: Vec<String>,
+    /// `tracing`: also measure this service binary, built with every trace span compiled away
+    /// (`cargo build --release -p gunyah-vm-service --features tracing/max_level_off
+    /// --target-dir target/spans-off`), in the same alternation.
+    #[arg(long, value_name = "BIN")]
+    spans_compiled_out: Option<PathBuf>,
 }
 
 struct Sizes {
@@ -408,6 +413,116 @@ fn mmio_exits(client: &Client, n: usize, path: MmioPath, service: Option<u32>) -
     }))
 }
 
+/// One arm of the `tracing` measurement: how the service runs.
+struct TraceArm {
+    name: &'static str,
+    /// Another build of the service, or the workspace's.
+    bin: Option<PathBuf>,
+    /// Whether `--trace` writes a trace.
+    trace: bool,
+}
+
+/// Measurement 6, the cost of the trace spans: MMIO exits over binder and over the ring on a
+/// service with no trace recorded ("off"), and on one writing a trace with `--trace`
+/// ("trace_written"); with `spans_compiled_out`, also on a build with every span compiled
+/// away. Each run starts a service per arm, the arms alternating, so that the arms share
+/// the machine's drift.
+fn tracing_cost(events: usize, runs: usize, spans_compiled_out: Option<&Path>) -> Result<Value> {
+    let mut arms = vec![
+        TraceArm {
+            name: "off",
+            bin: None,
+            trace: false,
+        },
+        TraceArm {
+            name: "trace_written",
+            bin: None,
+            trace: true,
+        },
+    ];
+    if let Some(bin) = spans_compiled_out {
+        arms.insert(
+            0,
+            TraceArm {
+                name: "compiled_out",
+                bin: Some(bin.to_path_buf()),
+                trace: false,
+            },
+        );
+    }
+    let dir = std::env::temp_dir().join(format!("gunyah-bench-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut results: Vec<Vec<Value>> = arms.iter().map(|_| Vec::new()).collect();
+    for run in 0..runs {
+        for (arm, out) in arms.iter().zip(&mut results) {
+            let trace = dir.join(format!("{}-{run}.json", arm.name));
+            let trace_arg = trace.display().to_string();
+            let extra: Vec<&str> = if arm.trace {
+                vec!["--trace", &trace_arg]
+            } else {
+                vec![]
+            };
+            let mut service = match &arm.bin {
+                Some(bin) => Service::start_quiet_bin(bin, &extra)?,
+                None => Service::start_quiet(&extra)?,
+            };
+            let client = service.connect(3)?;
+            let binder = mmio_exits(&client, events, MmioPath::Binder, Some(service.pid()))?;
+            let ring = mmio_exits(&client, events, MmioPath::Ring, Some(service.pid()))?;
+            drop(client);
+            service.terminate()?;
+            let trace_bytes = std::fs::metadata(&trace).map_or(0, |m| m.len());
+            let _ = std::fs::remove_file(&trace);
+            out.push(json!({
+                "mmio_binder": binder,
+                "mmio_ring": ring,
+                "trace_bytes": trace_bytes,
+            }));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut report = serde_json::Map::new();
+    for (arm, all) in arms.iter().zip(&results) {
+        report.insert(
+            arm.name.to_string(),
+            json!({
+                "binder_exit_p50_us": across_runs(all, "/mmio_binder/exit_us/p50"),
+                "ring_exit_p50_us": across_runs(all, "/mmio_ring/exit_us/p50"),
+                "binder_cpu_us_per_exit": across_runs(all, "/mmio_binder/cpu_us_per_exit"),
+                "ring_cpu_us_per_exit": across_runs(all, "/mmio_ring/cpu_us_per_exit"),
+                "trace_bytes": across_runs(all, "/trace_bytes"),
+            }),
+        );
+    }
+    report.insert("events_per_run".into(), json!(events));
+    report.insert("runs".into(), json!(runs));
+    Ok(Value::Object(report))
+}
+
+fn print_tracing(t: &Value) {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    for arm in ["compiled_out", "off", "trace_written"] {
+        let a = &t[arm];
+        if a.is_null() {
+            continue;
+        }
+        let range = |key: &str| {
+            format!(
+                "median {:.1} us (min {:.1}, max {:.1})",
+                f(&a[key]["p50"]),
+                f(&a[key]["min"]),
+                f(&a[key]["max"])
+            )
+        };
+        println!(
+            "trace spans, {arm:>13}: binder exit p50 {}; ring exit p50 {}; {} runs",
+            range("binder_exit_p50_us"),
+            range("ring_exit_p50_us"),
+            t["runs"]
+        );
+    }
+}
+
 /// Measurement 4, the guest data path: MMIO read → client handler → guest resumes, over
 /// binder and over the MMIO ring; and the doorbell, irqfd → guest → ioeventfd.
 ///
@@ -704,6 +819,11 @@ fn main() -> Result<()> {
         Ok(first)
     })?;
     run("memory", &mut results, &|| memory(&service, &s))?;
+    run("tracing", &mut results, &|| {
+        let events = args.events.unwrap_or(s.datapath_events);
+        let runs = args.datapath_runs.unwrap_or(s.datapath_runs).max(1);
+        tracing_cost(events, runs, args.spans_compiled_out.as_deref())
+    })?;
     let results = Value::Object(results);
 
     let l = &results["lifecycle"];
@@ -746,6 +866,9 @@ fn main() -> Result<()> {
     }
     if !results["datapath"].is_null() {
         print_datapath(&results["datapath"]);
+    }
+    if !results["tracing"].is_null() {
+        print_tracing(&results["tracing"]);
     }
     let m = &results["memory"];
     if !m.is_null() {

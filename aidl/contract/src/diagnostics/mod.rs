@@ -7,7 +7,7 @@ mod vm_line;
 use std::collections::BTreeMap;
 use std::fs;
 
-pub use vm_line::{UnhandledMmio, VmLine, VmLineError};
+pub use vm_line::{ExitCounts, UnhandledMmio, VmLine, VmLineError};
 
 /// Resource counts of the current process.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -208,7 +208,9 @@ impl Diagnostics {
 
     /// The dump as JSON: `{"backend", "driver_generation", "values": {key: n}, "access":
     /// {"allowed_uids"}, "lingering_threads": {uid: n}, "vms": [{"id", "name", "uid", "state", "vcpus", "memory_bytes",
-    /// "callbacks", "mmio_handlers", "mmio_ring_ranges", "unhandled_mmio": {"reads", "writes"}}]}`.
+    /// "callbacks", "mmio_handlers", "mmio_ring_ranges", "unhandled_mmio": {"reads", "writes"},
+    /// "exits": {"mmio_binder", "mmio_ring", "ioeventfd_signals", "last_exit_ms"}}]}`
+    /// (`ioeventfd_signals` and `last_exit_ms` are null where unknown).
     pub fn to_json(&self) -> serde_json::Value {
         let values: serde_json::Map<String, serde_json::Value> = self
             .counters
@@ -244,6 +246,12 @@ fn vm_json(vm: &VmLine) -> serde_json::Value {
         "unhandled_mmio": {
             "reads": vm.unhandled_mmio.reads,
             "writes": vm.unhandled_mmio.writes,
+        },
+        "exits": {
+            "mmio_binder": vm.exits.mmio_binder,
+            "mmio_ring": vm.exits.mmio_ring,
+            "ioeventfd_signals": vm.exits.ioeventfd_signals,
+            "last_exit_ms": vm.exits.last_exit_ms,
         },
     })
 }
@@ -286,6 +294,7 @@ mod tests {
                 mmio_handlers: 0,
                 mmio_ring_ranges: 0,
                 unhandled_mmio: UnhandledMmio::default(),
+                exits: ExitCounts::default(),
                 name: "a".into(),
             }],
             ..Default::default()

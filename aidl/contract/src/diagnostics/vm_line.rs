@@ -2,8 +2,10 @@
 //! readers parse back.
 //!
 //! `vm <id> uid=<uid> state=<VmState> vcpus=<n> memory=<bytes> callbacks=<n> mmio_handlers=<n>
-//! mmio_ring_ranges=<n> unhandled_mmio=<reads>r/<writes>w name=<name>` (`mmio_ring_ranges` since
-//! interface V3; a line without it reads as 0). The name comes last and runs to the end of
+//! mmio_ring_ranges=<n> unhandled_mmio=<reads>r/<writes>w mmio_binder_exits=<n>
+//! mmio_ring_exits=<n> ioeventfd_signals=<n|-> last_exit_ms=<n|-> name=<name>`
+//! (`mmio_ring_ranges` since interface V3; a line without it reads as 0; the exit counters since
+//! `gunyahctl top`: a line without them reads as [`ExitCounts::default`]). The name comes last and runs to the end of
 //! the line: the contract refuses control characters in names, so it cannot hold a line break,
 //! and anything else (spaces, `=`) is kept as it is. A newer service may add `key=value` fields
 //! before `name=`; readers skip the keys they do not know.
@@ -27,6 +29,21 @@ pub struct UnhandledMmio {
     pub writes: u64,
 }
 
+/// A VM's exits, counted since it was created (what `gunyahctl top` turns into rates).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExitCounts {
+    /// MMIO exits answered by a client's binder handler.
+    pub mmio_binder: u64,
+    /// MMIO exits answered over the VM's MMIO ring.
+    pub mmio_ring: u64,
+    /// Guest writes that signalled an ioeventfd (the guest's doorbells to its VMM) instead of
+    /// exiting, where the driver counts them (the userspace mock); `None` where it does not.
+    pub ioeventfd_signals: Option<u64>,
+    /// Milliseconds since the VM's last MMIO exit, when the dump was made; `None` before the
+    /// first.
+    pub last_exit_ms: Option<u64>,
+}
+
 /// One VM object of the service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VmLine {
@@ -48,6 +65,8 @@ pub struct VmLine {
     pub mmio_ring_ranges: u64,
     /// Accesses that reached no handler.
     pub unhandled_mmio: UnhandledMmio,
+    /// Exits by kind, and the time since the last.
+    pub exits: ExitCounts,
     /// The VM's name, as the client gave it.
     pub name: String,
 }
@@ -57,7 +76,8 @@ impl fmt::Display for VmLine {
         write!(
             f,
             "{PREFIX}{} uid={} state={} vcpus={} memory={} callbacks={} mmio_handlers={} \
-             mmio_ring_ranges={} unhandled_mmio={}r/{}w{NAME}{}",
+             mmio_ring_ranges={} unhandled_mmio={}r/{}w mmio_binder_exits={} mmio_ring_exits={} \
+             ioeventfd_signals={} last_exit_ms={}{NAME}{}",
             self.id,
             self.uid,
             names::vm_state(self.state),
@@ -68,9 +88,18 @@ impl fmt::Display for VmLine {
             self.mmio_ring_ranges,
             self.unhandled_mmio.reads,
             self.unhandled_mmio.writes,
+            self.exits.mmio_binder,
+            self.exits.mmio_ring,
+            optional(self.exits.ioeventfd_signals),
+            optional(self.exits.last_exit_ms),
             self.name
         )
     }
+}
+
+/// `n`, or `-` for none.
+fn optional(n: Option<u64>) -> String {
+    n.map_or_else(|| "-".to_string(), |n| n.to_string())
 }
 
 /// A VM line that does not parse, and why.
@@ -124,12 +153,21 @@ struct Fields {
     mmio_handlers: Option<u64>,
     mmio_ring_ranges: Option<u64>,
     unhandled_mmio: Option<UnhandledMmio>,
+    exits: ExitCounts,
 }
 
 fn number<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, String> {
     value
         .parse()
         .map_err(|_| format!("{key}={value:?} is not a number"))
+}
+
+/// `<n>` or `-`.
+fn number_or_none(key: &str, value: &str) -> Result<Option<u64>, String> {
+    match value {
+        "-" => Ok(None),
+        _ => number(key, value).map(Some),
+    }
 }
 
 fn once<T>(slot: &mut Option<T>, key: &str, value: T) -> Result<(), String> {
@@ -150,6 +188,22 @@ impl Fields {
             "mmio_handlers" => once(&mut self.mmio_handlers, key, number(key, value)?),
             "mmio_ring_ranges" => once(&mut self.mmio_ring_ranges, key, number(key, value)?),
             "unhandled_mmio" => once(&mut self.unhandled_mmio, key, unhandled(value)?),
+            "mmio_binder_exits" => {
+                self.exits.mmio_binder = number(key, value)?;
+                Ok(())
+            }
+            "mmio_ring_exits" => {
+                self.exits.mmio_ring = number(key, value)?;
+                Ok(())
+            }
+            "ioeventfd_signals" => {
+                self.exits.ioeventfd_signals = number_or_none(key, value)?;
+                Ok(())
+            }
+            "last_exit_ms" => {
+                self.exits.last_exit_ms = number_or_none(key, value)?;
+                Ok(())
+            }
             // A newer service's field.
             _ => Ok(()),
         }
@@ -170,6 +224,8 @@ impl Fields {
             unhandled_mmio: self
                 .unhandled_mmio
                 .ok_or_else(|| missing("unhandled_mmio"))?,
+            // A service before `gunyahctl top` counts no exits.
+            exits: self.exits,
             name: name.to_string(),
         })
     }
@@ -220,6 +276,12 @@ mod tests {
                 reads: 1,
                 writes: 5,
             },
+            exits: ExitCounts {
+                mmio_binder: 11,
+                mmio_ring: 12,
+                ioeventfd_signals: Some(13),
+                last_exit_ms: None,
+            },
             name: name.to_string(),
         }
     }
@@ -234,7 +296,8 @@ mod tests {
         assert_eq!(
             sample("demo").to_string(),
             "vm 7 uid=4242 state=RUNNING vcpus=2 memory=2097152 callbacks=1 mmio_handlers=3 \
-             mmio_ring_ranges=2 unhandled_mmio=1r/5w name=demo"
+             mmio_ring_ranges=2 unhandled_mmio=1r/5w mmio_binder_exits=11 mmio_ring_exits=12 \
+             ioeventfd_signals=13 last_exit_ms=- name=demo"
         );
     }
 
@@ -249,6 +312,7 @@ mod tests {
             line.mmio_ring_ranges, 0,
             "a V2 service's line has no ring ranges"
         );
+        assert_eq!(line.exits, ExitCounts::default(), "nor exit counters");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod generate;
 mod output;
 mod query;
 mod run;
+mod top;
 mod unhandled;
 
 use std::path::PathBuf;
@@ -58,6 +59,10 @@ enum Command {
     Run(Box<run::RunArgs>),
     /// Print the service's diagnostics (counters, one line per VM).
     Dump,
+    /// A live view of the caller's VMs (--all: every VM of the dump), refreshed every
+    /// interval: what each is and its exits per second by kind. `q` or Ctrl-C ends it;
+    /// with --json, one document per interval, a line each.
+    Top(top::TopArgs),
     /// Print the Gunyah driver ABI this build uses — ioctl numbers and struct layouts per
     /// driver generation — to diff against a kernel header (no service needed).
     Abi,
@@ -113,6 +118,7 @@ fn main() {
             .map_err(Into::into)
             .and_then(|c| query::list(&c, &out)),
         Command::Dump => query::dump(&cli, &out),
+        Command::Top(args) => top::top(&cli, args, &out),
         Command::Abi => abi::abi(&out),
         Command::Run(args) => run::run(&cli, args, &out),
         #[cfg(feature = "docs")]

@@ -142,7 +142,7 @@ fn binder_dump(cli: &Cli) -> Result<String> {
 
 /// Over the socket, the diagnostics socket beside it: an RPC client cannot send binder
 /// `dump()` (it carries a raw fd).
-fn dump_text(cli: &Cli) -> Result<String> {
+pub fn dump_text(cli: &Cli) -> Result<String> {
     let target = cli.target();
     match gunyah_binder::read_diagnostics(&target) {
         Some(text) => text.map_err(|e| {
