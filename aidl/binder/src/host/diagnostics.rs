@@ -67,8 +67,8 @@ pub fn bind(path: &std::path::Path) -> std::io::Result<UnixListener> {
 }
 
 /// Serves diagnostics on `listener` from a background thread, for the life of the process:
-/// each peer on a thread of its own, at most [`MAX_PEERS`] at once, each for at most
-/// [`WRITE_BOUND`]; a peer beyond that is refused at once, so silent peers cannot hold the
+/// each peer on a thread of its own, at most `MAX_PEERS` at once, each for at most
+/// `WRITE_BOUND`; a peer beyond that is refused at once, so silent peers cannot hold the
 /// route for the others for longer than the bound.
 pub fn spawn(listener: UnixListener, answer: Box<Answer>) -> std::io::Result<()> {
     let answer: Arc<Answer> = Arc::from(answer);
