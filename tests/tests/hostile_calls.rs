@@ -275,3 +275,91 @@ fn test_idle_sessions_cannot_multiply_service_threads() -> Result<()> {
     drop(vm_with(client.manager(), "after", "idle")?);
     Ok(())
 }
+
+/// Blocks the client's one incoming thread in its first notification, so that the service's
+/// later oneways fill the callback connection (host RPC).
+struct Stuck(std::sync::Mutex<std::sync::mpsc::Receiver<()>>);
+impl gunyah_binder::Interface for Stuck {}
+impl gunyah_binder::aidl::IGunyahVmCallback::IGunyahVmCallback for Stuck {
+    fn onStateChanged(
+        &self,
+        _state: gunyah_binder::aidl::VmState::VmState,
+    ) -> gunyah_binder::BinderResult<()> {
+        let _ = self.0.lock().unwrap().recv();
+        Ok(())
+    }
+    fn onExit(
+        &self,
+        _info: &gunyah_binder::aidl::VmExitInfo::VmExitInfo,
+    ) -> gunyah_binder::BinderResult<()> {
+        let _ = self.0.lock().unwrap().recv();
+        Ok(())
+    }
+}
+
+/// A client that stops reading its callback connection: notifications go out on each VM's
+/// courier, which may wait on the full socket (until the session's reply timeout), never on
+/// the thread of the client's start or destroy (it used to: a start took 10.0 s at round 94),
+/// and a waiting courier keeps its VM charged, so the client cannot pile up waiting threads
+/// past its quota.
+#[test]
+fn test_a_client_that_stops_reading_callbacks_stalls_no_call() -> Result<()> {
+    use gunyah_binder::aidl::IGunyahVmCallback::{BnGunyahVmCallback, IGunyahVmCallback};
+    let service = Service::start_quiet(&["--max-vms-per-client", "4"])?;
+    let before = service.settled_footprint()?;
+    let client = service.connect(1)?;
+    let (_release, wait) = std::sync::mpsc::channel::<()>();
+    let callback: Strong<dyn IGunyahVmCallback> =
+        gunyah_binder::new_binder!(BnGunyahVmCallback, Stuck(std::sync::Mutex::new(wait)));
+    let (mut slowest, mut rounds, mut refused, mut most_threads) = (Duration::ZERO, 0, 0, 0);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline && rounds < 200 {
+        rounds += 1;
+        let vm = match client
+            .manager()
+            .createVm(&demo_config_with_program("cb", MIB, 1, "idle")?)
+        {
+            Ok(vm) => vm,
+            Err(status) => {
+                // The quota, held by couriers waiting on this client; or its session ended.
+                refused += 1;
+                if refused > 20 {
+                    eprintln!("round {rounds}: {status:?}");
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        if vm.registerCallback(&callback).is_err() {
+            break;
+        }
+        for call in ["start", "destroy"] {
+            let start = Instant::now();
+            let result = match call {
+                "start" => vm.start(),
+                _ => vm.destroy(),
+            };
+            slowest = slowest.max(start.elapsed());
+            if result.is_err() {
+                break;
+            }
+        }
+        most_threads = most_threads.max(service.footprint()?.threads);
+    }
+    eprintln!(
+        "{rounds} rounds ({refused} refused); slowest start/destroy {slowest:?}; threads {} -> \
+         at most {most_threads}",
+        before.threads
+    );
+    ensure!(
+        slowest < Duration::from_secs(3),
+        "a start or destroy took {slowest:?}"
+    );
+    ensure!(
+        most_threads <= before.threads + 16,
+        "threads {} -> {most_threads}: couriers piled up past the quota",
+        before.threads
+    );
+    Ok(())
+}

@@ -1,5 +1,8 @@
 //! A VM's public state, its exit info and its callbacks. State changes are queued in order and
-//! delivered by `deliver()` outside every other lock of the VM.
+//! delivered by a thread of the VM's own, the courier, which `deliver()` starts when there is
+//! something to deliver and which ends when the queue is empty: a client that stops reading its
+//! callback connection (host RPC) holds the courier, never the thread that changed the state —
+//! a binder call's, a vCPU's, a teardown's (docs/THREAT_MODEL.md).
 
 use gunyah_sys::sync::IgnorePoison;
 use std::collections::VecDeque;
@@ -14,6 +17,7 @@ use crate::aidl::{
 use crate::binder::{DeathLink, Strong};
 use crate::error::{Error, Result};
 use crate::names;
+use crate::quota::{Reservation, ThreadCharge};
 use gunyah_hypervisor::VmStatus;
 use nix::errno::Errno;
 
@@ -43,9 +47,12 @@ pub struct VmEvents {
     /// Set by `clear_callbacks` under the `callbacks` lock: a registration racing teardown
     /// is refused, not kept on a destroyed VM.
     closed: AtomicBool,
-    // Serializes delivery so callbacks see transitions in order. Held across oneway calls
-    // only; no other lock is taken while it is held except `status` and `callbacks` briefly.
-    delivery: Mutex<()>,
+    /// Whether a courier is delivering: at most one at a time, so callbacks see transitions in
+    /// order. It ends, under this lock, only once it has found the queue empty.
+    courier: Mutex<bool>,
+    /// What a courier holds while it runs (it may wait on a client that stops reading): its
+    /// VM stays charged to the client until it ends. Taken at teardown.
+    charge: Mutex<Option<Arc<Reservation>>>,
     next_id: AtomicU64,
 }
 
@@ -95,7 +102,8 @@ impl VmEvents {
             }),
             callbacks: Mutex::default(),
             closed: AtomicBool::new(false),
-            delivery: Mutex::default(),
+            courier: Mutex::new(false),
+            charge: Mutex::default(),
             next_id: AtomicU64::new(0),
         })
     }
@@ -178,13 +186,76 @@ impl VmEvents {
         });
     }
 
-    /// Delivers queued notifications to every callback, in order. Failures are logged.
-    pub fn deliver(&self) {
-        let _delivery = self.delivery.lock().ignore_poison();
+    /// Delivers the queued notifications to every callback, in order, on the courier (started
+    /// now unless one runs, which then delivers these too): returns at once. Failures are
+    /// logged. Should no thread be had, they are delivered here.
+    pub fn deliver(self: &Arc<Self>) {
+        {
+            let mut running = self.courier.lock().ignore_poison();
+            if *running {
+                return;
+            }
+            *running = true;
+        }
+        let events = self.clone();
+        let charge = self
+            .charge
+            .lock()
+            .ignore_poison()
+            .as_ref()
+            .map(ThreadCharge::new);
+        let spawned = std::thread::Builder::new()
+            .name(format!("vm{}-courier", self.vm_id))
+            .spawn(move || {
+                let _charge = charge;
+                events.courier_loop()
+            });
+        if let Err(e) = spawned {
+            log::warn!(
+                "vm {}: no thread for notifications ({e}); delivered here",
+                self.vm_id
+            );
+            self.courier_loop();
+        }
+    }
+
+    /// The courier: delivers until the queue is empty, then ends — dropping the callbacks if
+    /// the VM was torn down meanwhile (`clear_callbacks` leaves them to it).
+    fn courier_loop(&self) {
         loop {
-            let Some(event) = self.status.lock().ignore_poison().queue.pop_front() else {
+            let next = self.status.lock().ignore_poison().queue.pop_front();
+            let Some(event) = next else {
+                let mut running = self.courier.lock().ignore_poison();
+                if !self.status.lock().ignore_poison().queue.is_empty() {
+                    continue;
+                }
+                *running = false;
+                let gone = self.take_callbacks_if_closed();
+                drop(running);
+                drop(gone);
                 return;
             };
+            self.deliver_one(&event);
+        }
+    }
+
+    /// Charges couriers started from now on to `reservation`.
+    pub fn charge_to(&self, reservation: &Arc<Reservation>) {
+        *self.charge.lock().ignore_poison() = Some(reservation.clone());
+    }
+
+    /// The callbacks, taken, once the VM is torn down (none before).
+    fn take_callbacks_if_closed(&self) -> Vec<Registered> {
+        let mut callbacks = self.callbacks.lock().ignore_poison();
+        if self.closed.load(Ordering::SeqCst) {
+            std::mem::take(&mut *callbacks)
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn deliver_one(&self, event: &Event) {
+        {
             let callbacks: Vec<Strong<dyn IGunyahVmCallback>> = self
                 .callbacks
                 .lock()
@@ -262,14 +333,23 @@ impl VmEvents {
         drop(removed);
     }
 
-    /// Drops every callback (after the final notification), and refuses new ones from now on.
+    /// Drops every callback once the notifications queued so far are delivered (now, or by
+    /// the courier on its way out), and refuses new ones from now on.
     pub fn clear_callbacks(&self) {
-        let all = {
-            let mut callbacks = self.callbacks.lock().ignore_poison();
+        {
+            // Under the callbacks' lock, as `register` checks it.
+            let _callbacks = self.callbacks.lock().ignore_poison();
             self.closed.store(true, Ordering::SeqCst);
-            std::mem::take(&mut *callbacks)
+        }
+        self.charge.lock().ignore_poison().take();
+        let running = self.courier.lock().ignore_poison();
+        let gone = if *running {
+            Vec::new()
+        } else {
+            self.take_callbacks_if_closed()
         };
-        drop(all);
+        drop(running);
+        drop(gone);
     }
 
     /// Number of registered callbacks (diagnostics).

@@ -103,6 +103,8 @@ impl Vm {
         });
         let resources = build::build(spec, hyp, reservation, who)?;
         mmio.charge_to(&resources.reservation);
+        let events = VmEvents::new(id);
+        events.charge_to(&resources.reservation);
         let info = VmInfo {
             id,
             name: plan.name.clone(),
@@ -119,7 +121,7 @@ impl Vm {
         );
         Ok(Arc::new(Vm {
             info,
-            events: VmEvents::new(id),
+            events,
             mmio: Arc::new(mmio),
             lifecycle: Mutex::new(Lifecycle::Configured(Box::new(resources))),
             reaper,
