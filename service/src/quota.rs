@@ -77,6 +77,32 @@ impl Drop for ThreadCharge {
     }
 }
 
+/// A VM's reservation, kept by a part of the VM that starts threads for it (the handler
+/// callers, the courier) until teardown: each such thread takes a [`ThreadCharge`] from it.
+#[derive(Debug, Default)]
+pub struct ChargeSlot(Mutex<Option<Arc<Reservation>>>);
+
+impl ChargeSlot {
+    /// Threads started from now on are charged to `reservation`.
+    pub fn set(&self, reservation: &Arc<Reservation>) {
+        *self.0.lock().ignore_poison() = Some(reservation.clone());
+    }
+
+    /// A charge for a thread about to start (none before `set` or after `clear`).
+    pub fn thread_charge(&self) -> Option<ThreadCharge> {
+        self.0
+            .lock()
+            .ignore_poison()
+            .as_ref()
+            .map(ThreadCharge::new)
+    }
+
+    /// Teardown: threads started later are charged to nobody; running ones keep theirs.
+    pub fn clear(&self) {
+        self.0.lock().ignore_poison().take();
+    }
+}
+
 impl Reservation {
     /// Its VM is torn down: the quota comes back when the last thread holding it ends (now,
     /// if none does); until then `Quotas::lingering_threads` counts those threads.

@@ -17,7 +17,7 @@ use crate::aidl::{
 use crate::binder::{DeathLink, Strong};
 use crate::error::{Error, Result};
 use crate::names;
-use crate::quota::{Reservation, ThreadCharge};
+use crate::quota::{ChargeSlot, Reservation};
 use gunyah_hypervisor::VmStatus;
 use nix::errno::Errno;
 
@@ -52,7 +52,7 @@ pub struct VmEvents {
     courier: Mutex<bool>,
     /// What a courier holds while it runs (it may wait on a client that stops reading): its
     /// VM stays charged to the client until it ends. Taken at teardown.
-    charge: Mutex<Option<Arc<Reservation>>>,
+    charge: ChargeSlot,
     next_id: AtomicU64,
 }
 
@@ -103,7 +103,7 @@ impl VmEvents {
             callbacks: Mutex::default(),
             closed: AtomicBool::new(false),
             courier: Mutex::new(false),
-            charge: Mutex::default(),
+            charge: ChargeSlot::default(),
             next_id: AtomicU64::new(0),
         })
     }
@@ -188,7 +188,7 @@ impl VmEvents {
 
     /// Delivers the queued notifications to every callback, in order, on the courier (started
     /// now unless one runs, which then delivers these too): returns at once. Failures are
-    /// logged. Should no thread be had, they are delivered here.
+    /// logged. With no callback registered, or no thread to be had, the queue is emptied here.
     pub fn deliver(self: &Arc<Self>) {
         {
             let mut running = self.courier.lock().ignore_poison();
@@ -197,13 +197,12 @@ impl VmEvents {
             }
             *running = true;
         }
+        // Nobody to call (most VMs): nothing can wait, so no thread is needed.
+        if self.callbacks.lock().ignore_poison().is_empty() {
+            return self.courier_loop();
+        }
         let events = self.clone();
-        let charge = self
-            .charge
-            .lock()
-            .ignore_poison()
-            .as_ref()
-            .map(ThreadCharge::new);
+        let charge = self.charge.thread_charge();
         let spawned = std::thread::Builder::new()
             .name(format!("vm{}-courier", self.vm_id))
             .spawn(move || {
@@ -241,7 +240,7 @@ impl VmEvents {
 
     /// Charges couriers started from now on to `reservation`.
     pub fn charge_to(&self, reservation: &Arc<Reservation>) {
-        *self.charge.lock().ignore_poison() = Some(reservation.clone());
+        self.charge.set(reservation);
     }
 
     /// The callbacks, taken, once the VM is torn down (none before).
@@ -341,7 +340,7 @@ impl VmEvents {
             let _callbacks = self.callbacks.lock().ignore_poison();
             self.closed.store(true, Ordering::SeqCst);
         }
-        self.charge.lock().ignore_poison().take();
+        self.charge.clear();
         let running = self.courier.lock().ignore_poison();
         let gone = if *running {
             Vec::new()

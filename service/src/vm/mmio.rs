@@ -40,9 +40,7 @@ struct Route {
 /// What a VM's router is built with.
 #[derive(Debug, Clone, Copy)]
 pub struct MmioConfig {
-    /// The VM, for logs and the ring's name.
-    pub vm_id: i32,
-    /// The VM and its creator, for trace spans.
+    /// The VM and its creator, for logs, the ring's name and trace spans.
     pub who: Who,
     /// Its vCPUs: the ring's slots.
     pub vcpus: u32,
@@ -106,7 +104,7 @@ impl MmioRouter {
             ring: Mutex::default(),
             stopping: AtomicBool::new(false),
             closed: AtomicBool::new(false),
-            handlers: HandlerCalls::new(config.vm_id, config.vcpus),
+            handlers: HandlerCalls::new(config.who.vm, config.vcpus),
             unhandled_reads: AtomicU64::new(0),
             unhandled_writes: AtomicU64::new(0),
             refused_answers: AtomicU64::new(0),
@@ -148,7 +146,7 @@ impl MmioRouter {
         if self.closed.load(Ordering::SeqCst) {
             return Err(Error::state(format!(
                 "{method}: vm {} is destroyed",
-                self.config.vm_id
+                self.config.who.vm
             )));
         }
         Ok(())
@@ -252,7 +250,7 @@ impl MmioRouter {
             Some(ring) => ring.clone(),
             None => {
                 let made =
-                    RingHost::new(self.config.vm_id, self.config.vcpus).map_err(|e| {
+                    RingHost::new(self.config.who.vm, self.config.vcpus).map_err(|e| {
                         match e.kind() {
                             std::io::ErrorKind::Unsupported => {
                                 Error::unsupported("setMmioRing", e.to_string())
@@ -311,7 +309,7 @@ impl MmioRouter {
         let mut last = self.last_log.lock().ignore_poison();
         if last.map_or(true, |t| t.elapsed() >= LOG_INTERVAL) {
             *last = Some(Instant::now());
-            log::info!("vm {}: {}", self.config.vm_id, what());
+            log::info!("vm {}: {}", self.config.who.vm, what());
         }
     }
 

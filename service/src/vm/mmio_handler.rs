@@ -1,8 +1,8 @@
 //! Calls into a client's `IGunyahMmioHandler`, made off the vCPU thread. A binder call cannot be
 //! interrupted, and a client may never answer one: so each vCPU has a caller thread of its own
 //! that makes the call, and the vCPU thread waits for the answer on an eventfd that both the
-//! answer and the VM's stop ring (`HandlerCalls::stop`). When the VM stops first, the vCPU thread returns at once; the caller thread stays in
-//! the client's call — holding only the handler and a `ThreadCharge`, so the VM stays charged
+//! answer and the VM's stop ring (`HandlerCalls::stop`). When the VM stops first, the vCPU
+//! thread returns at once; the caller thread stays in the client's call — holding only the handler and a `ThreadCharge`, so the VM stays charged
 //! to the client until the call ends — and exits when it does (the call returns, or fails when
 //! the client dies). A vCPU whose caller is abandoned that way gets a new one if it runs again.
 
@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::aidl::IGunyahMmioHandler::IGunyahMmioHandler;
 use crate::binder::Strong;
-use crate::quota::{Reservation, ThreadCharge};
+use crate::quota::{ChargeSlot, Reservation};
 use gunyah_contract::mmio_ring::Access;
 use gunyah_sys::eventfd;
 
@@ -56,7 +56,7 @@ pub struct HandlerCalls {
     vm_id: i32,
     callers: Vec<Mutex<Option<Caller>>>,
     /// What every caller thread holds while it runs; taken at teardown.
-    charge: Mutex<Option<Arc<Reservation>>>,
+    charge: ChargeSlot,
     /// Every caller's `answered` eventfd, for `stop` to ring.
     wakers: Mutex<Vec<Arc<OwnedFd>>>,
 }
@@ -78,7 +78,7 @@ impl HandlerCalls {
             spawner: |builder, f| builder.spawn(f),
             vm_id,
             callers: (0..vcpus).map(|_| Mutex::default()).collect(),
-            charge: Mutex::default(),
+            charge: ChargeSlot::default(),
             wakers: Mutex::default(),
         }
     }
@@ -93,7 +93,7 @@ impl HandlerCalls {
 
     /// Charges caller threads started from now on to `reservation`.
     pub fn charge_to(&self, reservation: &Arc<Reservation>) {
-        *self.charge.lock().ignore_poison() = Some(reservation.clone());
+        self.charge.set(reservation);
     }
 
     /// Forgets every caller (their threads end when their call does) and the reservation.
@@ -105,17 +105,12 @@ impl HandlerCalls {
                 caller.take();
             }
         }
-        self.charge.lock().ignore_poison().take();
+        self.charge.clear();
         self.wakers.lock().ignore_poison().clear();
     }
 
     fn start_caller(&self, vcpu: u32) -> std::io::Result<Caller> {
-        let charge = self
-            .charge
-            .lock()
-            .ignore_poison()
-            .as_ref()
-            .map(ThreadCharge::new);
+        let charge = self.charge.thread_charge();
         let (calls, incoming) = mpsc::channel::<Call>();
         let (reply, answers) = mpsc::channel();
         let answered = Arc::new(eventfd::nonblocking()?);

@@ -96,7 +96,6 @@ impl Vm {
         let (id, owner_uid) = (who.vm, who.uid);
         let plan = &spec.plan;
         let mmio = MmioRouter::new(MmioConfig {
-            vm_id: id,
             who,
             vcpus: plan.vcpu_count,
             generation: hyp.capabilities().generation,
@@ -247,7 +246,6 @@ impl Vm {
         // The lock is released before the teardown joins threads: a vCPU thread may be
         // delivering a callback that ends up calling back into this VM.
         Teardown {
-            id: self.info.id,
             who: self.who,
             lifecycle: std::mem::replace(&mut *self.lifecycle(), Lifecycle::Destroyed),
             events: self.events.clone(),
@@ -413,7 +411,7 @@ impl Drop for Vm {
 /// ([`reaper`]): the vCPU fds, the VM fd (the later drivers may block there until the VM is
 /// reset), the eventfds, then the memory mappings. Runs once: by `run`, or when dropped unrun.
 struct Teardown {
-    id: i32,
+    /// The VM (`who.vm`) and its creator.
     who: Who,
     lifecycle: Lifecycle,
     events: Arc<VmEvents>,
@@ -454,14 +452,14 @@ impl Teardown {
         // release holds its memory and driver objects still), or when the last thread that
         // still serves the VM (one that did not stop in time) ends, whichever is later.
         self.reaper.release(
-            self.id,
+            self.who.vm,
             self.who,
             Box::new((vcpus, backend, eventfds, memory, reservation.clone())),
         );
         reservation.retire();
         log::info!(
             "vm {}: torn down; its driver objects are being released",
-            self.id
+            self.who.vm
         );
         self.events.set_state(VmState::DESTROYED);
         self.events.deliver();

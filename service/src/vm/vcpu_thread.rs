@@ -20,9 +20,7 @@ use gunyah_hypervisor::{MmioResumeAction, VcpuBackend, VcpuExit, VcpuKicker};
 
 /// What every vCPU thread of a VM shares.
 pub struct VcpuContext {
-    /// VM id, for logs.
-    pub vm_id: i32,
-    /// The VM and its creator, for trace spans.
+    /// The VM and its creator, for logs and trace spans.
     pub who: Who,
     /// Where state changes go.
     pub events: Arc<VmEvents>,
@@ -38,7 +36,6 @@ impl VcpuContext {
     /// The context of VM `who.vm`'s vCPU threads.
     pub fn new(who: Who, events: Arc<VmEvents>, mmio: Arc<MmioRouter>) -> Self {
         Self {
-            vm_id: who.vm,
             who,
             events,
             mmio,
@@ -154,7 +151,7 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
             // answer does not wait for a VM that is gone.
             Ok(VcpuExit::Status(status)) => {
                 let _span = trace::phase!("exit.status", who, vcpu = id).entered();
-                log::info!("vm {} vcpu {id}: guest stopped: {status:?}", ctx.vm_id);
+                log::info!("vm {} vcpu {id}: guest stopped: {status:?}", ctx.who.vm);
                 ctx.events.guest_stopped(&status);
                 ctx.stop_all();
                 ctx.events.deliver();
@@ -168,7 +165,7 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
                     trace::phase!("exit.page_fault", who, vcpu = id, addr = phys_addr).entered();
                 log::warn!(
                     "vm {} vcpu {id}: guest fault at {phys_addr:#x} ({errno}); stopping the VM",
-                    ctx.vm_id
+                    ctx.who.vm
                 );
                 ctx.events.guest_faulted(phys_addr, errno);
                 ctx.stop_all();
@@ -184,7 +181,7 @@ fn run_loop(mut vcpu: Box<dyn VcpuBackend>, ctx: &VcpuContext) {
             // stops, CRASHED with the errno, instead of spinning or leaving a silent vCPU.
             Err(e) => {
                 let _span = trace::phase!("exit.run_failed", who, vcpu = id).entered();
-                log::error!("vm {} vcpu {id}: {e}; stopping the VM", ctx.vm_id);
+                log::error!("vm {} vcpu {id}: {e}; stopping the VM", ctx.who.vm);
                 ctx.events.run_failed(e.errno);
                 ctx.stop_all();
                 ctx.events.deliver();
@@ -225,7 +222,7 @@ impl VcpuThreads {
                 id,
                 tx: done_tx.clone(),
             };
-            let builder = std::thread::Builder::new().name(format!("vm{}-vcpu{id}", ctx.vm_id));
+            let builder = std::thread::Builder::new().name(format!("vm{}-vcpu{id}", ctx.who.vm));
             let charge = ThreadCharge::new(reservation);
             let spawned = spawner(
                 builder,
@@ -279,7 +276,7 @@ impl VcpuThreads {
         if !own.is_empty() {
             log::debug!(
                 "vm {}: torn down from one of its vCPU threads",
-                self.ctx.vm_id
+                self.ctx.who.vm
             );
         }
         let deadline = Instant::now() + bound;
@@ -292,7 +289,7 @@ impl VcpuThreads {
                 Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
             };
             if done.panicked {
-                log::error!("vm {} vcpu {}: thread panicked", self.ctx.vm_id, done.id);
+                log::error!("vm {} vcpu {}: thread panicked", self.ctx.who.vm, done.id);
             }
             if let Some(i) = waiting.iter().position(|t| t.id == done.id) {
                 // It has dropped its vCPU and is returning: the join is immediate. (A panic
@@ -303,7 +300,7 @@ impl VcpuThreads {
         for t in waiting {
             log::error!(
                 "vm {} vcpu {}: did not stop within {bound:?}; detached",
-                self.ctx.vm_id,
+                self.ctx.who.vm,
                 t.id
             );
         }
@@ -384,7 +381,6 @@ mod tests {
 
     fn context() -> Arc<VcpuContext> {
         let mmio = MmioRouter::new(super::super::mmio::MmioConfig {
-            vm_id: 1,
             who: Who::new(1, 10, 1),
             vcpus: 4,
             generation: gunyah_hypervisor::Generation::Ack66Late,
